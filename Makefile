@@ -1,0 +1,31 @@
+# context-qa: one entry point for people and CI. Every target runs on Node 24
+# (provisioned from the npm registry when the machine's node is older).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := $(shell scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+# The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
+export DAPR_RUNTIME_PATH := $(CURDIR)
+
+.PHONY: help setup build typecheck test dev clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install everything (apt redis, Node 24, npm packages, Dapr built from source); idempotent
+	@scripts/setup.sh
+
+build: ## compile all TypeScript workspaces
+	@npx tsc -b
+
+typecheck: build ## type-check sources and tests
+	@npx tsc -p tsconfig.test.json
+
+test: setup typecheck ## run every test (unit and integration against real daprd, Redis, dynalite)
+	@npx jest --ci
+
+dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything
+	@node packages/testkit/dist/dev.js
+
+clean: ## remove build output (keeps node_modules, Node 24 and the Dapr binaries)
+	@npx tsc -b --clean

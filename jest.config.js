@@ -1,0 +1,9 @@
+/** Unit and integration tests of every workspace; integration tests start real
+ * processes (daprd, Redis, dynalite, services) through @context-qa/testkit. */
+module.exports = {
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.tools/', '/.dapr/'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+  testTimeout: 60_000,
+};

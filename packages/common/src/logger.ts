@@ -1,0 +1,43 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino, { type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Per-request values every log line and outgoing call should carry. */
+export interface RequestContext {
+  requestId: string;
+  traceparent?: string;
+}
+
+const store = new AsyncLocalStorage<RequestContext>();
+
+export const requestContext = {
+  run: <T>(ctx: RequestContext, fn: () => T): T => store.run(ctx, fn),
+  get: (): RequestContext | undefined => store.getStore(),
+};
+
+/** Secrets and user text never reach the logs at any level. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["dapr-api-token"]',
+  'req.headers["api-key"]',
+  '*.apiKey',
+  '*.prompt',
+  '*.text',
+];
+
+export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      name: service,
+      level,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      mixin: () => {
+        const ctx = store.getStore();
+        return ctx ? { requestId: ctx.requestId } : {};
+      },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * The one error type services throw for an HTTP-visible failure. It is written
+ * to the client as RFC 9457 application/problem+json by the shared error handler;
+ * `cause` is logged, never sent.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly extra: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(detail ?? title, options);
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  requestId?: string;
+  [key: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function problemFrom(err: AppError, requestId?: string): Problem {
+  const slug = err.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return {
+    ...err.extra,
+    type: `https://context-qa.dev/problems/${slug}`,
+    title: err.title,
+    status: err.status,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(requestId ? { requestId } : {}),
+  };
+}
+
+/** An AppError with the standard title for `status`. */
+export function httpError(status: number, detail?: string, extra?: Record<string, unknown>): AppError {
+  return new AppError(status, TITLES[status] ?? 'Error', detail, extra);
+}

@@ -1,0 +1,6 @@
+export * from './backing';
+export * from './daprd';
+export * from './paths';
+export * from './ports';
+export * from './process';
+export * from './stack';

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** The repository root: the nearest ancestor holding dapr/runtime (works from src/ and dist/). */
+export const repoRoot: string = (() => {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'dapr', 'runtime', 'go.mod'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('testkit: cannot find the repository root');
+    dir = parent;
+  }
+  return dir;
+})();
+
+/** Where dapr/build.sh puts the binaries: <runtime-path>/.dapr/bin with runtime-path = repo root. */
+export const daprBin = (name: 'daprd' | 'sentry'): string => path.join(repoRoot, '.dapr', 'bin', name);
+
+export const componentsDir = (set: ComponentSet): string => path.join(repoRoot, 'components', set);
+
+export type ComponentSet = 'local' | 'memory';

@@ -1,0 +1,162 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess } from './backing';
+import { renderConfig, sidecar, type Sidecar, type SidecarPorts } from './daprd';
+import { componentsDir, repoRoot, type ComponentSet } from './paths';
+import { freePort, httpOk } from './ports';
+import { ManagedProcess } from './process';
+
+export const CONTEXT_TABLE = 'context-qa';
+
+/** An app with its own sidecar. Either the stack starts it (`start`) or it already listens on `appPort`. */
+export interface AppSpec {
+  appId: string;
+  appPort?: number;
+  /** Starts the app; gets the stack so it can read sidecar ports, etc. */
+  start?: (ctx: AppContext) => { command: string; args: string[]; env?: NodeJS.ProcessEnv; readyPath?: string };
+  /** Extra env for the sidecar (e.g. DAPR_API_TOKEN, APP_API_TOKEN). */
+  sidecarEnv?: NodeJS.ProcessEnv;
+  sidecarArgs?: string[];
+  /** Sidecar without an app (a pure client). */
+  noApp?: boolean;
+}
+
+export interface AppContext {
+  appPort: number;
+  sidecar: Sidecar;
+  stack: Stack;
+}
+
+export interface StackOptions {
+  /** Which components/<set> folder the sidecars load. Default `local`. */
+  components?: ComponentSet;
+  apps: AppSpec[];
+  /** Secret store contents (the local.file secret store's JSON). */
+  secrets?: Record<string, unknown>;
+  /** Fixed ports for the dev stack; tests leave them out and get free ports. */
+  ports?: Partial<{ redis: number; dynalite: number }>;
+  /** Where logs and generated files go; default a fresh temp dir, removed on stop. */
+  dir?: string;
+  /** Keep dynalite's data across its restarts (LevelDB under `dir`). */
+  persistDynamo?: boolean;
+  /** Edits the rendered Dapr Configuration. */
+  config?: (doc: Record<string, any>) => void;
+}
+
+/**
+ * Real backing services, sidecars and apps on loopback, each a ManagedProcess
+ * that tests can stop and restart. Used by every integration test and by `make dev`.
+ */
+export class Stack {
+  readonly processes = new Map<string, ManagedProcess>();
+  readonly sidecars = new Map<string, Sidecar>();
+  readonly appPorts = new Map<string, number>();
+  readonly dir: string;
+  readonly logDir: string;
+  private readonly ownsDir: boolean;
+  redisPort = 0;
+  dynamoPort = 0;
+  secretsFile = '';
+  daprEnv: NodeJS.ProcessEnv = {};
+
+  constructor(readonly options: StackOptions) {
+    this.ownsDir = options.dir === undefined;
+    this.dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'context-qa-'));
+    this.logDir = path.join(this.dir, 'logs');
+    mkdirSync(this.logDir, { recursive: true });
+  }
+
+  get components(): ComponentSet {
+    return this.options.components ?? 'local';
+  }
+
+  proc(name: string): ManagedProcess {
+    const p = this.processes.get(name);
+    if (!p) throw new Error(`stack has no process ${name}: ${[...this.processes.keys()].join(', ')}`);
+    return p;
+  }
+
+  sidecar(appId: string): Sidecar {
+    const s = this.sidecars.get(appId);
+    if (!s) throw new Error(`stack has no sidecar for ${appId}`);
+    return s;
+  }
+
+  async start(): Promise<this> {
+    try {
+      await this.startBacking();
+      const configFile = renderConfig(this.dir, path.join(this.dir, 'name-resolution.db'), this.options.config);
+      const resourcesPaths = [componentsDir(this.components), path.join(repoRoot, 'dapr', 'resources')];
+      for (const app of this.options.apps) await this.startApp(app, configFile, resourcesPaths);
+      return this;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startBacking(): Promise<void> {
+    this.secretsFile = path.join(this.dir, 'secrets.json');
+    writeFileSync(this.secretsFile, JSON.stringify(this.options.secrets ?? {}, null, 2), { mode: 0o600 });
+    this.daprEnv = { CONTEXT_QA_SECRETS_FILE: this.secretsFile };
+    if (this.components !== 'local') return;
+    this.redisPort = this.options.ports?.redis ?? (await freePort());
+    this.dynamoPort = this.options.ports?.dynalite ?? (await freePort());
+    await this.add('redis', redisProcess(this.redisPort, this.logDir)).start();
+    const dataDir = this.options.persistDynamo ? path.join(this.dir, 'dynalite-data') : undefined;
+    await this.add('dynalite', dynaliteProcess(this.dynamoPort, this.logDir, dataDir)).start();
+    // The Dapr DynamoDB component checks the table at init: create it first.
+    await ensureContextTable(this.dynamoPort, CONTEXT_TABLE);
+    Object.assign(this.daprEnv, {
+      CONTEXT_QA_REDIS_HOST: `127.0.0.1:${this.redisPort}`,
+      CONTEXT_QA_DYNAMODB_ENDPOINT: dynamoEndpoint(this.dynamoPort),
+      CONTEXT_QA_DYNAMODB_TABLE: CONTEXT_TABLE,
+    });
+  }
+
+  private async startApp(app: AppSpec, configFile: string, resourcesPaths: string[]): Promise<void> {
+    const appPort = app.noApp ? undefined : (app.appPort ?? (await freePort()));
+    const car = await sidecar({
+      appId: app.appId,
+      ...(appPort !== undefined ? { appPort } : {}),
+      resourcesPaths,
+      configFile,
+      env: { ...this.daprEnv, ...app.sidecarEnv },
+      logDir: this.logDir,
+      ...(app.sidecarArgs ? { extraArgs: app.sidecarArgs } : {}),
+    });
+    this.sidecars.set(app.appId, car);
+    this.add(`daprd:${app.appId}`, car);
+    await car.start();
+    if (appPort === undefined) return;
+    this.appPorts.set(app.appId, appPort);
+    if (!app.start) return;
+    const { command, args, env, readyPath = '/healthz' } = app.start({ appPort, sidecar: car, stack: this });
+    await this.add(
+      app.appId,
+      new ManagedProcess({
+        name: app.appId,
+        command,
+        args,
+        env,
+        cwd: repoRoot,
+        logFile: path.join(this.logDir, `${app.appId}.log`),
+        ready: () => httpOk(`http://127.0.0.1:${appPort}${readyPath}`),
+      }),
+    ).start();
+  }
+
+  add<P extends ManagedProcess>(name: string, p: P): P {
+    this.processes.set(name, p);
+    return p;
+  }
+
+  /** Stops everything, newest first; removes the temp dir it created. */
+  async stop(): Promise<void> {
+    for (const p of [...this.processes.values()].reverse()) await p.stop();
+    if (this.ownsDir && !process.env['KEEP_STACK_DIR']) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export type { SidecarPorts };
