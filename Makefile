@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(PATH)
 # The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
 export DAPR_RUNTIME_PATH := $(CURDIR)
 
-.PHONY: help setup build typecheck test dev clean
+.PHONY: help setup build typecheck test dev dapr-run clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: setup typecheck ## run every test (unit and integration against real daprd
 
 dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything
 	@node packages/testkit/dist/dev.js
+
+dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f dapr/dapr.yaml` (the Dapr CLI)
+	@DEV_LAUNCHER=dapr-cli node packages/testkit/dist/dev.js
 
 clean: ## remove build output (keeps node_modules, Node 24 and the Dapr binaries)
 	@npx tsc -b --clean

@@ -4,3 +4,4 @@ export * from './paths';
 export * from './ports';
 export * from './process';
 export * from './stack';
+export * from './services';

@@ -13,7 +13,7 @@ export const repoRoot: string = (() => {
 })();
 
 /** Where dapr/build.sh puts the binaries: <runtime-path>/.dapr/bin with runtime-path = repo root. */
-export const daprBin = (name: 'daprd' | 'sentry'): string => path.join(repoRoot, '.dapr', 'bin', name);
+export const daprBin = (name: 'daprd' | 'sentry' | 'placement' | 'dapr'): string => path.join(repoRoot, '.dapr', 'bin', name);
 
 export const componentsDir = (set: ComponentSet): string => path.join(repoRoot, 'components', set);
 

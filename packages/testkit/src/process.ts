@@ -14,12 +14,20 @@ export interface ProcessSpec {
   /** Resolves true once the process serves. */
   ready: () => Promise<boolean>;
   readyTimeoutMs?: number;
+  /** Run in its own process group and signal the whole group (for launchers such as the Dapr CLI). */
+  group?: boolean;
 }
 
 const live = new Set<ChildProcess>();
 // Last line of defence against orphans when the parent dies without stopping them.
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const child of live) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL'); // a group leader takes its children along
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 });
 
 /** A child process that can be started, stopped and restarted by tests and the dev stack. */
@@ -45,6 +53,7 @@ export class ManagedProcess {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', fd, fd],
+      detached: spec.group ?? false,
     });
     closeSync(fd);
     live.add(child);
@@ -64,8 +73,12 @@ export class ManagedProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const kill = (sig: NodeJS.Signals) => {
+      if (this.spec.group && child.pid) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    };
+    kill(signal);
+    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
   }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess } from './backing';
-import { renderConfig, sidecar, type Sidecar, type SidecarPorts } from './daprd';
+import { renderConfig, sidecar, sidecarPorts, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';
@@ -18,6 +18,8 @@ export interface AppSpec {
   /** Extra env for the sidecar (e.g. DAPR_API_TOKEN, APP_API_TOKEN). */
   sidecarEnv?: NodeJS.ProcessEnv;
   sidecarArgs?: string[];
+  /** Fixed sidecar HTTP port (the dev stack); default a free port. */
+  daprHttpPort?: number;
   /** Sidecar without an app (a pure client). */
   noApp?: boolean;
 }
@@ -125,6 +127,7 @@ export class Stack {
       env: { ...this.daprEnv, ...app.sidecarEnv },
       logDir: this.logDir,
       ...(app.sidecarArgs ? { extraArgs: app.sidecarArgs } : {}),
+      ports: { ...(await sidecarPorts()), ...(app.daprHttpPort ? { http: app.daprHttpPort } : {}) },
     });
     this.sidecars.set(app.appId, car);
     this.add(`daprd:${app.appId}`, car);

@@ -1,0 +1,100 @@
+/**
+ * `make dev`: the whole system in the foreground on fixed loopback ports —
+ * Redis, dynalite (with the context table), both services with their real
+ * daprd sidecars. Ctrl-C (or SIGTERM) stops every process it started.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { loadConfig, env } from '@context-qa/common';
+import { daprBin, repoRoot } from './paths';
+import { freePort, httpOk } from './ports';
+import { ManagedProcess } from './process';
+import { Stack } from './stack';
+import { serviceApps, type ServicePorts } from './services';
+
+const schema = z.object({
+  CONTEXT_QA_COMPONENTS: z.enum(['local', 'memory']).default('local').describe('components/<set> the sidecars load'),
+  GATEWAY_PORT: env.port(8080),
+  GATEWAY_METRICS_PORT: env.port(9464),
+  AI_CORE_PORT: env.port(8081),
+  AI_CORE_METRICS_PORT: env.port(9465),
+  GATEWAY_DAPR_HTTP_PORT: env.port(3500),
+  AI_CORE_DAPR_HTTP_PORT: env.port(3501),
+  REDIS_PORT: env.port(6379),
+  DYNALITE_PORT: env.port(4567),
+  DEV_LAUNCHER: z.enum(['harness', 'dapr-cli']).default('harness').describe('who starts sidecars and apps: this script, or `dapr run -f dapr/dapr.yaml`'),
+});
+
+async function main(): Promise<void> {
+  const cfg = loadConfig(schema);
+  const dir = path.join(repoRoot, '.run');
+  mkdirSync(dir, { recursive: true });
+  const ports: ServicePorts = {
+    gateway: { app: cfg.GATEWAY_PORT, metrics: cfg.GATEWAY_METRICS_PORT, daprHttp: cfg.GATEWAY_DAPR_HTTP_PORT },
+    aiCore: { app: cfg.AI_CORE_PORT, metrics: cfg.AI_CORE_METRICS_PORT, daprHttp: cfg.AI_CORE_DAPR_HTTP_PORT },
+  };
+  const stack = new Stack({
+    components: cfg.CONTEXT_QA_COMPONENTS,
+    dir,
+    persistDynamo: true,
+    ports: { redis: cfg.REDIS_PORT, dynalite: cfg.DYNALITE_PORT },
+    apps: cfg.DEV_LAUNCHER === 'harness' ? serviceApps({ ports }) : [],
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping…');
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await stack.start();
+  if (cfg.DEV_LAUNCHER === 'dapr-cli') await startWithDaprCli(stack, cfg.GATEWAY_PORT);
+  const rows = [
+    ['gateway-service', `http://127.0.0.1:${cfg.GATEWAY_PORT}`, `metrics :${cfg.GATEWAY_METRICS_PORT}`, `sidecar :${cfg.GATEWAY_DAPR_HTTP_PORT}`],
+    ['ai-core-service', `http://127.0.0.1:${cfg.AI_CORE_PORT}`, `metrics :${cfg.AI_CORE_METRICS_PORT}`, `sidecar :${cfg.AI_CORE_DAPR_HTTP_PORT}`],
+    ...(stack.components === 'local'
+      ? [['redis', `127.0.0.1:${stack.redisPort}`], ['dynalite', `http://127.0.0.1:${stack.dynamoPort}`]]
+      : []),
+  ];
+  console.log(`context-qa is up (components/${stack.components}); logs in ${stack.logDir}`);
+  for (const r of rows) console.log(`  ${r[0]!.padEnd(16)} ${r.slice(1).join('  ')}`);
+  console.log('Ctrl-C stops everything.');
+}
+
+/** The Dapr CLI path: placement (CLI 1.12 always wires daprd to one) plus `dapr run -f dapr/dapr.yaml`. */
+async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void> {
+  const placementPort = 50005; // where CLI 1.12 points every daprd
+  const healthz = await freePort();
+  await stack
+    .add('placement', new ManagedProcess({
+      name: 'placement',
+      command: daprBin('placement'),
+      args: ['--port', String(placementPort), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz),
+        '--healthz-listen-address', '127.0.0.1', '--metrics-port', String(await freePort()), '--metrics-listen-address', '127.0.0.1'],
+      logFile: path.join(stack.logDir, 'placement.log'),
+      ready: () => httpOk(`http://127.0.0.1:${healthz}/healthz`),
+    }))
+    .start();
+  await stack
+    .add('dapr-run', new ManagedProcess({
+      name: 'dapr run -f dapr/dapr.yaml',
+      command: daprBin('dapr'),
+      args: ['run', '-f', path.join(repoRoot, 'dapr', 'dapr.yaml')],
+      env: { ...stack.daprEnv, DAPR_RUNTIME_PATH: repoRoot },
+      cwd: repoRoot,
+      group: true,
+      logFile: path.join(stack.logDir, 'dapr-run.log'),
+      ready: () => httpOk(`http://127.0.0.1:${gatewayPort}/readyz`),
+      readyTimeoutMs: 60_000,
+    }))
+    .start();
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
