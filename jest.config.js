@@ -6,4 +6,5 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.tools/', '/.dapr/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/scripts/jest-summary.js'],
 };

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CommunicationProtocolEnum, DaprClient } from '@dapr/dapr';
+import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
 import { CONTEXT_TABLE, dynamoClient, Stack } from '../src';
@@ -39,6 +39,7 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
       daprHost: '127.0.0.1',
       daprPort: String(car.ports.http),
       communicationProtocol: CommunicationProtocolEnum.HTTP,
+      logger: { level: LogLevel.Error },
     });
   }, 120_000);
 
