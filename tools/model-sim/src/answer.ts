@@ -1,0 +1,42 @@
+/**
+ * Deterministic answers that tests can reason about: they name the model and
+ * quote the context the caller delimited with <context>…</context>, so a test
+ * proves the context reached the model.
+ */
+const CONTEXT = /<context>([\s\S]*?)<\/context>/;
+const QUOTE_CHARS = 200;
+
+export interface Answer {
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** True when maxTokens cut the answer short. */
+  truncated: boolean;
+}
+
+/** Roughly 4 characters per token, as for English text with GPT/Llama tokenizers. */
+export const countTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));
+
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+export function answer(model: string, promptText: string, maxTokens?: number): Answer {
+  const context = CONTEXT.exec(promptText)?.[1];
+  const question = squash(promptText.replace(CONTEXT, ' ')).slice(-QUOTE_CHARS);
+  const grounded = context
+    ? `Based on the context "${squash(context).slice(0, QUOTE_CHARS)}"`
+    : 'No context was provided';
+  const full = `[${model}] ${grounded}, here is my answer to: ${question}`;
+  const words = full.split(' ');
+  // One word ~ one token is close enough for the cut-off.
+  const truncated = maxTokens !== undefined && words.length > maxTokens;
+  const text = truncated ? words.slice(0, maxTokens).join(' ') : full;
+  return { text, inputTokens: countTokens(promptText), outputTokens: countTokens(text), truncated };
+}
+
+/** Splits text into stream chunks of a few words each (spaces kept, so chunks join back to text). */
+export function chunks(text: string, wordsPerChunk = 3): string[] {
+  const words = text.split(/(?<= )/);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i += wordsPerChunk) out.push(words.slice(i, i + wordsPerChunk).join(''));
+  return out;
+}

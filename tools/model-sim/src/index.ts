@@ -1,0 +1,7 @@
+export * from './answer';
+export * from './client';
+export * from './counters';
+export * from './faults';
+export { startSimulator, type Simulator, type SimulatorOptions } from './server';
+export { KNOWN_MODELS } from './bedrock';
+export { API_VERSIONS } from './azure';
