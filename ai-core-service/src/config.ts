@@ -1,15 +1,49 @@
-import { env } from '@context-qa/common';
+import { env, MODEL_NAMES } from '@context-qa/common';
 import { z } from 'zod';
+
+const models = z
+  .string()
+  .transform((s) => s.split(',').map((m) => m.trim()))
+  .pipe(z.array(z.enum(MODEL_NAMES)).length(MODEL_NAMES.length).refine((a) => new Set(a).size === a.length, 'each model once'));
 
 /** Every setting of ai-core-service, read from the environment once at start-up. */
 export const configSchema = z.object({
   HOST: z.string().default('0.0.0.0').describe('interface the internal API listens on'),
-  PORT: env.port(8081).describe('internal API port (reached only through its sidecar)'),
-  METRICS_PORT: env.port(9465).describe('Prometheus /metrics port; never exposed by the ingress'),
+  PORT: env.port(8081).describe('internal API port (reached through its sidecar)'),
+  METRICS_PORT: env.port(9465).describe('Prometheus /metrics port'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  DAPR_HOST: z.string().default('127.0.0.1').describe('own sidecar host'),
+  BODY_LIMIT: z.string().default('128kb').describe('largest accepted request body'),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
+
+  DAPR_HOST: z.string().default('127.0.0.1'),
   DAPR_HTTP_PORT: env.port(3500).describe("own sidecar's HTTP API port"),
-  DAPR_API_TOKEN: z.string().optional().describe('token the sidecar requires (dapr-api-token), when it has one'),
+  DAPR_API_TOKEN: z.string().min(1).optional().describe('token our sidecar requires (dapr-api-token)'),
+  APP_API_TOKEN: z.string().min(1).optional().describe('token the sidecar sends us; when set, requests without it get 401'),
+
+  CACHE_STORE: z.string().default('context-cache').describe('Dapr state store used as the cache'),
+  CONTEXT_STORE: z.string().default('context-store').describe('Dapr state store that is the source of truth'),
+  SECRET_STORE: z.string().default('secrets').describe('Dapr secret store'),
+  CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300).describe('TTL of context written back to the cache'),
+  CACHE_TIMEOUT_MS: env.ms(250).describe('budget of one cache call; a slower cache counts as a miss'),
+  STORE_TIMEOUT_MS: env.ms(1000).describe('budget of one source-of-truth call'),
+  CONTEXT_BUDGET_CHARS: z.coerce.number().int().positive().default(8000).describe('context longer than this is trimmed'),
+  DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(4096).default(512),
+  MODEL_PREFERENCE: models.default(['gpt4', 'llama4']).describe('answer with the first model in this order that succeeded'),
+
+  BEDROCK_REGION: z.string().default('us-east-1'),
+  BEDROCK_MODEL_ID: z.string().default('us.meta.llama4-maverick-17b-instruct-v1:0').describe('model or inference-profile id'),
+  BEDROCK_ENDPOINT: z.url().optional().describe('override (the simulator); unset for real Bedrock'),
+
+  AZURE_OPENAI_ENDPOINT: z.url().describe('https://<resource>.openai.azure.com (or the simulator)'),
+  AZURE_OPENAI_DEPLOYMENT: z.string().default('gpt-4'),
+  AZURE_OPENAI_API_VERSION: z.string().default('2024-10-21'),
+  AZURE_OPENAI_KEY_SECRET: z.string().default('azure-openai-api-key').describe('secret name holding the Azure OpenAI key'),
+
+  MODEL_TIMEOUT_MS: env.ms(15_000).describe('deadline of one model call (the breaker timeout)'),
+  BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
+  BREAKER_RESET_TIMEOUT_MS: env.ms(30_000).describe('how long a breaker stays open before a trial call'),
+  BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5).describe('calls in the window before the breaker may open'),
+  BREAKER_ROLLING_WINDOW_MS: env.ms(10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

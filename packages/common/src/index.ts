@@ -3,3 +3,8 @@ export * from './logger';
 export * from './problem';
 export * from './http';
 export * from './service';
+export * from './contract';
+export * from './validate';
+export * from './metrics';
+export * from './dapr';
+export * from './secure';

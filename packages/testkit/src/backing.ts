@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ManagedProcess } from './process';
 import { repoRoot } from './paths';
+import { httpOk } from './ports';
 
 /** Answers true once Redis replies +PONG on host:port. */
 function redisPing(port: number): Promise<boolean> {
@@ -75,4 +76,16 @@ export async function ensureContextTable(port: number, table: string): Promise<v
   } finally {
     client.destroy();
   }
+}
+
+/** The model simulator (Bedrock + Azure OpenAI wire protocols) as a process; see tools/model-sim. */
+export function simulatorProcess(port: number, logDir: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
+  return new ManagedProcess({
+    name: `model-sim:${port}`,
+    command: process.execPath,
+    args: [path.join(repoRoot, 'tools', 'model-sim', 'dist', 'main.js')],
+    env: { SIM_HOST: '127.0.0.1', SIM_PORT: String(port), ...env },
+    logFile: path.join(logDir, 'model-sim.log'),
+    ready: () => httpOk(`http://127.0.0.1:${port}/healthz`),
+  });
 }

@@ -11,7 +11,8 @@ import { daprBin, repoRoot } from './paths';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';
 import { Stack } from './stack';
-import { serviceApps, type ServicePorts } from './services';
+import { DEV_KEYS } from './dev-keys';
+import { serviceApps, simulatedClouds, type ServicePorts } from './services';
 
 const schema = z.object({
   CONTEXT_QA_COMPONENTS: z.enum(['local', 'memory']).default('local').describe('components/<set> the sidecars load'),
@@ -23,6 +24,7 @@ const schema = z.object({
   AI_CORE_DAPR_HTTP_PORT: env.port(3501),
   REDIS_PORT: env.port(6379),
   DYNALITE_PORT: env.port(4567),
+  SIM_PORT: env.port(4010).describe('model simulator (Bedrock + Azure OpenAI)'),
   DEV_LAUNCHER: z.enum(['harness', 'dapr-cli']).default('harness').describe('who starts sidecars and apps: this script, or `dapr run -f dapr/dapr.yaml`'),
 });
 
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     components: cfg.CONTEXT_QA_COMPONENTS,
     dir,
     persistDynamo: true,
+    simulatorPort: cfg.SIM_PORT,
     ports: { redis: cfg.REDIS_PORT, dynalite: cfg.DYNALITE_PORT },
     apps: cfg.DEV_LAUNCHER === 'harness' ? serviceApps({ ports }) : [],
   });
@@ -59,9 +62,13 @@ async function main(): Promise<void> {
     ...(stack.components === 'local'
       ? [['redis', `127.0.0.1:${stack.redisPort}`], ['dynalite', `http://127.0.0.1:${stack.dynamoPort}`]]
       : []),
+    ['model simulator', stack.simulatorUrl, '(admin API under /admin)'],
   ];
   console.log(`context-qa is up (components/${stack.components}); logs in ${stack.logDir}`);
   for (const r of rows) console.log(`  ${r[0]!.padEnd(16)} ${r.slice(1).join('  ')}`);
+  console.log(`API keys (local only): ask ${DEV_KEYS.ask}  admin ${DEV_KEYS.admin}`);
+  console.log(`Try: curl -s localhost:${cfg.GATEWAY_PORT}/v1/prompt -H 'authorization: Bearer ${DEV_KEYS.ask}' \\
+       -H 'content-type: application/json' -d '{"prompt":"What is Dapr?"}'`);
   console.log('Ctrl-C stops everything.');
 }
 
@@ -84,7 +91,7 @@ async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void
       name: 'dapr run -f dapr/dapr.yaml',
       command: daprBin('dapr'),
       args: ['run', '-f', path.join(repoRoot, 'dapr', 'dapr.yaml')],
-      env: { ...stack.daprEnv, DAPR_RUNTIME_PATH: repoRoot },
+      env: { ...stack.daprEnv, ...simulatedClouds(stack.simulatorUrl), DAPR_RUNTIME_PATH: repoRoot },
       cwd: repoRoot,
       group: true,
       logFile: path.join(stack.logDir, 'dapr-run.log'),

@@ -5,3 +5,4 @@ export * from './ports';
 export * from './process';
 export * from './stack';
 export * from './services';
+export * from './dev-keys';

@@ -15,6 +15,16 @@ export interface ServiceOptions {
   aiCoreEnv?: NodeJS.ProcessEnv;
 }
 
+/** ai-core's model settings pointing at the simulator; the SDKs still sign and authenticate. */
+export const simulatedClouds = (simulatorUrl: string): NodeJS.ProcessEnv => ({
+  BEDROCK_ENDPOINT: simulatorUrl,
+  AZURE_OPENAI_ENDPOINT: simulatorUrl,
+  AWS_ACCESS_KEY_ID: 'simulated',
+  AWS_SECRET_ACCESS_KEY: 'simulated',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+});
+
 const main = (service: string) => path.join(repoRoot, service, 'dist', 'main.js');
 
 /** ai-core-service and gateway-service, each from its built dist/, each with its own sidecar. */
@@ -23,10 +33,11 @@ export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
     {
       appId: 'ai-core-service',
       ...(opts.ports ? { appPort: opts.ports.aiCore.app } : {}),
-      start: ({ appPort, sidecar }) => ({
+      start: ({ appPort, sidecar, stack }) => ({
         command: process.execPath,
         args: [main('ai-core-service')],
         env: {
+          ...simulatedClouds(stack.simulatorUrl),
           HOST: '127.0.0.1',
           PORT: String(appPort),
           METRICS_PORT: String(opts.ports?.aiCore.metrics ?? 0),

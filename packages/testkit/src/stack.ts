@@ -1,9 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess } from './backing';
+import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simulatorProcess } from './backing';
 import { renderConfig, sidecar, sidecarPorts, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
+import { devSecrets } from './dev-keys';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';
 
@@ -34,7 +35,7 @@ export interface StackOptions {
   /** Which components/<set> folder the sidecars load. Default `local`. */
   components?: ComponentSet;
   apps: AppSpec[];
-  /** Secret store contents (the local.file secret store's JSON). */
+  /** Secret store contents (the local.file secret store's JSON); default components/dev-secrets.json. */
   secrets?: Record<string, unknown>;
   /** Fixed ports for the dev stack; tests leave them out and get free ports. */
   ports?: Partial<{ redis: number; dynalite: number }>;
@@ -42,6 +43,10 @@ export interface StackOptions {
   dir?: string;
   /** Keep dynalite's data across its restarts (LevelDB under `dir`). */
   persistDynamo?: boolean;
+  /** Start the model simulator (default true); its env (e.g. SIM_FAULTS) when an object. */
+  simulator?: boolean | NodeJS.ProcessEnv;
+  /** Fixed simulator port (dev). */
+  simulatorPort?: number;
   /** Edits the rendered Dapr Configuration. */
   config?: (doc: Record<string, any>) => void;
 }
@@ -58,6 +63,7 @@ export class Stack {
   readonly logDir: string;
   private readonly ownsDir: boolean;
   redisPort = 0;
+  simulatorPort = 0;
   dynamoPort = 0;
   secretsFile = '';
   daprEnv: NodeJS.ProcessEnv = {};
@@ -67,6 +73,11 @@ export class Stack {
     this.dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'context-qa-'));
     this.logDir = path.join(this.dir, 'logs');
     mkdirSync(this.logDir, { recursive: true });
+  }
+
+  /** The simulator's base URL (both APIs and /admin). */
+  get simulatorUrl(): string {
+    return `http://127.0.0.1:${this.simulatorPort}`;
   }
 
   get components(): ComponentSet {
@@ -100,8 +111,13 @@ export class Stack {
 
   private async startBacking(): Promise<void> {
     this.secretsFile = path.join(this.dir, 'secrets.json');
-    writeFileSync(this.secretsFile, JSON.stringify(this.options.secrets ?? {}, null, 2), { mode: 0o600 });
+    writeFileSync(this.secretsFile, JSON.stringify(this.options.secrets ?? devSecrets(), null, 2), { mode: 0o600 });
     this.daprEnv = { CONTEXT_QA_SECRETS_FILE: this.secretsFile };
+    const sim = this.options.simulator ?? true;
+    if (sim) {
+      this.simulatorPort = this.options.simulatorPort ?? (await freePort());
+      await this.add('model-sim', simulatorProcess(this.simulatorPort, this.logDir, sim === true ? {} : sim)).start();
+    }
     if (this.components !== 'local') return;
     this.redisPort = this.options.ports?.redis ?? (await freePort());
     this.dynamoPort = this.options.ports?.dynalite ?? (await freePort());

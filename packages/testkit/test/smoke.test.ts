@@ -33,6 +33,7 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
         { appId: 'gateway-service', noApp: true },
       ],
       secrets: { 'smoke-secret': 's3cr3t' },
+      simulator: false,
     }).start();
     const car = stack.sidecar('ai-core-service');
     dapr = new DaprClient({

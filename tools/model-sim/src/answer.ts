@@ -19,9 +19,10 @@ export const countTokens = (text: string): number => Math.max(1, Math.ceil(text.
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-export function answer(model: string, promptText: string, maxTokens?: number): Answer {
+/** `promptText` is everything the model was sent; `userText` (default: all of it) is what the caller asked. */
+export function answer(model: string, promptText: string, maxTokens?: number, userText = promptText): Answer {
   const context = CONTEXT.exec(promptText)?.[1];
-  const question = squash(promptText.replace(CONTEXT, ' ')).slice(-QUOTE_CHARS);
+  const question = squash(userText.replace(CONTEXT, ' ')).slice(-QUOTE_CHARS);
   const grounded = context
     ? `Based on the context "${squash(context).slice(0, QUOTE_CHARS)}"`
     : 'No context was provided';

@@ -59,10 +59,11 @@ export async function handleAzure(
 
   const messages = body['messages'] as { role: string; content: unknown }[];
   const text = messages.map((m) => contentText(m.content)).join('\n');
+  const user = contentText(messages.filter((m) => m.role === 'user').at(-1)?.content);
   const maxTokens: number | undefined = body['max_completion_tokens'] ?? body['max_tokens'];
   const op = body['stream'] ? 'chat-stream' : 'chat';
   await modelCall(deps, res, op, deployment, faultError(res), async (ctx) => {
-    const a = answer(deployment, text, maxTokens);
+    const a = answer(deployment, text, maxTokens, user);
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const usage = { prompt_tokens: a.inputTokens, completion_tokens: a.outputTokens, total_tokens: a.inputTokens + a.outputTokens };

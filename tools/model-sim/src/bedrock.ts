@@ -46,6 +46,8 @@ const invalid = (field: string, constraint: string) =>
 
 interface ConverseInput {
   text: string;
+  /** The last user message: what the answer quotes as the question. */
+  user: string;
   maxTokens?: number;
 }
 
@@ -54,10 +56,13 @@ function parseConverse(body: unknown): ConverseInput | string {
   const b = body as Record<string, any>;
   if (!Array.isArray(b['messages']) || b['messages'].length === 0) return invalid('messages', 'Member must not be null or empty');
   const texts: string[] = [];
+  let user = '';
   for (const [i, m] of (b['messages'] as any[]).entries()) {
     if (m?.role !== 'user' && m?.role !== 'assistant') return invalid(`messages.${i + 1}.member.role`, "Member must satisfy enum value set: [user, assistant]");
     if (!Array.isArray(m.content) || m.content.length === 0) return invalid(`messages.${i + 1}.member.content`, 'Member must not be null or empty');
-    for (const c of m.content) if (typeof c?.text === 'string') texts.push(c.text);
+    const text = (m.content as any[]).map((c) => (typeof c?.text === 'string' ? c.text : '')).join('\n');
+    texts.push(text);
+    if (m.role === 'user') user = text;
   }
   if (b['messages'][0].role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
   const system = Array.isArray(b['system']) ? b['system'].map((s: any) => s?.text ?? '').join('\n') : '';
@@ -70,7 +75,7 @@ function parseConverse(body: unknown): ConverseInput | string {
       return invalid(`inferenceConfig.${k}`, 'Member must have value less than or equal to 1');
     }
   }
-  return { text: [system, ...texts].join('\n'), maxTokens: cfg.maxTokens };
+  return { text: [system, ...texts].join('\n'), user, maxTokens: cfg.maxTokens };
 }
 
 function parseInvoke(body: unknown): ConverseInput | string {
@@ -84,7 +89,7 @@ function parseInvoke(body: unknown): ConverseInput | string {
       return `Malformed input request: #/${k}: ${b[k]} is not less or equal to 1, please reformat your input and try again.`;
     }
   }
-  return { text: b['prompt'], maxTokens: b['max_gen_len'] };
+  return { text: b['prompt'], user: b['prompt'], maxTokens: b['max_gen_len'] };
 }
 
 export async function handleBedrock(
@@ -119,7 +124,7 @@ export async function handleBedrock(
 
   const started = Date.now();
   await modelCall(deps, res, op, modelId, (spec) => sendBedrockError(res, spec), async (ctx) => {
-    const a = answer(modelId, input.text, input.maxTokens);
+    const a = answer(modelId, input.text, input.maxTokens, input.user);
     if (op === 'converse') return sendJson(res, 200, converseBody(a, Date.now() - started));
     if (op === 'invoke') return sendJson(res, 200, invokeBody(a));
     await stream(ctx, res, a, op === 'converse-stream', started);

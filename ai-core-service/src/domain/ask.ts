@@ -1,0 +1,45 @@
+import type { AskRequest, AskResponse, ModelName, ModelOutcome } from '@context-qa/common';
+import { contextKeyFor, lookupContext, type ContextDeps } from './context';
+import type { GenerateRequest } from './ports';
+import { buildPrompt } from './prompt';
+import { STRATEGY_RUNNERS } from './strategies';
+
+export interface AskDeps {
+  context: ContextDeps;
+  /** Preference order: answer with the first model that succeeded. */
+  preference: readonly ModelName[];
+  contextBudgetChars: number;
+  defaultMaxTokens: number;
+  runModel: (model: ModelName, req: GenerateRequest, signal: AbortSignal) => Promise<ModelOutcome>;
+}
+
+/** No model answered: carries every model's outcome for the 503. */
+export class NoModelAnswered extends Error {
+  override name = 'NoModelAnswered';
+  constructor(readonly models: Partial<Record<ModelName, ModelOutcome>>) {
+    super('no model produced an answer');
+  }
+}
+
+const FAILED = new Set(['error', 'timeout', 'circuit_open']);
+
+/** The use case: context lookup, prompt, models by strategy, pick the answer. */
+export async function ask(req: AskRequest, requestId: string, deps: AskDeps): Promise<AskResponse> {
+  const key = contextKeyFor(req.prompt, req.contextKey);
+  const context = await lookupContext(key, deps.context);
+  const prompt = buildPrompt(req.prompt, context.text, deps.contextBudgetChars);
+  const generate: GenerateRequest = { ...prompt, maxTokens: req.maxTokens ?? deps.defaultMaxTokens };
+  const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, signal) => deps.runModel(m, generate, signal));
+  const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
+  const answeredBy = deps.preference.find((m) => models[m].status === 'ok');
+  if (!answeredBy) throw new NoModelAnswered(models);
+  return {
+    requestId,
+    answer: models[answeredBy].text ?? '',
+    answeredBy,
+    strategy: req.strategy,
+    degraded: context.degraded || Object.values(models).some((o) => FAILED.has(o.status)),
+    context: { source: context.source, key },
+    models,
+  };
+}

@@ -1,0 +1,81 @@
+import type { Express, RequestHandler } from 'express';
+import {
+  askRequestSchema,
+  contextKeySchema,
+  contextPutSchema,
+  httpError,
+  jsonBody,
+  parseOr400,
+  requestContext,
+  routeTable,
+  safeEqual,
+  type AskRequest,
+  type AskResponse,
+  type Logger,
+  type Readiness,
+} from '@context-qa/common';
+import { NoModelAnswered } from '../domain/ask';
+import type { ContextAdmin } from '../domain/context-admin';
+
+export interface RouteDeps {
+  logger: Logger;
+  ask: (req: AskRequest, requestId: string) => Promise<AskResponse>;
+  contexts: ContextAdmin;
+  readiness: Readiness;
+  bodyLimit: string;
+  /** When set, every request but health checks must carry it as dapr-api-token. */
+  appToken?: string | undefined;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+
+export function mountRoutes(app: Express, deps: RouteDeps): void {
+  const routes = routeTable(app);
+  const body = jsonBody(deps.bodyLimit);
+  if (deps.appToken) app.use(requireAppToken(deps.appToken));
+  const key = (raw: unknown) => parseOr400(contextKeySchema, raw);
+
+  routes.add('post', '/process', ...body, async (req, res) => {
+    const input = parseOr400(askRequestSchema, req.body);
+    const requestId = requestContext.get()?.requestId ?? '';
+    try {
+      res.json(await deps.ask(input, requestId));
+    } catch (err) {
+      if (err instanceof NoModelAnswered) throw httpError(503, 'no model could answer', { models: err.models });
+      throw err;
+    }
+  });
+
+  routes.add('get', '/v1/context/:key', async (req, res) => {
+    const k = key(req.params['key']);
+    const text = await deps.contexts.get(k);
+    if (text === undefined) throw httpError(404, `no context stored under "${k}"`);
+    res.json({ key: k, text });
+  });
+  routes.add('put', '/v1/context/:key', ...body, async (req, res) => {
+    const k = key(req.params['key']);
+    const { text, ttlSeconds } = parseOr400(contextPutSchema, req.body);
+    res.json({ key: k, stored: true, cache: await deps.contexts.put(k, text, ttlSeconds) });
+  });
+  routes.add('delete', '/v1/context/:key', async (req, res) => {
+    const k = key(req.params['key']);
+    res.json({ key: k, deleted: true, cache: await deps.contexts.delete(k) });
+  });
+
+  routes.add('get', '/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  routes.add('get', '/readyz', async (_req, res) => {
+    const status = await deps.readiness.status();
+    res.status(status.ready ? 200 : 503).json(status);
+  });
+  routes.finish(deps.logger);
+}
+
+/** The sidecar proves itself with APP_API_TOKEN; anything else reaching our port directly is refused. */
+function requireAppToken(token: string): RequestHandler {
+  return (req, _res, next) => {
+    if (PUBLIC_PATHS.has(req.path)) return next();
+    const given = req.header('dapr-api-token');
+    if (given && safeEqual(given, token)) return next();
+    next(httpError(401, 'missing or wrong dapr-api-token'));
+  };
+}

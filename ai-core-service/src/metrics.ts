@@ -1,0 +1,46 @@
+import { Counter, createMetrics, Gauge, Histogram, type ModelName, type ModelOutcome } from '@context-qa/common';
+import type { BreakerState, ModelObserver } from './adapters/models/guarded';
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** ai-core's metrics: HTTP (shared), per-model latency/outcome/breaker/tokens, context lookups. */
+export function aiCoreMetrics() {
+  const { registry, httpMiddleware } = createMetrics('ai-core-service');
+  const modelDuration = new Histogram({
+    name: 'model_call_duration_seconds',
+    help: 'Model call latency by model and outcome status',
+    labelNames: ['model', 'status'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30],
+    registers: [registry],
+  });
+  const breakerState = new Gauge({
+    name: 'model_breaker_state',
+    help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open',
+    labelNames: ['model'] as const,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'model_tokens_total',
+    help: 'Tokens reported by the models',
+    labelNames: ['model', 'direction'] as const,
+    registers: [registry],
+  });
+  const lookups = new Counter({
+    name: 'context_lookups_total',
+    help: 'Context lookups by store (cache, store) and outcome (hit, miss, error)',
+    labelNames: ['store', 'outcome'] as const,
+    registers: [registry],
+  });
+  const models: ModelObserver = {
+    call(model: ModelName, o: ModelOutcome) {
+      modelDuration.observe({ model, status: o.status }, o.latencyMs / 1000);
+      if (o.usage) {
+        tokens.inc({ model, direction: 'input' }, o.usage.inputTokens);
+        tokens.inc({ model, direction: 'output' }, o.usage.outputTokens);
+      }
+    },
+    breaker: (model, state) => breakerState.set({ model }, STATE_VALUE[state]),
+  };
+  const context = (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => lookups.inc({ store, outcome });
+  return { registry, httpMiddleware, models, context };
+}

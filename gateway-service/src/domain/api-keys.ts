@@ -1,0 +1,30 @@
+import { safeEqual, sha256Hex } from '@context-qa/common';
+import { z } from 'zod';
+
+export type Scope = 'ask' | 'admin';
+
+/** The stored form: only a SHA-256 of each key (keys are random, high-entropy tokens). */
+export const apiKeyListSchema = z.array(
+  z.strictObject({
+    id: z.string().min(1),
+    scope: z.enum(['ask', 'admin']),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
+  }),
+);
+export type ApiKeyEntry = z.infer<typeof apiKeyListSchema>[number];
+
+export interface Caller {
+  id: string;
+  scope: Scope;
+}
+
+/** Finds the caller for a presented key, comparing against every entry in constant time. */
+export function verifyApiKey(entries: readonly ApiKeyEntry[], presented: string): Caller | undefined {
+  const digest = sha256Hex(presented);
+  let found: ApiKeyEntry | undefined;
+  for (const e of entries) if (safeEqual(e.sha256, digest) && !found) found = e; // no early exit
+  return found ? { id: found.id, scope: found.scope } : undefined;
+}
+
+/** admin may do everything ask may. */
+export const allows = (has: Scope, needs: Scope): boolean => has === 'admin' || has === needs;

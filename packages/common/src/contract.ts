@@ -1,0 +1,61 @@
+/**
+ * The API contract shared by gateway-service (public) and ai-core-service
+ * (internal): request schemas and response shapes. One definition, two services.
+ */
+import { z } from 'zod';
+
+const contextKey = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((k) => !k.includes('||'), { message: 'must not contain "||" (reserved by Dapr state keys)' });
+
+export const STRATEGIES = ['both', 'fastest', 'primary'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const askRequestSchema = z.strictObject({
+  prompt: z.string().trim().min(1).max(16_000),
+  contextKey: contextKey.optional(),
+  strategy: z.enum(STRATEGIES).default('both'),
+  maxTokens: z.number().int().min(1).max(4096).optional(),
+});
+export type AskRequest = z.infer<typeof askRequestSchema>;
+
+export const contextKeySchema = contextKey;
+
+export const contextPutSchema = z.strictObject({
+  text: z.string().min(1).max(100_000),
+  ttlSeconds: z.number().int().min(1).max(31_536_000).optional(),
+});
+export type ContextPut = z.infer<typeof contextPutSchema>;
+
+export const MODEL_NAMES = ['llama4', 'gpt4'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export type ModelStatus = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'skipped';
+
+export interface ModelOutcome {
+  status: ModelStatus;
+  text?: string;
+  latencyMs: number;
+  usage?: { inputTokens: number; outputTokens: number };
+  error?: string;
+}
+
+export type ContextSource = 'redis' | 'dynamodb' | 'none';
+
+export interface AskResponse {
+  requestId: string;
+  answer: string;
+  answeredBy: ModelName;
+  strategy: Strategy;
+  degraded: boolean;
+  context: { source: ContextSource; key: string };
+  models: Record<ModelName, ModelOutcome>;
+}
+
+export interface ContextDocument {
+  key: string;
+  text: string;
+  updatedAt?: string;
+}

@@ -1,0 +1,64 @@
+/** Dapr access shared by both services: the SDK client, secrets, sidecar readiness, deadlines. */
+import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
+
+export interface SidecarConfig {
+  DAPR_HOST: string;
+  DAPR_HTTP_PORT: number;
+  DAPR_API_TOKEN?: string | undefined;
+}
+
+export const sidecarUrl = (c: SidecarConfig): string => `http://${c.DAPR_HOST}:${c.DAPR_HTTP_PORT}`;
+
+/** Headers every call to our own sidecar carries (its API token when it has one). */
+export const sidecarHeaders = (c: SidecarConfig): Record<string, string> =>
+  c.DAPR_API_TOKEN ? { 'dapr-api-token': c.DAPR_API_TOKEN } : {};
+
+/**
+ * The SDK client over HTTP. Its first call waits (up to ~60 s) for the sidecar,
+ * so main starts it in the background and readiness checks the sidecar directly.
+ */
+export function createDaprClient(c: SidecarConfig): DaprClient {
+  return new DaprClient({
+    daprHost: c.DAPR_HOST,
+    daprPort: String(c.DAPR_HTTP_PORT),
+    communicationProtocol: CommunicationProtocolEnum.HTTP,
+    ...(c.DAPR_API_TOKEN ? { daprApiToken: c.DAPR_API_TOKEN } : {}),
+    logger: { level: LogLevel.Error },
+  });
+}
+
+/** Fast readiness probe: the sidecar's outbound APIs (components loaded) answer. */
+export async function sidecarReady(c: SidecarConfig, timeoutMs = 500): Promise<boolean> {
+  const res = await fetch(`${sidecarUrl(c)}/v1.0/healthz/outbound`, {
+    headers: sidecarHeaders(c),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return res.ok;
+}
+
+/** Thrown when a dependency did not answer within its budget. */
+export class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+}
+
+/**
+ * Bounds a call the SDK cannot cancel (the Dapr JS SDK takes no AbortSignal):
+ * we stop waiting; the sidecar's resiliency timeout ends the call there.
+ */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Reads one secret from a Dapr secret store; undefined when it does not exist. */
+export function daprSecret(client: DaprClient, storeName: string, timeoutMs: number) {
+  return async (name: string): Promise<string | undefined> => {
+    const bag = (await withTimeout(client.secret.get(storeName, name), timeoutMs, `secret ${name}`)) as Record<string, string>;
+    return bag?.[name];
+  };
+}
+
+export type { DaprClient };
