@@ -1,0 +1,67 @@
+/** ai-core-service's HTTP surface with fakes at its ports. */
+import request from 'supertest';
+import { createLogger, Readiness } from '@context-qa/common';
+import { createApp } from '../src/app';
+import { NoModelAnswered } from '../src/domain/ask';
+import { contextAdmin } from '../src/domain/context-admin';
+import { MapStore } from './fakes';
+
+function setup(opts: { appToken?: string; fail?: boolean } = {}) {
+  const cache = new MapStore();
+  const store = new MapStore();
+  const app = createApp({
+    logger: createLogger('test', 'silent'),
+    readiness: new Readiness({}),
+    bodyLimit: '64kb',
+    appToken: opts.appToken,
+    contexts: contextAdmin({ cache, store, cacheTtlSeconds: 60 }),
+    ask: async (req, requestId) => {
+      if (opts.fail) throw new NoModelAnswered({ gpt4: { status: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', latencyMs: 0 } });
+      return { requestId, answer: req.prompt, answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' },
+        models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } } };
+    },
+  });
+  return { app, cache, store };
+}
+
+describe('ai-core HTTP', () => {
+  test('when APP_API_TOKEN is set, then requests without it get 401 but health checks pass', async () => {
+    const { app } = setup({ appToken: 'tok' });
+    expect((await request(app).post('/process').send({ prompt: 'hi' })).status).toBe(401);
+    expect((await request(app).post('/process').set('dapr-api-token', 'bad').send({ prompt: 'hi' })).status).toBe(401);
+    expect((await request(app).post('/process').set('dapr-api-token', 'tok').send({ prompt: 'hi' })).status).toBe(200);
+    expect((await request(app).get('/healthz')).status).toBe(200);
+  });
+
+  test('when no model answers, then 503 problem+json listing each model status', async () => {
+    const res = await request(setup({ fail: true }).app).post('/process').send({ prompt: 'hi' });
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(res.body.models).toEqual({ gpt4: { status: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', latencyMs: 0 } });
+  });
+
+  test('when context is put, then the store holds it and the cache copy is refreshed; delete invalidates both', async () => {
+    const { app, cache, store } = setup();
+    const put = await request(app).put('/v1/context/k1').send({ text: 'T', ttlSeconds: 30 });
+    expect(put.body).toEqual({ key: 'k1', stored: true, cache: 'refreshed' });
+    expect(store.data.get('k1')).toBe('T');
+    expect(cache.ttls.get('k1')).toBe(30);
+    expect((await request(app).get('/v1/context/k1')).body).toEqual({ key: 'k1', text: 'T' });
+    expect((await request(app).delete('/v1/context/k1')).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
+    expect(cache.data.has('k1') || store.data.has('k1')).toBe(false);
+    expect((await request(app).get('/v1/context/k1')).status).toBe(404);
+  });
+
+  test('when the cache cannot be refreshed, then the write still lands and the answer says so', async () => {
+    const { app, cache, store } = setup();
+    cache.failing = true;
+    expect((await request(app).put('/v1/context/k').send({ text: 'T' })).body.cache).toBe('failed');
+    expect(store.data.get('k')).toBe('T');
+  });
+
+  test('when the body has bad fields, then 400 names each path', async () => {
+    const res = await request(setup().app).post('/process').send({ prompt: 1, maxTokens: 0 });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['maxTokens', 'prompt']);
+  });
+});

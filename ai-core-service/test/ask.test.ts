@@ -1,0 +1,79 @@
+import type { AskRequest, ModelName } from '@context-qa/common';
+import { ask, NoModelAnswered, type AskDeps } from '../src/domain/ask';
+import { GuardedModel } from '../src/adapters/models/guarded';
+import { FakeModel, MapStore } from './fakes';
+
+const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000 };
+
+function setup() {
+  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
+  const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
+  const store = new MapStore();
+  const deps: AskDeps = {
+    context: { cache: new MapStore(), store, cacheTtlSeconds: 60 },
+    preference: ['gpt4', 'llama4'] as ModelName[],
+    contextBudgetChars: 1000,
+    defaultMaxTokens: 100,
+    runModel: (m, r, s) => guarded[m].run(r, s),
+  };
+  const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
+  return { models, store, deps, request, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+}
+
+describe('ask', () => {
+  let s: ReturnType<typeof setup>;
+  beforeEach(() => (s = setup()));
+  afterEach(() => s.shutdown());
+
+  test('when both models answer, then the preferred one is used, with context from the store', async () => {
+    s.store.data.set('topic', 'CONTEXT-TEXT');
+    const out = await ask(s.request({ contextKey: 'topic' }), 'r1', s.deps);
+    expect(out).toMatchObject({ requestId: 'r1', answeredBy: 'gpt4', degraded: false, context: { source: 'dynamodb', key: 'topic' } });
+    expect(out.answer).toContain('CONTEXT-TEXT');
+    expect(out.models.llama4.status).toBe('ok');
+  });
+
+  test('when the preferred model fails, then the other answers and the answer is degraded', async () => {
+    s.models.gpt4.mode = 'fail';
+    const out = await ask(s.request(), 'r', s.deps);
+    expect(out).toMatchObject({ answeredBy: 'llama4', degraded: true });
+    expect(out.models.gpt4).toMatchObject({ status: 'error', error: expect.stringContaining('upstream') });
+  });
+
+  test('when both fail, then NoModelAnswered lists each status', async () => {
+    s.models.gpt4.mode = 'fail';
+    s.models.llama4.mode = 'fail';
+    const err = await ask(s.request(), 'r', s.deps).catch((e) => e);
+    expect(err).toBeInstanceOf(NoModelAnswered);
+    expect(err.models).toMatchObject({ gpt4: { status: 'error' }, llama4: { status: 'error' } });
+  });
+
+  test('when strategy is fastest, then the first success wins and the slower call is aborted', async () => {
+    s.models.gpt4.delayMs = 500;
+    const out = await ask(s.request({ strategy: 'fastest' }), 'r', s.deps);
+    expect(out.answeredBy).toBe('llama4');
+    expect(out.degraded).toBe(false);
+    expect(out.models.gpt4).toMatchObject({ status: 'skipped', error: expect.stringContaining('cancelled') });
+    expect(s.models.gpt4.aborted).toBe(1);
+  });
+
+  test('when strategy is primary and it answers, then the other model is never called', async () => {
+    const out = await ask(s.request({ strategy: 'primary' }), 'r', s.deps);
+    expect(out.answeredBy).toBe('gpt4');
+    expect(out.models.llama4.status).toBe('skipped');
+    expect(s.models.llama4.calls).toBe(0);
+  });
+
+  test('when strategy is primary and it fails, then the other model is called', async () => {
+    s.models.gpt4.mode = 'fail';
+    const out = await ask(s.request({ strategy: 'primary' }), 'r', s.deps);
+    expect(out).toMatchObject({ answeredBy: 'llama4', degraded: true });
+    expect(s.models.llama4.calls).toBe(1);
+  });
+
+  test('when the context store fails, then the answer comes without context, degraded', async () => {
+    s.store.failing = true;
+    const out = await ask(s.request(), 'r', s.deps);
+    expect(out).toMatchObject({ degraded: true, context: { source: 'none' } });
+  });
+});
