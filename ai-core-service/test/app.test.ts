@@ -42,20 +42,20 @@ describe('ai-core HTTP', () => {
 
   test('when context is put, then the store holds it and the cache copy is refreshed; delete invalidates both', async () => {
     const { app, cache, store } = setup();
-    const put = await request(app).put('/v1/context/k1').send({ text: 'T', ttlSeconds: 30 });
+    const put = await request(app).put('/v1/context?key=k1').send({ text: 'T', ttlSeconds: 30 });
     expect(put.body).toEqual({ key: 'k1', stored: true, cache: 'refreshed' });
     expect(store.data.get('k1')).toBe('T');
     expect(cache.ttls.get('k1')).toBe(30);
-    expect((await request(app).get('/v1/context/k1')).body).toEqual({ key: 'k1', text: 'T' });
-    expect((await request(app).delete('/v1/context/k1')).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
+    expect((await request(app).get('/v1/context?key=k1')).body).toEqual({ key: 'k1', text: 'T' });
+    expect((await request(app).delete('/v1/context?key=k1')).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
     expect(cache.data.has('k1') || store.data.has('k1')).toBe(false);
-    expect((await request(app).get('/v1/context/k1')).status).toBe(404);
+    expect((await request(app).get('/v1/context?key=k1')).status).toBe(404);
   });
 
   test('when the cache cannot be refreshed, then the write still lands and the answer says so', async () => {
     const { app, cache, store } = setup();
     cache.failing = true;
-    expect((await request(app).put('/v1/context/k').send({ text: 'T' })).body.cache).toBe('failed');
+    expect((await request(app).put('/v1/context?key=k').send({ text: 'T' })).body.cache).toBe('failed');
     expect(store.data.get('k')).toBe('T');
   });
 

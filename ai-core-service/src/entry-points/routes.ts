@@ -1,4 +1,5 @@
 import type { Express, RequestHandler } from 'express';
+import { z } from 'zod';
 import {
   askRequestSchema,
   contextKeySchema,
@@ -27,13 +28,17 @@ export interface RouteDeps {
   appToken?: string | undefined;
 }
 
+const keyQuery = z.object({ key: contextKeySchema });
+
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
   const routes = routeTable(app);
   const body = jsonBody(deps.bodyLimit);
   if (deps.appToken) app.use(requireAppToken(deps.appToken));
-  const key = (raw: unknown) => parseOr400(contextKeySchema, raw);
+  // The key travels as ?key=: Dapr invocation decodes the method path, so an
+  // encoded '/', '?' or '#' inside a key would not survive as a path segment.
+  const key = (query: unknown) => parseOr400(keyQuery, query).key;
 
   routes.add('post', '/process', ...body, async (req, res) => {
     const input = parseOr400(askRequestSchema, req.body);
@@ -46,19 +51,19 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     }
   });
 
-  routes.add('get', '/v1/context/:key', async (req, res) => {
-    const k = key(req.params['key']);
+  routes.add('get', '/v1/context', async (req, res) => {
+    const k = key(req.query);
     const text = await deps.contexts.get(k);
     if (text === undefined) throw httpError(404, `no context stored under "${k}"`);
     res.json({ key: k, text });
   });
-  routes.add('put', '/v1/context/:key', ...body, async (req, res) => {
-    const k = key(req.params['key']);
+  routes.add('put', '/v1/context', ...body, async (req, res) => {
+    const k = key(req.query);
     const { text, ttlSeconds } = parseOr400(contextPutSchema, req.body);
     res.json({ key: k, stored: true, cache: await deps.contexts.put(k, text, ttlSeconds) });
   });
-  routes.add('delete', '/v1/context/:key', async (req, res) => {
-    const k = key(req.params['key']);
+  routes.add('delete', '/v1/context', async (req, res) => {
+    const k = key(req.query);
     res.json({ key: k, deleted: true, cache: await deps.contexts.delete(k) });
   });
 

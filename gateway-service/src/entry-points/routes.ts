@@ -43,7 +43,8 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     send(res, await ask(req), (b: AskResponse) => ({ ...b, llama: b.models.llama4.text ?? '', gpt4: b.models.gpt4.text ?? '' }));
   });
 
-  const contextPath = (req: Request) => `/v1/context/${encodeURIComponent(parseOr400(contextKeySchema, req.params['key']))}`;
+  // ai-core takes the key as ?key= (see its routes): it survives Dapr's path decoding.
+  const contextPath = (req: Request) => `/v1/context?key=${encodeURIComponent(parseOr400(contextKeySchema, req.params['key']))}`;
   routes.add('get', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await deps.aiCore.send('GET', contextPath(req), undefined, ctx())));
   routes.add('put', '/v1/context/:key', auth('admin'), ...body, async (req, res) => {
     const path = contextPath(req);
