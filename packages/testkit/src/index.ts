@@ -6,3 +6,4 @@ export * from './process';
 export * from './stack';
 export * from './services';
 export * from './dev-keys';
+export * from './sentry';

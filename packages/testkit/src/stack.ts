@@ -5,6 +5,7 @@ import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simu
 import { renderConfig, sidecar, sidecarPorts, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { devSecrets } from './dev-keys';
+import { startSentry } from './sentry';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';
 
@@ -47,6 +48,10 @@ export interface StackOptions {
   simulator?: boolean | NodeJS.ProcessEnv;
   /** Fixed simulator port (dev). */
   simulatorPort?: number;
+  /** Run Dapr sentry and start every sidecar with mTLS (SPIFFE identities for access control). */
+  mtls?: boolean;
+  /** NAMESPACE of the sidecars' SPIFFE identities under mTLS (default "default"). */
+  namespace?: string;
   /** Edits the rendered Dapr Configuration. */
   config?: (doc: Record<string, any>) => void;
 }
@@ -113,6 +118,11 @@ export class Stack {
     this.secretsFile = path.join(this.dir, 'secrets.json');
     writeFileSync(this.secretsFile, JSON.stringify(this.options.secrets ?? devSecrets(), null, 2), { mode: 0o600 });
     this.daprEnv = { CONTEXT_QA_SECRETS_FILE: this.secretsFile };
+    if (this.options.mtls) {
+      const sentry = await startSentry(this.dir, this.logDir, this.options.namespace);
+      this.add('sentry', sentry.proc);
+      this.mesh = sentry;
+    }
     const sim = this.options.simulator ?? true;
     if (sim) {
       this.simulatorPort = this.options.simulatorPort ?? (await freePort());
@@ -133,6 +143,8 @@ export class Stack {
     });
   }
 
+  private mesh?: { sidecarArgs: string[]; sidecarEnv: NodeJS.ProcessEnv };
+
   private async startApp(app: AppSpec, configFile: string, resourcesPaths: string[]): Promise<void> {
     const appPort = app.noApp ? undefined : (app.appPort ?? (await freePort()));
     const car = await sidecar({
@@ -140,9 +152,9 @@ export class Stack {
       ...(appPort !== undefined ? { appPort } : {}),
       resourcesPaths,
       configFile,
-      env: { ...this.daprEnv, ...app.sidecarEnv },
+      env: { ...this.daprEnv, ...this.mesh?.sidecarEnv, ...app.sidecarEnv },
       logDir: this.logDir,
-      ...(app.sidecarArgs ? { extraArgs: app.sidecarArgs } : {}),
+      extraArgs: [...(this.mesh?.sidecarArgs ?? []), ...(app.sidecarArgs ?? [])],
       ports: { ...(await sidecarPorts()), ...(app.daprHttpPort ? { http: app.daprHttpPort } : {}) },
     });
     this.sidecars.set(app.appId, car);

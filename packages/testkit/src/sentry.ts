@@ -1,0 +1,48 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { daprBin } from './paths';
+import { freePort, httpOk } from './ports';
+import { ManagedProcess } from './process';
+
+export const TRUST_DOMAIN = 'localhost';
+
+/**
+ * Dapr's certificate authority in standalone mode. With an empty credentials
+ * dir it generates a CA; sidecars then get SPIFFE certificates from it, which
+ * is what access-control policies match on.
+ */
+export async function startSentry(dir: string, logDir: string, namespace = 'default') {
+  const creds = path.join(dir, 'sentry-credentials');
+  mkdirSync(creds, { recursive: true });
+  // Standalone sentry reads its settings from a Configuration file (in Kubernetes, "daprsystem").
+  const config = path.join(dir, 'sentry-config.yaml');
+  writeFileSync(config, 'apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: daprsystem\nspec:\n  mtls:\n    enabled: true\n    workloadCertTTL: 1h\n    allowedClockSkew: 15m\n');
+  const port = await freePort();
+  const healthz = await freePort();
+  const proc = new ManagedProcess({
+    name: 'sentry',
+    command: daprBin('sentry'),
+    args: [
+      '--mode', 'standalone',
+      '--config', config,
+      '--issuer-credentials', creds,
+      '--trust-domain', TRUST_DOMAIN,
+      '--port', String(port),
+      '--listen-address', '127.0.0.1',
+      '--healthz-port', String(healthz),
+      '--healthz-listen-address', '127.0.0.1',
+      '--metrics-port', String(await freePort()),
+      '--metrics-listen-address', '127.0.0.1',
+      '--log-level', 'warn',
+    ],
+    logFile: path.join(logDir, 'sentry.log'),
+    ready: () => httpOk(`http://127.0.0.1:${healthz}/healthz`),
+  });
+  await proc.start();
+  return {
+    proc,
+    /** What every sidecar needs to join the mesh. */
+    sidecarArgs: ['--enable-mtls', '--sentry-address', `127.0.0.1:${port}`, '--control-plane-trust-domain', TRUST_DOMAIN],
+    sidecarEnv: { DAPR_TRUST_ANCHORS: readFileSync(path.join(creds, 'ca.crt'), 'utf8'), NAMESPACE: namespace },
+  };
+}
