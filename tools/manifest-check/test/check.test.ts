@@ -1,0 +1,95 @@
+/**
+ * The offline deployment checks: every manifest (kustomize-rendered) and Dapr
+ * YAML against the Kubernetes and Dapr schemas and our rules, and both
+ * Dockerfiles through hadolint. Each rule is also shown to catch a breakage.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '@context-qa/testkit';
+
+const checker = path.join(repoRoot, 'tools/manifest-check/dist/main.js');
+const kustomize = path.join(repoRoot, '.tools/bin/kustomize');
+
+function check(root: string) {
+  const r = spawnSync(process.execPath, [checker, root], { encoding: 'utf8', env: { ...process.env, KUSTOMIZE: kustomize } });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** A copy of what the checker reads, to break on purpose. */
+function copyWith(edit: (root: string) => void): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
+  for (const dir of ['k8s', 'components', 'dapr/config.yaml', 'dapr/resources']) cpSync(path.join(repoRoot, dir), path.join(root, dir), { recursive: true });
+  edit(root);
+  return root;
+}
+const replaceIn = (root: string, file: string, from: string | RegExp, to: string) => {
+  const p = path.join(root, file);
+  const before = readFileSync(p, 'utf8');
+  const after = before.replace(from, to);
+  if (after === before) throw new Error(`edit did not apply to ${file}`);
+  writeFileSync(p, after);
+};
+
+describe('manifest-check', () => {
+  const temps: string[] = [];
+  afterAll(() => temps.forEach((t) => rmSync(t, { recursive: true, force: true })));
+  const broken = (edit: (root: string) => void) => {
+    const root = copyWith(edit);
+    temps.push(root);
+    return check(root);
+  };
+
+  test('when the repository is checked, then every object passes the schemas and the rules', () => {
+    const { code, out } = check(repoRoot);
+    expect(out).toMatch(/manifest-check: \d+ objects checked, 0 problems/);
+    expect(Number(/(\d+) objects checked/.exec(out)?.[1])).toBeGreaterThan(50);
+    expect(code).toBe(0);
+  });
+
+  test.each([
+    ['a Kubernetes schema violation', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'containerPort: 8080', 'containerPort: "eighty"'), /Deployment\/gateway-service.*schema/],
+    ['a Dapr schema violation', (r: string) => replaceIn(r, 'k8s/base/dapr/resiliency.yaml', 'maxRetries: 2', 'maxRetries: [2]'), /Resiliency\/context-qa.*schema/],
+    ['a writable root filesystem', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'), /readOnlyRootFilesystem must be true/],
+    ['a missing Dapr annotation', (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /^\s+dapr\.io\/app-token-secret: .*\n/m, ''), /ai-core needs dapr.io\/app-token-secret/],
+    ['a missing probe', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'path: /readyz', 'path: /'), /readinessProbe must GET \/readyz/],
+    ['a plaintext password', (r: string) => replaceIn(r, 'components/eks/context-cache.yaml', /secretKeyRef:\n\s+name: context-qa-redis\n\s+key: password/, 'value: hunter2'), /redisPassword has a plain value/],
+    ['a component missing from one set', (r: string) => rmSync(path.join(r, 'components/memory/context-store.yaml')), /components\/memory: has no component "context-store"/],
+    ['a scope with a wrong app id', (r: string) => replaceIn(r, 'components/local/context-cache.yaml', '  - ai-core-service', '  - ai-core'), /scope ai-core is not a real app id/],
+    ['an access-control policy for a wrong app id', (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'appId: gateway-service', 'appId: gateway'), /policy for unknown app id gateway/],
+    ['a leaked AWS key', (r: string) => replaceIn(r, 'components/local/context-store.yaml', 'value: us-east-1', 'value: AKIAABCDEFGHIJKLMNOP'), /contains an AWS access key id/],
+  ])('when a manifest has %s, then the check fails and says why', (_what, edit, message) => {
+    const { code, out } = broken(edit);
+    expect(out).toMatch(message);
+    expect(code).toBe(1);
+  });
+});
+
+describe('Dockerfiles', () => {
+  const hadolint = path.join(repoRoot, '.tools/hadolint/bin/hadolint');
+
+  test.each(['gateway-service', 'ai-core-service'])('when %s/Dockerfile is linted offline (hadolint), then it is clean', (service) => {
+    const r = spawnSync(hadolint, [path.join(repoRoot, service, 'Dockerfile')], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test('when a Dockerfile breaks a rule, then hadolint reports it', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dockerfile-'));
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM node:latest\nRUN cd /app && npm install\n');
+    const r = spawnSync(hadolint, [path.join(dir, 'Dockerfile')], { encoding: 'utf8' });
+    rmSync(dir, { recursive: true });
+    expect(r.stdout).toMatch(/DL3007/); // latest tag
+    expect(r.status).not.toBe(0);
+  });
+
+  test.each(['gateway-service', 'ai-core-service'])('when %s/Dockerfile is read, then it is multi-stage, Node 24, non-root and ships no dev dependencies', (service) => {
+    const text = readFileSync(path.join(repoRoot, service, 'Dockerfile'), 'utf8');
+    expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(text).toMatch(/node:24|nodejs24/);
+    expect(text).toMatch(/:nonroot/);
+    expect(text).toMatch(/--omit=dev/);
+    expect(text).not.toMatch(/^(ENV|ARG) .*(KEY|TOKEN|SECRET|PASSWORD)/im);
+  });
+});
