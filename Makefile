@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(PATH)
 # The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
 export DAPR_RUNTIME_PATH := $(CURDIR)
 
-.PHONY: help setup build typecheck test dev dapr-run clean
+.PHONY: help setup build typecheck test dev dapr-run check-manifests images push clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,21 @@ dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything
 
 dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f dapr/dapr.yaml` (the Dapr CLI)
 	@DEV_LAUNCHER=dapr-cli node packages/testkit/dist/dev.js
+
+check-manifests: build ## validate k8s/, components/ and dapr/ offline (schemas + our rules)
+	@node tools/manifest-check/dist/main.js
+
+# Images (needs a Docker engine; not available on the dev machines here).
+REGISTRY ?= $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com/context-qa
+TAG ?= $(shell git rev-parse --short HEAD)
+images: ## docker build both services (context: repo root)
+	docker build -f gateway-service/Dockerfile -t $(REGISTRY)/gateway-service:$(TAG) .
+	docker build -f ai-core-service/Dockerfile -t $(REGISTRY)/ai-core-service:$(TAG) .
+
+push: images ## push both images to ECR (needs AWS_ACCOUNT_ID, AWS_REGION and aws CLI credentials)
+	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(REGISTRY)
+	docker push $(REGISTRY)/gateway-service:$(TAG)
+	docker push $(REGISTRY)/ai-core-service:$(TAG)
 
 clean: ## remove build output (keeps node_modules, Node 24 and the Dapr binaries)
 	@npx tsc -b --clean
