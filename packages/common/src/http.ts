@@ -94,8 +94,12 @@ export async function listen(handler: http.RequestListener, port: number, host: 
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+        // Keep-alive sockets (the sidecar's) go idle as their last response ends:
+        // close them as they do, so shutdown takes as long as the slowest request.
+        const idle = setInterval(() => server.closeIdleConnections(), 50).unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(idle);
           resolve();
         });
         server.closeIdleConnections();

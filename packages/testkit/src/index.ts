@@ -7,3 +7,4 @@ export * from './stack';
 export * from './services';
 export * from './dev-keys';
 export * from './sentry';
+export * from './load';

@@ -34,6 +34,8 @@ process.once('exit', () => {
 export class ManagedProcess {
   private child?: ChildProcess;
   private exited?: Promise<void>;
+  /** How the last run ended: exit code, or the signal that ended it. */
+  lastExit?: { code: number | null; signal: NodeJS.Signals | null };
 
   constructor(readonly spec: ProcessSpec) {}
 
@@ -58,7 +60,13 @@ export class ManagedProcess {
     closeSync(fd);
     live.add(child);
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => (live.delete(child), resolve())));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        this.lastExit = { code, signal };
+        resolve();
+      }),
+    );
     child.once('error', () => undefined); // surfaced below as "exited before it was ready"
     try {
       await waitFor(spec.name, spec.ready, spec.readyTimeoutMs ?? 30_000, () => this.running);
