@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(PATH)
 # The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
 export DAPR_RUNTIME_PATH := $(CURDIR)
 
-.PHONY: help setup build typecheck test dev dapr-run check-manifests images push clean
+.PHONY: help setup build typecheck test bench dev dapr-run check-manifests images push clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ typecheck: build ## type-check sources and tests
 
 test: setup typecheck ## run every test (unit and integration against real daprd, Redis, dynalite)
 	@npx jest --ci
+
+bench: setup ## benchmark the whole local stack (~10 min) → bench/results/latest.{json,md}
+	@node bench/dist/run.js
 
 dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything
 	@node packages/testkit/dist/dev.js

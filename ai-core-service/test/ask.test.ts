@@ -71,6 +71,14 @@ describe('ask', () => {
     expect(s.models.llama4.calls).toBe(1);
   });
 
+  test('when strategy is sequential, then both models are called one after the other', async () => {
+    s.models.gpt4.delayMs = 50;
+    const out = await ask(s.request({ strategy: 'sequential' }), 'r', s.deps);
+    expect(out.answeredBy).toBe('gpt4');
+    expect([s.models.gpt4.calls, s.models.llama4.calls]).toEqual([1, 1]);
+    expect(out.models.llama4.status).toBe('ok');
+  });
+
   test('when the context store fails, then the answer comes without context, degraded', async () => {
     s.store.failing = true;
     const out = await ask(s.request(), 'r', s.deps);

@@ -15,6 +15,7 @@ export const configSchema = z.object({
   DAPR_API_TOKEN: z.string().min(1).optional().describe('token the sidecar requires (dapr-api-token), when it has one'),
 
   AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
+  AI_CORE_DIRECT_URL: z.url().optional().describe('benchmarks only: call ai-core at this URL without Dapr, to measure what the sidecars cost'),
   AI_CORE_TIMEOUT_MS: env.ms(30_000).describe('give up on ai-core after this long (504)'),
   SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),
   API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of {id, scope, sha256}'),

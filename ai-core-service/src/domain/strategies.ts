@@ -39,8 +39,17 @@ async function primary(order: readonly ModelName[], run: Runner): Promise<Outcom
   return outcomes;
 }
 
+/** One model after the other, both always called: the original sketch's behaviour, kept as a baseline. */
+async function sequential(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
+  const outcomes: Outcomes = {};
+  const never = new AbortController().signal;
+  for (const m of order) outcomes[m] = await run(m, never);
+  return outcomes;
+}
+
 export const STRATEGY_RUNNERS: Record<Strategy, (order: readonly ModelName[], run: Runner) => Promise<Outcomes>> = {
   both,
   fastest,
   primary,
+  sequential,
 };

@@ -14,8 +14,10 @@ export interface AiCore {
   send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, ctx: { requestId: string; traceparent?: string }): Promise<Forwarded>;
 }
 
-export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_TIMEOUT_MS: number }): AiCore {
-  const base = `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
+export function daprInvoker(
+  config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_TIMEOUT_MS: number; AI_CORE_DIRECT_URL?: string | undefined },
+): AiCore {
+  const base = config.AI_CORE_DIRECT_URL ?? `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
   return {
     async send(method, path, body, ctx) {
       let res: Response;

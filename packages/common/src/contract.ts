@@ -10,7 +10,9 @@ const contextKey = z
   .max(512)
   .refine((k) => !k.includes('||'), { message: 'must not contain "||" (reserved by Dapr state keys)' });
 
-export const STRATEGIES = ['both', 'fastest', 'primary'] as const;
+/** both: in parallel; fastest: first success wins; primary: the other only on failure;
+ * sequential: one after the other, always both (the original sketch; a baseline). */
+export const STRATEGIES = ['both', 'fastest', 'primary', 'sequential'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export const askRequestSchema = z.strictObject({
