@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { steadyLoad } from '@context-qa/testkit';
 
 export interface LoadSpec {
   url: string;
@@ -21,8 +22,42 @@ export interface LoadStats {
   non2xx: number;
 }
 
-/** One autocannon run (in this process, separate from every server it loads). */
+/**
+ * Runs one load in this process (separate from every server it loads). A fixed
+ * `rate` uses an open-loop generator: arrivals stay on schedule however slow the
+ * answers, so latency is not hidden by coordinated omission (autocannon's
+ * overallRate reported impossible latencies here: below the simulator's fixed
+ * delay). Without a rate, autocannon drives `connections` flat out.
+ */
 export async function load(spec: LoadSpec): Promise<LoadStats> {
+  return spec.rate ? openLoop(spec, spec.rate) : closedLoop(spec);
+}
+
+async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
+  const body = () => JSON.stringify(typeof spec.body === 'function' ? (spec.body as () => unknown)() : spec.body);
+  const samples = await steadyLoad({
+    rps: rate,
+    durationMs: spec.durationSec * 1000,
+    maxRequests: 100_000,
+    timeoutMs: 30_000,
+    request: (_i, signal) =>
+      fetch(spec.url, { method: 'POST', signal, headers: { 'content-type': 'application/json', ...spec.headers }, body: body() }),
+  });
+  const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const pct = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor((p / 100) * ms.length))] ?? 0);
+  return {
+    requests: samples.length,
+    rps: Math.round(samples.length / spec.durationSec),
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    max: Math.round(ms.at(-1) ?? 0),
+    errors: samples.filter((s) => s.status === 0).length,
+    non2xx: samples.filter((s) => s.status !== 0 && (s.status < 200 || s.status >= 300)).length,
+  };
+}
+
+async function closedLoop(spec: LoadSpec): Promise<LoadStats> {
   const dynamic = typeof spec.body === 'function';
   const result = await autocannon({
     url: spec.url,
@@ -33,8 +68,7 @@ export async function load(spec: LoadSpec): Promise<LoadStats> {
       ? { requests: [{ method: 'POST', setupRequest: (req: any) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }) }] }
       : {}),
     duration: spec.durationSec,
-    connections: spec.connections ?? (spec.rate ? Math.max(4, Math.ceil(spec.rate / 25)) : 16),
-    ...(spec.rate ? { overallRate: spec.rate } : {}),
+    connections: spec.connections ?? 16,
     timeout: 30,
   });
   return {

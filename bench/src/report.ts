@@ -8,7 +8,7 @@ interface Report {
   results: ScenarioResult[];
 }
 
-const PROCS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'model-sim', 'redis', 'dynalite', 'gateway-direct'];
+const PROCS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'model-sim', 'redis', 'dynalite', 'gateway-direct', 'load generator'];
 const short = (name: string) => name.replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
 
 /** The markdown table for README.md: one row per scenario run, CPU% per process. */
