@@ -1,4 +1,4 @@
-import { env, MODEL_NAMES } from '@context-qa/common';
+import { baseConfig, env, MODEL_NAMES } from '@context-qa/common';
 import { z } from 'zod';
 
 const models = z
@@ -8,16 +8,8 @@ const models = z
 
 /** Every setting of ai-core-service, read from the environment once at start-up. */
 export const configSchema = z.object({
-  HOST: z.string().default('0.0.0.0').describe('interface the internal API listens on'),
-  PORT: env.port(8081).describe('internal API port (reached through its sidecar)'),
-  METRICS_PORT: env.port(9465).describe('Prometheus /metrics port'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  ...baseConfig({ port: 8081, metricsPort: 9465 }),
   BODY_LIMIT: z.string().default('128kb').describe('largest accepted request body'),
-  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
-
-  DAPR_HOST: z.string().default('127.0.0.1'),
-  DAPR_HTTP_PORT: env.port(3500).describe("own sidecar's HTTP API port"),
-  DAPR_API_TOKEN: z.string().min(1).optional().describe('token our sidecar requires (dapr-api-token)'),
   APP_API_TOKEN: z.string().min(1).optional().describe('token the sidecar sends us; when set, requests without it get 401'),
 
   CACHE_STORE: z.string().default('context-cache').describe('Dapr state store used as the cache'),

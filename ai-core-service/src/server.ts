@@ -2,10 +2,9 @@
 import {
   createDaprClient,
   daprSecret,
-  listen,
   MODEL_NAMES,
   Readiness,
-  serveMetrics,
+  serveApp,
   sidecarReady,
   type Logger,
   type ModelName,
@@ -19,13 +18,7 @@ import { ask } from './domain/ask';
 import { contextAdmin } from './domain/context-admin';
 import { aiCoreMetrics } from './metrics';
 
-export interface Server {
-  port: number;
-  metricsPort: number;
-  stop(): Promise<void>;
-}
-
-export async function start(config: Config, logger: Logger): Promise<Server> {
+export async function start(config: Config, logger: Logger) {
   const dapr = createDaprClient(config);
   // The SDK's first call waits for the sidecar; do that now, off the request path.
   void dapr.start().catch((err: unknown) => logger.warn({ err }, 'Dapr client start failed; calls will retry'));
@@ -80,18 +73,13 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
         runModel: (m, r, signal) => guarded[m].run(r, signal),
       }),
   });
-  const api = await listen(app, config.PORT, config.HOST);
-  const metricsServer = await serveMetrics(metrics.registry, config.METRICS_PORT, config.HOST);
-  return {
-    port: api.port,
-    metricsPort: metricsServer.port,
-    async stop() {
-      readiness.drain();
-      await new Promise((r) => setTimeout(r, config.SHUTDOWN_DELAY_MS));
-      await api.close();
-      await metricsServer.close(0);
+  return serveApp(app, {
+    config,
+    registry: metrics.registry,
+    readiness,
+    cleanup: async () => {
       Object.values(guarded).forEach((g) => g.shutdown());
       await dapr.stop();
     },
-  };
+  });
 }

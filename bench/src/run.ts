@@ -100,7 +100,9 @@ async function main(): Promise<void> {
 
     // 4. Context path.
     if (wanted('context')) {
-    await seedStore(stack, short ? 200 : 3000);
+    // Context only in the source of truth (as an ingestion job writes it), plus one hot key.
+    const count = short ? 200 : 3000;
+    await stack.seedContextStore(Object.fromEntries([...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`]), ['bench:hot', 'Hot context.']]));
     let n = 0;
     let m = 0;
     await run('context', 'Redis hit', { url: gw, body: { prompt: 'q', contextKey: 'bench:hot' }, durationSec: secs(10), rate: 50 });
@@ -147,16 +149,6 @@ async function startDirectGateway(stack: Stack) {
   });
   await stack.add('gateway-direct', proc).start();
   return { proc, port };
-}
-
-/** Context only in the source of truth (as an ingestion job writes it), plus one hot key. */
-async function seedStore(stack: Stack, count: number): Promise<void> {
-  const url = `${stack.sidecar('ai-core-service').httpUrl}/v1.0/state/context-store`;
-  for (let i = 0; i < count; i += 100) {
-    const batch = Array.from({ length: Math.min(100, count - i) }, (_, j) => ({ key: `bench:${i + j}`, value: { text: `Context number ${i + j}.` } }));
-    await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) });
-  }
-  await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ key: 'bench:hot', value: { text: 'Hot context.' } }]) });
 }
 
 main().catch((err) => {

@@ -18,14 +18,8 @@ describe('fault drills', () => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
       ...(signal ? { signal } : {}),
     });
-  const seed = async (key: string, text: string) => {
-    const res = await fetch(`${stack.sidecar('ai-core-service').httpUrl}/v1.0/state/context-store`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([{ key, value: { text } }]),
-    });
-    expect(res.status).toBe(204);
-  };
+  /** What an ingestion job does: write straight into the source of truth through Dapr. */
+  const seed = (key: string, text: string) => stack.seedContextStore({ [key]: text });
   const statuses = (s: Sample[]) => byStatus(s);
 
   beforeAll(async () => {

@@ -31,14 +31,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     return { status: res.status, body: (await res.json()) as any, headers: res.headers };
   };
   /** What an ingestion job does: write straight into the source of truth through Dapr. */
-  const seedStore = async (key: string, text: string) => {
-    const res = await fetch(`${stack.sidecar('ai-core-service').httpUrl}/v1.0/state/context-store`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([{ key, value: { text } }]),
-    });
-    expect(res.status).toBe(204);
-  };
+  const seedStore = (key: string, text: string) => stack.seedContextStore({ [key]: text });
 
   beforeAll(async () => {
     stack = await new Stack({

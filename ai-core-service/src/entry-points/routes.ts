@@ -1,6 +1,7 @@
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
+  addHealthRoutes,
   askRequestSchema,
   contextKeySchema,
   contextPutSchema,
@@ -67,11 +68,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.json({ key: k, deleted: true, cache: await deps.contexts.delete(k) });
   });
 
-  routes.add('get', '/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  routes.add('get', '/readyz', async (_req, res) => {
-    const status = await deps.readiness.status();
-    res.status(status.ready ? 200 : 503).json(status);
-  });
+  addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger);
 }
 

@@ -1,5 +1,6 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import {
+  addHealthRoutes,
   askRequestSchema,
   contextKeySchema,
   contextPutSchema,
@@ -52,11 +53,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
   routes.add('delete', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await deps.aiCore.send('DELETE', contextPath(req), undefined, ctx())));
 
-  routes.add('get', '/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  routes.add('get', '/readyz', async (_req, res) => {
-    const status = await deps.readiness.status();
-    res.status(status.ready ? 200 : 503).json(status);
-  });
+  addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger);
 }
 

@@ -1,11 +1,57 @@
-import type { Logger } from 'pino';
-import type { RunningServer } from './http';
+import express, { type Express, type RequestHandler } from 'express';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { env, loadConfig } from './config';
+import { listen, requestId, type RunningServer } from './http';
+import { createLogger, type Logger } from './logger';
+import { serveMetrics } from './metrics';
+
+/** Settings every service has: listeners, logging, body size, shutdown, own sidecar. */
+export function baseConfig(ports: { port: number; metricsPort: number }) {
+  return {
+    HOST: z.string().default('0.0.0.0').describe('interface the API listens on'),
+    PORT: env.port(ports.port).describe('API port'),
+    METRICS_PORT: env.port(ports.metricsPort).describe('Prometheus /metrics port; never exposed by the ingress'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
+    DAPR_HOST: z.string().default('127.0.0.1').describe('own sidecar host'),
+    DAPR_HTTP_PORT: env.port(3500).describe("own sidecar's HTTP API port"),
+    DAPR_API_TOKEN: z.string().min(1).optional().describe('token our sidecar requires (dapr-api-token), when it has one'),
+  };
+}
+
+export type BaseConfig = z.infer<z.ZodObject<ReturnType<typeof baseConfig>>>;
 
 /**
- * Process-level wiring shared by both services' main.ts: log fatal errors
- * instead of dying silently, and on SIGTERM/SIGINT run `shutdown` once (turn
- * readiness off, drain, close) and exit.
+ * The composition root's shared half: parse config (a bad value stops the
+ * process naming the variable), start, and on SIGTERM/SIGINT stop once and exit.
  */
+export function runService<C extends { LOG_LEVEL: string }>(
+  service: string,
+  schema: z.ZodObject,
+  start: (config: C, logger: Logger) => Promise<{ port: number; metricsPort: number; stop(): Promise<void> }>,
+): void {
+  let config: C;
+  try {
+    config = loadConfig(schema) as unknown as C;
+  } catch (err) {
+    console.error(`${service}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const logger = createLogger(service, config.LOG_LEVEL);
+  start(config, logger).then(
+    (server) => {
+      logger.info({ port: server.port, metricsPort: server.metricsPort }, `${service} listening`);
+      runUntilSignalled(logger, server.stop);
+    },
+    (err) => {
+      logger.fatal({ err }, `${service} failed to start`);
+      process.exit(1);
+    },
+  );
+}
+
+/** On SIGTERM/SIGINT run `shutdown` once (readiness off, drain, close) and exit. */
 export function runUntilSignalled(logger: Logger, shutdown: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,4 +88,43 @@ export class Readiness {
   }
 }
 
-export type { RunningServer };
+/** An Express app with the request id and (optionally) HTTP metrics in front of every route. */
+export function baseApp(httpMiddleware?: RequestHandler): Express {
+  const app = express().disable('x-powered-by').disable('etag');
+  app.use(requestId);
+  if (httpMiddleware) app.use(httpMiddleware);
+  return app;
+}
+
+/**
+ * Serves the app and its metrics; stop() turns readiness off, waits the
+ * shutdown delay, drains in-flight requests, then runs `cleanup`.
+ */
+export async function serveApp(
+  app: Express,
+  opts: { config: BaseConfig; registry: Registry; readiness: Readiness; cleanup: () => Promise<void> },
+) {
+  const { config } = opts;
+  const api: RunningServer = await listen(app, config.PORT, config.HOST);
+  const metrics = await serveMetrics(opts.registry, config.METRICS_PORT, config.HOST);
+  return {
+    port: api.port,
+    metricsPort: metrics.port,
+    async stop() {
+      opts.readiness.drain();
+      await new Promise((r) => setTimeout(r, config.SHUTDOWN_DELAY_MS));
+      await api.close();
+      await metrics.close(0);
+      await opts.cleanup();
+    },
+  };
+}
+
+/** GET /healthz (the process is alive) and GET /readyz (it should get traffic). */
+export function addHealthRoutes(routes: { add(method: 'get', path: string, ...h: RequestHandler[]): void }, readiness: Readiness): void {
+  routes.add('get', '/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  routes.add('get', '/readyz', async (_req, res) => {
+    const status = await readiness.status();
+    res.status(status.ready ? 200 : 503).json(status);
+  });
+}

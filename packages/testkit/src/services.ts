@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { repoRoot } from './paths';
-import type { AppSpec } from './stack';
+import type { AppContext, AppSpec } from './stack';
 
 export interface ServicePorts {
   gateway: { app: number; metrics: number; daprHttp: number };
@@ -27,41 +27,31 @@ export const simulatedClouds = (simulatorUrl: string): NodeJS.ProcessEnv => ({
 
 const main = (service: string) => path.join(repoRoot, service, 'dist', 'main.js');
 
-/** ai-core-service and gateway-service, each from its built dist/, each with its own sidecar. */
+type ServiceName = 'ai-core-service' | 'gateway-service';
+
+/** One service from its built dist/, with its own sidecar. */
+function serviceApp(appId: ServiceName, ports: ServicePorts[keyof ServicePorts] | undefined, env: (stack: AppContext['stack']) => NodeJS.ProcessEnv): AppSpec {
+  return {
+    appId,
+    ...(ports ? { appPort: ports.app, daprHttpPort: ports.daprHttp } : {}),
+    start: ({ appPort, sidecar, stack }) => ({
+      command: process.execPath,
+      args: [main(appId)],
+      env: {
+        HOST: '127.0.0.1',
+        PORT: String(appPort),
+        METRICS_PORT: String(ports?.metrics ?? 0),
+        DAPR_HTTP_PORT: String(sidecar.ports.http),
+        ...env(stack),
+      },
+    }),
+  };
+}
+
+/** ai-core-service and gateway-service, each with its own sidecar; ai-core talks to the simulator. */
 export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
   return [
-    {
-      appId: 'ai-core-service',
-      ...(opts.ports ? { appPort: opts.ports.aiCore.app } : {}),
-      start: ({ appPort, sidecar, stack }) => ({
-        command: process.execPath,
-        args: [main('ai-core-service')],
-        env: {
-          ...simulatedClouds(stack.simulatorUrl),
-          HOST: '127.0.0.1',
-          PORT: String(appPort),
-          METRICS_PORT: String(opts.ports?.aiCore.metrics ?? 0),
-          DAPR_HTTP_PORT: String(sidecar.ports.http),
-          ...opts.aiCoreEnv,
-        },
-      }),
-      ...(opts.ports ? { daprHttpPort: opts.ports.aiCore.daprHttp } : {}),
-    },
-    {
-      appId: 'gateway-service',
-      ...(opts.ports ? { appPort: opts.ports.gateway.app } : {}),
-      start: ({ appPort, sidecar }) => ({
-        command: process.execPath,
-        args: [main('gateway-service')],
-        env: {
-          HOST: '127.0.0.1',
-          PORT: String(appPort),
-          METRICS_PORT: String(opts.ports?.gateway.metrics ?? 0),
-          DAPR_HTTP_PORT: String(sidecar.ports.http),
-          ...opts.gatewayEnv,
-        },
-      }),
-      ...(opts.ports ? { daprHttpPort: opts.ports.gateway.daprHttp } : {}),
-    },
+    serviceApp('ai-core-service', opts.ports?.aiCore, (stack) => ({ ...simulatedClouds(stack.simulatorUrl), ...opts.aiCoreEnv })),
+    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...opts.gatewayEnv })),
   ];
 }

@@ -178,6 +178,22 @@ export class Stack {
     ).start();
   }
 
+  /**
+   * Writes context straight into ai-core's source-of-truth store through its
+   * sidecar's state API, as an ingestion job would (bypassing ai-core and the cache).
+   */
+  async seedContextStore(entries: Record<string, string>): Promise<void> {
+    const items = Object.entries(entries).map(([key, text]) => ({ key, value: { text } }));
+    for (let i = 0; i < items.length; i += 100) {
+      const res = await fetch(`${this.sidecar('ai-core-service').httpUrl}/v1.0/state/context-store`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(items.slice(i, i + 100)),
+      });
+      if (res.status !== 204) throw new Error(`seeding context-store failed: ${res.status} ${await res.text()}`);
+    }
+  }
+
   add<P extends ManagedProcess>(name: string, p: P): P {
     this.processes.set(name, p);
     return p;
