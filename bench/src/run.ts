@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const sim = new SimulatorAdmin(stack.simulatorUrl);
   const results: ScenarioResult[] = [];
   try {
-    const gw = `http://127.0.0.1:${stack.appPorts.get('gateway-service')}/v1/prompt`;
+    const gw = `${stack.appUrl('gateway-service')}/v1/prompt`;
     const gwDirect = `http://127.0.0.1:${direct.port}/v1/prompt`;
     const headers = { authorization: `Bearer ${DEV_KEYS.ask}` };
     const pids = Object.fromEntries(
@@ -142,7 +142,7 @@ async function startDirectGateway(stack: Stack) {
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       DAPR_HTTP_PORT: String(stack.sidecar('gateway-service').ports.http), // API keys still come from the secret store
-      AI_CORE_DIRECT_URL: `http://127.0.0.1:${stack.appPorts.get('ai-core-service')}`,
+      AI_CORE_DIRECT_URL: stack.appUrl('ai-core-service'),
     },
     logFile: path.join(stack.logDir, 'gateway-direct.log'),
     ready: () => httpOk(`http://127.0.0.1:${port}/readyz`),

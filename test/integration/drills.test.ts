@@ -30,7 +30,7 @@ describe('fault drills', () => {
       }),
     }).start();
     sim = new SimulatorAdmin(stack.simulatorUrl);
-    gateway = `http://127.0.0.1:${stack.appPorts.get('gateway-service')}`;
+    gateway = stack.appUrl('gateway-service');
   }, 120_000);
   afterAll(() => stack?.stop());
   afterEach(() => sim.heal());

@@ -66,7 +66,7 @@ describe('mTLS and access control with real sentry and sidecars', () => {
   });
 
   test("when APP_API_TOKEN is set, then calling ai-core's port directly without it is refused", async () => {
-    const direct = `http://127.0.0.1:${stack.appPorts.get('ai-core-service')}/process`;
+    const direct = `${stack.appUrl('ai-core-service')}/process`;
     const post = (headers: Record<string, string>) =>
       fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"prompt":"x"}' });
     expect((await post({})).status).toBe(401);
@@ -74,7 +74,7 @@ describe('mTLS and access control with real sentry and sidecars', () => {
   });
 
   test('when the public gateway is used, then the whole chain still answers over mTLS', async () => {
-    const res = await fetch(`http://127.0.0.1:${stack.appPorts.get('gateway-service')}/v1/prompt`, {
+    const res = await fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {
       method: 'POST',
       headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'end to end' }),

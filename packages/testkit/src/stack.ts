@@ -85,6 +85,13 @@ export class Stack {
     return `http://127.0.0.1:${this.simulatorPort}`;
   }
 
+  /** Base URL of an app the stack runs, e.g. appUrl('gateway-service'). */
+  appUrl(appId: string): string {
+    const port = this.appPorts.get(appId);
+    if (port === undefined) throw new Error(`stack has no app ${appId}`);
+    return `http://127.0.0.1:${port}`;
+  }
+
   get components(): ComponentSet {
     return this.options.components ?? 'local';
   }
