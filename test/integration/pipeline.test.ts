@@ -3,6 +3,8 @@
  * ai-core's daprd → ai-core → Redis/dynalite (or in-memory) and the model
  * simulator. Runs once per component set; only the components folder differs.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
 import { SimulatorAdmin } from '@context-qa/model-sim';
@@ -37,8 +39,8 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     stack = await new Stack({
       components,
       apps: serviceApps({
-        aiCoreEnv: { BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '3000', LOG_LEVEL: 'warn' },
-        gatewayEnv: { AI_CORE_TIMEOUT_MS: '8000', LOG_LEVEL: 'warn' },
+        aiCoreEnv: { BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '3000', LOG_LEVEL: 'info' },
+        gatewayEnv: { AI_CORE_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
       }),
     }).start();
     sim = new SimulatorAdmin(stack.simulatorUrl);
@@ -108,6 +110,17 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     const healed = await ask({ prompt: 'breaker' });
     expect(healed.body).toMatchObject({ answeredBy: 'gpt4', degraded: false, models: { gpt4: { status: 'ok' } } });
     expect(await sim.requests('chat', GPT)).toBe(calledWhenOpen + 1);
+  });
+
+  test('when prompts, context and keys pass through, then no log line at info level contains them', async () => {
+    const secretPrompt = `PROMPT-MARKER-${Date.now()}`;
+    const secretContext = `CONTEXT-MARKER-${Date.now()}`;
+    await call('/v1/context/logcheck', { method: 'PUT', key: DEV_KEYS.admin, body: { text: secretContext } });
+    expect((await ask({ prompt: secretPrompt, contextKey: 'logcheck' })).status).toBe(200);
+    await call('/v1/prompt', { body: { prompt: secretPrompt, bogus: true } }); // a rejected one too
+    const logs = ['gateway-service', 'ai-core-service'].map((s) => readFileSync(path.join(stack.logDir, `${s}.log`), 'utf8')).join('\n');
+    expect(logs).toMatch(/"requestId"/); // they do log, with request ids
+    for (const secret of [secretPrompt, secretContext, DEV_KEYS.ask, DEV_KEYS.admin]) expect(logs).not.toContain(secret);
   });
 
   test('when the caller has no key, then 401; an ask key on context admin, then 403', async () => {
