@@ -20,8 +20,6 @@ import { aiCoreMetrics } from './metrics';
 
 export async function start(config: Config, logger: Logger) {
   const dapr = createDaprClient(config);
-  // The SDK's first call waits for the sidecar; do that now, off the request path.
-  void dapr.start().catch((err: unknown) => logger.warn({ err }, 'Dapr client start failed; calls will retry'));
   const metrics = aiCoreMetrics();
   const cache = daprTextStore(dapr, config.CACHE_STORE, config.CACHE_TIMEOUT_MS);
   const store = daprTextStore(dapr, config.CONTEXT_STORE, config.STORE_TIMEOUT_MS);

@@ -15,16 +15,20 @@ export const sidecarHeaders = (c: SidecarConfig): Record<string, string> =>
 
 /**
  * The SDK client over HTTP. Its first call waits (up to ~60 s) for the sidecar,
- * so main starts it in the background and readiness checks the sidecar directly.
+ * so it is started here in the background and readiness checks the sidecar directly.
  */
 export function createDaprClient(c: SidecarConfig): DaprClient {
-  return new DaprClient({
+  const client = new DaprClient({
     daprHost: c.DAPR_HOST,
     daprPort: String(c.DAPR_HTTP_PORT),
     communicationProtocol: CommunicationProtocolEnum.HTTP,
     ...(c.DAPR_API_TOKEN ? { daprApiToken: c.DAPR_API_TOKEN } : {}),
     logger: { level: LogLevel.Error },
   });
+  // Wait for the sidecar now, off the request path; if it never comes, the
+  // first real call tries again and fails within its own deadline.
+  client.start().catch(() => undefined);
+  return client;
 }
 
 /** Fast readiness probe: the sidecar's outbound APIs (components loaded) answer. */
