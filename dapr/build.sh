@@ -4,8 +4,8 @@
 # Dapr CLI expects with --runtime-path <repo>. Skips binaries that are current.
 set -euo pipefail
 DAPR_VERSION=1.18.3
-# The proxy reachable here refuses every dapr/cli release zip from 1.13 on
-# (v1.18.0 included); v1.12.0 is the newest it serves, and its `run -f` drives
+# The proxy reachable here refused every dapr/cli release zip we tried from 1.13.0
+# to 1.18.1 (v1.18.0 included); v1.12.0 is the newest found served; its `run -f` drives
 # daprd 1.18 fine. See README "Dapr runtime".
 CLI_VERSION=1.12.0
 root=$(cd "$(dirname "$0")/.." && pwd)
