@@ -61,7 +61,7 @@ describe('fault drills', () => {
   test("when ai-core's sidecar stops and restarts under load, then the gateway answers 503 fast in the gap and recovers", async () => {
     const samples = await steadyLoad({
       rps: 20,
-      durationMs: 6000,
+      durationMs: 7000,
       request: (_i, signal) => ask({ prompt: 'sidecar drill' }, signal),
       events: [
         { atMs: 1000, run: () => stack.proc('daprd:ai-core-service').stop() },
@@ -71,7 +71,7 @@ describe('fault drills', () => {
     const counts = statuses(samples);
     expect(Object.keys(counts).sort()).toEqual(['200', '503']);
     expect(Math.max(...samples.filter((s) => s.status === 503).map((s) => s.ms))).toBeLessThan(5000); // inside AI_CORE_TIMEOUT_MS: no hang
-    const tail = samples.filter((s) => s.at > 5000);
+    const tail = samples.filter((s) => s.at > 6000); // the sidecar has been back for over 2 s
     expect(tail.length).toBeGreaterThan(0);
     expect(tail.every((s) => s.status === 200)).toBe(true); // recovered, no gateway restart
   }, 60_000);
