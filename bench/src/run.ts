@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SimulatorAdmin } from '@context-qa/model-sim';
 import { daprBin, DEV_KEYS, freePort, httpOk, ManagedProcess, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 import { load, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
@@ -48,7 +47,7 @@ async function main(): Promise<void> {
     }),
   }).start();
   const direct = await startDirectGateway(stack);
-  const sim = new SimulatorAdmin(stack.simulatorUrl);
+  const sim = stack.simulator;
   const results: ScenarioResult[] = [];
   try {
     const gw = `${stack.appUrl('gateway-service')}/v1/prompt`;

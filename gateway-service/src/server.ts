@@ -7,7 +7,8 @@ import type { Config } from './config';
 
 export async function start(config: Config, logger: Logger) {
   const dapr = createDaprClient(config);
-  const keys = new ApiKeySource(() => daprSecret(dapr, config.SECRET_STORE, 2000)(config.API_KEYS_SECRET), logger);
+  const secret = daprSecret(dapr, config.SECRET_STORE, 2000);
+  const keys = new ApiKeySource(() => secret(config.API_KEYS_SECRET), logger);
   keys.start(config.API_KEYS_REFRESH_MS);
   const metrics = createMetrics('gateway-service');
   // ai-core being down is answered per request (503), never by readiness:

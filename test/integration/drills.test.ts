@@ -3,7 +3,7 @@
  * the system keeps answering, or answers a documented 503 fast, and recovers
  * by itself. Timing goals live in `make bench`; these assert behaviour.
  */
-import { SimulatorAdmin } from '@context-qa/model-sim';
+import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { byStatus, DEV_KEYS, serviceApps, Stack, steadyLoad, type Sample } from '@context-qa/testkit';
 
 describe('fault drills', () => {
@@ -29,7 +29,7 @@ describe('fault drills', () => {
         gatewayEnv: { AI_CORE_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' },
       }),
     }).start();
-    sim = new SimulatorAdmin(stack.simulatorUrl);
+    sim = stack.simulator;
     gateway = stack.appUrl('gateway-service');
   }, 120_000);
   afterAll(() => stack?.stop());

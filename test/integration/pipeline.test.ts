@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import { SimulatorAdmin } from '@context-qa/model-sim';
+import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
@@ -43,7 +43,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
         gatewayEnv: { AI_CORE_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
       }),
     }).start();
-    sim = new SimulatorAdmin(stack.simulatorUrl);
+    sim = stack.simulator;
     gateway = stack.appUrl('gateway-service');
   }, 120_000);
   afterAll(() => stack?.stop());

@@ -3,7 +3,7 @@
  * app id), carrying x-request-id and traceparent. Transport failures become
  * 503/504/502 problems, fast; ai-core's own answers pass through unchanged.
  */
-import { AppError, httpError, sidecarHeaders, sidecarUrl, type SidecarConfig } from '@context-qa/common';
+import { httpError, type AppError, sidecarHeaders, sidecarUrl, type SidecarConfig } from '@context-qa/common';
 
 export interface Forwarded {
   status: number;
@@ -51,8 +51,7 @@ export function daprInvoker(
   };
 }
 
-const upstream = (status: number, detail: string, cause: unknown): AppError =>
-  new AppError(status, httpError(status).title, detail, {}, { cause });
+const upstream = (status: number, detail: string, cause: unknown): AppError => httpError(status, detail, {}, { cause });
 
 function parseJson(text: string): unknown {
   try {

@@ -54,7 +54,7 @@ export function problemFrom(err: AppError, requestId?: string): Problem {
   };
 }
 
-/** An AppError with the standard title for `status`. */
-export function httpError(status: number, detail?: string, extra?: Record<string, unknown>): AppError {
-  return new AppError(status, TITLES[status] ?? 'Error', detail, extra);
+/** An AppError with the standard title for `status`; `cause` is logged, never sent. */
+export function httpError(status: number, detail?: string, extra?: Record<string, unknown>, options?: { cause?: unknown }): AppError {
+  return new AppError(status, TITLES[status] ?? 'Error', detail, extra, options);
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simulatorProcess } from './backing';
 import { renderConfig, sidecar, sidecarPorts, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
+import { SimulatorAdmin } from '@context-qa/model-sim';
 import { devSecrets } from './dev-keys';
 import { startSentry } from './sentry';
 import { freePort, httpOk } from './ports';
@@ -83,6 +84,11 @@ export class Stack {
   /** The simulator's base URL (both APIs and /admin). */
   get simulatorUrl(): string {
     return `http://127.0.0.1:${this.simulatorPort}`;
+  }
+
+  /** The simulator's admin API: faults and request counters. */
+  get simulator(): SimulatorAdmin {
+    return new SimulatorAdmin(this.simulatorUrl);
   }
 
   /** Base URL of an app the stack runs, e.g. appUrl('gateway-service'). */
