@@ -1,4 +1,4 @@
-import { baseConfig, env, MODEL_NAMES } from '@context-qa/common';
+import { baseConfig, baseConfigIssues, env, MODEL_NAMES, withChecks } from '@context-qa/common';
 import { z } from 'zod';
 
 const models = z
@@ -7,7 +7,7 @@ const models = z
   .pipe(z.array(z.enum(MODEL_NAMES)).length(MODEL_NAMES.length).refine((a) => new Set(a).size === a.length, 'each model once'));
 
 /** Every setting of ai-core-service, read from the environment once at start-up. */
-export const configSchema = z.object({
+export const configSchema = withChecks(z.object({
   ...baseConfig({ port: 8081, metricsPort: 9465 }),
   BODY_LIMIT: z.string().default('128kb').describe('largest accepted request body'),
   APP_API_TOKEN: z.string().min(1).optional().describe('token the sidecar sends us; when set, requests without it get 401'),
@@ -16,8 +16,8 @@ export const configSchema = z.object({
   CONTEXT_STORE: z.string().default('context-store').describe('Dapr state store that is the source of truth'),
   SECRET_STORE: z.string().default('secrets').describe('Dapr secret store'),
   CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300).describe('TTL of context written back to the cache'),
-  CACHE_TIMEOUT_MS: env.ms(250).describe('budget of one cache call; a slower cache counts as a miss'),
-  STORE_TIMEOUT_MS: env.ms(1000).describe('budget of one source-of-truth call'),
+  CACHE_TIMEOUT_MS: env.ms(300).describe('budget of one cache call; a slower cache counts as a miss (above the sidecar\'s 250 ms, so the sidecar ends the call)'),
+  STORE_TIMEOUT_MS: env.ms(2000).describe('budget of one source-of-truth call (above the sidecar\'s 3 × 500 ms attempts)'),
   CONTEXT_BUDGET_CHARS: z.coerce.number().int().positive().default(8000).describe('context longer than this is trimmed'),
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(4096).default(512),
   MODEL_PREFERENCE: models.default(['gpt4', 'llama4']).describe('answer with the first model in this order that succeeded'),
@@ -31,11 +31,17 @@ export const configSchema = z.object({
   AZURE_OPENAI_API_VERSION: z.string().default('2024-10-21'),
   AZURE_OPENAI_KEY_SECRET: z.string().default('azure-openai-api-key').describe('secret name holding the Azure OpenAI key'),
 
-  MODEL_TIMEOUT_MS: env.ms(15_000).describe('deadline of one model call (the breaker timeout)'),
+  MODEL_TIMEOUT_MS: env.ms(15_000).describe('deadline of one model call (the breaker timeout); at most REQUEST_TIMEOUT_MS'),
+  MODEL_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(64).describe('bulkhead: calls to one model in flight beyond this are refused (503 when no model can answer)'),
   BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_RESET_TIMEOUT_MS: env.ms(30_000).describe('how long a breaker stays open before a trial call'),
   BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5).describe('calls in the window before the breaker may open'),
   BREAKER_ROLLING_WINDOW_MS: env.ms(10_000),
-});
+}), (c) => [
+  ...baseConfigIssues(c),
+  ...(['MODEL_TIMEOUT_MS', 'CACHE_TIMEOUT_MS', 'STORE_TIMEOUT_MS'] as const)
+    .filter((k) => c[k] > c.REQUEST_TIMEOUT_MS)
+    .map((k) => ({ path: [k], message: `${c[k]} ms exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)` })),
+]);
 
 export type Config = z.infer<typeof configSchema>;

@@ -31,6 +31,7 @@ export async function start(config: Config, logger: Logger) {
     resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
     volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
     rollingCountTimeoutMs: config.BREAKER_ROLLING_WINDOW_MS,
+    maxInFlight: config.MODEL_MAX_IN_FLIGHT,
   };
   const providers = {
     llama4: PROVIDERS.llama4({
@@ -49,11 +50,19 @@ export async function start(config: Config, logger: Logger) {
       },
     }),
   };
+  // The cause chain of a failed model call goes to the logs; the client gets its code only.
+  const logFailure = (model: ModelName, code: string, err: unknown) =>
+    logger[code === 'cancelled' ? 'debug' : 'warn']({ model, code, err }, 'model call failed');
   const guarded = Object.fromEntries(
-    MODEL_NAMES.map((m) => [m, new GuardedModel(providers[m], breaker, metrics.models)]),
+    MODEL_NAMES.map((m) => [m, new GuardedModel(providers[m], breaker, { ...metrics.models, failure: logFailure })]),
   ) as Record<ModelName, GuardedModel>;
 
-  const context = { cache, store, cacheTtlSeconds: config.CACHE_TTL_SECONDS, observe: metrics.context };
+  const observe = (kind: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => {
+    metrics.context(kind, outcome);
+    // The context half of a degraded answer's cause (the answer itself only says "degraded").
+    if (kind === 'store' && outcome === 'error') logger.warn({ store: config.CONTEXT_STORE }, 'context store failed: answering without context');
+  };
+  const context = { cache, store, cacheTtlSeconds: config.CACHE_TTL_SECONDS, observe };
   const readiness = new Readiness({ sidecar: () => sidecarReady(config) });
   const app = createApp({
     logger,
@@ -62,13 +71,14 @@ export async function start(config: Config, logger: Logger) {
     appToken: config.APP_API_TOKEN,
     httpMiddleware: metrics.httpMiddleware,
     contexts: contextAdmin(context),
-    ask: (req, requestId) =>
-      ask(req, requestId, {
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    ask: (req, requestId, deadline) =>
+      ask(req, requestId, deadline, {
         context,
         preference: config.MODEL_PREFERENCE,
         contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
         defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
-        runModel: (m, r, signal) => guarded[m].run(r, signal),
+        runModel: (m, r, budget, opts) => guarded[m].run(r, budget, opts),
       }),
   });
   return serveApp(app, {
@@ -76,6 +86,8 @@ export async function start(config: Config, logger: Logger) {
     registry: metrics.registry,
     readiness,
     cleanup: async () => {
+      // Race losers still finishing in the background are bounded by MODEL_TIMEOUT_MS.
+      await Promise.all(Object.values(guarded).map((g) => g.settle()));
       Object.values(guarded).forEach((g) => g.shutdown());
       await dapr.stop();
     },

@@ -2,6 +2,7 @@
 import request from 'supertest';
 import { createLogger, Readiness } from '@context-qa/common';
 import { createApp } from '../src/app';
+import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/ask';
 import { contextAdmin } from '../src/domain/context-admin';
 import { MapStore } from './fakes';
@@ -13,10 +14,11 @@ function setup(opts: { appToken?: string; fail?: boolean } = {}) {
     logger: createLogger('test', 'silent'),
     readiness: new Readiness({}),
     bodyLimit: '64kb',
+    requestTimeoutMs: 5_000,
     appToken: opts.appToken,
     contexts: contextAdmin({ cache, store, cacheTtlSeconds: 60 }),
     ask: async (req, requestId) => {
-      if (opts.fail) throw new NoModelAnswered({ gpt4: { status: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', latencyMs: 0 } });
+      if (opts.fail) throw new NoModelAnswered({ gpt4: refused('timeout', 5), llama4: refused('circuit_open') });
       return { requestId, answer: req.prompt, answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' },
         models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } } };
     },
@@ -37,7 +39,8 @@ describe('ai-core HTTP', () => {
     const res = await request(setup({ fail: true }).app).post('/process').send({ prompt: 'hi' });
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
-    expect(res.body.models).toEqual({ gpt4: { status: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', latencyMs: 0 } });
+    expect(res.body).toMatchObject({ code: 'no_model_answered', models: { gpt4: { status: 'timeout', code: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', code: 'circuit_open' } } });
+    expect(res.headers['retry-after']).toBe('5');
   });
 
   test('when context is put, then the store holds it and the cache copy is refreshed; delete invalidates both', async () => {

@@ -1,9 +1,9 @@
-import type { AskRequest, ModelName } from '@context-qa/common';
-import { ask, NoModelAnswered, type AskDeps } from '../src/domain/ask';
+import { Deadline, STRATEGIES, type AskRequest, type ModelName } from '@context-qa/common';
+import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
 import { GuardedModel } from '../src/adapters/models/guarded';
 import { FakeModel, MapStore } from './fakes';
 
-const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000 };
+const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 
 function setup() {
   const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
@@ -14,10 +14,12 @@ function setup() {
     preference: ['gpt4', 'llama4'] as ModelName[],
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
-    runModel: (m, r, s) => guarded[m].run(r, s),
+    runModel: (m, r, b, o) => guarded[m].run(r, b, o),
   };
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
-  return { models, store, deps, request, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+  const budget = () => new Deadline(10_000);
+  const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b, deps);
+  return { models, store, deps, request, run, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
 }
 
 describe('ask', () => {
@@ -27,7 +29,7 @@ describe('ask', () => {
 
   test('when both models answer, then the preferred one is used, with context from the store', async () => {
     s.store.data.set('topic', 'CONTEXT-TEXT');
-    const out = await ask(s.request({ contextKey: 'topic' }), 'r1', s.deps);
+    const out = await ask(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000), s.deps);
     expect(out).toMatchObject({ requestId: 'r1', answeredBy: 'gpt4', degraded: false, context: { source: 'dynamodb', key: 'topic' } });
     expect(out.answer).toContain('CONTEXT-TEXT');
     expect(out.models.llama4.status).toBe('ok');
@@ -35,30 +37,32 @@ describe('ask', () => {
 
   test('when the preferred model fails, then the other answers and the answer is degraded', async () => {
     s.models.gpt4.mode = 'fail';
-    const out = await ask(s.request(), 'r', s.deps);
+    const out = await s.run();
     expect(out).toMatchObject({ answeredBy: 'llama4', degraded: true });
-    expect(out.models.gpt4).toMatchObject({ status: 'error', error: expect.stringContaining('upstream') });
+    expect(out.models.gpt4).toMatchObject({ status: 'error', code: 'upstream_error', error: 'the model provider failed' });
   });
 
   test('when both fail, then NoModelAnswered lists each status', async () => {
     s.models.gpt4.mode = 'fail';
     s.models.llama4.mode = 'fail';
-    const err = await ask(s.request(), 'r', s.deps).catch((e) => e);
+    const err = await s.run().catch((e) => e);
     expect(err).toBeInstanceOf(NoModelAnswered);
     expect(err.models).toMatchObject({ gpt4: { status: 'error' }, llama4: { status: 'error' } });
   });
 
   test('when strategy is fastest, then the first success wins and the slower call is aborted', async () => {
+    await s.run(); // both models have answered recently: their health is known
     s.models.gpt4.delayMs = 500;
-    const out = await ask(s.request({ strategy: 'fastest' }), 'r', s.deps);
+    const out = await s.run({ strategy: 'fastest' });
     expect(out.answeredBy).toBe('llama4');
     expect(out.degraded).toBe(false);
-    expect(out.models.gpt4).toMatchObject({ status: 'skipped', error: expect.stringContaining('cancelled') });
+    expect(out.models.gpt4).toMatchObject({ status: 'skipped', code: 'not_needed' });
+    await new Promise((r) => setTimeout(r, 10));
     expect(s.models.gpt4.aborted).toBe(1);
   });
 
   test('when strategy is primary and it answers, then the other model is never called', async () => {
-    const out = await ask(s.request({ strategy: 'primary' }), 'r', s.deps);
+    const out = await s.run({ strategy: 'primary' });
     expect(out.answeredBy).toBe('gpt4');
     expect(out.models.llama4.status).toBe('skipped');
     expect(s.models.llama4.calls).toBe(0);
@@ -66,14 +70,14 @@ describe('ask', () => {
 
   test('when strategy is primary and it fails, then the other model is called', async () => {
     s.models.gpt4.mode = 'fail';
-    const out = await ask(s.request({ strategy: 'primary' }), 'r', s.deps);
+    const out = await s.run({ strategy: 'primary' });
     expect(out).toMatchObject({ answeredBy: 'llama4', degraded: true });
     expect(s.models.llama4.calls).toBe(1);
   });
 
   test('when strategy is sequential, then both models are called one after the other', async () => {
     s.models.gpt4.delayMs = 50;
-    const out = await ask(s.request({ strategy: 'sequential' }), 'r', s.deps);
+    const out = await s.run({ strategy: 'sequential' });
     expect(out.answeredBy).toBe('gpt4');
     expect([s.models.gpt4.calls, s.models.llama4.calls]).toEqual([1, 1]);
     expect(out.models.llama4.status).toBe('ok');
@@ -81,7 +85,28 @@ describe('ask', () => {
 
   test('when the context store fails, then the answer comes without context, degraded', async () => {
     s.store.failing = true;
-    const out = await ask(s.request(), 'r', s.deps);
+    const out = await s.run();
     expect(out).toMatchObject({ degraded: true, context: { source: 'none' } });
+  });
+
+  test.each(STRATEGIES)('when the client goes away during %s, then every model call still running is aborted', async (strategy) => {
+    s.models.gpt4.mode = 'hang';
+    s.models.llama4.mode = 'hang';
+    const b = new Deadline(10_000);
+    const p = s.run({ strategy }, b);
+    await new Promise((r) => setTimeout(r, 20));
+    b.stop('client_gone');
+    await expect(p).rejects.toBeInstanceOf(DeadlineExceeded);
+    const calls = s.models.gpt4.calls + s.models.llama4.calls;
+    expect(calls).toBeGreaterThan(0);
+    expect(s.models.gpt4.aborted + s.models.llama4.aborted).toBe(calls);
+  });
+
+  test('when the request budget runs out in sequential, then the second model is not called at all', async () => {
+    s.models.gpt4.mode = 'hang';
+    const err = await s.run({ strategy: 'sequential' }, new Deadline(100)).catch((e) => e);
+    expect(err).toBeInstanceOf(DeadlineExceeded);
+    expect(err.models).toMatchObject({ gpt4: { code: 'cancelled' }, llama4: { code: 'cancelled' } });
+    expect(s.models.llama4.calls).toBe(0);
   });
 });

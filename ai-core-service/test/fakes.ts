@@ -28,10 +28,13 @@ export class FakeModel implements ModelProvider {
   mode: 'ok' | 'fail' | 'hang' = 'ok';
   delayMs = 0;
   aborted = 0;
+  /** Thrown by every call when set (e.g. a bad_request ModelError). */
+  failWith?: Error;
   constructor(readonly name: ModelName) {}
   async generate(req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
     this.calls++;
-    if (this.mode === 'fail') throw new ModelError('upstream', 'boom');
+    if (this.failWith) throw this.failWith;
+    if (this.mode === 'fail') throw new ModelError('upstream_error', 'boom');
     if (this.mode === 'hang' || this.delayMs > 0) {
       await new Promise<void>((resolve, reject) => {
         const t = this.mode === 'hang' ? undefined : setTimeout(resolve, this.delayMs);

@@ -1,16 +1,19 @@
+import { Deadline } from '@context-qa/common';
 import { GuardedModel, type BreakerState } from '../src/adapters/models/guarded';
+import { ModelError } from '../src/domain/ports';
 import { FakeModel } from './fakes';
 
 const req = { system: 's', user: 'u', maxTokens: 10 };
-const never = new AbortController().signal;
+const budget = () => new Deadline(60_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('GuardedModel (Opossum breaker around one bounded attempt)', () => {
+describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)', () => {
   const guards: GuardedModel[] = [];
   const make = (model: FakeModel, over: Partial<ConstructorParameters<typeof GuardedModel>[1]> = {}) => {
     const states: BreakerState[] = [];
     const g = new GuardedModel(
       model,
-      { timeoutMs: 200, errorThresholdPercentage: 50, resetTimeoutMs: 300, volumeThreshold: 3, rollingCountTimeoutMs: 10_000, ...over },
+      { timeoutMs: 200, errorThresholdPercentage: 50, resetTimeoutMs: 300, volumeThreshold: 3, rollingCountTimeoutMs: 10_000, maxInFlight: 10, ...over },
       { call: () => {}, breaker: (_m, s) => states.push(s) },
     );
     guards.push(g);
@@ -22,8 +25,8 @@ describe('GuardedModel (Opossum breaker around one bounded attempt)', () => {
     const model = new FakeModel('gpt4');
     model.mode = 'hang';
     const { g } = make(model);
-    const out = await g.run(req, never);
-    expect(out.status).toBe('timeout');
+    const out = await g.run(req, budget());
+    expect(out).toMatchObject({ status: 'timeout', code: 'timeout' });
     expect(model.aborted).toBe(1);
   });
 
@@ -31,29 +34,104 @@ describe('GuardedModel (Opossum breaker around one bounded attempt)', () => {
     const model = new FakeModel('gpt4');
     model.mode = 'fail';
     const { g, states } = make(model);
-    for (let i = 0; i < 3; i++) expect((await g.run(req, never)).status).toBe('error');
+    for (let i = 0; i < 3; i++) expect((await g.run(req, budget())).code).toBe('upstream_error');
     expect(g.state).toBe('open');
     const callsWhenOpened = model.calls;
-    expect((await g.run(req, never)).status).toBe('circuit_open');
+    expect((await g.run(req, budget())).code).toBe('circuit_open');
     expect(model.calls).toBe(callsWhenOpened);
 
     model.mode = 'ok';
-    await new Promise((r) => setTimeout(r, 350)); // resetTimeout passes → half-open
-    expect((await g.run(req, never)).status).toBe('ok');
+    await sleep(350); // resetTimeout passes → half-open
+    expect((await g.run(req, budget())).status).toBe('ok');
     expect(g.state).toBe('closed');
     expect(states).toEqual(['closed', 'open', 'half_open', 'closed']);
   });
 
-  test('when the caller cancels, then it is not counted against the model', async () => {
+  test('when the caller cancels, then the call counts as neither success nor failure', async () => {
     const model = new FakeModel('llama4');
     model.mode = 'hang';
     const { g } = make(model, { volumeThreshold: 1 });
     for (let i = 0; i < 3; i++) {
-      const ac = new AbortController();
-      const p = g.run(req, ac.signal);
-      ac.abort();
-      expect((await p).status).toBe('skipped');
+      const b = budget();
+      const p = g.run(req, b);
+      b.stop('client_gone');
+      expect(await p).toMatchObject({ status: 'skipped', code: 'cancelled' });
     }
+    expect(g.state).toBe('closed');
+    expect(g.stats).toEqual({ fires: 0, successes: 0, failures: 0 });
+  });
+
+  test('when the half-open trial is cancelled by its caller, then the breaker does not close while the model still hangs', async () => {
+    const model = new FakeModel('gpt4');
+    model.mode = 'fail';
+    const { g } = make(model, { volumeThreshold: 1 });
+    await g.run(req, budget());
+    expect(g.state).toBe('open');
+    model.mode = 'hang';
+    await sleep(350);
+    expect(g.state).toBe('half_open');
+    const b = budget();
+    const trial = g.run(req, b);
+    b.stop('client_gone');
+    expect((await trial).code).toBe('cancelled');
+    expect(g.state).not.toBe('closed'); // before the fix the filtered cancellation was a "success" that closed it
+    await sleep(350);
+    expect(g.state).toBe('half_open'); // tried again later...
+    expect((await g.run(req, budget())).code).toBe('timeout');
+    expect(g.state).toBe('open'); // ...and only a real outcome decides
+  });
+
+  test('when our own request is rejected as bad, then the breaker ignores it', async () => {
+    const model = new FakeModel('gpt4');
+    model.failWith = new ModelError('bad_request', 'ValidationException');
+    const { g } = make(model, { volumeThreshold: 1 });
+    for (let i = 0; i < 3; i++) expect((await g.run(req, budget())).code).toBe('bad_request');
+    expect(g.state).toBe('closed');
+    expect(g.stats).toEqual({ fires: 0, successes: 0, failures: 0 });
+  });
+
+  test('when a model that never answered loses a race, then it runs on to its deadline so a hang opens the breaker', async () => {
+    const model = new FakeModel('llama4');
+    model.mode = 'hang';
+    const { g } = make(model, { volumeThreshold: 2 });
+    for (let i = 0; i < 2; i++) {
+      const lost = new AbortController();
+      const p = g.run(req, budget(), { lostRace: lost.signal });
+      lost.abort(); // the other model answered first
+      expect((await p).code).toBe('timeout');
+    }
+    expect(g.state).toBe('open');
+  });
+
+  test('when a proven model loses a race, then its call is stopped and counts for nothing', async () => {
+    const model = new FakeModel('llama4');
+    const { g } = make(model);
+    expect((await g.run(req, budget())).status).toBe('ok');
+    model.delayMs = 5_000;
+    const lost = new AbortController();
+    const p = g.run(req, budget(), { lostRace: lost.signal });
+    lost.abort();
+    expect((await p).code).toBe('cancelled');
+    expect(model.aborted).toBe(1);
+    expect(g.stats).toEqual({ fires: 1, successes: 1, failures: 0 });
+  });
+
+  test('when calls in flight reach the bulkhead, then the next is refused at once without calling the model', async () => {
+    const model = new FakeModel('gpt4');
+    model.delayMs = 100;
+    const { g } = make(model, { maxInFlight: 2 });
+    const running = [g.run(req, budget()), g.run(req, budget())];
+    expect(await g.run(req, budget())).toMatchObject({ status: 'skipped', code: 'overloaded' });
+    expect(model.calls).toBe(2);
+    expect((await Promise.all(running)).map((o) => o.status)).toEqual(['ok', 'ok']);
+    expect(g.state).toBe('closed');
+  });
+
+  test('when the request budget is shorter than the model deadline, then running out of it is not the model\'s failure', async () => {
+    const model = new FakeModel('gpt4');
+    model.mode = 'hang';
+    const { g } = make(model, { volumeThreshold: 1 });
+    expect((await g.run(req, new Deadline(50))).code).toBe('cancelled');
     expect(g.state).toBe('closed');
   });
 });

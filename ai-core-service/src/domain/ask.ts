@@ -1,6 +1,6 @@
 import type { AskRequest, AskResponse, ModelName, ModelOutcome } from '@context-qa/common';
 import { contextKeyFor, lookupContext, type ContextDeps } from './context';
-import type { GenerateRequest } from './ports';
+import type { CallBudget, GenerateRequest } from './ports';
 import { buildPrompt } from './prompt';
 import { STRATEGY_RUNNERS } from './strategies';
 
@@ -10,7 +10,15 @@ export interface AskDeps {
   preference: readonly ModelName[];
   contextBudgetChars: number;
   defaultMaxTokens: number;
-  runModel: (model: ModelName, req: GenerateRequest, signal: AbortSignal) => Promise<ModelOutcome>;
+  runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
+}
+
+/** The request's budget ran out before any model answered (504). */
+export class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+  constructor(readonly models: Partial<Record<ModelName, ModelOutcome>>) {
+    super('the request deadline passed before a model answered');
+  }
 }
 
 /** No model answered: carries every model's outcome for the 503. */
@@ -22,23 +30,24 @@ export class NoModelAnswered extends Error {
 }
 
 const FAILED = new Set(['error', 'timeout', 'circuit_open']);
+const isFailure = (o: ModelOutcome) => FAILED.has(o.status) || o.code === 'overloaded';
 
 /** The use case: context lookup, prompt, models by strategy, pick the answer. */
-export async function ask(req: AskRequest, requestId: string, deps: AskDeps): Promise<AskResponse> {
+export async function ask(req: AskRequest, requestId: string, budget: CallBudget, deps: AskDeps): Promise<AskResponse> {
   const key = contextKeyFor(req.prompt, req.contextKey);
   const context = await lookupContext(key, deps.context);
   const prompt = buildPrompt(req.prompt, context.text, deps.contextBudgetChars);
   const generate: GenerateRequest = { ...prompt, maxTokens: req.maxTokens ?? deps.defaultMaxTokens };
-  const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, signal) => deps.runModel(m, generate, signal));
+  const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, opts) => deps.runModel(m, generate, budget, opts));
   const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
   const answeredBy = deps.preference.find((m) => models[m].status === 'ok');
-  if (!answeredBy) throw new NoModelAnswered(models);
+  if (!answeredBy) throw budget.signal.aborted ? new DeadlineExceeded(models) : new NoModelAnswered(models);
   return {
     requestId,
     answer: models[answeredBy].text ?? '',
     answeredBy,
     strategy: req.strategy,
-    degraded: context.degraded || Object.values(models).some((o) => FAILED.has(o.status)),
+    degraded: context.degraded || Object.values(models).some(isFailure),
     context: { source: context.source, key },
     models,
   };

@@ -1,40 +1,49 @@
 import type { ModelName, ModelOutcome, Strategy } from '@context-qa/common';
 
-/** Runs one model and never throws: failures come back as an outcome status. */
-export type Runner = (model: ModelName, signal: AbortSignal) => Promise<ModelOutcome>;
+/**
+ * Runs one model within the request's budget and never throws: failures come
+ * back as an outcome. `lostRace` tells the model another one already answered.
+ */
+export type Runner = (model: ModelName, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
 
 export type Outcomes = Partial<Record<ModelName, ModelOutcome>>;
 
-const notCalled = (why: string): ModelOutcome => ({ status: 'skipped', latencyMs: 0, error: why });
+const notNeeded = (): ModelOutcome => ({ status: 'skipped', code: 'not_needed', error: 'another model answered first', latencyMs: 0 });
 
-/** All models in parallel; each is bounded by its own deadline. */
+/** All models in parallel. */
 async function both(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
-  const never = new AbortController().signal;
-  const results = await Promise.all(order.map((m) => run(m, never)));
+  const results = await Promise.all(order.map((m) => run(m)));
   return Object.fromEntries(order.map((m, i) => [m, results[i]!]));
 }
 
-/** All models in parallel; the first success cancels the others. */
-async function fastest(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
-  const controllers = order.map(() => new AbortController());
-  const results = await Promise.all(
-    order.map((m, i) =>
-      run(m, controllers[i]!.signal).then((outcome) => {
-        if (outcome.status === 'ok') controllers.forEach((c, j) => j !== i && c.abort());
-        return outcome;
-      }),
-    ),
-  );
-  return Object.fromEntries(order.map((m, i) => [m, results[i]!]));
+/**
+ * All models in parallel; the first success answers at once and the others are
+ * told they lost (they stop, or finish in the background when their health is
+ * unknown; either way the response does not wait for them).
+ */
+function fastest(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
+  const lost = new AbortController();
+  const outcomes: Outcomes = {};
+  return new Promise((resolve) => {
+    let pending = order.length;
+    for (const m of order) {
+      void run(m, { lostRace: lost.signal }).then((outcome) => {
+        if (lost.signal.aborted) return; // the race is decided; this outcome comes too late to matter
+        outcomes[m] = outcome;
+        if (outcome.status === 'ok') {
+          lost.abort();
+          resolve(Object.fromEntries(order.map((o) => [o, outcomes[o] ?? notNeeded()])));
+        } else if (--pending === 0) resolve(outcomes);
+      });
+    }
+  });
 }
 
 /** The preferred model; the next one only if it fails or its breaker is open. */
 async function primary(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
   const outcomes: Outcomes = {};
-  const never = new AbortController().signal;
   for (const m of order) {
-    if (Object.values(outcomes).some((o) => o.status === 'ok')) outcomes[m] = notCalled('not needed: the primary answered');
-    else outcomes[m] = await run(m, never);
+    outcomes[m] = Object.values(outcomes).some((o) => o.status === 'ok') ? notNeeded() : await run(m);
   }
   return outcomes;
 }
@@ -42,8 +51,7 @@ async function primary(order: readonly ModelName[], run: Runner): Promise<Outcom
 /** One model after the other, both always called: the original sketch's behaviour, kept as a baseline. */
 async function sequential(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
   const outcomes: Outcomes = {};
-  const never = new AbortController().signal;
-  for (const m of order) outcomes[m] = await run(m, never);
+  for (const m of order) outcomes[m] = await run(m);
   return outcomes;
 }
 

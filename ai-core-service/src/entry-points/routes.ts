@@ -7,21 +7,28 @@ import {
   contextPutSchema,
   httpError,
   jsonBody,
+  noteAccess,
   parseOr400,
   requestContext,
+  requestDeadline,
   routeTable,
   safeEqual,
   type AskRequest,
   type AskResponse,
+  type Deadline,
+  type ModelName,
+  type ModelOutcome,
   type Logger,
   type Readiness,
 } from '@context-qa/common';
-import { NoModelAnswered } from '../domain/ask';
+import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
 import type { ContextAdmin } from '../domain/context-admin';
 
 export interface RouteDeps {
   logger: Logger;
-  ask: (req: AskRequest, requestId: string) => Promise<AskResponse>;
+  ask: (req: AskRequest, requestId: string, deadline: Deadline) => Promise<AskResponse>;
+  /** Upper bound of one request; the gateway's remaining budget (header) may be smaller. */
+  requestTimeoutMs: number;
   contexts: ContextAdmin;
   readiness: Readiness;
   bodyLimit: string;
@@ -44,10 +51,21 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   routes.add('post', '/process', ...body, async (req, res) => {
     const input = parseOr400(askRequestSchema, req.body);
     const requestId = requestContext.get()?.requestId ?? '';
+    const deadline = requestDeadline(req, res, deps.requestTimeoutMs);
     try {
-      res.json(await deps.ask(input, requestId));
+      const answer = await deps.ask(input, requestId, deadline);
+      noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
+      if (answer.degraded) deps.logger.warn({ degraded: true, cause: degradedCause(answer) }, 'degraded answer');
+      res.json(answer);
     } catch (err) {
-      if (err instanceof NoModelAnswered) throw httpError(503, 'no model could answer', { models: err.models });
+      if (err instanceof DeadlineExceeded) {
+        throw httpError(504, 'the request deadline passed before a model answered', { code: 'deadline_exceeded', models: err.models });
+      }
+      if (err instanceof NoModelAnswered) {
+        const retry = retryAfterSeconds(err.models);
+        if (retry) res.setHeader('retry-after', String(retry));
+        throw httpError(503, 'no model could answer', { code: 'no_model_answered', models: err.models });
+      }
       throw err;
     }
   });
@@ -70,6 +88,21 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger);
+}
+
+/** A model refused for load or an open breaker may take calls again soon: tell the caller when (0: no hint). */
+function retryAfterSeconds(models: Partial<Record<ModelName, ModelOutcome>>): number {
+  return Math.max(0, ...Object.values(models).map((o) => (o.code === 'overloaded' ? 1 : o.code === 'circuit_open' ? 5 : 0)));
+}
+
+/** Why an answer is degraded: each model that did not answer, with status and code; the context source. Never text. */
+function degradedCause(answer: AskResponse) {
+  const models = Object.fromEntries(
+    Object.entries(answer.models)
+      .filter(([, o]) => o.status !== 'ok')
+      .map(([m, o]) => [m, { status: o.status, ...(o.code ? { code: o.code } : {}) }]),
+  );
+  return { models, context: answer.context.source };
 }
 
 /** The sidecar proves itself with APP_API_TOKEN; anything else reaching our port directly is refused. */

@@ -20,6 +20,8 @@ export interface Problem {
   type: string;
   title: string;
   status: number;
+  /** Stable, machine-readable reason; clients branch on it, never on `detail`. */
+  code: string;
   detail?: string;
   requestId?: string;
   [key: string]: unknown;
@@ -36,19 +38,23 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
+  499: 'Client Closed Request',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
 
+const slugOf = (title: string, sep: string) => title.toLowerCase().replace(/[^a-z0-9]+/g, sep).replace(/^[-_]+|[-_]+$/g, '');
+
 export function problemFrom(err: AppError, requestId?: string): Problem {
-  const slug = err.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const code = typeof err.extra['code'] === 'string' ? err.extra['code'] : slugOf(err.title, '_');
   return {
     ...err.extra,
-    type: `https://context-qa.dev/problems/${slug}`,
+    type: `https://context-qa.dev/problems/${slugOf(err.title, '-')}`,
     title: err.title,
     status: err.status,
+    code,
     ...(err.detail ? { detail: err.detail } : {}),
     ...(requestId ? { requestId } : {}),
   };

@@ -23,6 +23,11 @@ export class SimulatorAdmin {
   /** Every target healthy again. */
   heal = () => this.call<object>('DELETE', '/admin/faults');
 
+  /** One operation and target's counters (zeros if never called). */
+  async route(op: string, target: string): Promise<RouteCount> {
+    return (await this.counters())[`${op} ${target}`] ?? { requests: 0, errors: 0, open: 0, abandoned: 0 };
+  }
+
   /** Requests seen for one operation and target ("converse", "us.meta…"), 0 if none. */
   async requests(op: string, target: string): Promise<number> {
     return (await this.counters())[`${op} ${target}`]?.requests ?? 0;

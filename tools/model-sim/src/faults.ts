@@ -24,7 +24,14 @@ export interface Fault {
 /** The failures the simulator can produce, with each API's own rendering. */
 export const ERROR_KINDS = {
   validation: { status: 400, bedrock: 'ValidationException', azure: 'BadRequest', message: 'Malformed input request' },
-  'access-denied': { status: 403, bedrock: 'AccessDeniedException', azure: '401', message: 'Access denied' },
+  // Real Bedrock names the caller's role and account: what must never reach our clients.
+  'access-denied': {
+    status: 403,
+    bedrock: 'AccessDeniedException',
+    azure: '401',
+    message:
+      'User: arn:aws:sts::123456789012:assumed-role/context-qa-ai-core/session is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.meta.llama4-maverick-17b-instruct-v1:0',
+  },
   'not-found': { status: 404, bedrock: 'ResourceNotFoundException', azure: 'DeploymentNotFound', message: 'Not found' },
   'model-timeout': { status: 408, bedrock: 'ModelTimeoutException', azure: 'Timeout', message: 'Model timed out' },
   'model-error': { status: 424, bedrock: 'ModelErrorException', azure: 'InternalServerError', message: 'The model failed' },

@@ -27,6 +27,7 @@ export async function modelCall(
 ): Promise<void> {
   const { faults, counters } = deps;
   counters.request(op, target);
+  counters.track(op, target, res);
   const fault = faults.for(target);
   const signal = clientGone(res);
   const countError = () => counters.error(op, target);

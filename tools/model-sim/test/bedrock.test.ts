@@ -140,7 +140,7 @@ describe('Bedrock Runtime simulator', () => {
     const err = await client().send(converse()).catch((e) => e);
     expect(err).toBeInstanceOf(cls);
     expect(err.$metadata.httpStatusCode).toBe(status);
-    expect((await admin.counters())[`converse ${MODEL}`]).toEqual({ requests: 1, errors: 1 });
+    expect((await admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 1, errors: 1 });
   });
 
   test('when the model hangs, then the call ends in the client timeout and the simulator counted it', async () => {

@@ -67,11 +67,11 @@ function toModelError(err: unknown, signal: AbortSignal): ModelError {
   return abortedOr(err, signal, () => {
     if (err instanceof RateLimitError) return new ModelError('rate_limited', 'azure openai 429', { cause: err });
     if (err instanceof AuthenticationError) return new ModelError('unauthorized', 'azure openai 401', { cause: err });
-    if (err instanceof APIConnectionError) return new ModelError('upstream', `azure openai connection failed: ${err.message}`, { cause: err });
+    if (err instanceof APIConnectionError) return new ModelError('upstream_error', `azure openai connection failed: ${err.message}`, { cause: err });
     if (err instanceof APIError) {
-      const kind = err.status === 400 ? 'bad_request' : err.status === 408 ? 'timeout' : 'upstream';
+      const kind = err.status === 400 ? 'bad_request' : err.status === 408 ? 'timeout' : 'upstream_error';
       return new ModelError(kind, `azure openai ${err.status ?? '?'} ${(err as { code?: string }).code ?? ''}`.trim(), { cause: err });
     }
-    return new ModelError('upstream', `azure openai: ${(err as Error).message}`, { cause: err });
+    return new ModelError('upstream_error', `azure openai: ${(err as Error).message}`, { cause: err });
   });
 }

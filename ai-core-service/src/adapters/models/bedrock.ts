@@ -56,9 +56,9 @@ function toModelError(err: unknown, signal: AbortSignal): ModelError {
         : err.name === 'AccessDeniedException' || err.name === 'UnrecognizedClientException' ? 'unauthorized'
         : err.name === 'ValidationException' ? 'bad_request'
         : err.name === 'ModelTimeoutException' ? 'timeout'
-        : 'upstream';
+        : 'upstream_error';
       return new ModelError(kind, `bedrock ${err.name} (${err.$metadata.httpStatusCode ?? '?'})`, { cause: err });
     }
-    return new ModelError('upstream', `bedrock connection failed: ${(err as Error).message}`, { cause: err });
+    return new ModelError('upstream_error', `bedrock connection failed: ${(err as Error).message}`, { cause: err });
   });
 }

@@ -1,12 +1,19 @@
 /**
- * One resilience wrapper per model: an Opossum circuit breaker around a single
- * bounded attempt. The deadline is our own AbortSignal per call (Opossum's
- * timeout would abort one shared controller and cannot cancel a single
- * request), so a breaker timeout really cancels the HTTP request.
+ * One resilience wrapper per model: a bulkhead, then an Opossum circuit breaker
+ * around a single bounded attempt. The deadline is our own AbortSignal per call
+ * (Opossum's timeout aborts one shared controller), so it really cancels the
+ * HTTP request.
+ *
+ * Breaker honesty: our own cancellations and our own bad requests say nothing
+ * about the model, so they count as neither success nor failure. Opossum has no
+ * "neutral" outcome (an errorFilter-ed error is reported as a *success*, which
+ * closes a half-open breaker), so NeutralBreaker drops that success event, the
+ * call is taken out of the window's fire count, and an inconclusive half-open
+ * trial re-opens the breaker for another reset period instead of closing it.
  */
 import CircuitBreaker from 'opossum';
-import type { ModelName, ModelOutcome } from '@context-qa/common';
-import { ModelError, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
+import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
+import { ModelError, type CallBudget, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
 
 export interface BreakerSettings {
   timeoutMs: number;
@@ -14,6 +21,8 @@ export interface BreakerSettings {
   resetTimeoutMs: number;
   volumeThreshold: number;
   rollingCountTimeoutMs: number;
+  /** Bulkhead: calls in flight beyond this are refused at once (`overloaded`). */
+  maxInFlight: number;
 }
 
 export type BreakerState = 'closed' | 'half_open' | 'open';
@@ -21,27 +30,49 @@ export type BreakerState = 'closed' | 'half_open' | 'open';
 export interface ModelObserver {
   call(model: ModelName, outcome: ModelOutcome): void;
   breaker(model: ModelName, state: BreakerState): void;
+  /** The cause behind a failed outcome: for the logs, never for the client. */
+  failure?(model: ModelName, code: ModelErrorCode, err: unknown): void;
 }
 
-/** Our own cancellations and our bad requests say nothing about the model's health. */
-const NOT_A_FAILURE = new Set(['cancelled', 'bad_request']);
+export interface CallOptions {
+  /**
+   * Aborts when another model already answered (`fastest`). Honoured only while
+   * this model is proven healthy: otherwise the call runs on to its own deadline
+   * so that the breaker learns whether the model is alive (a hanging model that
+   * always loses the race would never be detected).
+   */
+  lostRace?: AbortSignal;
+}
+
+const NEUTRAL = new Set<ModelErrorCode>(['cancelled', 'bad_request']);
+const isNeutral = (err: unknown) => err instanceof ModelError && NEUTRAL.has(err.kind);
+
+class NeutralBreaker<A extends unknown[], R> extends CircuitBreaker<A, R> {
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'success' && isNeutral(args[0])) return false;
+    return super.emit(event, ...args);
+  }
+}
 
 export class GuardedModel {
-  private readonly breaker: CircuitBreaker<[GenerateRequest, AbortSignal], GenerateResult>;
+  private readonly breaker: NeutralBreaker<[GenerateRequest, AbortSignal, number], GenerateResult>;
+  private inFlight = 0;
+  private lastAnsweredAt = Number.NEGATIVE_INFINITY;
+  private readonly running = new Set<Promise<ModelOutcome>>();
 
   constructor(
     readonly provider: ModelProvider,
     private readonly settings: BreakerSettings,
     private readonly observer?: ModelObserver,
   ) {
-    this.breaker = new CircuitBreaker((req: GenerateRequest, signal: AbortSignal) => this.attempt(req, signal), {
+    this.breaker = new NeutralBreaker((req: GenerateRequest, signal: AbortSignal, capMs: number) => this.attempt(req, signal, capMs), {
       name: provider.name,
       timeout: false,
       errorThresholdPercentage: settings.errorThresholdPercentage,
       resetTimeout: settings.resetTimeoutMs,
       volumeThreshold: settings.volumeThreshold,
       rollingCountTimeout: settings.rollingCountTimeoutMs,
-      errorFilter: (err: unknown) => err instanceof ModelError && NOT_A_FAILURE.has(err.kind),
+      errorFilter: isNeutral,
     });
     const report = (state: BreakerState) => () => observer?.breaker(provider.name, state);
     this.breaker.on('open', report('open'));
@@ -54,31 +85,76 @@ export class GuardedModel {
     return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half_open' : 'closed';
   }
 
-  private async attempt(req: GenerateRequest, outer: AbortSignal): Promise<GenerateResult> {
-    const deadline = AbortSignal.timeout(this.settings.timeoutMs);
+  get stats() {
+    const { fires, successes, failures } = this.breaker.stats;
+    return { fires, successes, failures };
+  }
+
+  /** Closed, and answered within the rolling window. */
+  private get proven(): boolean {
+    return this.breaker.closed && performance.now() - this.lastAnsweredAt < this.settings.rollingCountTimeoutMs;
+  }
+
+  private async attempt(req: GenerateRequest, outer: AbortSignal, capMs: number): Promise<GenerateResult> {
+    const deadline = AbortSignal.timeout(capMs);
     try {
       return await this.provider.generate(req, AbortSignal.any([outer, deadline]));
     } catch (err) {
       if (deadline.aborted && !outer.aborted) {
-        throw new ModelError('timeout', `no answer within ${this.settings.timeoutMs} ms`, { cause: err });
+        // Our model deadline is a failure of the model; a shorter request budget is not.
+        if (capMs >= this.settings.timeoutMs) throw new ModelError('timeout', `no answer within ${capMs} ms`, { cause: err });
+        throw new ModelError('cancelled', `request budget of ${capMs} ms ran out`, { cause: err });
       }
       throw err;
     }
   }
 
-  /** Never throws: every failure becomes an outcome status. */
-  async run(req: GenerateRequest, signal: AbortSignal): Promise<ModelOutcome> {
+  /** Never throws: every failure becomes an outcome with a stable code. */
+  run(req: GenerateRequest, budget: CallBudget, opts: CallOptions = {}): Promise<ModelOutcome> {
+    if (budget.signal.aborted) return Promise.resolve(refused('cancelled'));
+    if (this.inFlight >= this.settings.maxInFlight) {
+      const outcome = refused('overloaded');
+      this.observer?.call(this.provider.name, outcome);
+      return Promise.resolve(outcome);
+    }
+    const signal = opts.lostRace && this.proven ? AbortSignal.any([budget.signal, opts.lostRace]) : budget.signal;
+    const p = this.fire(req, signal, Math.min(this.settings.timeoutMs, budget.remainingMs()));
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+    return p;
+  }
+
+  private async fire(req: GenerateRequest, signal: AbortSignal, capMs: number): Promise<ModelOutcome> {
     const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
+    const trial = this.breaker.halfOpen;
+    this.inFlight++;
     let outcome: ModelOutcome;
     try {
-      const result = await this.breaker.fire(req, signal);
-      outcome = { status: 'ok', text: result.text, latencyMs: elapsed(), ...(result.usage ? { usage: result.usage } : {}) };
+      const result = await this.breaker.fire(req, signal, Math.max(1, capMs));
+      this.lastAnsweredAt = performance.now();
+      outcome = { status: 'ok', text: result.text, latencyMs: 0, ...(result.usage ? { usage: result.usage } : {}) };
     } catch (err) {
-      outcome = { ...failure(err), latencyMs: elapsed() };
+      if (isNeutral(err)) this.forgetFire(trial);
+      outcome = refused(codeOf(err));
+      this.observer?.failure?.(this.provider.name, outcome.code!, err);
+    } finally {
+      this.inFlight--;
     }
+    outcome.latencyMs = Math.round(performance.now() - started);
     this.observer?.call(this.provider.name, outcome);
     return outcome;
+  }
+
+  /** A neutral call leaves no trace: not in the window, and a half-open trial is retried later. */
+  private forgetFire(wasTrial: boolean): void {
+    const bucket = this.breaker.status.window[0];
+    if (bucket && bucket.fires > 0) bucket.fires--;
+    if (wasTrial && this.breaker.halfOpen) this.breaker.open();
+  }
+
+  /** Resolves once every call still running (e.g. a race loser finishing in the background) has ended. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.running]);
   }
 
   shutdown(): void {
@@ -86,11 +162,20 @@ export class GuardedModel {
   }
 }
 
-function failure(err: unknown): Omit<ModelOutcome, 'latencyMs'> {
-  if ((err as { code?: string }).code === 'EOPENBREAKER') return { status: 'circuit_open', error: 'circuit breaker is open' };
-  if (err instanceof ModelError) {
-    if (err.kind === 'cancelled') return { status: 'skipped', error: 'cancelled: another model answered first' };
-    return { status: err.kind === 'timeout' ? 'timeout' : 'error', error: `${err.kind}: ${err.message}` };
-  }
-  return { status: 'error', error: 'unexpected failure' };
+const STATUS_OF: Partial<Record<ModelErrorCode, ModelOutcome['status']>> = {
+  timeout: 'timeout',
+  circuit_open: 'circuit_open',
+  overloaded: 'skipped',
+  cancelled: 'skipped',
+  not_needed: 'skipped',
+};
+
+/** The public outcome of a failed or refused call: a code and its fixed message, never the upstream's text. */
+export function refused(code: ModelErrorCode, latencyMs = 0): ModelOutcome {
+  return { status: STATUS_OF[code] ?? 'error', code, error: MODEL_ERROR_CODES[code], latencyMs };
+}
+
+function codeOf(err: unknown): ModelErrorCode {
+  if ((err as { code?: string }).code === 'EOPENBREAKER') return 'circuit_open';
+  return err instanceof ModelError ? err.kind : 'upstream_error';
 }

@@ -1,0 +1,67 @@
+/**
+ * One deadline per request. The gateway starts the budget; every hop passes
+ * what is left in REMAINING_HEADER (a relative duration, so clock skew between
+ * pods does not matter) and derives one AbortSignal from it and from its own
+ * caller going away. Every outbound call takes that signal.
+ */
+import type { Request, Response } from 'express';
+
+export const REMAINING_HEADER = 'x-request-timeout-ms';
+
+export type StopReason = 'deadline' | 'client_gone';
+
+export class Deadline {
+  readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
+  private readonly endsAt: number;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(budgetMs: number, parent?: AbortSignal) {
+    this.endsAt = Date.now() + budgetMs;
+    this.signal = this.controller.signal;
+    this.timer = setTimeout(() => this.stop('deadline'), budgetMs).unref();
+    parent?.addEventListener('abort', () => this.stop('client_gone'), { once: true });
+  }
+
+  /** Milliseconds left (0 once passed). */
+  remainingMs(): number {
+    return Math.max(0, this.endsAt - Date.now());
+  }
+
+  /** Why the signal aborted, if it did. */
+  get reason(): StopReason | undefined {
+    return this.signal.aborted ? (this.signal.reason as StopReason) : undefined;
+  }
+
+  /** A signal for one outbound call: this deadline, capped at `capMs` for that call. */
+  child(capMs: number): AbortSignal {
+    return AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(1, Math.min(capMs, this.remainingMs())))]);
+  }
+
+  stop(reason: StopReason): void {
+    clearTimeout(this.timer);
+    if (!this.signal.aborted) this.controller.abort(reason);
+  }
+
+  /** Frees the timer once the request has been answered. */
+  done(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/**
+ * The deadline of an incoming request: the caller's remaining budget (when it
+ * sent one) capped by our own maximum, aborted early if the client leaves
+ * before the response is complete.
+ */
+export function requestDeadline(req: Request, res: Response, maxMs: number): Deadline {
+  const given = Number(req.header(REMAINING_HEADER));
+  const budget = Number.isFinite(given) && given > 0 ? Math.min(given, maxMs) : maxMs;
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  const deadline = new Deadline(budget, gone.signal);
+  res.once('finish', () => deadline.done());
+  return deadline;
+}
