@@ -41,7 +41,9 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, opts) => deps.runModel(m, generate, budget, opts));
   const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
   const answeredBy = deps.preference.find((m) => models[m].status === 'ok');
-  if (!answeredBy) throw budget.signal.aborted ? new DeadlineExceeded(models) : new NoModelAnswered(models);
+  // A call capped at the remaining budget can end a moment before the budget's own timer fires.
+  const outOfTime = budget.signal.aborted || budget.remainingMs() === 0;
+  if (!answeredBy) throw outOfTime ? new DeadlineExceeded(models) : new NoModelAnswered(models);
   return {
     requestId,
     answer: models[answeredBy].text ?? '',
