@@ -1,0 +1,78 @@
+/**
+ * The deadline chain is consistent by construction (README "Deadlines"): the
+ * sidecars' resiliency timeouts, the services' defaults and the Kubernetes
+ * overrides and grace periods are read from the files we ship and checked
+ * against each other, so a change to one that contradicts another fails here.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '@context-qa/common';
+import { configSchema as aiCoreSchema } from '../../ai-core-service/src/config';
+import { configSchema as gatewaySchema } from '../../gateway-service/src/config';
+
+const root = path.join(__dirname, '../..');
+const docs = (file: string): any[] => parseAllDocuments(readFileSync(path.join(root, file), 'utf8')).map((d) => d.toJS());
+
+/** Go durations as Dapr writes them: 250ms, 1s, 1m30s. */
+function ms(duration: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * units[unit!]!;
+  return total;
+}
+
+/** Worst time one state call may take in the sidecar: every attempt at its timeout, plus the waits between them. */
+function sidecarStateBudget(spec: any, component: string): number {
+  const target = spec.targets.components[component].outbound;
+  const timeout = ms(spec.policies.timeouts[target.timeout]);
+  const retry = target.retry ? spec.policies.retries[target.retry] : undefined;
+  const retries = retry?.maxRetries ?? 0;
+  const wait = retry ? ms(retry.duration ?? retry.maxInterval ?? '0ms') : 0;
+  return (retries + 1) * timeout + retries * wait;
+}
+
+/** A Deployment's env as the pod sees it: inline values over its ConfigMaps' data. */
+function podEnv(file: string): Record<string, string> {
+  const all = docs(file);
+  const deployment = all.find((d) => d?.kind === 'Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  const fromMaps = (container.envFrom ?? [])
+    .map((e: any) => all.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === e.configMapRef?.name)?.data ?? {})
+    .reduce((a: object, b: object) => ({ ...a, ...b }), {});
+  const inline = Object.fromEntries((container.env ?? []).filter((e: any) => 'value' in e).map((e: any) => [e.name, String(e.value)]));
+  return { ...fromMaps, ...inline, GRACE_S: String(deployment.spec.template.spec.terminationGracePeriodSeconds) };
+}
+
+const SIM = { AZURE_OPENAI_ENDPOINT: 'https://example.invalid' };
+
+describe.each([
+  ['local', 'dapr/resources/resiliency.yaml', {}, {}],
+  ['eks', 'k8s/base/dapr/resiliency.yaml', podEnv('k8s/base/gateway.yaml'), podEnv('k8s/base/ai-core.yaml')],
+])('the deadline chain (%s)', (_name, resiliencyFile, gatewayEnv, aiCoreEnv) => {
+  const spec = docs(resiliencyFile).find((d) => d?.kind === 'Resiliency').spec;
+  const gateway = loadConfig(gatewaySchema, { ...SIM, ...gatewayEnv });
+  const aiCore = loadConfig(aiCoreSchema, { ...SIM, ...aiCoreEnv });
+
+  test('when the gateway\'s budget runs out, then it answers itself: its sidecar waits longer for ai-core', () => {
+    expect(ms(spec.policies.timeouts[spec.targets.apps['ai-core-service'].timeout])).toBeGreaterThan(gateway.REQUEST_TIMEOUT_MS);
+  });
+
+  test('when a state call is slow, then the sidecar ends it before ai-core stops waiting', () => {
+    expect(sidecarStateBudget(spec, 'context-cache')).toBeLessThan(aiCore.CACHE_TIMEOUT_MS);
+    expect(sidecarStateBudget(spec, 'context-store')).toBeLessThan(aiCore.STORE_TIMEOUT_MS);
+  });
+
+  test('when a model is slow, then its deadline fits inside one request', () => {
+    expect(aiCore.MODEL_TIMEOUT_MS).toBeLessThanOrEqual(aiCore.REQUEST_TIMEOUT_MS);
+    expect(aiCore.REQUEST_TIMEOUT_MS).toBeLessThanOrEqual(gateway.REQUEST_TIMEOUT_MS);
+  });
+
+  test('when a pod is stopped, then it may drain one whole request before it is killed', () => {
+    for (const [c, env] of [[gateway, gatewayEnv], [aiCore, aiCoreEnv]] as const) {
+      expect(c.SHUTDOWN_GRACE_MS).toBeGreaterThanOrEqual(c.REQUEST_TIMEOUT_MS);
+      const grace = (env as Record<string, string>)['GRACE_S'];
+      if (grace) expect(Number(grace) * 1000).toBeGreaterThan(c.SHUTDOWN_DELAY_MS + c.SHUTDOWN_GRACE_MS);
+    }
+  });
+});
