@@ -1,16 +1,24 @@
-import { baseConfig, env } from '@context-qa/common';
+import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common';
 import { z } from 'zod';
 
 /** Every setting of gateway-service, read from the environment once at start-up. */
-export const configSchema = z.object({
+export const configSchema = withChecks(z.object({
   ...baseConfig({ port: 8080, metricsPort: 9464 }),
+  ADMIN_PORT: z.coerce.number().int().min(1).max(65535).optional().describe('when set, the admin context routes are served only on this port (an internal listener), not on PORT'),
   BODY_LIMIT: z.string().default('64kb').describe('largest accepted request body'),
   AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
   AI_CORE_DIRECT_URL: z.url().optional().describe('benchmarks only: call ai-core at this URL without Dapr, to measure what the sidecars cost'),
-  AI_CORE_TIMEOUT_MS: env.ms(30_000).describe('give up on ai-core after this long (504)'),
   SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),
   API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of {id, scope, sha256}'),
   API_KEYS_REFRESH_MS: env.ms(60_000).describe('how often the key list is re-read (rotation without restart)'),
-});
+  API_KEYS_MAX_STALENESS_MS: env.ms(600_000).describe('readiness turns false when the key list could not be re-read for this long'),
+}), (c) => [
+  ...baseConfigIssues(c),
+  // Else a healthy gateway would go unready between two refreshes.
+  ...(c.API_KEYS_MAX_STALENESS_MS > c.API_KEYS_REFRESH_MS ? [] : [{
+    path: ['API_KEYS_MAX_STALENESS_MS'],
+    message: `${c.API_KEYS_MAX_STALENESS_MS} ms must be greater than API_KEYS_REFRESH_MS (${c.API_KEYS_REFRESH_MS} ms)`,
+  }]),
+]);
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,29 +1,39 @@
 /** Wires config to adapters and HTTP; start() returns the bound ports and a stop(). */
-import { createDaprClient, createMetrics, daprSecret, Readiness, serveApp, sidecarReady, type Logger } from '@context-qa/common';
+import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger } from '@context-qa/common';
 import { daprInvoker } from './adapters/ai-core-invoker';
 import { ApiKeySource } from './adapters/api-key-source';
 import { createApp } from './app';
 import type { Config } from './config';
+import { gatewayMetrics } from './metrics';
 
 export async function start(config: Config, logger: Logger) {
   const dapr = createDaprClient(config);
   const secret = daprSecret(dapr, config.SECRET_STORE, 2000);
-  const keys = new ApiKeySource(() => secret(config.API_KEYS_SECRET), logger);
+  const metrics = gatewayMetrics();
+  const keys = new ApiKeySource(() => secret(config.API_KEYS_SECRET), logger, {
+    maxStalenessMs: config.API_KEYS_MAX_STALENESS_MS,
+    onSkipped: metrics.onSkippedKeys,
+  });
+  metrics.watchKeys(keys);
   keys.start(config.API_KEYS_REFRESH_MS);
-  const metrics = createMetrics('gateway-service');
   // ai-core being down is answered per request (503), never by readiness:
   // a downstream outage must not empty the load balancer.
-  const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: async () => keys.loaded });
-  const app = createApp({
+  const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: async () => keys.fresh });
+  const deps = {
     logger,
     readiness,
     bodyLimit: config.BODY_LIMIT,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     httpMiddleware: metrics.httpMiddleware,
     aiCore: daprInvoker(config),
     apiKeys: () => keys.list(),
-  });
+  };
+  // With ADMIN_PORT the context routes live only on that (internal) listener.
+  const app = createApp({ ...deps, surface: config.ADMIN_PORT ? 'public' : 'all' });
+  const admin = config.ADMIN_PORT ? { app: createApp({ ...deps, surface: 'admin' }), port: config.ADMIN_PORT } : undefined;
   return serveApp(app, {
     config,
+    ...(admin ? { extra: admin } : {}),
     registry: metrics.registry,
     readiness,
     cleanup: async () => {

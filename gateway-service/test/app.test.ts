@@ -22,7 +22,7 @@ const answer = (over: Partial<AskResponse> = {}): AskResponse => ({
   ...over,
 });
 
-function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 200, body: answer() }) {
+function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 200, body: answer() }, surface?: 'all' | 'public' | 'admin') {
   const calls: { method: string; path: string; body: unknown; requestId: string }[] = [];
   const aiCore: AiCore = {
     async send(method, path, body, ctx) {
@@ -37,6 +37,8 @@ function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 20
     apiKeys: () => keys,
     readiness: new Readiness({}),
     bodyLimit: '1kb',
+    requestTimeoutMs: 5000,
+    ...(surface ? { surface } : {}),
   });
   return { app, calls };
 }
@@ -132,5 +134,25 @@ describe('gateway bad input: a clear problem, never a forward', () => {
     const res = await request(app).post('/prompt').set(auth).query({ prompt: 'x'.repeat(16_001) });
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(/prompt/);
+  });
+});
+
+describe('gateway listeners (ADMIN_PORT)', () => {
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+
+  test('when admin routes have their own listener, then the public one does not serve them', async () => {
+    const { app, calls } = setup(undefined, 'public');
+    expect((await request(app).put('/v1/context/k').set(admin).send({ text: 't' })).status).toBe(404);
+    expect((await request(app).get('/v1/context/k').set(admin)).status).toBe(404);
+    expect((await request(app).post('/v1/prompt').set(admin).send({ prompt: 'hi' })).status).toBe(200);
+    expect(calls.map((c) => c.path)).toEqual(['/process']);
+  });
+
+  test('when serving the admin listener, then it has the context routes and health, but no ask routes', async () => {
+    const { app, calls } = setup({ status: 200, body: { key: 'k', stored: true } }, 'admin');
+    expect((await request(app).put('/v1/context/k').set(admin).send({ text: 't' })).status).toBe(200);
+    expect((await request(app).post('/v1/prompt').set(admin).send({ prompt: 'hi' })).status).toBe(404);
+    expect((await request(app).get('/readyz')).status).toBe(200);
+    expect(calls.map((c) => c.method)).toEqual(['PUT']);
   });
 });

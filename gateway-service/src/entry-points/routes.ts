@@ -6,9 +6,11 @@ import {
   contextPutSchema,
   httpError,
   jsonBody,
+  noteAccess,
   parseOr400,
   PROBLEM_CONTENT_TYPE,
   requestContext,
+  requestDeadline,
   routeTable,
   type AskResponse,
   type Logger,
@@ -20,9 +22,17 @@ import { allows, verifyApiKey, type ApiKeyEntry, type Scope } from '../domain/ap
 export interface RouteDeps {
   logger: Logger;
   aiCore: AiCore;
-  apiKeys: () => readonly ApiKeyEntry[];
+  /** undefined until the key list is first loaded. */
+  apiKeys: () => readonly ApiKeyEntry[] | undefined;
   readiness: Readiness;
   bodyLimit: string;
+  /** One budget per request, passed on to ai-core (see README "Deadlines"). */
+  requestTimeoutMs: number;
+  /**
+   * Which routes this listener serves: `public` (ask), `admin` (context
+   * writes, for an internal listener) or `all` (one listener, the default).
+   */
+  surface?: 'all' | 'public' | 'admin';
 }
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
@@ -34,39 +44,79 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     if (out.status >= 400) res.status(out.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
     else res.status(out.status).json(map(out.body));
   };
-  const ask = (req: Request) => deps.aiCore.send('POST', '/process', parseOr400(askRequestSchema, req.body), ctx());
+  const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown) =>
+    deps.aiCore.send(method, path, payload, ctx(), requestDeadline(req, res, deps.requestTimeoutMs));
+  const ask = async (req: Request, res: Response) => {
+    const out = await call(req, res, 'POST', '/process', parseOr400(askRequestSchema, req.body));
+    const answer = out.body as AskResponse;
+    if (out.status < 300) noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
+    return out;
+  };
 
-  routes.add('post', '/v1/prompt', auth('ask'), ...body, async (req, res) => send(res, await ask(req)));
+  const surface = deps.surface ?? 'all';
+  if (surface !== 'admin') {
+    routes.add('post', '/v1/prompt', auth('ask'), ...body, async (req, res) => send(res, await ask(req, res)));
 
-  // The original sketch's route: ?prompt=… or the JSON body, plus its answer keys.
-  routes.add('post', '/prompt', auth('ask'), ...body, async (req, res) => {
-    if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
-    send(res, await ask(req), (b: AskResponse) => ({ ...b, llama: b.models.llama4.text ?? '', gpt4: b.models.gpt4.text ?? '' }));
-  });
+    // The original sketch's route: ?prompt=… or the JSON body, plus its answer keys.
+    routes.add('post', '/prompt', auth('ask'), ...body, async (req, res) => {
+      if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
+      send(res, await ask(req, res), (b: AskResponse) => ({ ...b, llama: b.models.llama4.text ?? '', gpt4: b.models.gpt4.text ?? '' }));
+    });
+  }
 
-  // ai-core takes the key as ?key= (see its routes): it survives Dapr's path decoding.
-  const contextPath = (req: Request) => `/v1/context?key=${encodeURIComponent(parseOr400(contextKeySchema, req.params['key']))}`;
-  routes.add('get', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await deps.aiCore.send('GET', contextPath(req), undefined, ctx())));
-  routes.add('put', '/v1/context/:key', auth('admin'), ...body, async (req, res) => {
-    const path = contextPath(req);
-    send(res, await deps.aiCore.send('PUT', path, parseOr400(contextPutSchema, req.body), ctx()));
-  });
-  routes.add('delete', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await deps.aiCore.send('DELETE', contextPath(req), undefined, ctx())));
+  /** Audit trail of context writes: which key id, what, on which context key, how it ended; never the text. */
+  const audit = (res: Response, action: string, key: string) => {
+    const { requestId } = ctx();
+    // 'close' also fires when the caller goes away mid-write: that attempt is audited too.
+    res.once('close', () => {
+      const status = res.statusCode;
+      const result = !res.writableFinished ? 'aborted' : status < 300 ? 'ok' : 'failed';
+      deps.logger.info({ audit: true, action, keyId: res.locals['access']?.keyId, contextKey: key, requestId, status, result }, 'context write');
+    });
+  };
+
+  function mountContextRoutes() {
+    // ai-core takes the key as ?key= (see its routes): it survives Dapr's path decoding.
+    const contextKey = (req: Request) => parseOr400(contextKeySchema, req.params['key']);
+    const contextPath = (key: string) => `/v1/context?key=${encodeURIComponent(key)}`;
+    routes.add('get', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await call(req, res, 'GET', contextPath(contextKey(req)))));
+    routes.add('put', '/v1/context/:key', auth('admin'), ...body, async (req, res) => {
+      const key = contextKey(req);
+      audit(res, 'context.put', key);
+      send(res, await call(req, res, 'PUT', contextPath(key), parseOr400(contextPutSchema, req.body)));
+    });
+    routes.add('delete', '/v1/context/:key', auth('admin'), async (req, res) => {
+      const key = contextKey(req);
+      audit(res, 'context.delete', key);
+      send(res, await call(req, res, 'DELETE', contextPath(key)));
+    });
+  }
+  if (surface !== 'public') mountContextRoutes();
 
   addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger);
 }
 
-/** Authorization: Bearer <key> or x-api-key: <key>; 401 without a valid key, 403 without the scope. */
-function authenticate(keys: () => readonly ApiKeyEntry[], scope: Scope): RequestHandler {
+/**
+ * Authorization: Bearer <key> or x-api-key: <key>; 401 without a valid key, 403
+ * without the scope. Before the key list is loaded a presented key cannot be
+ * judged: 503 with Retry-After (the list is retried every second), never a 401.
+ */
+function authenticate(keys: () => readonly ApiKeyEntry[] | undefined, scope: Scope): RequestHandler {
   return (req, res, next) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
     const presented = bearer ?? req.header('x-api-key');
-    const caller = presented ? verifyApiKey(keys(), presented) : undefined;
+    const list = keys();
+    if (presented && !list) {
+      res.setHeader('retry-after', '1');
+      return next(httpError(503, 'API keys are not loaded yet; retry shortly', { code: 'keys_not_loaded' }));
+    }
+    const caller = presented && list ? verifyApiKey(list, presented) : undefined;
     if (!caller) {
       res.setHeader('www-authenticate', 'Bearer');
       return next(httpError(401, presented ? 'API key not recognised' : 'an API key is required (Authorization: Bearer or x-api-key)'));
     }
+    noteAccess(res, { keyId: caller.id });
     if (!allows(caller.scope, scope)) return next(httpError(403, `this API key lacks the "${scope}" scope`));
     next();
   };

@@ -80,9 +80,20 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  /** Receiving the whole request (not producing the response). */
+  requestTimeoutMs: number;
+  maxConnections: number;
+}
+
 /** Listens on host:port (0 picks a free port) and resolves with the bound port. */
-export async function listen(handler: http.RequestListener, port: number, host: string): Promise<RunningServer> {
-  const server = http.createServer(handler);
+export async function listen(handler: http.RequestListener, port: number, host: string, limits?: ServerLimits): Promise<RunningServer> {
+  const server = http.createServer(
+    limits ? { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs } : {},
+    handler,
+  );
+  if (limits) server.maxConnections = limits.maxConnections;
   // Behind a sidecar/ALB with keep-alive: outlive their idle timeouts.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { accessLog } from './access-log';
 import { env, loadConfig } from './config';
 import { listen, requestId, type RunningServer } from './http';
 import { createLogger, type Logger } from './logger';
@@ -14,6 +15,11 @@ export function baseConfig(ports: { port: number; metricsPort: number }) {
     METRICS_PORT: env.port(ports.metricsPort).describe('Prometheus /metrics port; never exposed by the ingress'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
+    REQUEST_TIMEOUT_MS: env.ms(30_000).describe('the most one request may take, end to end; a caller\'s smaller remaining budget (x-request-timeout-ms) wins'),
+    SHUTDOWN_GRACE_MS: env.ms(30_000).describe('how long in-flight requests may finish at shutdown; at least REQUEST_TIMEOUT_MS'),
+    SERVER_HEADERS_TIMEOUT_MS: env.ms(10_000).describe('a client must send its request headers within this'),
+    SERVER_BODY_TIMEOUT_MS: env.ms(15_000).describe('a client must send its whole request (headers and body) within this'),
+    SERVER_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1024).describe('open connections beyond this are refused'),
     DAPR_HOST: z.string().default('127.0.0.1').describe('own sidecar host'),
     DAPR_HTTP_PORT: env.port(3500).describe("own sidecar's HTTP API port"),
     DAPR_API_TOKEN: z.string().min(1).optional().describe('token our sidecar requires (dapr-api-token), when it has one'),
@@ -21,6 +27,31 @@ export function baseConfig(ports: { port: number; metricsPort: number }) {
 }
 
 export type BaseConfig = z.infer<z.ZodObject<ReturnType<typeof baseConfig>>>;
+
+type Issue = { path: string[]; message: string };
+
+/**
+ * Limits that would contradict each other are refused at start, naming the
+ * variables: a shutdown must be able to finish one request, and Node needs the
+ * headers before the whole request.
+ */
+export function baseConfigIssues(c: BaseConfig): Issue[] {
+  const issues: Issue[] = [];
+  if (c.SHUTDOWN_GRACE_MS < c.REQUEST_TIMEOUT_MS) {
+    issues.push({ path: ['SHUTDOWN_GRACE_MS'], message: `${c.SHUTDOWN_GRACE_MS} ms is shorter than REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms): a shutdown would cut requests off` });
+  }
+  if (c.SERVER_HEADERS_TIMEOUT_MS > c.SERVER_BODY_TIMEOUT_MS) {
+    issues.push({ path: ['SERVER_HEADERS_TIMEOUT_MS'], message: `must not exceed SERVER_BODY_TIMEOUT_MS (${c.SERVER_BODY_TIMEOUT_MS} ms)` });
+  }
+  return issues;
+}
+
+/** Adds cross-variable checks to a config schema (each issue names its variables). */
+export function withChecks<S extends z.ZodObject>(schema: S, checks: (c: z.infer<S>) => Issue[]): S {
+  return schema.superRefine((c, ctx) => {
+    for (const i of checks(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  }) as S;
+}
 
 /**
  * The composition root's shared half: parse config (a bad value stops the
@@ -88,10 +119,10 @@ export class Readiness {
   }
 }
 
-/** An Express app with the request id and (optionally) HTTP metrics in front of every route. */
-export function baseApp(httpMiddleware?: RequestHandler): Express {
+/** An Express app with the request id, the access log and (optionally) HTTP metrics in front of every route. */
+export function baseApp(logger: Logger, httpMiddleware?: RequestHandler): Express {
   const app = express().disable('x-powered-by').disable('etag');
-  app.use(requestId);
+  app.use(requestId, accessLog(logger));
   if (httpMiddleware) app.use(httpMiddleware);
   return app;
 }
@@ -102,18 +133,32 @@ export function baseApp(httpMiddleware?: RequestHandler): Express {
  */
 export async function serveApp(
   app: Express,
-  opts: { config: BaseConfig; registry: Registry; readiness: Readiness; cleanup: () => Promise<void> },
+  opts: {
+    config: BaseConfig;
+    registry: Registry;
+    readiness: Readiness;
+    cleanup: () => Promise<void>;
+    /** A second listener (e.g. internal admin routes) with the same limits and drain. */
+    extra?: { app: Express; port: number };
+  },
 ) {
   const { config } = opts;
-  const api: RunningServer = await listen(app, config.PORT, config.HOST);
+  const limits = {
+    headersTimeoutMs: config.SERVER_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.SERVER_BODY_TIMEOUT_MS,
+    maxConnections: config.SERVER_MAX_CONNECTIONS,
+  };
+  const api: RunningServer = await listen(app, config.PORT, config.HOST, limits);
+  const extra = opts.extra ? await listen(opts.extra.app, opts.extra.port, config.HOST, limits) : undefined;
   const metrics = await serveMetrics(opts.registry, config.METRICS_PORT, config.HOST);
   return {
     port: api.port,
     metricsPort: metrics.port,
+    ...(extra ? { extraPort: extra.port } : {}),
     async stop() {
       opts.readiness.drain();
       await new Promise((r) => setTimeout(r, config.SHUTDOWN_DELAY_MS));
-      await api.close();
+      await Promise.all([api.close(config.SHUTDOWN_GRACE_MS), extra?.close(config.SHUTDOWN_GRACE_MS)]);
       await metrics.close(0);
       await opts.cleanup();
     },
