@@ -1,36 +1,86 @@
 import type { Logger } from '@context-qa/common';
-import { apiKeyListSchema, type ApiKeyEntry } from '../domain/api-keys';
+import { apiKeyEntrySchema, type ApiKeyEntry } from '../domain/api-keys';
+
+export interface ApiKeySourceOptions {
+  /** Past this age without a good read, readiness turns false (the list may be outdated). */
+  maxStalenessMs: number;
+  /** Called with how many entries of a read list were malformed and skipped. */
+  onSkipped?: (count: number) => void;
+  now?: () => number;
+}
 
 /**
  * Holds the API-key list read from the secret store and re-reads it on an
- * interval, so keys rotate without a restart. A failed refresh keeps the last
- * good list; until the first read succeeds, readiness is false.
+ * interval, so keys rotate without a restart.
+ * - A missing secret (reader answers undefined) is an empty list: deleting the
+ *   secret revokes every key.
+ * - A malformed entry is skipped (and logged); the others stay valid.
+ * - A failed read, or a value that is not a JSON list, keeps the last good list:
+ *   a sidecar hiccup must not lock every caller out.
  */
 export class ApiKeySource {
   private entries?: readonly ApiKeyEntry[];
+  private loadedAt?: number;
   private timer?: NodeJS.Timeout;
+  private readonly now: () => number;
 
   constructor(
     private readonly read: () => Promise<string | undefined>,
     private readonly logger: Logger,
-  ) {}
+    private readonly options: ApiKeySourceOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   get loaded(): boolean {
     return this.entries !== undefined;
   }
 
-  list(): readonly ApiKeyEntry[] {
-    return this.entries ?? [];
+  /** Milliseconds since the last good read; undefined before the first. */
+  get ageMs(): number | undefined {
+    return this.loadedAt === undefined ? undefined : this.now() - this.loadedAt;
+  }
+
+  /** Loaded, and refreshed within the allowed staleness. */
+  get fresh(): boolean {
+    const age = this.ageMs;
+    return age !== undefined && age <= this.options.maxStalenessMs;
+  }
+
+  /** The current list; undefined until the first good read (callers answer 503, not 401). */
+  list(): readonly ApiKeyEntry[] | undefined {
+    return this.entries;
   }
 
   async refresh(): Promise<void> {
+    let raw: string | undefined;
+    let parsed: unknown;
     try {
-      const raw = await this.read();
-      if (raw === undefined) throw new Error('API-key secret is missing');
-      this.entries = apiKeyListSchema.parse(JSON.parse(raw));
+      raw = await this.read();
+      parsed = raw === undefined ? [] : JSON.parse(raw);
+      if (!Array.isArray(parsed)) throw new Error('the API-key secret is not a JSON list');
     } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'could not load API keys');
+      this.logger.error({ err: (err as Error).message, ageMs: this.ageMs }, 'could not load API keys; keeping the last good list');
+      return;
     }
+    if (raw === undefined) this.logger.warn('API-key secret is missing: every API key is revoked');
+    this.entries = this.validEntries(parsed);
+    this.loadedAt = this.now();
+  }
+
+  private validEntries(items: unknown[]): ApiKeyEntry[] {
+    const valid: ApiKeyEntry[] = [];
+    let skipped = 0;
+    items.forEach((item, index) => {
+      const result = apiKeyEntrySchema.safeParse(item);
+      if (result.success) return void valid.push(result.data);
+      skipped++;
+      const id = (item as { id?: unknown } | null)?.id;
+      const issues = result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`);
+      this.logger.error({ index, ...(typeof id === 'string' ? { keyId: id.slice(0, 64) } : {}), issues }, 'malformed API-key entry skipped');
+    });
+    if (skipped > 0) this.options.onSkipped?.(skipped);
+    return valid;
   }
 
   /** First read now (retried every second until it works), then every `intervalMs`. */

@@ -4,14 +4,12 @@ import { z } from 'zod';
 export type Scope = 'ask' | 'admin';
 
 /** The stored form: only a SHA-256 of each key (keys are random, high-entropy tokens). */
-export const apiKeyListSchema = z.array(
-  z.strictObject({
-    id: z.string().min(1),
-    scope: z.enum(['ask', 'admin']),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
-  }),
-);
-export type ApiKeyEntry = z.infer<typeof apiKeyListSchema>[number];
+export const apiKeyEntrySchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  scope: z.enum(['ask', 'admin']),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
+});
+export type ApiKeyEntry = z.infer<typeof apiKeyEntrySchema>;
 
 export interface Caller {
   id: string;

@@ -37,6 +37,8 @@ function serviceApp(appId: ServiceName, ports: ServicePorts[keyof ServicePorts] 
     start: ({ appPort, sidecar, stack }) => ({
       command: process.execPath,
       args: [main(appId)],
+      // Ready, not just alive: a gateway without its key list would answer 503 to a valid key.
+      readyPath: '/readyz',
       env: {
         HOST: '127.0.0.1',
         PORT: String(appPort),

@@ -1,0 +1,58 @@
+/** ai-core-service's log lines: one access line per request; a degraded answer's cause at warn, without prompt or context text. */
+import request from 'supertest';
+import { createLogger, Readiness, type AskResponse } from '@context-qa/common';
+import { createApp } from '../src/app';
+import type { ContextAdmin } from '../src/domain/context-admin';
+
+const PROMPT = 'PROMPT-MARKER what is the plan?';
+
+function setup(degraded: boolean) {
+  const lines: Record<string, any>[] = [];
+  const app = createApp({
+    logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s)) }),
+    readiness: new Readiness({}),
+    bodyLimit: '64kb',
+    requestTimeoutMs: 5_000,
+    contexts: {} as ContextAdmin, // these tests only ask
+    ask: async (req, requestId): Promise<AskResponse> => ({
+      requestId,
+      answer: `CONTEXT-MARKER ${req.prompt}`,
+      answeredBy: 'llama4',
+      strategy: req.strategy,
+      degraded,
+      context: { source: 'none', key: 'k' },
+      models: {
+        gpt4: degraded ? { status: 'error', latencyMs: 3, code: 'rate_limited', error: 'the model provider throttled the call' } : { status: 'ok', text: 'G', latencyMs: 1 },
+        llama4: { status: 'ok', text: `CONTEXT-MARKER ${req.prompt}`, latencyMs: 2 },
+      },
+    }),
+  });
+  return { app, lines };
+}
+
+async function settled(lines: Record<string, any>[], count: number): Promise<Record<string, any>[]> {
+  const access = () => lines.filter((l) => l['msg'] === 'request');
+  for (let i = 0; i < 100 && access().length < count; i++) await new Promise((r) => setImmediate(r));
+  return access();
+}
+
+describe('ai-core logs', () => {
+  test('when an answer is degraded, then a warn line names each failed model with status and code, and the access line says so', async () => {
+    const { app, lines } = setup(true);
+    const res = await request(app).post('/process').set('x-request-id', 'req-deg-1').send({ prompt: PROMPT });
+    expect(res.status).toBe(200);
+    const access = await settled(lines, 1);
+    expect(lines.filter((l) => l['level'] === 40 && l['degraded'] === true)).toEqual([
+      expect.objectContaining({ requestId: 'req-deg-1', cause: { models: { gpt4: { status: 'error', code: 'rate_limited' } }, context: 'none' } }),
+    ]);
+    expect(access).toEqual([expect.objectContaining({ requestId: 'req-deg-1', route: '/process', status: 200, answeredBy: 'llama4', degraded: true })]);
+    expect(JSON.stringify(lines)).not.toMatch(/PROMPT-MARKER|CONTEXT-MARKER/);
+  });
+
+  test('when an answer is not degraded, then nothing is logged at warn', async () => {
+    const { app, lines } = setup(false);
+    await request(app).post('/process').send({ prompt: PROMPT });
+    await settled(lines, 1);
+    expect(lines.filter((l) => l['level'] >= 40)).toEqual([]);
+  });
+});

@@ -1,0 +1,141 @@
+/** The API-key list: what a missing secret, a bad entry, a failed read and time do to it; and the route before it loads. */
+import request from 'supertest';
+import { createLogger, loadConfig, Readiness, sha256Hex } from '@context-qa/common';
+import { ApiKeySource } from '../src/adapters/api-key-source';
+import { createApp } from '../src/app';
+import { configSchema } from '../src/config';
+import { gatewayMetrics } from '../src/metrics';
+
+const entry = (id: string, key: string, scope = 'ask') => ({ id, scope, sha256: sha256Hex(key) });
+const list = (...entries: unknown[]) => JSON.stringify(entries);
+
+/** A source over a scripted reader: each refresh takes the next answer (a value, undefined = missing, Error = failed read). */
+function source(answers: (string | undefined | Error)[], maxStalenessMs = 10_000) {
+  let clock = 0;
+  const skipped: number[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const keys = new ApiKeySource(
+    async () => {
+      const next = answers.shift();
+      if (next instanceof Error) throw next;
+      return next;
+    },
+    logger,
+    { maxStalenessMs, onSkipped: (n) => skipped.push(n), now: () => clock },
+  );
+  return { keys, skipped, lines, advance: (ms: number) => void (clock += ms) };
+}
+
+describe('ApiKeySource', () => {
+  test('when the secret is missing, then the list is loaded and empty (deleting the secret revokes every key)', async () => {
+    const { keys } = source([list(entry('a', 'k1')), undefined]);
+    await keys.refresh();
+    expect(keys.list()).toHaveLength(1);
+    await keys.refresh();
+    expect(keys.loaded).toBe(true);
+    expect(keys.list()).toEqual([]);
+  });
+
+  test('when the secret is missing at the first read, then the gateway is loaded (with no keys), not stuck unloaded', async () => {
+    const { keys } = source([undefined]);
+    await keys.refresh();
+    expect(keys.loaded).toBe(true);
+    expect(keys.fresh).toBe(true);
+  });
+
+  test('when one entry is malformed, then it is skipped, logged and counted, and the others stay valid', async () => {
+    const { keys, skipped, lines } = source([list(entry('good', 'k1'), { id: 'bad', scope: 'root', sha256: 'nothex' }, entry('also-good', 'k2', 'admin'))]);
+    await keys.refresh();
+    expect(keys.list()?.map((e) => e.id)).toEqual(['good', 'also-good']);
+    expect(skipped).toEqual([1]);
+    const logged = lines.find((l) => l['msg'] === 'malformed API-key entry skipped');
+    expect(logged).toMatchObject({ index: 1, keyId: 'bad', issues: expect.arrayContaining([expect.stringMatching(/^scope/), expect.stringMatching(/^sha256/)]) });
+  });
+
+  test('when a read fails (sidecar down, timeout), then the last good list is kept', async () => {
+    const { keys } = source([list(entry('a', 'k1')), new Error('connect ECONNREFUSED'), 'not json', '{"not":"a list"}']);
+    await keys.refresh();
+    for (let i = 0; i < 3; i++) {
+      await keys.refresh();
+      expect(keys.list()?.map((e) => e.id)).toEqual(['a']);
+    }
+  });
+
+  test('when reads fail from the start, then the list stays unloaded', async () => {
+    const { keys } = source([new Error('connect ECONNREFUSED')]);
+    await keys.refresh();
+    expect(keys.loaded).toBe(false);
+    expect(keys.list()).toBeUndefined();
+  });
+
+  test('when no read has succeeded for longer than the maximum staleness, then it is no longer fresh; a good read makes it fresh again', async () => {
+    const { keys, advance } = source([list(entry('a', 'k1')), new Error('down'), list(entry('a', 'k1'))], 10_000);
+    await keys.refresh();
+    advance(10_000);
+    await keys.refresh(); // fails
+    expect(keys.fresh).toBe(true); // exactly at the limit
+    advance(1);
+    expect(keys.fresh).toBe(false);
+    expect(keys.ageMs).toBe(10_001);
+    expect(keys.list()).toHaveLength(1); // still served while stale
+    await keys.refresh();
+    expect(keys.fresh).toBe(true);
+  });
+});
+
+describe('key-list metrics', () => {
+  test('when scraped, then the age of the last good list is computed at scrape time and skipped entries are counted', async () => {
+    const metrics = gatewayMetrics();
+    let clock = 0;
+    const keys = new ApiKeySource(async () => list(entry('a', 'k1'), { id: 'bad' }), createLogger('test', 'silent'), {
+      maxStalenessMs: 10_000,
+      onSkipped: metrics.onSkippedKeys,
+      now: () => clock,
+    });
+    metrics.watchKeys(keys);
+    const scrape = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
+    expect(await scrape('gateway_api_keys_age_seconds')).toBeNaN(); // nothing loaded yet
+    await keys.refresh();
+    clock += 42_000;
+    expect(await scrape('gateway_api_keys_age_seconds')).toBe(42);
+    expect(await scrape('gateway_api_keys_skipped_total')).toBe(1);
+  });
+});
+
+describe('gateway before the key list is loaded', () => {
+  const app = (keys: () => ReturnType<ApiKeySource['list']>) =>
+    createApp({
+      logger: createLogger('test', 'silent'),
+      aiCore: { send: async () => ({ status: 200, body: {} }) },
+      apiKeys: keys,
+      readiness: new Readiness({}),
+      bodyLimit: '1kb',
+      requestTimeoutMs: 5000,
+    });
+
+  test('when a valid key arrives before the list is loaded, then 503 problem+json with Retry-After and code keys_not_loaded, not 401', async () => {
+    const res = await request(app(() => undefined)).post('/v1/prompt').set('authorization', 'Bearer k1').send({ prompt: 'hi' });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 503, code: 'keys_not_loaded', requestId: res.headers['x-request-id'] });
+  });
+
+  test('when no key is sent before the list is loaded, then still 401 (that answer cannot change)', async () => {
+    expect((await request(app(() => undefined)).post('/v1/prompt').send({ prompt: 'hi' })).status).toBe(401);
+  });
+
+  test('when the loaded list is empty (secret deleted), then a formerly valid key gets 401', async () => {
+    expect((await request(app(() => [])).post('/v1/prompt').set('authorization', 'Bearer k1').send({ prompt: 'hi' })).status).toBe(401);
+  });
+});
+
+describe('gateway key settings', () => {
+  test('when the maximum staleness is not above the refresh interval, then start-up is refused naming both variables', () => {
+    expect(() => loadConfig(configSchema, { API_KEYS_REFRESH_MS: '60000', API_KEYS_MAX_STALENESS_MS: '60000' })).toThrow(
+      /API_KEYS_MAX_STALENESS_MS: .*API_KEYS_REFRESH_MS/,
+    );
+    expect(loadConfig(configSchema, { API_KEYS_REFRESH_MS: '1000', API_KEYS_MAX_STALENESS_MS: '5000' })).toMatchObject({ API_KEYS_MAX_STALENESS_MS: 5000 });
+  });
+});

@@ -1,0 +1,52 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+
+/** Fields a route adds to its request's access line (key id, answeredBy, degraded…). */
+export interface AccessFields {
+  keyId?: string;
+  answeredBy?: string;
+  degraded?: boolean;
+}
+
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/** Adds fields to this request's access line. */
+export function noteAccess(res: Response, fields: AccessFields): void {
+  res.locals['access'] = { ...res.locals['access'], ...fields };
+}
+
+/**
+ * One line per request when its response ends: request id (the one the
+ * requestId middleware set), method, route pattern (never the raw URL: the
+ * sketch route carries the prompt in its query), status, latency and the
+ * route's noted fields. Probes log at debug; 5xx at warn (their cause is
+ * logged at error by the problem handler).
+ */
+export function accessLog(logger: Logger): RequestHandler {
+  const line = (req: Request, res: Response, latencyMs: number) => ({
+    requestId: String(req.id),
+    method: req.method,
+    route: req.route?.path ?? 'unmatched',
+    status: res.statusCode,
+    latencyMs,
+    ...(res.writableFinished ? {} : { aborted: true }), // the caller left before the response ended
+    ...res.locals['access'],
+  });
+  return pinoHttp<Request, Response>({
+    logger,
+    genReqId: (_req, res) => String(res.getHeader('x-request-id')),
+    // Our line carries chosen fields, not the raw req/res; req.log's binding keeps
+    // only the method (the URL may hold a prompt).
+    quietResLogger: true,
+    serializers: { req: (r: { method: string }) => ({ method: r.method }) },
+    customLogLevel: (req, res, err) => {
+      if (PROBES.has(req.path)) return 'debug';
+      return err || res.statusCode >= 500 ? 'warn' : 'info';
+    },
+    customSuccessObject: (req, res, val) => line(req, res, val.responseTime),
+    customErrorObject: (req, res, _err, val) => line(req, res, val.responseTime),
+    customSuccessMessage: () => 'request',
+    customErrorMessage: () => 'request',
+  });
+}
