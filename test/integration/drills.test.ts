@@ -26,7 +26,7 @@ describe('fault drills', () => {
     stack = await new Stack({
       apps: serviceApps({
         aiCoreEnv: { MODEL_TIMEOUT_MS: '2000', BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn' },
-        gatewayEnv: { AI_CORE_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' },
+        gatewayEnv: { REQUEST_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' },
       }),
     }).start();
     sim = stack.simulator;
@@ -70,7 +70,7 @@ describe('fault drills', () => {
     });
     const counts = statuses(samples);
     expect(Object.keys(counts).sort()).toEqual(['200', '503']);
-    expect(Math.max(...samples.filter((s) => s.status === 503).map((s) => s.ms))).toBeLessThan(5000); // inside AI_CORE_TIMEOUT_MS: no hang
+    expect(Math.max(...samples.filter((s) => s.status === 503).map((s) => s.ms))).toBeLessThan(5000); // inside REQUEST_TIMEOUT_MS: no hang
     const tail = samples.filter((s) => s.at > 6000); // the sidecar has been back for over 2 s
     expect(tail.length).toBeGreaterThan(0);
     expect(tail.every((s) => s.status === 200)).toBe(true); // recovered, no gateway restart

@@ -40,7 +40,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
       components,
       apps: serviceApps({
         aiCoreEnv: { BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '3000', LOG_LEVEL: 'info' },
-        gatewayEnv: { AI_CORE_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
+        gatewayEnv: { REQUEST_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
       }),
     }).start();
     sim = stack.simulator;
@@ -162,7 +162,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     const t0 = Date.now();
     const res = await call('/v1/prompt', { body: { prompt: 'anyone there?' } });
     expect(res.status).toBe(503);
-    expect(Date.now() - t0).toBeLessThan(8000); // well inside AI_CORE_TIMEOUT_MS: no hang
+    expect(Date.now() - t0).toBeLessThan(8000); // well inside REQUEST_TIMEOUT_MS: no hang
     expect((await fetch(`${gateway}/readyz`)).status).toBe(200); // a downstream outage does not empty the LB
     await stack.proc('ai-core-service').start();
     expect((await ask({ prompt: 'back?' })).status).toBe(200);
