@@ -33,8 +33,8 @@ dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything
 dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f dapr/dapr.yaml` (the Dapr CLI)
 	@DEV_LAUNCHER=dapr-cli node packages/testkit/dist/dev.js
 
-check-manifests: build ## validate k8s/, components/ and dapr/ offline (schemas + our rules)
-	@node tools/manifest-check/dist/main.js
+check-manifests: build ## validate k8s/, components/ and dapr/ offline; DEPLOYABLE=<overlay> also fails on placeholders left in it
+	@node tools/manifest-check/dist/main.js $(addprefix --deployable=,$(DEPLOYABLE))
 
 # Images (needs a Docker engine; not available on the dev machines here).
 REGISTRY ?= $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com/context-qa

@@ -2,19 +2,22 @@
  * Validates every manifest offline: kustomize renders each overlay; every object
  * is checked against the Kubernetes and Dapr schemas and against our rules.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { configSchema as aiCoreConfig } from '@context-qa/ai-core-service/dist/config';
 import { configSchema as gatewayConfig } from '@context-qa/gateway-service/dist/config';
 import { fileDocs, kustomizeDocs, describe, type Doc } from './load';
+import { placeholdersIn } from './placeholders';
 import { checkRules } from './rules';
 import { daprValidators, kubernetesModels, validateSchema } from './schemas';
 
 export interface CheckOptions {
   root: string;
   kustomize: string;
-  /** Kustomization dirs to render (relative to root). */
+  /** Kustomization dirs to render (relative to root); default k8s/base and every k8s/overlays/*. */
   overlays?: string[];
+  /** Overlays about to be applied (relative to root): any placeholder left is a problem. */
+  deployable?: string[];
   /** Component-set folders (relative to root); each must define every component the code uses. */
   componentSets?: string[];
   /** Other Dapr resource files (relative to root). */
@@ -24,6 +27,8 @@ export interface CheckOptions {
 export interface CheckResult {
   checked: number;
   problems: string[];
+  /** Not problems: e.g. how many placeholders a template overlay still has. */
+  notes: string[];
 }
 
 const yamlIn = (dir: string) =>
@@ -31,7 +36,8 @@ const yamlIn = (dir: string) =>
 
 export async function checkRepository(opts: CheckOptions): Promise<CheckResult> {
   const { root } = opts;
-  const overlays = opts.overlays ?? ['k8s/base', 'k8s/overlays/eks'];
+  const deployable = (opts.deployable ?? []).map((d) => path.relative(root, path.resolve(root, d)));
+  const overlays = [...new Set([...(opts.overlays ?? defaultOverlays(root)), ...deployable])];
   const setDirs = opts.componentSets ?? readdirSync(path.join(root, 'components')).map((s) => `components/${s}`).filter((d) => statSync(path.join(root, d)).isDirectory());
   const localFiles = opts.localFiles ?? ['dapr/config.yaml', ...yamlIn(path.join(root, 'dapr/resources')).map((f) => path.relative(root, f))];
 
@@ -56,6 +62,21 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
   const usedComponents = [aiDefaults.CACHE_STORE, aiDefaults.CONTEXT_STORE, aiDefaults.SECRET_STORE, gatewayConfig.shape.SECRET_STORE].map((s) => s.parse(undefined));
   const appIds = ['gateway-service', gatewayConfig.shape.AI_CORE_APP_ID.parse(undefined)];
   const texts = [...new Set(all.map((d) => d.source).filter((s) => !s.startsWith('kustomize')))].map((s) => ({ source: s, text: readFileSync(path.join(root, s), 'utf8') }));
-  problems.push(...checkRules({ rendered, componentSets, local, usedComponents: [...new Set(usedComponents)], appIds, texts }));
-  return { checked: all.length, problems };
+  const deployableSources = new Set(deployable.map((d) => `kustomize build ${d}`));
+  problems.push(...checkRules({ rendered, componentSets, local, usedComponents: [...new Set(usedComponents)], appIds, texts, deployable: deployableSources }));
+  return { checked: all.length, problems, notes: templateNotes(rendered, deployableSources) };
+}
+
+const defaultOverlays = (root: string) => {
+  const dir = path.join(root, 'k8s/overlays');
+  const overlays = existsSync(dir) ? readdirSync(dir).filter((o) => existsSync(path.join(dir, o, 'kustomization.yaml'))) : [];
+  return ['k8s/base', ...overlays.map((o) => `k8s/overlays/${o}`)];
+};
+
+/** Overlays checked as templates: placeholders are expected there, but say how many. */
+function templateNotes(rendered: Doc[][], deployable: Set<string>): string[] {
+  return rendered
+    .map((docs) => ({ source: docs[0]?.source ?? '?', count: new Set(docs.flatMap((d) => placeholdersIn(d.obj))).size }))
+    .filter(({ source, count }) => count > 0 && !deployable.has(source))
+    .map(({ source, count }) => `${source.replace('kustomize build ', '')}: a template, ${count} placeholders left (DEPLOYABLE=<overlay> fails on any)`);
 }

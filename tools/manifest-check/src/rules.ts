@@ -1,5 +1,9 @@
 /** Our own rules on top of the schemas: what every deployment of context-qa must get right. */
+import { checkAdminListener, checkIngresses } from './exposure';
 import { describe, type Doc } from './load';
+import { checkNetworkPolicy } from './network';
+import { placeholdersIn } from './placeholders';
+import { checkDaprTokens } from './tokens';
 
 export interface RuleInput {
   /** Rendered kustomize output of each overlay (and the base). */
@@ -14,6 +18,8 @@ export interface RuleInput {
   appIds: string[];
   /** Raw text of every file checked, for secret scanning. */
   texts: { source: string; text: string }[];
+  /** Sources (`kustomize build <dir>`) of the overlays about to be applied: no placeholders left. */
+  deployable: Set<string>;
 }
 
 const REQUIRED_ANNOTATIONS = [
@@ -44,13 +50,19 @@ export function checkRules(input: RuleInput): string[] {
   const fail = (d: Doc | string, msg: string) => problems.push(`${typeof d === 'string' ? d : describe(d)}: ${msg}`);
 
   for (const docs of input.rendered) {
+    const deployable = input.deployable.has(docs[0]?.source ?? '');
     const deployments = docs.filter((d) => d.obj['kind'] === 'Deployment');
     const configs = new Set(docs.filter((d) => d.obj['kind'] === 'Configuration').map((d) => d.obj['metadata'].name));
     if (deployments.length === 0) fail(docs[0]?.source ?? '?', 'renders no Deployment');
     for (const d of deployments) checkDeployment(d, configs, input.appIds, fail);
+    for (const d of deployments) if (d.obj['metadata']?.name === 'gateway-service') checkAdminListener(d, fail);
+    checkDaprTokens(deployments, fail);
+    checkIngresses(docs, fail);
+    checkNamespace(docs, fail);
     for (const d of docs) {
       if (d.obj['kind'] === 'Secret') fail(d, 'manifests must not carry Secrets; create them out of band');
-      if (d.obj['kind'] === 'Ingress') checkIngress(d, fail);
+      if (d.obj['kind'] === 'NetworkPolicy') checkNetworkPolicy(d, deployable, fail);
+      if (deployable) checkNoPlaceholder(d, fail);
     }
     checkDapr(docs, input.appIds, fail);
   }
@@ -68,7 +80,22 @@ export function checkRules(input: RuleInput): string[] {
   return problems;
 }
 
-type Fail = (d: Doc | string, msg: string) => void;
+export type Fail = (d: Doc | string, msg: string) => void;
+
+/** An overlay about to be applied has every placeholder replaced (templates may keep them). */
+function checkNoPlaceholder(d: Doc, fail: Fail): void {
+  const left = [...new Set(placeholdersIn(d.obj))];
+  if (left.length) fail(d, `placeholder ${left.join(', ')} not replaced (docs/deploy-eks.md, step 6)`);
+}
+
+/** Everything lands in the one Namespace the overlay renders (an overlay without
+ * `namespace:` would put its own objects in kubectl's current namespace). */
+function checkNamespace(docs: Doc[], fail: Fail): void {
+  const ns = docs.find((d) => d.obj['kind'] === 'Namespace')?.obj['metadata']?.name;
+  for (const d of docs) {
+    if (d.obj['kind'] !== 'Namespace' && d.obj['metadata']?.namespace !== ns) fail(d, `is in namespace ${d.obj['metadata']?.namespace ?? '(none)'}, not ${ns}`);
+  }
+}
 
 function checkDeployment(d: Doc, configs: Set<string>, appIds: string[], fail: Fail): void {
   const tpl = d.obj['spec']?.template ?? {};
@@ -92,14 +119,6 @@ function checkDeployment(d: Doc, configs: Set<string>, appIds: string[], fail: F
     if (sc.allowPrivilegeEscalation !== false) fail(d, `${where}: allowPrivilegeEscalation must be false`);
     if (!(sc.capabilities?.drop ?? []).includes('ALL')) fail(d, `${where}: capabilities must drop ALL`);
     for (const e of c.env ?? []) if (SECRETISH.test(e.name) && e.value !== undefined) fail(d, `${where}: env ${e.name} has a plain value; use secretKeyRef`);
-  }
-}
-
-function checkIngress(d: Doc, fail: Fail): void {
-  const backends = (d.obj['spec']?.rules ?? []).flatMap((r: any) => r.http?.paths ?? []).map((p: any) => p.backend?.service);
-  for (const b of backends) {
-    if (b?.name !== 'gateway-service') fail(d, `routes to ${b?.name}; only gateway-service may be public`);
-    if (b?.port?.name && b.port.name !== 'http') fail(d, 'must target the http port (never metrics)');
   }
 }
 

@@ -4,42 +4,15 @@
  * Dockerfiles through hadolint. Each rule is also shown to catch a breakage.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@context-qa/testkit';
-
-const checker = path.join(repoRoot, 'tools/manifest-check/dist/main.js');
-const kustomize = path.join(repoRoot, '.tools/bin/kustomize');
-
-function check(root: string) {
-  const r = spawnSync(process.execPath, [checker, root], { encoding: 'utf8', env: { ...process.env, KUSTOMIZE: kustomize } });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-/** A copy of what the checker reads, to break on purpose. */
-function copyWith(edit: (root: string) => void): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
-  for (const dir of ['k8s', 'components', 'dapr/config.yaml', 'dapr/resources']) cpSync(path.join(repoRoot, dir), path.join(root, dir), { recursive: true });
-  edit(root);
-  return root;
-}
-const replaceIn = (root: string, file: string, from: string | RegExp, to: string) => {
-  const p = path.join(root, file);
-  const before = readFileSync(p, 'utf8');
-  const after = before.replace(from, to);
-  if (after === before) throw new Error(`edit did not apply to ${file}`);
-  writeFileSync(p, after);
-};
+import { check, replaceIn, scratchCopies } from './harness';
 
 describe('manifest-check', () => {
-  const temps: string[] = [];
-  afterAll(() => temps.forEach((t) => rmSync(t, { recursive: true, force: true })));
-  const broken = (edit: (root: string) => void) => {
-    const root = copyWith(edit);
-    temps.push(root);
-    return check(root);
-  };
+  const { broken, cleanup } = scratchCopies();
+  afterAll(cleanup);
 
   test('when the repository is checked, then every object passes the schemas and the rules', () => {
     const { code, out } = check(repoRoot);
