@@ -4,7 +4,7 @@ import { mountRoutes, type RouteDeps } from './entry-points/routes';
 
 /** The pure app factory: everything it touches comes in through `deps`. */
 export function createApp(deps: RouteDeps & { httpMiddleware?: RequestHandler }): Express {
-  const app = baseApp(deps.httpMiddleware);
+  const app = baseApp(deps.logger, deps.httpMiddleware);
   mountRoutes(app, deps);
   return app;
 }

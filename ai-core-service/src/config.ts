@@ -18,6 +18,8 @@ export const configSchema = withChecks(z.object({
   CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300).describe('TTL of context written back to the cache'),
   CACHE_TIMEOUT_MS: env.ms(300).describe('budget of one cache call; a slower cache counts as a miss (above the sidecar\'s 250 ms, so the sidecar ends the call)'),
   STORE_TIMEOUT_MS: env.ms(2000).describe('budget of one source-of-truth call (above the sidecar\'s 3 × 500 ms attempts)'),
+  // Test hook only: integration tests interleave an admin write with a write-back. Capped far below any cache TTL.
+  CACHE_WRITEBACK_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0).describe('TEST HOOK: hold each cache write-back this long; 0 in production'),
   CONTEXT_BUDGET_CHARS: z.coerce.number().int().positive().default(8000).describe('context longer than this is trimmed'),
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(4096).default(512),
   MODEL_PREFERENCE: models.default(['gpt4', 'llama4']).describe('answer with the first model in this order that succeeded'),
@@ -26,7 +28,10 @@ export const configSchema = withChecks(z.object({
   BEDROCK_MODEL_ID: z.string().default('us.meta.llama4-maverick-17b-instruct-v1:0').describe('model or inference-profile id'),
   BEDROCK_ENDPOINT: z.url().optional().describe('override (the simulator); unset for real Bedrock'),
 
-  AZURE_OPENAI_ENDPOINT: z.url().describe('https://<resource>.openai.azure.com (or the simulator)'),
+  AZURE_OPENAI_ENDPOINT: z
+    .url()
+    .refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource')
+    .describe('https://<resource>.openai.azure.com (or the simulator)'),
   AZURE_OPENAI_DEPLOYMENT: z.string().default('gpt-4'),
   AZURE_OPENAI_API_VERSION: z.string().default('2024-10-21'),
   AZURE_OPENAI_KEY_SECRET: z.string().default('azure-openai-api-key').describe('secret name holding the Azure OpenAI key'),

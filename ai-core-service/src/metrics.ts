@@ -1,10 +1,11 @@
 import { Counter, createMetrics, Gauge, Histogram, type ModelName, type ModelOutcome } from '@context-qa/common';
 import type { BreakerState, ModelObserver } from './adapters/models/guarded';
+import type { WriteBackOutcome } from './domain/cache-sync';
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
-/** ai-core's metrics: HTTP (shared), per-model latency/outcome/breaker/tokens, context lookups. */
-export function aiCoreMetrics() {
+/** ai-core's metrics: HTTP (shared), per-model latency/outcome/breaker/tokens, context lookups and write-backs. */
+export function aiCoreMetrics(opts: { pendingWriteBacks: () => number }) {
   const { registry, httpMiddleware } = createMetrics('ai-core-service');
   const modelDuration = new Histogram({
     name: 'model_call_duration_seconds',
@@ -31,8 +32,15 @@ export function aiCoreMetrics() {
     labelNames: ['store', 'outcome'] as const,
     registers: [registry],
   });
+  const refusals = new Counter({
+    name: 'model_calls_refused_total',
+    help: 'Model calls refused without calling the model: code overloaded (bulkhead full) or circuit_open',
+    labelNames: ['model', 'code'] as const,
+    registers: [registry],
+  });
   const models: ModelObserver = {
     call(model: ModelName, o: ModelOutcome) {
+      if (o.code === 'overloaded' || o.code === 'circuit_open') refusals.inc({ model, code: o.code });
       modelDuration.observe({ model, status: o.status }, o.latencyMs / 1000);
       if (o.usage) {
         tokens.inc({ model, direction: 'input' }, o.usage.inputTokens);
@@ -42,5 +50,20 @@ export function aiCoreMetrics() {
     breaker: (model, state) => breakerState.set({ model }, STATE_VALUE[state]),
   };
   const context = (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => lookups.inc({ store, outcome });
-  return { registry, httpMiddleware, models, context };
+  const writeBacks = new Counter({
+    name: 'context_cache_writebacks_total',
+    help: 'Cache write-backs after a read miss by outcome (written, conflict: a newer write came first, expired, error)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'context_cache_writebacks_pending',
+    help: 'Cache write-backs started and not yet finished (shutdown waits for them)',
+    registers: [registry],
+    collect() {
+      this.set(opts.pendingWriteBacks());
+    },
+  });
+  const writeBack = (outcome: WriteBackOutcome) => writeBacks.inc({ outcome });
+  return { registry, httpMiddleware, models, context, writeBack };
 }

@@ -9,20 +9,22 @@ import {
   type Logger,
   type ModelName,
 } from '@context-qa/common';
-import { daprTextStore } from './adapters/dapr-state';
+import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';
 import { PROVIDERS } from './adapters/models/registry';
 import { createApp } from './app';
 import type { Config } from './config';
 import { ask } from './domain/ask';
 import { contextAdmin } from './domain/context-admin';
+import { PendingWrites } from './domain/pending-writes';
 import { aiCoreMetrics } from './metrics';
 
 export async function start(config: Config, logger: Logger) {
   const dapr = createDaprClient(config);
-  const metrics = aiCoreMetrics();
-  const cache = daprTextStore(dapr, config.CACHE_STORE, config.CACHE_TIMEOUT_MS);
-  const store = daprTextStore(dapr, config.CONTEXT_STORE, config.STORE_TIMEOUT_MS);
+  const writeBacks = new PendingWrites();
+  const metrics = aiCoreMetrics({ pendingWriteBacks: () => writeBacks.size });
+  const cache = daprContextCache(config, config.CACHE_STORE, config.CACHE_TIMEOUT_MS);
+  const store = daprTextStore(config, config.CONTEXT_STORE, config.STORE_TIMEOUT_MS);
   const secret = daprSecret(dapr, config.SECRET_STORE, config.STORE_TIMEOUT_MS);
 
   const breaker = {
@@ -57,12 +59,17 @@ export async function start(config: Config, logger: Logger) {
     MODEL_NAMES.map((m) => [m, new GuardedModel(providers[m], breaker, { ...metrics.models, failure: logFailure })]),
   ) as Record<ModelName, GuardedModel>;
 
-  const observe = (kind: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => {
-    metrics.context(kind, outcome);
-    // The context half of a degraded answer's cause (the answer itself only says "degraded").
-    if (kind === 'store' && outcome === 'error') logger.warn({ store: config.CONTEXT_STORE }, 'context store failed: answering without context');
+  // Every store failure is logged once, with its cause, where it happens (domain/cache-sync.ts `logged`).
+  const context = {
+    cache,
+    store,
+    cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+    logger,
+    writeBacks,
+    writeBackDelayMs: config.CACHE_WRITEBACK_DELAY_MS,
+    observe: metrics.context,
+    observeWriteBack: metrics.writeBack,
   };
-  const context = { cache, store, cacheTtlSeconds: config.CACHE_TTL_SECONDS, observe };
   const readiness = new Readiness({ sidecar: () => sidecarReady(config) });
   const app = createApp({
     logger,
@@ -86,6 +93,8 @@ export async function start(config: Config, logger: Logger) {
     registry: metrics.registry,
     readiness,
     cleanup: async () => {
+      if (writeBacks.size > 0) logger.info({ pending: writeBacks.size }, 'waiting for cache write-backs');
+      await writeBacks.drain(); // each is bounded by CACHE_TIMEOUT_MS: none is dropped
       // Race losers still finishing in the background are bounded by MODEL_TIMEOUT_MS.
       await Promise.all(Object.values(guarded).map((g) => g.settle()));
       Object.values(guarded).forEach((g) => g.shutdown());

@@ -5,18 +5,18 @@ import { createApp } from '../src/app';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/ask';
 import { contextAdmin } from '../src/domain/context-admin';
-import { MapStore } from './fakes';
+import { contextDeps } from './fakes';
 
 function setup(opts: { appToken?: string; fail?: boolean } = {}) {
-  const cache = new MapStore();
-  const store = new MapStore();
+  const deps = contextDeps();
+  const { cache, store } = deps;
   const app = createApp({
     logger: createLogger('test', 'silent'),
     readiness: new Readiness({}),
     bodyLimit: '64kb',
     requestTimeoutMs: 5_000,
     appToken: opts.appToken,
-    contexts: contextAdmin({ cache, store, cacheTtlSeconds: 60 }),
+    contexts: contextAdmin(deps),
     ask: async (req, requestId) => {
       if (opts.fail) throw new NoModelAnswered({ gpt4: refused('timeout', 5), llama4: refused('circuit_open') });
       return { requestId, answer: req.prompt, answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' },
@@ -48,10 +48,13 @@ describe('ai-core HTTP', () => {
     const put = await request(app).put('/v1/context?key=k1').send({ text: 'T', ttlSeconds: 30 });
     expect(put.body).toEqual({ key: 'k1', stored: true, cache: 'refreshed' });
     expect(store.data.get('k1')).toBe('T');
-    expect(cache.ttls.get('k1')).toBe(30);
+    expect(cache.data.get('k1')).toBe('T');
+    expect(cache.ttls.get('k1')).toBeGreaterThan(0); // never outlives the stored item
+    expect(cache.ttls.get('k1')).toBeLessThanOrEqual(30);
     expect((await request(app).get('/v1/context?key=k1')).body).toEqual({ key: 'k1', text: 'T' });
     expect((await request(app).delete('/v1/context?key=k1')).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
     expect(cache.data.has('k1') || store.data.has('k1')).toBe(false);
+    expect(cache.tombstones.has('k1')).toBe(true);
     expect((await request(app).get('/v1/context?key=k1')).status).toBe(404);
   });
 

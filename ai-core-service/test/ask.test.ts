@@ -1,7 +1,7 @@
 import { Deadline, STRATEGIES, type AskRequest, type ModelName } from '@context-qa/common';
 import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
 import { GuardedModel } from '../src/adapters/models/guarded';
-import { FakeModel, MapStore } from './fakes';
+import { contextDeps, FakeModel, MapStore } from './fakes';
 
 const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 
@@ -10,7 +10,7 @@ function setup() {
   const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
   const store = new MapStore();
   const deps: AskDeps = {
-    context: { cache: new MapStore(), store, cacheTtlSeconds: 60 },
+    context: { ...contextDeps(), store },
     preference: ['gpt4', 'llama4'] as ModelName[],
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,

@@ -1,25 +1,105 @@
 /** Fakes at ai-core's own ports, for unit tests only. */
-import type { GenerateRequest, GenerateResult, ModelProvider, TextStore } from '../src/domain/ports';
+import { createLogger, type ModelName } from '@context-qa/common';
+import type { ContextDeps } from '../src/domain/context';
+import { PendingWrites } from '../src/domain/pending-writes';
+import type { CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, TextStore } from '../src/domain/ports';
 import { ModelError } from '../src/domain/ports';
-import type { ModelName } from '@context-qa/common';
 
-export class MapStore implements TextStore {
+type StoreOp = 'get' | 'set' | 'delete' | 'read' | 'write';
+
+/** A call parked by hold(): `reached` when it arrives, applied after release(). */
+export interface Held {
+  reached: Promise<void>;
+  release(): void;
+}
+
+/**
+ * A state store in memory for both roles: source of truth (TextStore) and
+ * cache (ContextCache, with state.redis's etag rules: a version per key, an
+ * absent key accepts any write). A slow store on demand: hold(op) parks the
+ * next call of `op` until release(), so tests interleave calls deterministically.
+ */
+export class MapStore implements TextStore, ContextCache {
   readonly data = new Map<string, string>();
   readonly ttls = new Map<string, number | undefined>();
-  failing = false;
-  async get(key: string) {
-    if (this.failing) throw new Error('store down');
-    return this.data.get(key);
+  readonly tombstones = new Set<string>();
+  /** true: every call fails; an op name: only that op fails. */
+  failing: boolean | StoreOp = false;
+  private readonly versions = new Map<string, number>();
+  private readonly expiries = new Map<string, number>();
+  private readonly holds = new Map<StoreOp, { arrived: () => void; released: Promise<void> }>();
+  constructor(readonly name = 'fake-store') {}
+
+  hold(op: StoreOp): Held {
+    let arrived!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((r) => (arrived = r));
+    this.holds.set(op, { arrived, released: new Promise<void>((r) => (release = r)) });
+    return { reached, release };
+  }
+
+  async get(key: string): Promise<StoredText | undefined> {
+    await this.enter('get');
+    const text = this.data.get(key);
+    const expiresAt = this.expiries.get(key);
+    return text === undefined ? undefined : { text, ...(expiresAt !== undefined ? { expiresAt } : {}) };
   }
   async set(key: string, text: string, ttlSeconds?: number) {
-    if (this.failing) throw new Error('store down');
-    this.data.set(key, text);
-    this.ttls.set(key, ttlSeconds);
+    await this.enter('set');
+    this.put(key, text, ttlSeconds);
   }
   async delete(key: string) {
-    if (this.failing) throw new Error('store down');
-    this.data.delete(key);
+    await this.enter('delete');
+    for (const m of [this.data, this.ttls, this.versions, this.expiries]) m.delete(key);
+    this.tombstones.delete(key);
   }
+  async read(key: string): Promise<CacheEntry> {
+    await this.enter('read');
+    const version = this.versions.get(key);
+    if (version === undefined) return { kind: 'absent' };
+    const text = this.data.get(key);
+    return text === undefined ? { kind: 'tombstone', etag: String(version) } : { kind: 'text', text, etag: String(version) };
+  }
+  async write(key: string, seen: CacheEntry, text: string | undefined, ttlSeconds: number): Promise<'written' | 'conflict'> {
+    await this.enter('write');
+    const version = this.versions.get(key);
+    if (version !== undefined && (seen.kind === 'absent' || seen.etag !== String(version))) return 'conflict';
+    this.put(key, text, ttlSeconds);
+    return 'written';
+  }
+
+  /** `text` undefined: a tombstone. */
+  private put(key: string, text: string | undefined, ttlSeconds: number | undefined) {
+    if (text === undefined) this.data.delete(key);
+    else this.data.set(key, text);
+    if (text === undefined) this.tombstones.add(key);
+    else this.tombstones.delete(key);
+    this.ttls.set(key, ttlSeconds);
+    if (ttlSeconds) this.expiries.set(key, Date.now() + ttlSeconds * 1000);
+    else this.expiries.delete(key);
+    this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+  }
+  private async enter(op: StoreOp) {
+    const held = this.holds.get(op);
+    if (held) {
+      this.holds.delete(op);
+      held.arrived();
+      await held.released;
+    }
+    if (this.failing === true || this.failing === op) throw new Error(`${this.name} down`);
+  }
+}
+
+/** Context deps over two MapStores, a silent logger and a fresh write-back tracker. */
+export function contextDeps(over: Partial<Omit<ContextDeps, 'cache' | 'store'>> = {}) {
+  return {
+    cache: new MapStore('fake-cache'),
+    store: new MapStore('fake-store'),
+    cacheTtlSeconds: 60,
+    logger: createLogger('test', 'silent'),
+    writeBacks: new PendingWrites(),
+    ...over,
+  };
 }
 
 /** A model that answers, fails, or hangs until aborted, and counts its calls. */

@@ -1,44 +1,136 @@
 /**
- * A Dapr state store as a TextStore. Values are stored as {text, updatedAt};
- * a bare JSON string (as an ingestion job might write) is read as the text.
+ * Dapr state stores through the sidecar's HTTP state API (v1.0), not the JS
+ * SDK: the SDK's state.get drops the ETag and the metadata headers, and
+ * state.save turns a 409 into a logged `{error}` value, so compare-and-set and
+ * the store's TTL would be invisible. fetch also lets a timeout really cancel.
+ *
+ * Values are JSON `{text}` (a bare JSON string, as an ingestion job may write,
+ * is read as the text); a cache tombstone is `{deleted: true}`. No timestamp:
+ * ordering comes from etags, never from clocks of different replicas.
  */
-import { withTimeout, type DaprClient } from '@context-qa/common';
-import type { TextStore } from '../domain/ports';
+import { DeadlineExceeded, sidecarHeaders, sidecarUrl, type SidecarConfig } from '@context-qa/common';
+import type { CacheEntry, ContextCache, StoredText, TextStore } from '../domain/ports';
 
-interface StoredContext {
-  text: string;
-  updatedAt?: string;
+interface Got {
+  value: unknown;
+  etag?: string;
+  /** `metadata.ttlExpireTime` (RFC 3339), sent by stores with TTLs (DynamoDB, in-memory). */
+  expiresAt?: number;
+}
+
+function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: number) {
+  const base = `${sidecarUrl(sidecar)}/v1.0/state/${encodeURIComponent(storeName)}`;
+  // The key may hold '/', '?', '#', spaces: one encoded path segment.
+  const at = (key: string) => `${base}/${encodeURIComponent(key)}`;
+
+  async function send(op: string, key: string, url: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
+      throw new Error(`${storeName} ${op}: sidecar unreachable`, { cause: err });
+    }
+  }
+  /** daprd's error body names the key; keys may be normalised prompts, which are never logged. */
+  async function failure(op: string, key: string, res: Response): Promise<Error> {
+    const body = (await res.text()).split(key).join('<key>').split(encodeURIComponent(key)).join('<key>');
+    return new Error(`${storeName} ${op}: HTTP ${res.status} ${body.slice(0, 500)}`);
+  }
+
+  return {
+    async get(key: string, consistency?: 'strong'): Promise<Got | undefined> {
+      const res = await send('get', key, `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`);
+      if (res.status === 204) return undefined;
+      if (res.status !== 200) throw await failure('get', key, res);
+      const raw = await res.text();
+      if (raw === '') return undefined;
+      const etag = res.headers.get('etag') ?? undefined;
+      const expiry = Date.parse(res.headers.get('metadata.ttlExpireTime') ?? '');
+      return { value: parseValue(storeName, raw), ...(etag ? { etag } : {}), ...(Number.isFinite(expiry) ? { expiresAt: expiry } : {}) };
+    },
+    /** true: written; false: 409, the etag (or create-only) condition failed. */
+    async save(key: string, value: unknown, opts: { ttlSeconds?: number | undefined; etag?: string; firstWrite?: boolean }): Promise<boolean> {
+      const item = {
+        key,
+        value,
+        ...(opts.etag ? { etag: opts.etag } : {}),
+        ...(opts.firstWrite ? { options: { concurrency: 'first-write' } } : {}),
+        ...(opts.ttlSeconds ? { metadata: { ttlInSeconds: String(opts.ttlSeconds) } } : {}),
+      };
+      const res = await send('save', key, base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
+      if (res.status === 204 || res.status === 200) return true;
+      if (res.status === 409) return false;
+      throw await failure('save', key, res);
+    },
+    async delete(key: string): Promise<void> {
+      const res = await send('delete', key, at(key), { method: 'DELETE' });
+      if (res.status !== 204 && res.status !== 200) throw await failure('delete', key, res);
+    },
+  };
+}
+
+/** JSON.parse's own message quotes the input, which is context text: never let it reach a log. */
+function parseValue(storeName: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`${storeName} get: the stored value is not JSON`);
+  }
 }
 
 function textOf(value: unknown): string | undefined {
-  if (value === '' || value === null || value === undefined) return undefined; // the SDK's "no such key"
   if (typeof value === 'string') return value;
-  const text = (value as Partial<StoredContext>).text;
+  const text = (value as { text?: unknown } | null)?.text;
   return typeof text === 'string' ? text : undefined;
 }
 
-/** The SDK's state error path swallows delete failures into a return value; surface them. */
-function throwIfError(result: unknown): void {
-  const error = (result as { error?: unknown } | undefined)?.error;
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-}
-
-export function daprTextStore(client: DaprClient, storeName: string, timeoutMs: number): TextStore {
-  // The SDK puts the key into the URL path unescaped; keys may hold '/', '?', '#', spaces.
-  const inPath = (key: string) => encodeURIComponent(key);
-  const op = <T>(what: string, p: Promise<T>) => withTimeout(p, timeoutMs, `${storeName} ${what}`);
+/** The source of truth. Reads are strongly consistent: a refresh must see the write it follows. */
+export function daprTextStore(sidecar: SidecarConfig, storeName: string, timeoutMs: number): TextStore {
+  const api = stateApi(sidecar, storeName, timeoutMs);
   return {
-    async get(key) {
-      return textOf(await op('get', client.state.get(storeName, inPath(key))));
+    name: storeName,
+    async get(key): Promise<StoredText | undefined> {
+      const got = await api.get(key, 'strong');
+      const text = got && textOf(got.value);
+      if (text === undefined) return undefined;
+      return { text, ...(got?.expiresAt !== undefined ? { expiresAt: got.expiresAt } : {}) };
     },
     async set(key, text, ttlSeconds) {
-      const value: StoredContext = { text, updatedAt: new Date().toISOString() };
-      await op('save', client.state.save(storeName, [
-        { key, value, ...(ttlSeconds ? { metadata: { ttlInSeconds: String(ttlSeconds) } } : {}) },
-      ]).then(throwIfError));
+      await api.save(key, { text }, { ttlSeconds }); // last write wins: the store is the order
     },
-    async delete(key) {
-      await op('delete', client.state.delete(storeName, inPath(key)).then(throwIfError));
+    delete: (key) => api.delete(key),
+  };
+}
+
+/**
+ * The cache. Every write is first-write concurrency with the etag that was
+ * read, so it lands only on the version it saw. What state.redis (components-
+ * contrib v1.18.4, setDefaultQuery) does with that: the etag is the hash's
+ * `version` counter; a first-write write marks the key, and a marked key then
+ * accepts a write only with its current etag (a 409 otherwise), while an
+ * absent key accepts any write. A create-only write (no etag) that loses is
+ * not an etag error there but a 500 ("failed to set key"); state.in-memory
+ * answers 409. So a failed create-only write is a conflict if the key exists now.
+ */
+export function daprContextCache(sidecar: SidecarConfig, storeName: string, timeoutMs: number): ContextCache {
+  const api = stateApi(sidecar, storeName, timeoutMs);
+  return {
+    name: storeName,
+    async read(key): Promise<CacheEntry> {
+      const got = await api.get(key);
+      if (!got?.etag) return { kind: 'absent' }; // no versioned value (a plain Redis string is replaced on write)
+      const text = textOf(got.value);
+      return text === undefined ? { kind: 'tombstone', etag: got.etag } : { kind: 'text', text, etag: got.etag };
+    },
+    async write(key, seen, text, ttlSeconds) {
+      const value = text === undefined ? { deleted: true } : { text };
+      const etag = seen.kind === 'absent' ? undefined : seen.etag;
+      try {
+        return (await api.save(key, value, { ttlSeconds, firstWrite: true, ...(etag ? { etag } : {}) })) ? 'written' : 'conflict';
+      } catch (err) {
+        if (etag === undefined && !(err instanceof DeadlineExceeded) && (await api.get(key).catch(() => undefined))) return 'conflict';
+        throw err;
+      }
     },
   };
 }

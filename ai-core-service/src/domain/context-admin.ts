@@ -1,25 +1,23 @@
-import type { TextStore } from './ports';
+import { logged, syncCache, type CacheSync, type CacheSyncDeps } from './cache-sync';
 
-export type CacheSync = 'refreshed' | 'invalidated' | 'failed';
+export type { CacheSync };
 
 /**
- * Operator writes: the source of truth first (durable), then the cache copy is
- * refreshed on put and invalidated on delete, so readers never see old text
- * for longer than a failed cache call allows.
+ * Operator writes: the source of truth first (durable), then the cache is made
+ * to hold what the store now holds (refreshed, or a tombstone on delete) by
+ * compare-and-set, so a concurrent write-back or PUT cannot leave old text there.
  */
-export function contextAdmin(deps: { cache: TextStore; store: TextStore; cacheTtlSeconds: number }) {
-  const { cache, store, cacheTtlSeconds } = deps;
-  const invalidate = (key: string): Promise<CacheSync> => cache.delete(key).then(() => 'invalidated' as const, () => 'failed' as const);
+export function contextAdmin(deps: CacheSyncDeps) {
+  const { store, logger } = deps;
   return {
-    get: (key: string) => store.get(key),
+    get: async (key: string) => (await logged(logger, store, 'get', key, () => store.get(key)))?.text,
     async put(key: string, text: string, ttlSeconds?: number): Promise<CacheSync> {
-      await store.set(key, text, ttlSeconds);
-      const ttl = Math.min(ttlSeconds ?? cacheTtlSeconds, cacheTtlSeconds);
-      return cache.set(key, text, ttl).then(() => 'refreshed' as const, () => invalidate(key));
+      await logged(logger, store, 'set', key, () => store.set(key, text, ttlSeconds));
+      return syncCache(deps, key);
     },
     async delete(key: string): Promise<CacheSync> {
-      await store.delete(key);
-      return invalidate(key);
+      await logged(logger, store, 'delete', key, () => store.delete(key));
+      return syncCache(deps, key);
     },
   };
 }

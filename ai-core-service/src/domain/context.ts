@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContextSource } from '@context-qa/common';
-import type { TextStore } from './ports';
+import { logged, startWriteBack, type CacheSyncDeps } from './cache-sync';
+import type { CacheEntry, StoredText } from './ports';
 
 const MAX_PLAIN_KEY = 256;
 
@@ -23,33 +24,36 @@ export interface ContextLookup {
   degraded: boolean;
 }
 
-export interface ContextDeps {
-  cache: TextStore;
-  store: TextStore;
-  cacheTtlSeconds: number;
+export interface ContextDeps extends CacheSyncDeps {
   /** Reports a lookup step for metrics: which store, what happened. */
   observe?: (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => void;
 }
 
-/** Cache-aside read: Redis first; on a miss (or a cache failure) DynamoDB, then write back to the cache. */
+/**
+ * Cache-aside read: Redis first; on a miss (or a cache failure) DynamoDB. The
+ * write-back to the cache runs after the answer, as a compare-and-set against
+ * the version read here (see cache-sync.ts), so it never overwrites a newer
+ * PUT or DELETE. After a failed cache read there is no version: no write-back.
+ */
 export async function lookupContext(key: string, deps: ContextDeps): Promise<ContextLookup> {
   const observe = deps.observe ?? (() => {});
+  let seen: CacheEntry | undefined;
   try {
-    const cached = await deps.cache.get(key);
-    observe('cache', cached === undefined ? 'miss' : 'hit');
-    if (cached !== undefined) return { source: 'redis', text: cached, degraded: false };
+    seen = await logged(deps.logger, deps.cache, 'read', key, () => deps.cache.read(key));
+    observe('cache', seen.kind === 'text' ? 'hit' : 'miss');
+    if (seen.kind === 'text') return { source: 'redis', text: seen.text, degraded: false };
   } catch {
     observe('cache', 'error'); // a sick cache is a miss, never a failed answer
   }
-  let stored: string | undefined;
+  let stored: StoredText | undefined;
   try {
-    stored = await deps.store.get(key);
+    stored = await logged(deps.logger, deps.store, 'get', key, () => deps.store.get(key));
   } catch {
     observe('store', 'error');
     return { source: 'none', degraded: true };
   }
   observe('store', stored === undefined ? 'miss' : 'hit');
   if (stored === undefined) return { source: 'none', degraded: false };
-  await deps.cache.set(key, stored, deps.cacheTtlSeconds).catch(() => observe('cache', 'error'));
-  return { source: 'dynamodb', text: stored, degraded: false };
+  if (seen) startWriteBack(deps, key, seen, stored);
+  return { source: 'dynamodb', text: stored.text, degraded: false };
 }

@@ -1,11 +1,37 @@
 /** What the domain needs from the outside world; adapters implement these. */
 import type { ModelErrorCode, ModelName } from '@context-qa/common';
 
-/** A Dapr state store seen as a key → text map (the cache or the source of truth). */
+/** Context as the source of truth holds it; `expiresAt` (epoch ms) when the item has a TTL. */
+export interface StoredText {
+  text: string;
+  expiresAt?: number;
+}
+
+/** The source of truth (DynamoDB) seen as a key → text map; reads are strongly consistent. */
 export interface TextStore {
-  get(key: string): Promise<string | undefined>;
+  /** The Dapr component's name, for logs. */
+  readonly name: string;
+  get(key: string): Promise<StoredText | undefined>;
   set(key: string, text: string, ttlSeconds?: number): Promise<void>;
   delete(key: string): Promise<void>;
+}
+
+/** What the cache holds for a key: a copy of the text, a tombstone, or nothing; `etag` is its version. */
+export type CacheEntry =
+  | { kind: 'text'; text: string; etag: string }
+  | { kind: 'tombstone'; etag: string }
+  | { kind: 'absent' };
+
+/** The cache (Redis), written only by compare-and-set so a late writer cannot undo a newer one. */
+export interface ContextCache {
+  readonly name: string;
+  read(key: string): Promise<CacheEntry>;
+  /**
+   * Writes `text` (a tombstone when undefined) only if the key still holds
+   * `seen`: same etag, or still absent. 'conflict' when another write came
+   * first; throws when the cache fails.
+   */
+  write(key: string, seen: CacheEntry, text: string | undefined, ttlSeconds: number): Promise<'written' | 'conflict'>;
 }
 
 /** The request's remaining time, as every outbound call sees it (one deadline per request). */

@@ -1,9 +1,11 @@
 /**
  * Deterministic answers that tests can reason about: they name the model and
- * quote the context the caller delimited with <context>…</context>, so a test
- * proves the context reached the model.
+ * quote the context the caller delimited with <context>…</context> or, as
+ * ai-core does, with a per-request id: <context-3f9c…>…</context-3f9c…> (only
+ * the closing tag with the same id ends the block), so a test proves the
+ * context reached the model.
  */
-const CONTEXT = /<context>([\s\S]*?)<\/context>/;
+const CONTEXT = /<(context(?:-[0-9a-f]+)?)>([\s\S]*?)<\/\1>/;
 const QUOTE_CHARS = 200;
 
 export interface Answer {
@@ -21,7 +23,7 @@ const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** `promptText` is everything the model was sent; `userText` (default: all of it) is what the caller asked. */
 export function answer(model: string, promptText: string, maxTokens?: number, userText = promptText): Answer {
-  const context = CONTEXT.exec(promptText)?.[1];
+  const context = CONTEXT.exec(promptText)?.[2];
   const question = squash(userText.replace(CONTEXT, ' ')).slice(-QUOTE_CHARS);
   const grounded = context
     ? `Based on the context "${squash(context).slice(0, QUOTE_CHARS)}"`
