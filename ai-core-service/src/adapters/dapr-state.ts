@@ -23,11 +23,14 @@ function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: number) 
   // The key may hold '/', '?', '#', spaces: one encoded path segment.
   const at = (key: string) => `${base}/${encodeURIComponent(key)}`;
 
-  async function send(op: string, key: string, url: string, init: RequestInit = {}): Promise<Response> {
+  /** Bounded by the store's own timeout and, on the request path, by the request (`outer`). */
+  async function send(op: string, key: string, url: string, init: RequestInit = {}, outer?: AbortSignal): Promise<Response> {
+    const own = AbortSignal.timeout(timeoutMs);
     try {
-      return await fetch(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: AbortSignal.timeout(timeoutMs) });
+      return await fetch(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: outer ? AbortSignal.any([own, outer]) : own });
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
+      if (outer?.aborted) throw new Error(`${storeName} ${op}: stopped, the request ended`, { cause: err });
+      if (own.aborted) throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
       throw new Error(`${storeName} ${op}: sidecar unreachable`, { cause: err });
     }
   }
@@ -38,8 +41,8 @@ function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: number) 
   }
 
   return {
-    async get(key: string, consistency?: 'strong'): Promise<Got | undefined> {
-      const res = await send('get', key, `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`);
+    async get(key: string, consistency?: 'strong', signal?: AbortSignal): Promise<Got | undefined> {
+      const res = await send('get', key, `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`, {}, signal);
       if (res.status === 204) return undefined;
       if (res.status !== 200) throw await failure('get', key, res);
       const raw = await res.text();
@@ -89,8 +92,8 @@ export function daprTextStore(sidecar: SidecarConfig, storeName: string, timeout
   const api = stateApi(sidecar, storeName, timeoutMs);
   return {
     name: storeName,
-    async get(key): Promise<StoredText | undefined> {
-      const got = await api.get(key, 'strong');
+    async get(key, signal): Promise<StoredText | undefined> {
+      const got = await api.get(key, 'strong', signal);
       const text = got && textOf(got.value);
       if (text === undefined) return undefined;
       return { text, ...(got?.expiresAt !== undefined ? { expiresAt: got.expiresAt } : {}) };
@@ -116,8 +119,8 @@ export function daprContextCache(sidecar: SidecarConfig, storeName: string, time
   const api = stateApi(sidecar, storeName, timeoutMs);
   return {
     name: storeName,
-    async read(key): Promise<CacheEntry> {
-      const got = await api.get(key);
+    async read(key, signal): Promise<CacheEntry> {
+      const got = await api.get(key, undefined, signal);
       if (!got?.etag) return { kind: 'absent' }; // no versioned value (a plain Redis string is replaced on write)
       const text = textOf(got.value);
       return text === undefined ? { kind: 'tombstone', etag: got.etag } : { kind: 'text', text, etag: got.etag };

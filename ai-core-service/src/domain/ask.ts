@@ -35,7 +35,7 @@ const isFailure = (o: ModelOutcome) => FAILED.has(o.status) || o.code === 'overl
 /** The use case: context lookup, prompt, models by strategy, pick the answer. */
 export async function ask(req: AskRequest, requestId: string, budget: CallBudget, deps: AskDeps): Promise<AskResponse> {
   const key = contextKeyFor(req.prompt, req.contextKey);
-  const context = await lookupContext(key, deps.context);
+  const context = await lookupContext(key, deps.context, budget.signal);
   const prompt = buildPrompt(req.prompt, context.text, deps.contextBudgetChars);
   const generate: GenerateRequest = { ...prompt, maxTokens: req.maxTokens ?? deps.defaultMaxTokens };
   const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, opts) => deps.runModel(m, generate, budget, opts));

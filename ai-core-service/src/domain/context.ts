@@ -35,11 +35,11 @@ export interface ContextDeps extends CacheSyncDeps {
  * the version read here (see cache-sync.ts), so it never overwrites a newer
  * PUT or DELETE. After a failed cache read there is no version: no write-back.
  */
-export async function lookupContext(key: string, deps: ContextDeps): Promise<ContextLookup> {
+export async function lookupContext(key: string, deps: ContextDeps, signal?: AbortSignal): Promise<ContextLookup> {
   const observe = deps.observe ?? (() => {});
   let seen: CacheEntry | undefined;
   try {
-    seen = await logged(deps.logger, deps.cache, 'read', key, () => deps.cache.read(key));
+    seen = await logged(deps.logger, deps.cache, 'read', key, () => deps.cache.read(key, signal));
     observe('cache', seen.kind === 'text' ? 'hit' : 'miss');
     if (seen.kind === 'text') return { source: 'redis', text: seen.text, degraded: false };
   } catch {
@@ -47,7 +47,7 @@ export async function lookupContext(key: string, deps: ContextDeps): Promise<Con
   }
   let stored: StoredText | undefined;
   try {
-    stored = await logged(deps.logger, deps.store, 'get', key, () => deps.store.get(key));
+    stored = await logged(deps.logger, deps.store, 'get', key, () => deps.store.get(key, signal));
   } catch {
     observe('store', 'error');
     return { source: 'none', degraded: true };

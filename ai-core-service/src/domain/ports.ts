@@ -11,7 +11,8 @@ export interface StoredText {
 export interface TextStore {
   /** The Dapr component's name, for logs. */
   readonly name: string;
-  get(key: string): Promise<StoredText | undefined>;
+  /** `signal`: the request's, on the request path (a read for a caller that has gone stops). */
+  get(key: string, signal?: AbortSignal): Promise<StoredText | undefined>;
   set(key: string, text: string, ttlSeconds?: number): Promise<void>;
   delete(key: string): Promise<void>;
 }
@@ -25,7 +26,7 @@ export type CacheEntry =
 /** The cache (Redis), written only by compare-and-set so a late writer cannot undo a newer one. */
 export interface ContextCache {
   readonly name: string;
-  read(key: string): Promise<CacheEntry>;
+  read(key: string, signal?: AbortSignal): Promise<CacheEntry>;
   /**
    * Writes `text` (a tombstone when undefined) only if the key still holds
    * `seen`: same etag, or still absent. 'conflict' when another write came
