@@ -3,6 +3,8 @@
  * that fails (the Azure key is missing from the secret store) and a Bedrock
  * AccessDeniedException naming an ARN and an account id must not reach clients.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DEV_KEYS, devSecrets, serviceApps, Stack } from '@context-qa/testkit';
 
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
@@ -36,8 +38,7 @@ describe('errors that tell clients what they need and nothing more', () => {
   });
 
   test('when the causes are needed, then they are in ai-core\'s log', async () => {
-    const { readFileSync } = await import('node:fs');
-    const log = readFileSync(`${stack.logDir}/ai-core-service.log`, 'utf8');
+    const log = readFileSync(path.join(stack.logDir, 'ai-core-service.log'), 'utf8');
     expect(log).toMatch(/AccessDeniedException/);
     expect(log).toMatch(/azure-openai-api-key/);
   });
