@@ -44,9 +44,11 @@ export const configSchema = withChecks(z.object({
   BREAKER_ROLLING_WINDOW_MS: env.ms(10_000),
 }), (c) => [
   ...baseConfigIssues(c),
-  ...(['MODEL_TIMEOUT_MS', 'CACHE_TIMEOUT_MS', 'STORE_TIMEOUT_MS'] as const)
-    .filter((k) => c[k] > c.REQUEST_TIMEOUT_MS)
-    .map((k) => ({ path: [k], message: `${c[k]} ms exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)` })),
+  // A model must get its whole deadline after the context lookup, or a hang would end as a neutral
+  // "budget ran out" and never count against its breaker.
+  ...(c.MODEL_TIMEOUT_MS + c.CACHE_TIMEOUT_MS + c.STORE_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS
+    ? [{ path: ['MODEL_TIMEOUT_MS'], message: `${c.MODEL_TIMEOUT_MS} ms plus CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)` }]
+    : []),
 ]);
 
 export type Config = z.infer<typeof configSchema>;

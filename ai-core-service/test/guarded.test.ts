@@ -134,4 +134,30 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     expect((await g.run(req, new Deadline(50))).code).toBe('cancelled');
     expect(g.state).toBe('closed');
   });
+
+  test('when a neutral call spans bucket rotations, then it is taken out of the bucket that counted it', async () => {
+    const model = new FakeModel('llama4');
+    const { g } = make(model, { rollingCountTimeoutMs: 2000, timeoutMs: 5000 }); // 10 buckets of 200 ms
+    expect((await g.run(req, budget())).status).toBe('ok');
+    model.mode = 'hang';
+    const b = budget();
+    const p = g.run(req, b);
+    await sleep(450); // two rotations later
+    b.stop('client_gone');
+    expect((await p).code).toBe('cancelled');
+    expect(g.stats).toEqual({ fires: 1, successes: 1, failures: 0 });
+  });
+
+  test('when a half-open trial could not reach the model deadline within the budget, then it is not fired', async () => {
+    const model = new FakeModel('gpt4');
+    model.mode = 'fail';
+    const { g } = make(model, { volumeThreshold: 1 });
+    await g.run(req, budget());
+    await sleep(350);
+    expect(g.state).toBe('half_open');
+    const calls = model.calls;
+    expect((await g.run(req, new Deadline(100))).code).toBe('circuit_open'); // 100 ms < the 200 ms model deadline
+    expect(model.calls).toBe(calls);
+    expect(g.state).toBe('half_open'); // still waiting for a trial that can decide
+  });
 });

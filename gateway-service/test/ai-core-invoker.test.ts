@@ -64,10 +64,15 @@ describe('daprInvoker', () => {
 
   test('when the client goes away, then the call to the sidecar is aborted', async () => {
     let closed = false;
-    handler = (req) => req.socket.once('close', () => (closed = true));
+    const reached = new Promise<void>((resolve) => {
+      handler = (req) => {
+        req.socket.once('close', () => (closed = true));
+        resolve();
+      };
+    });
     const deadline = new Deadline(5000);
     const p = failure(invoker.send('POST', '/process', {}, ctx, deadline));
-    await new Promise((r) => setTimeout(r, 50));
+    await reached;
     deadline.stop('client_gone');
     expect(await p).toMatchObject({ status: 499, extra: { code: 'client_closed' } });
     for (let i = 0; i < 50 && !closed; i++) await new Promise((r) => setTimeout(r, 10));

@@ -156,3 +156,13 @@ describe('gateway listeners (ADMIN_PORT)', () => {
     expect(calls.map((c) => c.method)).toEqual(['PUT']);
   });
 });
+
+describe('gateway passes on what a caller needs from ai-core', () => {
+  test('when ai-core answers 503 with Retry-After, then the caller gets the header too', async () => {
+    const { app } = setup({ status: 503, body: { code: 'no_model_answered' }, retryAfter: '5' });
+    const res = await request(app).post('/v1/prompt').set(auth).send({ prompt: 'hi' });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.body).toMatchObject({ code: 'no_model_answered', requestId: res.headers['x-request-id'] });
+  });
+});

@@ -1,6 +1,6 @@
 /** gateway-service's log lines: one access line per request, an audit line per context write, never a key, prompt or text. */
 import request from 'supertest';
-import { createLogger, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
+import { createLogger, keyHash, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 
@@ -90,8 +90,8 @@ describe('gateway logs', () => {
     for (let i = 0; i < 100 && lines.filter((l) => l['audit']).length < 2; i++) await new Promise((r) => setImmediate(r));
     const audit = lines.filter((l) => l['audit'] === true);
     expect(audit).toEqual([
-      expect.objectContaining({ level: 30, action: 'context.put', keyId: 'key-admin-1', contextKey: 'plan', status: 200, result: 'ok', requestId: expect.any(String) }),
-      expect.objectContaining({ level: 30, action: 'context.delete', keyId: 'key-admin-1', contextKey: 'plan', status: 503, result: 'failed' }),
+      expect.objectContaining({ level: 30, action: 'context.put', keyId: 'key-admin-1', contextKeyHash: keyHash('plan'), status: 200, result: 'ok', requestId: expect.any(String) }),
+      expect.objectContaining({ level: 30, action: 'context.delete', keyId: 'key-admin-1', contextKeyHash: keyHash('plan'), status: 503, result: 'failed' }),
     ]);
   });
 

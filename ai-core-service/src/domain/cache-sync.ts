@@ -17,8 +17,7 @@
  * as before; a key that expires while a write-back is in flight restarts its
  * version at 1 (Redis), a window of milliseconds.
  */
-import { createHash } from 'node:crypto';
-import type { Logger } from '@context-qa/common';
+import { keyHash, type Logger } from '@context-qa/common';
 import type { PendingWrites } from './pending-writes';
 import type { CacheEntry, ContextCache, StoredText, TextStore } from './ports';
 
@@ -41,7 +40,6 @@ export interface CacheSyncDeps {
 const SYNC_ATTEMPTS = 5;
 
 /** Keys may be normalised prompts, which are never logged: a short hash identifies them. */
-export const keyHash = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 16);
 
 /** Runs one store call; a failure is logged with its cause and rethrown. */
 export async function logged<T>(logger: Logger, store: { name: string }, op: string, key: string, call: () => Promise<T>): Promise<T> {

@@ -27,7 +27,9 @@ function fastest(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
   return new Promise((resolve) => {
     let pending = order.length;
     for (const m of order) {
-      void run(m, { lostRace: lost.signal }).then((outcome) => {
+      // A runner never rejects by contract; should one, it is that model's failure, not a hung request.
+      const settled = run(m, { lostRace: lost.signal }).catch((): ModelOutcome => ({ status: 'error', code: 'upstream_error', latencyMs: 0 }));
+      void settled.then((outcome) => {
         if (lost.signal.aborted) return; // the race is decided; this outcome comes too late to matter
         outcomes[m] = outcome;
         if (outcome.status === 'ok') {

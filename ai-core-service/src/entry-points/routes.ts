@@ -51,13 +51,16 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   routes.add('post', '/process', ...body, async (req, res) => {
     const input = parseOr400(askRequestSchema, req.body);
     const requestId = requestContext.get()?.requestId ?? '';
-    const deadline = requestDeadline(req, res, deps.requestTimeoutMs);
+    const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
     try {
       const answer = await deps.ask(input, requestId, deadline);
       noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
       if (answer.degraded) deps.logger.warn({ degraded: true, cause: degradedCause(answer) }, 'degraded answer');
       res.json(answer);
     } catch (err) {
+      if (err instanceof DeadlineExceeded && deadline.reason === 'client_gone') {
+        throw httpError(499, 'the caller went away before a model answered', { code: 'client_closed' });
+      }
       if (err instanceof DeadlineExceeded) {
         throw httpError(504, 'the request deadline passed before a model answered', { code: 'deadline_exceeded', models: err.models });
       }
@@ -73,7 +76,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   routes.add('get', '/v1/context', async (req, res) => {
     const k = key(req.query);
     const text = await deps.contexts.get(k);
-    if (text === undefined) throw httpError(404, `no context stored under "${k}"`);
+    if (text === undefined) throw httpError(404, 'no context is stored under this key');
     res.json({ key: k, text });
   });
   routes.add('put', '/v1/context', ...body, async (req, res) => {

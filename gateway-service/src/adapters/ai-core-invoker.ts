@@ -18,6 +18,8 @@ import {
 export interface Forwarded {
   status: number;
   body: unknown;
+  /** ai-core's Retry-After on a 503 (a model refused for load or an open breaker). */
+  retryAfter?: string;
 }
 
 export interface AiCore {
@@ -31,7 +33,7 @@ export interface AiCore {
 }
 
 /** What the sidecar and ai-core need to stop before we do: the time our own hop to them takes. */
-const HOP_MARGIN_MS = 100;
+const HOP_MARGIN_MS = 250;
 
 export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_DIRECT_URL?: string | undefined }): AiCore {
   const base = config.AI_CORE_DIRECT_URL ?? `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
@@ -67,7 +69,10 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
       // ai-core refused the sidecar's app token: a deployment fault, never the caller's 401.
       if (res.status === 401) throw upstream(502, 'ai_core_rejected_token', 'ai-core refused the call', text.slice(0, 300));
       // ai-core answered (success or its own problem+json): pass it through.
-      if (res.ok || type.includes('application/problem+json')) return { status: res.status, body: json ?? text };
+      if (res.ok || type.includes('application/problem+json')) {
+        const retryAfter = res.headers.get('retry-after');
+        return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}) };
+      }
       // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
       const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);
       if (/deadline|timeout/i.test(message)) throw upstream(504, 'ai_core_timeout', 'ai-core timed out', message);

@@ -87,12 +87,16 @@ export class ApiKeySource {
   start(intervalMs: number): void {
     const tick = async () => {
       await this.refresh();
-      this.timer = setTimeout(tick, this.loaded ? intervalMs : 1000).unref();
+      // A read in flight when stop() ran must not re-arm the timer.
+      if (!this.stopped) this.timer = setTimeout(tick, this.loaded ? intervalMs : 1000).unref();
     };
     void tick();
   }
 
+  private stopped = false;
+
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
   }
 }

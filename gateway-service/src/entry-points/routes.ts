@@ -5,6 +5,7 @@ import {
   contextKeySchema,
   contextPutSchema,
   httpError,
+  keyHash,
   jsonBody,
   noteAccess,
   parseOr400,
@@ -41,6 +42,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const auth = (scope: Scope) => authenticate(deps.apiKeys, scope);
   const ctx = () => requestContext.get() ?? { requestId: '' };
   const send = (res: Response, out: Forwarded, map: (b: any) => unknown = (b) => b) => {
+    if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
     if (out.status >= 400) res.status(out.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
     else res.status(out.status).json(map(out.body));
   };
@@ -71,7 +73,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.once('close', () => {
       const status = res.statusCode;
       const result = !res.writableFinished ? 'aborted' : status < 300 ? 'ok' : 'failed';
-      deps.logger.info({ audit: true, action, keyId: res.locals['access']?.keyId, contextKey: key, requestId, status, result }, 'context write');
+      deps.logger.info({ audit: true, action, keyId: res.locals['access']?.keyId, contextKeyHash: keyHash(key), requestId, status, result }, 'context write');
     });
   };
 

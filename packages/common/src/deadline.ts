@@ -50,14 +50,17 @@ export class Deadline {
 }
 
 /**
- * The deadline of an incoming request: the caller's remaining budget (when it
- * sent one) capped by our own maximum, aborted early if the client leaves
- * before the response is complete.
+ * The deadline of an incoming request, aborted early if the client leaves
+ * before the response is complete. `trustCaller`: take the caller's remaining
+ * budget (capped by our own maximum) — only from our own gateway: a public
+ * caller's tiny budgets would turn every model call into an inconclusive one.
  */
-export function requestDeadline(req: Request, res: Response, maxMs: number): Deadline {
-  const given = Number(req.header(REMAINING_HEADER));
+export function requestDeadline(req: Request, res: Response, maxMs: number, trustCaller = false): Deadline {
+  const given = trustCaller ? Number(req.header(REMAINING_HEADER)) : NaN;
   const budget = Number.isFinite(given) && given > 0 ? Math.min(given, maxMs) : maxMs;
   const gone = new AbortController();
+  // The client may already have left (during auth or body parsing): then 'close' has fired.
+  if (res.closed || req.destroyed) gone.abort();
   res.once('close', () => {
     if (!res.writableFinished) gone.abort();
   });

@@ -55,7 +55,7 @@ class NeutralBreaker<A extends unknown[], R> extends CircuitBreaker<A, R> {
 }
 
 export class GuardedModel {
-  private readonly breaker: NeutralBreaker<[GenerateRequest, AbortSignal, number], GenerateResult>;
+  private readonly breaker: NeutralBreaker<[GenerateRequest, AbortSignal], GenerateResult>;
   private inFlight = 0;
   private lastAnsweredAt = Number.NEGATIVE_INFINITY;
   private readonly running = new Set<Promise<ModelOutcome>>();
@@ -65,7 +65,7 @@ export class GuardedModel {
     private readonly settings: BreakerSettings,
     private readonly observer?: ModelObserver,
   ) {
-    this.breaker = new NeutralBreaker((req: GenerateRequest, signal: AbortSignal, capMs: number) => this.attempt(req, signal, capMs), {
+    this.breaker = new NeutralBreaker((req: GenerateRequest, signal: AbortSignal) => this.attempt(req, signal), {
       name: provider.name,
       timeout: false,
       errorThresholdPercentage: settings.errorThresholdPercentage,
@@ -95,46 +95,55 @@ export class GuardedModel {
     return this.breaker.closed && performance.now() - this.lastAnsweredAt < this.settings.rollingCountTimeoutMs;
   }
 
-  private async attempt(req: GenerateRequest, outer: AbortSignal, capMs: number): Promise<GenerateResult> {
-    const deadline = AbortSignal.timeout(capMs);
+  /**
+   * One attempt under two clocks: the model's own deadline (a failure of the
+   * model) and the request's budget, whose own timer ends it (neutral: the
+   * request ran out of time, which says nothing about the model).
+   */
+  private async attempt(req: GenerateRequest, outer: AbortSignal): Promise<GenerateResult> {
+    const deadline = AbortSignal.timeout(this.settings.timeoutMs);
     try {
       return await this.provider.generate(req, AbortSignal.any([outer, deadline]));
     } catch (err) {
-      if (deadline.aborted && !outer.aborted) {
-        // Our model deadline is a failure of the model; a shorter request budget is not.
-        if (capMs >= this.settings.timeoutMs) throw new ModelError('timeout', `no answer within ${capMs} ms`, { cause: err });
-        throw new ModelError('cancelled', `request budget of ${capMs} ms ran out`, { cause: err });
-      }
+      if (deadline.aborted && !outer.aborted) throw new ModelError('timeout', `no answer within ${this.settings.timeoutMs} ms`, { cause: err });
       throw err;
     }
   }
 
   /** Never throws: every failure becomes an outcome with a stable code. */
   run(req: GenerateRequest, budget: CallBudget, opts: CallOptions = {}): Promise<ModelOutcome> {
-    if (budget.signal.aborted) return Promise.resolve(refused('cancelled'));
-    if (this.inFlight >= this.settings.maxInFlight) {
-      const outcome = refused('overloaded');
+    if (budget.signal.aborted || budget.remainingMs() <= 0) return Promise.resolve(refused('cancelled'));
+    // A half-open trial must be able to end in a verdict: one that the budget
+    // would cut before the model's deadline could only be inconclusive (and a
+    // caller sending tiny budgets could keep the breaker open for everyone).
+    const refusal = this.inFlight >= this.settings.maxInFlight ? 'overloaded'
+      : this.breaker.halfOpen && budget.remainingMs() < this.settings.timeoutMs ? 'circuit_open'
+      : undefined;
+    if (refusal) {
+      const outcome = refused(refusal);
       this.observer?.call(this.provider.name, outcome);
       return Promise.resolve(outcome);
     }
     const signal = opts.lostRace && this.proven ? AbortSignal.any([budget.signal, opts.lostRace]) : budget.signal;
-    const p = this.fire(req, signal, Math.min(this.settings.timeoutMs, budget.remainingMs()));
+    const p = this.fire(req, signal);
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
     return p;
   }
 
-  private async fire(req: GenerateRequest, signal: AbortSignal, capMs: number): Promise<ModelOutcome> {
+  private async fire(req: GenerateRequest, signal: AbortSignal): Promise<ModelOutcome> {
     const started = performance.now();
     const trial = this.breaker.halfOpen;
+    // The window bucket this call's fire is counted in (buckets rotate while it runs).
+    const bucket = this.breaker.status.window[0];
     this.inFlight++;
     let outcome: ModelOutcome;
     try {
-      const result = await this.breaker.fire(req, signal, Math.max(1, capMs));
+      const result = await this.breaker.fire(req, signal);
       this.lastAnsweredAt = performance.now();
       outcome = { status: 'ok', text: result.text, latencyMs: 0, ...(result.usage ? { usage: result.usage } : {}) };
     } catch (err) {
-      if (isNeutral(err)) this.forgetFire(trial);
+      if (isNeutral(err)) this.forgetFire(bucket, trial);
       outcome = refused(codeOf(err));
       this.observer?.failure?.(this.provider.name, outcome.code!, err);
     } finally {
@@ -146,9 +155,9 @@ export class GuardedModel {
   }
 
   /** A neutral call leaves no trace: not in the window, and a half-open trial is retried later. */
-  private forgetFire(wasTrial: boolean): void {
-    const bucket = this.breaker.status.window[0];
-    if (bucket && bucket.fires > 0) bucket.fires--;
+  private forgetFire(bucket: { fires: number } | undefined, wasTrial: boolean): void {
+    // Only while that bucket is still in the window: once rotated out, its fire no longer counts anyway.
+    if (bucket && this.breaker.status.window.includes(bucket as never) && bucket.fires > 0) bucket.fires--;
     if (wasTrial && this.breaker.halfOpen) this.breaker.open();
   }
 
