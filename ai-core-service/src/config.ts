@@ -1,10 +1,8 @@
-import { baseConfig, baseConfigIssues, env, MODEL_NAMES, withChecks } from '@context-qa/common';
+import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common';
 import { z } from 'zod';
+import { azureEndpoint, modelIssues, modelsSchema } from './models-config';
 
-const models = z
-  .string()
-  .transform((s) => s.split(',').map((m) => m.trim()))
-  .pipe(z.array(z.enum(MODEL_NAMES)).length(MODEL_NAMES.length).refine((a) => new Set(a).size === a.length, 'each model once'));
+export { catalogue, modelPreference, modelSpecs, type CatalogueEntry, type ModelSpec } from './models-config';
 
 /** Every setting of ai-core-service, read from the environment once at start-up. */
 export const configSchema = withChecks(z.object({
@@ -22,21 +20,25 @@ export const configSchema = withChecks(z.object({
   CACHE_WRITEBACK_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0).describe('TEST HOOK: hold each cache write-back this long; 0 in production'),
   CONTEXT_BUDGET_CHARS: z.coerce.number().int().positive().default(8000).describe('context longer than this is trimmed'),
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(4096).default(512),
-  MODEL_PREFERENCE: models.default(['gpt4', 'llama4']).describe('answer with the first model in this order that succeeded'),
+  MODELS: modelsSchema.optional().describe('JSON array of the models served (see README); unset: llama4 on Bedrock and gpt4 on Azure from the variables below'),
+  MODEL_PREFERENCE: z
+    .string()
+    .transform((s) => s.split(',').map((m) => m.trim()))
+    .optional()
+    .describe('comma list naming each model once: answer with the first that succeeded; default gpt4,llama4, or the MODELS order'),
 
   BEDROCK_REGION: z.string().default('us-east-1'),
   BEDROCK_MODEL_ID: z.string().default('us.meta.llama4-maverick-17b-instruct-v1:0').describe('model or inference-profile id'),
   BEDROCK_ENDPOINT: z.url().optional().describe('override (the simulator); unset for real Bedrock'),
 
-  AZURE_OPENAI_ENDPOINT: z
-    .url()
-    .refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource')
-    .describe('https://<resource>.openai.azure.com (or the simulator)'),
+  AZURE_OPENAI_ENDPOINT: azureEndpoint.optional().describe('https://<resource>.openai.azure.com (or the simulator); required by Azure models without an endpoint of their own'),
   AZURE_OPENAI_DEPLOYMENT: z.string().default('gpt-4'),
   AZURE_OPENAI_API_VERSION: z.string().default('2024-10-21'),
-  AZURE_OPENAI_KEY_SECRET: z.string().default('azure-openai-api-key').describe('secret name holding the Azure OpenAI key'),
+  AZURE_OPENAI_KEY_SECRET: z.string().default('azure-openai-api-key').describe('secret holding the Azure OpenAI key (of each Azure model without its own keySecret)'),
 
   MODEL_TIMEOUT_MS: env.ms(15_000).describe('deadline of one model call (the breaker timeout); at most REQUEST_TIMEOUT_MS'),
+  CHAT_AUTO_STRATEGY: z.enum(['primary', 'fastest', 'both', 'sequential']).default('primary').describe('what the chat model alias "auto" does over MODEL_PREFERENCE (streams need primary or fastest)'),
+  STREAM_IDLE_TIMEOUT_MS: env.ms(10_000).describe('a stream with no token for this long (before its first or between two) is a timeout; before the first token the next model takes over'),
   MODEL_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(64).describe('bulkhead: calls to one model in flight beyond this are refused (503 when no model can answer)'),
   BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_RESET_TIMEOUT_MS: env.ms(30_000).describe('how long a breaker stays open before a trial call'),
@@ -44,6 +46,7 @@ export const configSchema = withChecks(z.object({
   BREAKER_ROLLING_WINDOW_MS: env.ms(10_000),
 }), (c) => [
   ...baseConfigIssues(c),
+  ...modelIssues(c),
   // A model must get its whole deadline after the context lookup, or a hang would end as a neutral
   // "budget ran out" and never count against its breaker.
   ...(c.MODEL_TIMEOUT_MS + c.CACHE_TIMEOUT_MS + c.STORE_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS

@@ -2,7 +2,6 @@
 import {
   createDaprClient,
   daprSecret,
-  MODEL_NAMES,
   Readiness,
   serveApp,
   sidecarReady,
@@ -11,10 +10,12 @@ import {
 } from '@context-qa/common';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';
-import { PROVIDERS } from './adapters/models/registry';
+import { createProvider } from './adapters/models/registry';
 import { createApp } from './app';
-import type { Config } from './config';
+import { catalogue, modelPreference, modelSpecs, type Config } from './config';
 import { ask } from './domain/ask';
+import { ALIASES, chat, prepareChat, streamChat, type ChatDeps } from './domain/chat';
+import type { ChatService } from './entry-points/chat';
 import { contextAdmin } from './domain/context-admin';
 import { PendingWrites } from './domain/pending-writes';
 import { aiCoreMetrics } from './metrics';
@@ -35,29 +36,26 @@ export async function start(config: Config, logger: Logger) {
     rollingCountTimeoutMs: config.BREAKER_ROLLING_WINDOW_MS,
     maxInFlight: config.MODEL_MAX_IN_FLIGHT,
   };
-  const providers = {
-    llama4: PROVIDERS.llama4({
-      region: config.BEDROCK_REGION,
-      modelId: config.BEDROCK_MODEL_ID,
-      ...(config.BEDROCK_ENDPOINT ? { endpoint: config.BEDROCK_ENDPOINT } : {}),
-    }),
-    gpt4: PROVIDERS.gpt4({
-      endpoint: config.AZURE_OPENAI_ENDPOINT,
-      deployment: config.AZURE_OPENAI_DEPLOYMENT,
-      apiVersion: config.AZURE_OPENAI_API_VERSION,
-      apiKey: async () => {
-        const key = await secret(config.AZURE_OPENAI_KEY_SECRET);
-        if (!key) throw new Error(`secret ${config.AZURE_OPENAI_KEY_SECRET} is missing from ${config.SECRET_STORE}`);
-        return key;
-      },
-    }),
+  const providerDeps = {
+    secret: async (name: string) => {
+      const value = await secret(name);
+      if (!value) throw new Error(`secret ${name} is missing from ${config.SECRET_STORE}`);
+      return value;
+    },
   };
   // The cause chain of a failed model call goes to the logs; the client gets its code only.
   const logFailure = (model: ModelName, code: string, err: unknown) =>
     logger[code === 'cancelled' ? 'debug' : 'warn']({ model, code, err }, 'model call failed');
-  const guarded = Object.fromEntries(
-    MODEL_NAMES.map((m) => [m, new GuardedModel(providers[m], breaker, { ...metrics.models, failure: logFailure })]),
-  ) as Record<ModelName, GuardedModel>;
+  // One breaker per configured model (MODELS), each with its own provider client.
+  const guarded = new Map(
+    modelSpecs(config).map((spec) => [spec.name, new GuardedModel(createProvider(spec, providerDeps), breaker, { ...metrics.models, failure: logFailure })]),
+  );
+  const preference = modelPreference(config);
+  const model = (m: ModelName): GuardedModel => {
+    const g = guarded.get(m);
+    if (!g) throw new Error(`model ${m} is not configured`); // MODEL_PREFERENCE is checked against MODELS at start
+    return g;
+  };
 
   // Every store failure is logged once, with its cause, where it happens (domain/cache-sync.ts `logged`).
   const context = {
@@ -70,6 +68,24 @@ export async function start(config: Config, logger: Logger) {
     observe: metrics.context,
     observeWriteBack: metrics.writeBack,
   };
+  const chatDeps: ChatDeps = {
+    context,
+    preference,
+    autoStrategy: config.CHAT_AUTO_STRATEGY,
+    contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
+    defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
+    runModel: (m, r, budget, opts) => model(m).run(r, budget, opts),
+    streamModel: (m, r, budget, opts) => model(m).runStream(r, budget, { ...opts, idleMs: config.STREAM_IDLE_TIMEOUT_MS }),
+  };
+  const chatService: ChatService = {
+    prepare: (req, contextKey, budget) => prepareChat(req, contextKey, budget, chatDeps),
+    complete: (prepared, budget) => chat(prepared, budget, chatDeps),
+    stream: (prepared, budget, sink) => streamChat(prepared, budget, chatDeps, sink),
+    models: () => [
+      ...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })),
+      ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' })),
+    ],
+  };
   const readiness = new Readiness({ sidecar: () => sidecarReady(config) });
   const app = createApp({
     logger,
@@ -79,13 +95,14 @@ export async function start(config: Config, logger: Logger) {
     httpMiddleware: metrics.httpMiddleware,
     contexts: contextAdmin(context),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    chat: chatService,
     ask: (req, requestId, deadline) =>
       ask(req, requestId, deadline, {
         context,
-        preference: config.MODEL_PREFERENCE,
+        preference,
         contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
         defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
-        runModel: (m, r, budget, opts) => guarded[m].run(r, budget, opts),
+        runModel: chatDeps.runModel,
       }),
   });
   return serveApp(app, {
@@ -96,8 +113,8 @@ export async function start(config: Config, logger: Logger) {
       if (writeBacks.size > 0) logger.info({ pending: writeBacks.size }, 'waiting for cache write-backs');
       await writeBacks.drain(); // each is bounded by CACHE_TIMEOUT_MS: none is dropped
       // Race losers still finishing in the background are bounded by MODEL_TIMEOUT_MS.
-      await Promise.all(Object.values(guarded).map((g) => g.settle()));
-      Object.values(guarded).forEach((g) => g.shutdown());
+      await Promise.all([...guarded.values()].map((g) => g.settle()));
+      guarded.forEach((g) => g.shutdown());
       await dapr.stop();
     },
   });

@@ -5,7 +5,7 @@ import { createApp } from '../src/app';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/ask';
 import { contextAdmin } from '../src/domain/context-admin';
-import { contextDeps } from './fakes';
+import { contextDeps, unusedChat } from './fakes';
 
 function setup(opts: { appToken?: string; fail?: boolean } = {}) {
   const deps = contextDeps();
@@ -15,6 +15,7 @@ function setup(opts: { appToken?: string; fail?: boolean } = {}) {
     readiness: new Readiness({}),
     bodyLimit: '64kb',
     requestTimeoutMs: 5_000,
+    chat: unusedChat,
     appToken: opts.appToken,
     contexts: contextAdmin(deps),
     ask: async (req, requestId) => {

@@ -2,8 +2,9 @@
 import { createLogger, type ModelName } from '@context-qa/common';
 import type { ContextDeps } from '../src/domain/context';
 import { PendingWrites } from '../src/domain/pending-writes';
-import type { CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, TextStore } from '../src/domain/ports';
+import type { CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
 import { ModelError } from '../src/domain/ports';
+import type { ChatService } from '../src/entry-points/chat';
 
 type StoreOp = 'get' | 'set' | 'delete' | 'read' | 'write';
 
@@ -125,6 +126,30 @@ export class FakeModel implements ModelProvider {
         }, { once: true });
       });
     }
-    return { text: `${this.name} says: ${req.user}`, usage: { inputTokens: 1, outputTokens: 2 } };
+    return { text: `${this.name} says: ${req.user}`, usage: { inputTokens: 1, outputTokens: 2 }, finishReason: 'stop' };
+  }
+
+  /** Fails after this many streamed words (a mid-stream failure), when set. */
+  failAfterWords?: number;
+
+  /** The same answer word by word; `delayMs` before the first word, `mode` as for generate. */
+  async *stream(req: GenerateRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    const { text, usage } = await this.generate(req, signal);
+    const words = text.split(/(?<= )/);
+    for (const [i, word] of words.entries()) {
+      if (this.failAfterWords !== undefined && i >= this.failAfterWords) throw new ModelError('upstream_error', 'dropped mid-stream');
+      if (signal.aborted) throw new ModelError('cancelled', 'aborted');
+      yield { type: 'delta', text: word };
+      await new Promise((r) => setImmediate(r));
+    }
+    yield { type: 'end', finishReason: 'stop', ...(usage ? { usage } : {}) };
   }
 }
+
+/** For HTTP tests of other routes: a chat service that is never called. */
+export const unusedChat: ChatService = {
+  prepare: () => Promise.reject(new Error('chat is not part of this test')),
+  complete: () => Promise.reject(new Error('chat is not part of this test')),
+  stream: () => Promise.reject(new Error('chat is not part of this test')),
+  models: () => [],
+};

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createLogger, Readiness, type AskResponse } from '@context-qa/common';
 import { createApp } from '../src/app';
 import type { ContextAdmin } from '../src/domain/context-admin';
+import { unusedChat } from './fakes';
 
 const PROMPT = 'PROMPT-MARKER what is the plan?';
 
@@ -13,6 +14,7 @@ function setup(degraded: boolean) {
     readiness: new Readiness({}),
     bodyLimit: '64kb',
     requestTimeoutMs: 5_000,
+    chat: unusedChat,
     contexts: {} as ContextAdmin, // these tests only ask
     ask: async (req, requestId): Promise<AskResponse> => ({
       requestId,

@@ -107,7 +107,7 @@ describe('gateway before the key list is loaded', () => {
   const app = (keys: () => ReturnType<ApiKeySource['list']>) =>
     createApp({
       logger: createLogger('test', 'silent'),
-      aiCore: { send: async () => ({ status: 200, body: {} }) },
+      aiCore: { send: async () => ({ status: 200, body: {} }), open: async () => ({ status: 200, body: {} }) },
       apiKeys: keys,
       readiness: new Readiness({}),
       bodyLimit: '1kb',

@@ -30,6 +30,9 @@ function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 20
       if (reply instanceof Error) throw reply;
       return reply;
     },
+    open(method, path, body, ctx, deadline) {
+      return this.send(method, path, body, ctx, deadline);
+    },
   };
   const app = createApp({
     logger: createLogger('test', 'silent'),

@@ -27,6 +27,7 @@ function setup() {
       if (method === 'DELETE') return { status: 503, body: { title: 'Service Unavailable', status: 503 } };
       return { status: 200, body: { key: 'plan', stored: true } };
     },
+    open: async () => ({ status: 200, body: answer }),
   };
   const app = createApp({
     logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s)) }),

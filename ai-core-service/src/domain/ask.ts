@@ -16,7 +16,7 @@ export interface AskDeps {
 /** The request's budget ran out before any model answered (504). */
 export class DeadlineExceeded extends Error {
   override name = 'DeadlineExceeded';
-  constructor(readonly models: Partial<Record<ModelName, ModelOutcome>>) {
+  constructor(readonly models: Record<ModelName, ModelOutcome>) {
     super('the request deadline passed before a model answered');
   }
 }
@@ -24,7 +24,7 @@ export class DeadlineExceeded extends Error {
 /** No model answered: carries every model's outcome for the 503. */
 export class NoModelAnswered extends Error {
   override name = 'NoModelAnswered';
-  constructor(readonly models: Partial<Record<ModelName, ModelOutcome>>) {
+  constructor(readonly models: Record<ModelName, ModelOutcome>) {
     super('no model produced an answer');
   }
 }
@@ -40,13 +40,13 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   const generate: GenerateRequest = { ...prompt, maxTokens: req.maxTokens ?? deps.defaultMaxTokens };
   const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, opts) => deps.runModel(m, generate, budget, opts));
   const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
-  const answeredBy = deps.preference.find((m) => models[m].status === 'ok');
+  const answeredBy = deps.preference.find((m) => models[m]?.status === 'ok');
   // A call capped at the remaining budget can end a moment before the budget's own timer fires.
   const outOfTime = budget.signal.aborted || budget.remainingMs() === 0;
   if (!answeredBy) throw outOfTime ? new DeadlineExceeded(models) : new NoModelAnswered(models);
   return {
     requestId,
-    answer: models[answeredBy].text ?? '',
+    answer: models[answeredBy]?.text ?? '',
     answeredBy,
     strategy: req.strategy,
     degraded: context.degraded || Object.values(models).some(isFailure),

@@ -43,14 +43,31 @@ export interface CallBudget {
 
 export interface GenerateRequest {
   system: string;
+  /** Earlier turns of a chat, oldest first; the question (with its context) is `user`, the last turn. */
+  history?: { role: 'user' | 'assistant'; text: string }[];
   user: string;
   maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+}
+
+/** Why the model stopped, in OpenAI's words (Bedrock's end_turn → stop, max_tokens → length, …). */
+export type FinishReason = 'stop' | 'length' | 'content_filter';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
 }
 
 export interface GenerateResult {
   text: string;
-  usage?: { inputTokens: number; outputTokens: number };
+  usage?: Usage;
+  finishReason?: FinishReason;
 }
+
+/** One piece of a streamed answer: text as it comes, then how it ended. */
+export type StreamEvent = { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage };
 
 /** The small, SDK-free set of ways a model call fails (the public codes; the message is for logs only). */
 export type ModelErrorKind = Extract<ModelErrorCode, 'timeout' | 'rate_limited' | 'unauthorized' | 'bad_request' | 'upstream_error' | 'cancelled'>;
@@ -71,4 +88,10 @@ export interface ModelProvider {
   readonly name: ModelName;
   /** One bounded attempt; must stop work when `signal` aborts. Throws ModelError. */
   generate(req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult>;
+  /**
+   * The same, streamed: deltas as the model produces them, then one `end`.
+   * Aborting `signal` closes the upstream connection. Throws ModelError, also
+   * mid-stream (an error event or a dropped connection before `end`).
+   */
+  stream(req: GenerateRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
 }

@@ -6,7 +6,8 @@ import type { ModelName, ModelOutcome, Strategy } from '@context-qa/common';
  */
 export type Runner = (model: ModelName, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
 
-export type Outcomes = Partial<Record<ModelName, ModelOutcome>>;
+/** Per model; a model not (yet) run has no entry (index access is `| undefined`: noUncheckedIndexedAccess). */
+export type Outcomes = Record<ModelName, ModelOutcome>;
 
 const notNeeded = (): ModelOutcome => ({ status: 'skipped', code: 'not_needed', error: 'another model answered first', latencyMs: 0 });
 

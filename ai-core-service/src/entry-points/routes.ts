@@ -8,6 +8,7 @@ import {
   httpError,
   jsonBody,
   noteAccess,
+  openAiErrorHandler,
   parseOr400,
   requestContext,
   requestDeadline,
@@ -22,11 +23,14 @@ import {
   type Readiness,
 } from '@context-qa/common';
 import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
+import { mountChatRoutes, OPENAI_PATHS, type ChatService } from './chat';
 import type { ContextAdmin } from '../domain/context-admin';
 
 export interface RouteDeps {
   logger: Logger;
   ask: (req: AskRequest, requestId: string, deadline: Deadline) => Promise<AskResponse>;
+  /** The OpenAI-compatible chat (routes in chat.ts). */
+  chat: ChatService;
   /** Upper bound of one request; the gateway's remaining budget (header) may be smaller. */
   requestTimeoutMs: number;
   contexts: ContextAdmin;
@@ -89,12 +93,14 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.json({ key: k, deleted: true, cache: await deps.contexts.delete(k) });
   });
 
+  mountChatRoutes(routes, { chat: deps.chat, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });
+
   addHealthRoutes(routes, deps.readiness);
-  routes.finish(deps.logger);
+  routes.finish(deps.logger, [[OPENAI_PATHS, openAiErrorHandler(deps.logger)]]);
 }
 
 /** A model refused for load or an open breaker may take calls again soon: tell the caller when (0: no hint). */
-function retryAfterSeconds(models: Partial<Record<ModelName, ModelOutcome>>): number {
+function retryAfterSeconds(models: Record<ModelName, ModelOutcome>): number {
   return Math.max(0, ...Object.values(models).map((o) => (o.code === 'overloaded' ? 1 : o.code === 'circuit_open' ? 5 : 0)));
 }
 

@@ -22,14 +22,20 @@ export interface Forwarded {
   retryAfter?: string;
 }
 
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface CallContext {
+  requestId: string;
+  traceparent?: string;
+  /** Extra headers for ai-core (e.g. x-context-key). */
+  headers?: Record<string, string>;
+}
+
 export interface AiCore {
-  send(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    body: unknown,
-    ctx: { requestId: string; traceparent?: string },
-    deadline: Deadline,
-  ): Promise<Forwarded>;
+  /** The whole answer. */
+  send(method: Method, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Forwarded>;
+  /** A streamed success as the live response (its body still arriving), anything else as `send` gives it. */
+  open(method: Method, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Forwarded | { stream: Response }>;
 }
 
 /** What the sidecar and ai-core need to stop before we do: the time our own hop to them takes. */
@@ -37,49 +43,67 @@ const HOP_MARGIN_MS = 250;
 
 export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_DIRECT_URL?: string | undefined }): AiCore {
   const base = config.AI_CORE_DIRECT_URL ?? `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
+
+  /** The call itself; a transport failure becomes the problem its cause deserves. */
+  async function call(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Response> {
+    try {
+      return await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          ...sidecarHeaders(config),
+          'x-request-id': ctx.requestId,
+          [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
+          ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+          ...ctx.headers,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: deadline.signal,
+      });
+    } catch (err) {
+      throw stopped(deadline, err);
+    }
+  }
+
+  /** A complete, non-2xx-or-not answer: ai-core's own (passed on) or the sidecar's (mapped, its words logged only). */
+  async function settle(res: Response, deadline: Deadline): Promise<Forwarded> {
+    let text: string;
+    try {
+      text = await res.text(); // the body can stall after the headers: still ai-core being too slow
+    } catch (err) {
+      throw stopped(deadline, err);
+    }
+    const json = parseJson(text);
+    const type = res.headers.get('content-type') ?? '';
+    // ai-core refused the sidecar's app token: a deployment fault, never the caller's 401.
+    if (res.status === 401) throw upstream(502, 'ai_core_rejected_token', 'ai-core refused the call', text.slice(0, 300));
+    // ai-core answered (success, its problem+json, or an OpenAI-shaped error): pass it through.
+    const openAiShaped = typeof (json as { error?: unknown } | undefined)?.error === 'object';
+    if (res.ok || type.includes('application/problem+json') || openAiShaped) {
+      const retryAfter = res.headers.get('retry-after');
+      return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}) };
+    }
+    // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
+    const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);
+    if (/deadline|timeout/i.test(message)) throw upstream(504, 'ai_core_timeout', 'ai-core timed out', message);
+    if (res.status >= 500 || res.status === 404) throw upstream(503, 'ai_core_unavailable', 'ai-core is unavailable', message);
+    throw upstream(502, 'ai_core_bad_response', `unexpected ${res.status} from ai-core`, message);
+  }
+
   return {
-    async send(method, path, body, ctx, deadline) {
-      const stopped = (err: unknown): AppError => {
-        if (deadline.reason === 'deadline') return upstream(504, 'ai_core_timeout', 'ai-core did not answer within the request deadline', err);
-        if (deadline.reason === 'client_gone') return upstream(499, 'client_closed', 'the client closed the request', err);
-        return upstream(503, 'ai_core_unreachable', 'ai-core is unreachable (own sidecar not answering)', err);
-      };
-      let res: Response;
-      let text: string;
-      try {
-        res = await fetch(`${base}${path}`, {
-          method,
-          headers: {
-            ...sidecarHeaders(config),
-            'x-request-id': ctx.requestId,
-            [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
-            ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: deadline.signal,
-        });
-        // The body can stall after the headers: it is still ai-core being too slow.
-        text = await res.text();
-      } catch (err) {
-        throw stopped(err);
-      }
-      const json = parseJson(text);
-      const type = res.headers.get('content-type') ?? '';
-      // ai-core refused the sidecar's app token: a deployment fault, never the caller's 401.
-      if (res.status === 401) throw upstream(502, 'ai_core_rejected_token', 'ai-core refused the call', text.slice(0, 300));
-      // ai-core answered (success or its own problem+json): pass it through.
-      if (res.ok || type.includes('application/problem+json')) {
-        const retryAfter = res.headers.get('retry-after');
-        return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}) };
-      }
-      // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
-      const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);
-      if (/deadline|timeout/i.test(message)) throw upstream(504, 'ai_core_timeout', 'ai-core timed out', message);
-      if (res.status >= 500 || res.status === 404) throw upstream(503, 'ai_core_unavailable', 'ai-core is unavailable', message);
-      throw upstream(502, 'ai_core_bad_response', `unexpected ${res.status} from ai-core`, message);
+    send: async (method, path, body, ctx, deadline) => settle(await call(method, path, body, ctx, deadline), deadline),
+    async open(method, path, body, ctx, deadline) {
+      const res = await call(method, path, body, ctx, deadline);
+      const streamed = res.ok && (res.headers.get('content-type') ?? '').includes('text/event-stream');
+      return streamed ? { stream: res } : settle(res, deadline);
     },
   };
+}
+
+function stopped(deadline: Deadline, err: unknown): AppError {
+  if (deadline.reason === 'deadline') return upstream(504, 'ai_core_timeout', 'ai-core did not answer within the request deadline', err);
+  if (deadline.reason === 'client_gone') return upstream(499, 'client_closed', 'the client closed the request', err);
+  return upstream(503, 'ai_core_unreachable', 'ai-core is unreachable (own sidecar not answering)', err);
 }
 
 /** The upstream's own words (`cause`) go to the logs only. */

@@ -8,6 +8,7 @@ import {
   keyHash,
   jsonBody,
   noteAccess,
+  openAiErrorHandler,
   parseOr400,
   PROBLEM_CONTENT_TYPE,
   requestContext,
@@ -18,6 +19,7 @@ import {
   type Readiness,
 } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../adapters/ai-core-invoker';
+import { mountChatRoutes, OPENAI_PATHS } from './chat';
 import { allows, verifyApiKey, type ApiKeyEntry, type Scope } from '../domain/api-keys';
 
 export interface RouteDeps {
@@ -57,12 +59,13 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   const surface = deps.surface ?? 'all';
   if (surface !== 'admin') {
+    mountChatRoutes(routes, { aiCore: deps.aiCore, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger });
     routes.add('post', '/v1/prompt', auth('ask'), ...body, async (req, res) => send(res, await ask(req, res)));
 
     // The original sketch's route: ?prompt=… or the JSON body, plus its answer keys.
     routes.add('post', '/prompt', auth('ask'), ...body, async (req, res) => {
       if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
-      send(res, await ask(req, res), (b: AskResponse) => ({ ...b, llama: b.models.llama4.text ?? '', gpt4: b.models.gpt4.text ?? '' }));
+      send(res, await ask(req, res), (b: AskResponse) => ({ ...b, llama: b.models.llama4?.text ?? '', gpt4: b.models.gpt4?.text ?? '' }));
     });
   }
 
@@ -96,7 +99,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   if (surface !== 'public') mountContextRoutes();
 
   addHealthRoutes(routes, deps.readiness);
-  routes.finish(deps.logger);
+  routes.finish(deps.logger, [[OPENAI_PATHS, openAiErrorHandler(deps.logger)]]);
 }
 
 /**

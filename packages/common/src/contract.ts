@@ -31,8 +31,10 @@ export const contextPutSchema = z.strictObject({
 });
 export type ContextPut = z.infer<typeof contextPutSchema>;
 
-export const MODEL_NAMES = ['llama4', 'gpt4'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+/** A model's name as the deployment configures it (ai-core's MODELS); models are data, not a closed set. */
+export type ModelName = string;
+/** The two models of the default catalogue, which the legacy /prompt route answers as `llama` and `gpt4`. */
+export const LEGACY_MODEL_NAMES = ['llama4', 'gpt4'] as const;
 
 export type ModelStatus = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'skipped';
 
@@ -59,6 +61,8 @@ export interface ModelOutcome {
   text?: string;
   latencyMs: number;
   usage?: { inputTokens: number; outputTokens: number };
+  /** Why the model stopped: `stop`, `length` (maxTokens reached) or `content_filter`. */
+  finishReason?: 'stop' | 'length' | 'content_filter';
   code?: ModelErrorCode;
   /** MODEL_ERROR_CODES[code]: fixed text, safe to show. */
   error?: string;
@@ -73,6 +77,7 @@ export interface AskResponse {
   strategy: Strategy;
   degraded: boolean;
   context: { source: ContextSource; key: string };
+  /** One entry per configured model, in preference order. */
   models: Record<ModelName, ModelOutcome>;
 }
 

@@ -41,11 +41,13 @@ export function routeTable(app: Express) {
       allowed.set(path, [...(allowed.get(path) ?? []), method]);
       app[method](path, ...handlers);
     },
-    finish(logger: Logger) {
+    /** `errorHandlers`: paths whose errors are written in another shape (e.g. OpenAI's) than problem+json. */
+    finish(logger: Logger, errorHandlers: [paths: string[], handler: ErrorRequestHandler][] = []) {
       for (const [path, methods] of allowed) {
         const allow = methods.map((m) => m.toUpperCase());
         app.all(path, (req, _res, next) => next(httpError(405, `${req.method} is not allowed here`, { allow })));
       }
+      for (const [paths, handler] of errorHandlers) app.use(paths, handler);
       app.use((req, _res, next) => next(httpError(404, `no route for ${req.method} ${req.path}`)));
       app.use(problemHandler(logger));
     },
@@ -65,7 +67,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-function toAppError(err: unknown): AppError {
+/** Body-parser failures to their status, AppError to itself, anything else to a bare 500. */
+export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const type = (err as { type?: string } | null)?.type;
   if (type === 'entity.parse.failed') return httpError(400, 'request body is not valid JSON');

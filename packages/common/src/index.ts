@@ -10,3 +10,5 @@ export * from './metrics';
 export * from './dapr';
 export * from './secure';
 export * from './deadline';
+export * from './openai';
+export * from './openai-http';

@@ -1,9 +1,12 @@
-/** GPT-4 on Azure OpenAI through the official `openai` package. */
+/** Deployments on Azure OpenAI (GPT-4 and any other chat deployment) through the official `openai` package. */
 import { APIConnectionError, APIError, AuthenticationError, AzureOpenAI, RateLimitError } from 'openai';
-import { ModelError, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
-import { abortedOr } from './errors';
+import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ModelName } from '@context-qa/common';
+import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
+import { abortedOr, endedEarly, streamSignal } from './errors';
 
 export interface AzureOptions {
+  name: ModelName;
   endpoint: string;
   deployment: string;
   apiVersion: string;
@@ -11,7 +14,7 @@ export interface AzureOptions {
   apiKey: () => Promise<string>;
 }
 
-export function azureGpt4(opts: AzureOptions): ModelProvider {
+export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
   let client: Promise<AzureOpenAI> | undefined;
   const connect = () =>
     (client = opts.apiKey().then(
@@ -27,51 +30,95 @@ export function azureGpt4(opts: AzureOptions): ModelProvider {
     ));
   // A failed key read is retried on the next call rather than cached.
   const current = () => (client ?? connect()).catch((err) => ((client = undefined), Promise.reject(err)));
-
-  const call = async (req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> => {
-    const out = await (await current()).chat.completions.create(
-      {
-        model: opts.deployment,
-        messages: [
-          { role: 'system', content: req.system },
-          { role: 'user', content: req.user },
-        ],
-        max_tokens: req.maxTokens,
-      },
-      { signal },
-    );
-    const usage = out.usage ? { inputTokens: out.usage.prompt_tokens, outputTokens: out.usage.completion_tokens } : undefined;
-    return { text: out.choices[0]?.message.content ?? '', ...(usage ? { usage } : {}) };
+  /** Runs `call`; on a 401 the key may have been rotated in the secret store, so it is re-read once. */
+  const withKey = async <T>(call: (c: AzureOpenAI) => Promise<T>): Promise<T> => {
+    try {
+      return await call(await current());
+    } catch (err) {
+      if (!(err instanceof AuthenticationError)) throw err;
+    }
+    connect();
+    return call(await current());
   };
+  const params = (req: GenerateRequest): ChatCompletionCreateParamsBase => ({
+    model: opts.deployment,
+    messages: [
+      { role: 'system', content: req.system },
+      ...(req.history ?? []).map((t): ChatCompletionMessageParam => ({ role: t.role, content: t.text })),
+      { role: 'user', content: req.user },
+    ],
+    max_tokens: req.maxTokens,
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    ...(req.topP !== undefined ? { top_p: req.topP } : {}),
+    ...(req.stop?.length ? { stop: req.stop } : {}),
+  });
 
   return {
-    name: 'gpt4',
+    name: opts.name,
     async generate(req, signal) {
       try {
-        return await call(req, signal);
-      } catch (err) {
-        if (!(err instanceof AuthenticationError)) throw toModelError(err, signal);
-      }
-      // 401: the key may have been rotated in the secret store; re-read it once.
-      connect();
-      try {
-        return await call(req, signal);
+        const out = await withKey((c) => c.chat.completions.create({ ...params(req), stream: false }, { signal }));
+        const choice = out.choices[0];
+        const usage = out.usage ? usageOf(out.usage) : undefined;
+        return { text: choice?.message.content ?? '', finishReason: finishReason(choice?.finish_reason), ...(usage ? { usage } : {}) };
       } catch (err) {
         throw toModelError(err, signal);
+      }
+    },
+
+    async *stream(req, signal) {
+      const upstream = streamSignal(signal);
+      let opened = false;
+      let finished = false;
+      try {
+        const chunks = await withKey((c) =>
+          c.chat.completions.create({ ...params(req), stream: true, stream_options: { include_usage: true } }, { signal: upstream.signal }),
+        );
+        opened = true;
+        let stop: FinishReason | undefined;
+        let usage: Usage | undefined;
+        // The SDK throws an `error` event as APIError, a dropped connection as undici's TypeError
+        // ("terminated"), and ends quietly when the response closes early or we abort.
+        for await (const chunk of chunks) {
+          if (chunk.usage) usage = usageOf(chunk.usage);
+          const choice = chunk.choices[0];
+          if (!choice) continue; // Azure's content-filter results and the usage chunk carry no choices
+          if (choice.delta?.content) yield { type: 'delta', text: choice.delta.content };
+          if (choice.finish_reason) stop = finishReason(choice.finish_reason);
+        }
+        if (!stop) throw endedEarly(signal);
+        finished = true;
+        yield { type: 'end', finishReason: stop, ...(usage ? { usage } : {}) };
+      } catch (err) {
+        throw toModelError(err, signal, opened);
+      } finally {
+        if (!finished) upstream.close();
       }
     },
   };
 }
 
-function toModelError(err: unknown, signal: AbortSignal): ModelError {
+function finishReason(reason: string | null | undefined): FinishReason {
+  return reason === 'length' ? 'length' : reason === 'content_filter' ? 'content_filter' : 'stop';
+}
+
+const usageOf = (u: { prompt_tokens: number; completion_tokens: number }): Usage => ({ inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens });
+
+function toModelError(err: unknown, signal: AbortSignal, midStream = false): ModelError {
   return abortedOr(err, signal, () => {
     if (err instanceof RateLimitError) return new ModelError('rate_limited', 'azure openai 429', { cause: err });
     if (err instanceof AuthenticationError) return new ModelError('unauthorized', 'azure openai 401', { cause: err });
     if (err instanceof APIConnectionError) return new ModelError('upstream_error', `azure openai connection failed: ${err.message}`, { cause: err });
+    if (err instanceof APIError && err.status === undefined) {
+      // An `error` event inside the stream: no HTTP status, only Azure's code.
+      const kind = err.code === '429' || err.code === 'rate_limit_exceeded' ? 'rate_limited' : 'upstream_error';
+      return new ModelError(kind, `azure openai stream error ${err.code ?? ''}`.trim(), { cause: err });
+    }
     if (err instanceof APIError) {
       const kind = err.status === 400 ? 'bad_request' : err.status === 408 ? 'timeout' : 'upstream_error';
-      return new ModelError(kind, `azure openai ${err.status ?? '?'} ${(err as { code?: string }).code ?? ''}`.trim(), { cause: err });
+      return new ModelError(kind, `azure openai ${err.status ?? '?'} ${err.code ?? ''}`.trim(), { cause: err });
     }
+    if (midStream) return endedEarly(signal, err);
     return new ModelError('upstream_error', `azure openai: ${(err as Error).message}`, { cause: err });
   });
 }

@@ -1,21 +1,26 @@
-/** Llama 4 on AWS Bedrock through the Converse API. */
+/** Models on AWS Bedrock (Llama 4 and any other Converse model) through Converse and ConverseStream. */
 import {
   BedrockRuntimeClient,
   BedrockRuntimeServiceException,
   ConverseCommand,
+  ConverseStreamCommand,
+  type Message,
+  type StopReason,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ModelError, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
-import { abortedOr } from './errors';
+import type { ModelName } from '@context-qa/common';
+import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
+import { abortedOr, endedEarly, streamSignal } from './errors';
 
 export interface BedrockOptions {
+  name: ModelName;
   region: string;
   modelId: string;
   /** Custom endpoint (the simulator); unset for real Bedrock. */
   endpoint?: string;
 }
 
-export function bedrockLlama(opts: BedrockOptions): ModelProvider {
+export function bedrockModel(opts: BedrockOptions): ModelProvider {
   const client = new BedrockRuntimeClient({
     region: opts.region,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -24,31 +29,94 @@ export function bedrockLlama(opts: BedrockOptions): ModelProvider {
     // One attempt per call: the breaker and the strategy's fallback are the only retry.
     maxAttempts: 1,
   });
+  const input = (req: GenerateRequest) => ({
+    modelId: opts.modelId,
+    system: [{ text: req.system }],
+    messages: converseMessages(req),
+    inferenceConfig: {
+      maxTokens: req.maxTokens,
+      ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+      ...(req.topP !== undefined ? { topP: req.topP } : {}),
+      ...(req.stop?.length ? { stopSequences: req.stop } : {}),
+    },
+  });
+
   return {
-    name: 'llama4',
-    async generate(req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
+    name: opts.name,
+    async generate(req, signal) {
       try {
-        const out = await client.send(
-          new ConverseCommand({
-            modelId: opts.modelId,
-            system: [{ text: req.system }],
-            messages: [{ role: 'user', content: [{ text: req.user }] }],
-            inferenceConfig: { maxTokens: req.maxTokens },
-          }),
-          { abortSignal: signal },
-        );
+        const out = await client.send(new ConverseCommand(input(req)), { abortSignal: signal });
         const text = (out.output?.message?.content ?? []).map((c) => c.text ?? '').join('');
-        const usage = out.usage ? { inputTokens: out.usage.inputTokens ?? 0, outputTokens: out.usage.outputTokens ?? 0 } : undefined;
-        return { text, ...(usage ? { usage } : {}) };
+        const usage = out.usage ? usageOf(out.usage) : undefined;
+        return { text, finishReason: finishReason(out.stopReason), ...(usage ? { usage } : {}) };
       } catch (err) {
         throw toModelError(err, signal);
+      }
+    },
+
+    async *stream(req, signal) {
+      const upstream = streamSignal(signal);
+      let opened = false;
+      let finished = false;
+      try {
+        const out = await client.send(new ConverseStreamCommand(input(req)), { abortSignal: upstream.signal });
+        opened = true;
+        let stop: FinishReason | undefined;
+        let usage: Usage | undefined;
+        // In-stream exceptions (modelStreamErrorException, throttlingException, …) are thrown by the
+        // SDK's iterator as their exception classes; a dropped connection as a plain socket error.
+        for await (const ev of out.stream ?? []) {
+          const text = ev.contentBlockDelta?.delta?.text;
+          if (text) yield { type: 'delta', text };
+          else if (ev.messageStop) stop = finishReason(ev.messageStop.stopReason);
+          else if (ev.metadata?.usage) usage = usageOf(ev.metadata.usage);
+        }
+        // A response that just ends (no messageStop) is quietly finished for the SDK, not for us.
+        if (!stop) throw endedEarly(signal);
+        finished = true;
+        yield { type: 'end', finishReason: stop, ...(usage ? { usage } : {}) };
+      } catch (err) {
+        throw toModelError(err, signal, opened);
+      } finally {
+        if (!finished) upstream.close();
       }
     },
   };
 }
 
-/** Bedrock exceptions by name → the domain's failure kinds. */
-function toModelError(err: unknown, signal: AbortSignal): ModelError {
+/**
+ * Converse wants user first and roles alternating: consecutive turns of one
+ * role are joined, and a conversation that opens with the assistant gets an
+ * empty-ish user turn before it (as other OpenAI → Bedrock bridges do).
+ */
+export function converseMessages(req: GenerateRequest): Message[] {
+  const out: { role: 'user' | 'assistant'; texts: string[] }[] = [];
+  for (const turn of [...(req.history ?? []), { role: 'user' as const, text: req.user }]) {
+    const last = out.at(-1);
+    if (last?.role === turn.role) last.texts.push(turn.text);
+    else out.push({ role: turn.role, texts: [turn.text] });
+  }
+  if (out[0]?.role === 'assistant') out.unshift({ role: 'user', texts: ['(conversation start)'] });
+  return out.map((m) => ({ role: m.role, content: [{ text: m.texts.join('\n\n') }] }));
+}
+
+function finishReason(reason: StopReason | string | undefined): FinishReason {
+  switch (reason) {
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'content_filtered':
+    case 'guardrail_intervened':
+      return 'content_filter';
+    default: // end_turn, stop_sequence (and tool_use, which we never ask for)
+      return 'stop';
+  }
+}
+
+const usageOf = (u: { inputTokens?: number; outputTokens?: number }): Usage => ({ inputTokens: u.inputTokens ?? 0, outputTokens: u.outputTokens ?? 0 });
+
+/** Bedrock exceptions by name (HTTP errors and in-stream exceptions alike) → the domain's failure kinds. */
+function toModelError(err: unknown, signal: AbortSignal, midStream = false): ModelError {
   return abortedOr(err, signal, () => {
     if (err instanceof BedrockRuntimeServiceException) {
       const kind =
@@ -57,8 +125,9 @@ function toModelError(err: unknown, signal: AbortSignal): ModelError {
         : err.name === 'ValidationException' ? 'bad_request'
         : err.name === 'ModelTimeoutException' ? 'timeout'
         : 'upstream_error';
-      return new ModelError(kind, `bedrock ${err.name} (${err.$metadata.httpStatusCode ?? '?'})`, { cause: err });
+      return new ModelError(kind, `bedrock ${err.name} (${err.$metadata?.httpStatusCode ?? 'in stream'})`, { cause: err });
     }
+    if (midStream) return endedEarly(signal, err);
     return new ModelError('upstream_error', `bedrock connection failed: ${(err as Error).message}`, { cause: err });
   });
 }

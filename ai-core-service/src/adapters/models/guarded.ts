@@ -13,6 +13,7 @@
  */
 import CircuitBreaker from 'opossum';
 import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
+import { collectStream } from './streamed';
 import { ModelError, type CallBudget, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
 
 export interface BreakerSettings {
@@ -44,6 +45,12 @@ export interface CallOptions {
   lostRace?: AbortSignal;
 }
 
+/** What the breaker runs: one model call, under the model's deadline when it has one. */
+interface Work {
+  run(signal: AbortSignal): Promise<GenerateResult>;
+  deadlineMs?: number;
+}
+
 const NEUTRAL = new Set<ModelErrorCode>(['cancelled', 'bad_request']);
 const isNeutral = (err: unknown) => err instanceof ModelError && NEUTRAL.has(err.kind);
 
@@ -55,7 +62,7 @@ class NeutralBreaker<A extends unknown[], R> extends CircuitBreaker<A, R> {
 }
 
 export class GuardedModel {
-  private readonly breaker: NeutralBreaker<[GenerateRequest, AbortSignal], GenerateResult>;
+  private readonly breaker: NeutralBreaker<[Work, AbortSignal], GenerateResult>;
   private inFlight = 0;
   private lastAnsweredAt = Number.NEGATIVE_INFINITY;
   private readonly running = new Set<Promise<ModelOutcome>>();
@@ -65,7 +72,7 @@ export class GuardedModel {
     private readonly settings: BreakerSettings,
     private readonly observer?: ModelObserver,
   ) {
-    this.breaker = new NeutralBreaker((req: GenerateRequest, signal: AbortSignal) => this.attempt(req, signal), {
+    this.breaker = new NeutralBreaker((work: Work, signal: AbortSignal) => this.attempt(work, signal), {
       name: provider.name,
       timeout: false,
       errorThresholdPercentage: settings.errorThresholdPercentage,
@@ -100,24 +107,42 @@ export class GuardedModel {
    * model) and the request's budget, whose own timer ends it (neutral: the
    * request ran out of time, which says nothing about the model).
    */
-  private async attempt(req: GenerateRequest, outer: AbortSignal): Promise<GenerateResult> {
-    const deadline = AbortSignal.timeout(this.settings.timeoutMs);
+  private async attempt(work: Work, outer: AbortSignal): Promise<GenerateResult> {
+    if (work.deadlineMs === undefined) return work.run(outer);
+    const deadline = AbortSignal.timeout(work.deadlineMs);
     try {
-      return await this.provider.generate(req, AbortSignal.any([outer, deadline]));
+      return await work.run(AbortSignal.any([outer, deadline]));
     } catch (err) {
-      if (deadline.aborted && !outer.aborted) throw new ModelError('timeout', `no answer within ${this.settings.timeoutMs} ms`, { cause: err });
+      if (deadline.aborted && !outer.aborted) throw new ModelError('timeout', `no answer within ${work.deadlineMs} ms`, { cause: err });
       throw err;
     }
   }
 
-  /** Never throws: every failure becomes an outcome with a stable code. */
+  /** One answer, within MODEL_TIMEOUT_MS. Never throws: every failure becomes an outcome with a stable code. */
   run(req: GenerateRequest, budget: CallBudget, opts: CallOptions = {}): Promise<ModelOutcome> {
+    const work = { run: (signal: AbortSignal) => this.provider.generate(req, signal), deadlineMs: this.settings.timeoutMs };
+    return this.guard(work, this.settings.timeoutMs, budget, opts);
+  }
+
+  /**
+   * One streamed answer, each delta handed to `onDelta` as it arrives. The
+   * breaker sees the whole stream as one call, so a failure after the first
+   * token counts too; a stall of `idleMs` is a timeout (no total deadline: a
+   * long answer may take long, and the request's budget still bounds it).
+   */
+  runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
+    const work = { run: (signal: AbortSignal) => collectStream((s) => this.provider.stream(req, s), signal, opts.idleMs, opts.onDelta) };
+    return this.guard(work, opts.idleMs, budget, opts);
+  }
+
+  /** Bulkhead, breaker and neutrality around one unit of work. */
+  private guard(work: Work, verdictWithinMs: number, budget: CallBudget, opts: CallOptions): Promise<ModelOutcome> {
     if (budget.signal.aborted || budget.remainingMs() <= 0) return Promise.resolve(refused('cancelled'));
     // A half-open trial must be able to end in a verdict: one that the budget
     // would cut before the model's deadline could only be inconclusive (and a
     // caller sending tiny budgets could keep the breaker open for everyone).
     const refusal = this.inFlight >= this.settings.maxInFlight ? 'overloaded'
-      : this.breaker.halfOpen && budget.remainingMs() < this.settings.timeoutMs ? 'circuit_open'
+      : this.breaker.halfOpen && budget.remainingMs() < verdictWithinMs ? 'circuit_open'
       : undefined;
     if (refusal) {
       const outcome = refused(refusal);
@@ -125,13 +150,13 @@ export class GuardedModel {
       return Promise.resolve(outcome);
     }
     const signal = opts.lostRace && this.proven ? AbortSignal.any([budget.signal, opts.lostRace]) : budget.signal;
-    const p = this.fire(req, signal);
+    const p = this.fire(work, signal);
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
     return p;
   }
 
-  private async fire(req: GenerateRequest, signal: AbortSignal): Promise<ModelOutcome> {
+  private async fire(work: Work, signal: AbortSignal): Promise<ModelOutcome> {
     const started = performance.now();
     const trial = this.breaker.halfOpen;
     // The window bucket this call's fire is counted in (buckets rotate while it runs).
@@ -139,9 +164,15 @@ export class GuardedModel {
     this.inFlight++;
     let outcome: ModelOutcome;
     try {
-      const result = await this.breaker.fire(req, signal);
+      const result = await this.breaker.fire(work, signal);
       this.lastAnsweredAt = performance.now();
-      outcome = { status: 'ok', text: result.text, latencyMs: 0, ...(result.usage ? { usage: result.usage } : {}) };
+      outcome = {
+        status: 'ok',
+        text: result.text,
+        latencyMs: 0,
+        ...(result.usage ? { usage: result.usage } : {}),
+        ...(result.finishReason ? { finishReason: result.finishReason } : {}),
+      };
     } catch (err) {
       if (isNeutral(err)) this.forgetFire(bucket, trial);
       outcome = refused(codeOf(err));

@@ -1,18 +1,25 @@
 /**
- * The model providers by name. Adding a provider is a new adapter file and one
- * entry here; nothing else in the service changes.
+ * The model providers by kind. A new model of an existing kind is configuration
+ * only (MODELS); a new kind is an adapter file, one line here and its entry
+ * schema in models-config.ts.
  */
-import type { ModelName } from '@context-qa/common';
+import type { ModelSpec, ProviderKind } from '../../models-config';
 import type { ModelProvider } from '../../domain/ports';
-import { azureGpt4, type AzureOptions } from './azure-openai';
-import { bedrockLlama, type BedrockOptions } from './bedrock';
+import { azureOpenAIModel } from './azure-openai';
+import { bedrockModel } from './bedrock';
 
-export interface ProviderSettings {
-  llama4: BedrockOptions;
-  gpt4: AzureOptions;
+export interface ProviderDeps {
+  /** Reads a secret by name from the secret store; throws when it is missing. */
+  secret(name: string): Promise<string>;
 }
 
-export const PROVIDERS: { [M in ModelName]: (settings: ProviderSettings[M]) => ModelProvider } = {
-  llama4: bedrockLlama,
-  gpt4: azureGpt4,
+type Factory<K extends ProviderKind> = (spec: Extract<ModelSpec, { provider: K }>, deps: ProviderDeps) => ModelProvider;
+
+export const PROVIDERS: { [K in ProviderKind]: Factory<K> } = {
+  bedrock: (spec) => bedrockModel(spec),
+  'azure-openai': (spec, deps) => azureOpenAIModel({ ...spec, apiKey: () => deps.secret(spec.keySecret) }),
 };
+
+export function createProvider(spec: ModelSpec, deps: ProviderDeps): ModelProvider {
+  return (PROVIDERS[spec.provider] as Factory<ProviderKind>)(spec as never, deps);
+}

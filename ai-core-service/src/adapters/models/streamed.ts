@@ -1,0 +1,39 @@
+/**
+ * Consumes a model's stream into one result while handing each delta on as it
+ * arrives. A stall longer than `idleMs` (before the first token or between
+ * two) is the model's timeout; a stream that stops without the model's end
+ * event is a failure, never a quiet success.
+ */
+import { ModelError, type GenerateResult, type StreamEvent } from '../../domain/ports';
+
+export async function collectStream(
+  open: (signal: AbortSignal) => AsyncIterable<StreamEvent>,
+  signal: AbortSignal,
+  idleMs: number,
+  onDelta: (text: string) => void,
+): Promise<GenerateResult> {
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(), idleMs);
+  };
+  arm();
+  let text = '';
+  try {
+    for await (const event of open(AbortSignal.any([signal, idle.signal]))) {
+      if (event.type === 'end') return { text, finishReason: event.finishReason, ...(event.usage ? { usage: event.usage } : {}) };
+      arm();
+      text += event.text;
+      onDelta(event.text);
+    }
+    throw new ModelError('upstream_error', 'stream ended before the model finished');
+  } catch (err) {
+    if (idle.signal.aborted && !signal.aborted) {
+      throw new ModelError('timeout', `no token for ${idleMs} ms${text ? ' mid-stream' : ''}`, { cause: err });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The OpenAI-compatible chat use case: the same context and prompt as `ask`,
+ * a model or routing alias instead of a strategy field, and a streamed variant
+ * whose fallback happens before the first token reaches the caller.
+ */
+import { textOf, type ChatRequest, type ModelName, type ModelOutcome, type Strategy } from '@context-qa/common';
+import { DeadlineExceeded, NoModelAnswered } from './ask';
+import { contextKeyFor, lookupContext, type ContextDeps, type ContextLookup } from './context';
+import type { CallBudget, GenerateRequest } from './ports';
+import { buildPrompt } from './prompt';
+import { STRATEGY_RUNNERS, type Outcomes } from './strategies';
+
+/** Routing aliases: each is a strategy over the preference order. */
+export const ALIASES = { auto: undefined, primary: 'primary', fastest: 'fastest', both: 'both', sequential: 'sequential' } as const;
+export type Alias = keyof typeof ALIASES;
+/** What a stream can do: one model at a time, or a race to the first token. */
+export const STREAM_STRATEGIES = new Set<Strategy>(['primary', 'fastest']);
+
+export interface ChatDeps {
+  context: ContextDeps;
+  preference: readonly ModelName[];
+  /** The strategy behind `auto`. */
+  autoStrategy: Strategy;
+  contextBudgetChars: number;
+  defaultMaxTokens: number;
+  runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
+  streamModel: (
+    model: ModelName,
+    req: GenerateRequest,
+    budget: CallBudget,
+    opts: { lostRace?: AbortSignal; onDelta: (text: string) => void },
+  ) => Promise<ModelOutcome>;
+}
+
+export class UnknownModel extends Error {
+  override name = 'UnknownModel';
+}
+
+/** The request asks for something its route cannot do (a 400 naming the field). */
+export class UnsupportedRouting extends Error {
+  override name = 'UnsupportedRouting';
+}
+
+export interface Route {
+  order: readonly ModelName[];
+  strategy: Strategy;
+}
+
+/** `model` → which models, in which order, by which strategy. A concrete model answers alone. */
+export function routeFor(model: string, deps: Pick<ChatDeps, 'preference' | 'autoStrategy'>): Route {
+  if (deps.preference.includes(model)) return { order: [model], strategy: 'primary' };
+  if (model in ALIASES) return { order: deps.preference, strategy: ALIASES[model as Alias] ?? deps.autoStrategy };
+  throw new UnknownModel(`the model "${model}" does not exist`);
+}
+
+export interface PreparedChat {
+  route: Route;
+  generate: GenerateRequest;
+  context: ContextLookup & { key: string };
+}
+
+/** Routing, context lookup and prompt: everything before a model is called. */
+export async function prepareChat(req: ChatRequest, contextKey: string | undefined, budget: CallBudget, deps: ChatDeps): Promise<PreparedChat> {
+  const route = routeFor(req.model, deps);
+  if (req.stream && !STREAM_STRATEGIES.has(route.strategy)) {
+    throw new UnsupportedRouting(`"${req.model}" (${route.strategy}) cannot stream: stream with "primary", "fastest" or one model`);
+  }
+  const turns = req.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
+  const question = textOf(turns.at(-1)!.content);
+  const instructions = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content));
+  const key = contextKeyFor(question, contextKey ?? req.context_key);
+  const context = await lookupContext(key, deps.context, budget.signal);
+  const prompt = buildPrompt(question, context.text, deps.contextBudgetChars);
+  const stop = req.stop == null ? undefined : typeof req.stop === 'string' ? [req.stop] : req.stop;
+  const generate: GenerateRequest = {
+    // The application's own instructions follow ours; they cannot lift the data boundary.
+    system: instructions.length ? `${prompt.system}\n\nInstructions from the application:\n${instructions.join('\n')}` : prompt.system,
+    history: turns.slice(0, -1).map((m) => ({ role: m.role as 'user' | 'assistant', text: textOf(m.content) })),
+    user: prompt.user,
+    maxTokens: req.max_completion_tokens ?? req.max_tokens ?? deps.defaultMaxTokens,
+    ...(req.temperature != null ? { temperature: req.temperature } : {}),
+    ...(req.top_p != null ? { topP: req.top_p } : {}),
+    ...(stop ? { stop } : {}),
+  };
+  return { route, generate, context: { ...context, key } };
+}
+
+const failedFor = (budget: CallBudget, models: Outcomes) =>
+  budget.signal.aborted || budget.remainingMs() === 0 ? new DeadlineExceeded(models) : new NoModelAnswered(models);
+
+/** Non-streamed: the route's strategy; the first model in its order that answered. */
+export async function chat(prepared: PreparedChat, budget: CallBudget, deps: ChatDeps): Promise<{ model: ModelName; outcome: ModelOutcome; models: Outcomes }> {
+  const { route, generate } = prepared;
+  const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, opts) => deps.runModel(m, generate, budget, opts));
+  const model = route.order.find((m) => models[m]?.status === 'ok');
+  if (!model) throw failedFor(budget, models);
+  return { model, outcome: models[model]!, models };
+}
+
+/** Where a streamed answer goes: nothing is sent before `start`, so a fallback before it is invisible. */
+export interface ChatSink {
+  start(model: ModelName): void;
+  delta(text: string): void;
+  end(outcome: ModelOutcome): void;
+  /** The answering model failed after its first token: the caller must see an error, never a quiet end. */
+  fail(outcome: ModelOutcome): void;
+}
+
+/**
+ * Streamed. `primary`: one model after the other until one produces a token.
+ * `fastest`: all start, the first token wins and the others are told they
+ * lost. Once a token is out, a failure ends the stream with an error.
+ * Throws (nothing sent yet) when no model produced a token.
+ */
+export async function streamChat(prepared: PreparedChat, budget: CallBudget, deps: ChatDeps, sink: ChatSink): Promise<{ model: ModelName; models: Outcomes }> {
+  const { route, generate } = prepared;
+  const models: Outcomes = {};
+  const lost = new AbortController();
+  let winner: ModelName | undefined;
+  const win = (m: ModelName) => {
+    winner = m;
+    if (route.strategy === 'fastest') lost.abort();
+    sink.start(m);
+  };
+  const run = async (m: ModelName): Promise<void> => {
+    const outcome = await deps.streamModel(m, generate, budget, {
+      lostRace: lost.signal,
+      onDelta: (text) => {
+        if (winner === undefined) win(m);
+        if (winner === m) sink.delta(text);
+      },
+    });
+    models[m] = outcome;
+    if (winner === undefined && outcome.status === 'ok') win(m); // an empty answer is still an answer
+  };
+
+  if (route.strategy === 'fastest') {
+    // Settles when the winner's stream has ended, or when every model ended without a token.
+    await new Promise<void>((resolve) => {
+      let ended = 0;
+      for (const m of route.order) {
+        void run(m).then(() => {
+          if (winner === m || (winner === undefined && ++ended === route.order.length)) resolve();
+        });
+      }
+    });
+  } else {
+    for (const m of route.order) {
+      await run(m);
+      if (winner !== undefined) break;
+    }
+  }
+  if (winner === undefined) throw failedFor(budget, models);
+  const outcome = models[winner]!;
+  if (outcome.status === 'ok') sink.end(outcome);
+  else sink.fail(outcome);
+  return { model: winner, models };
+}

@@ -1,0 +1,83 @@
+/**
+ * ai-core's OpenAI-compatible routes (reached only through Dapr; the gateway
+ * authenticates and validates first). Errors here use OpenAI's shape, which
+ * the gateway passes through to OpenAI clients.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import {
+  ANSWERED_BY_HEADER,
+  chatRequestSchema,
+  noteAccess,
+  requestContext,
+  requestDeadline,
+  type ChatRequest,
+  type Deadline,
+  type Logger,
+  type ModelOutcome,
+} from '@context-qa/common';
+import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
+import { UnknownModel, UnsupportedRouting, type ChatSink, type PreparedChat } from '../domain/chat';
+import type { Outcomes } from '../domain/strategies';
+import { completion, sendOpenAiError, sseSink } from './chat-wire';
+
+export interface ChatService {
+  prepare(req: ChatRequest, contextKey: string | undefined, budget: Deadline): Promise<PreparedChat>;
+  complete(prepared: PreparedChat, budget: Deadline): Promise<{ model: string; outcome: ModelOutcome; models: Outcomes }>;
+  stream(prepared: PreparedChat, budget: Deadline, sink: ChatSink): Promise<{ model: string; models: Outcomes }>;
+  /** `GET /v1/models`: concrete models, then routing aliases. */
+  models(): { id: string; owned_by: string }[];
+}
+
+type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
+
+export const OPENAI_PATHS = ['/v1/chat/completions', '/v1/models'];
+
+export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; requestTimeoutMs: number; logger: Logger; body: RequestHandler[] }): void {
+  routes.add('get', '/v1/models', (_req, res) => {
+    res.json({ object: 'list', data: deps.chat.models().map((m) => ({ ...m, object: 'model', created: 0 })) });
+  });
+
+  routes.add('post', '/v1/chat/completions', ...deps.body, async (req, res) => {
+    const parsed = chatRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return sendOpenAiError(res, 400, `${issue.path.join('.') || 'body'}: ${issue.message}`, 'invalid_request', issue.path.join('.') || null);
+    }
+    const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
+    const meta = { id: `chatcmpl-${requestContext.get()?.requestId ?? ''}`, created: Math.floor(Date.now() / 1000) };
+    try {
+      const prepared = await deps.chat.prepare(parsed.data, contextKeyHeader(req), deadline);
+      noteAccess(res, { degraded: prepared.context.degraded });
+      if (!parsed.data.stream) {
+        const { model, outcome } = await deps.chat.complete(prepared, deadline);
+        noteAccess(res, { answeredBy: model });
+        res.setHeader(ANSWERED_BY_HEADER, model);
+        return void res.json(completion(meta, model, outcome));
+      }
+      const sink = sseSink(res, meta, parsed.data.stream_options?.include_usage === true);
+      const { model } = await deps.chat.stream(prepared, deadline, sink);
+      noteAccess(res, { answeredBy: model });
+    } catch (err) {
+      if (res.headersSent) return void res.end(); // cannot happen by contract: streamChat throws before its first byte only
+      answerFailure(res, err, deadline, deps.logger);
+    }
+  });
+}
+
+const contextKeyHeader = (req: Request): string | undefined => req.header('x-context-key') || undefined;
+
+function answerFailure(res: Response, err: unknown, deadline: Deadline, logger: Logger): void {
+  if (err instanceof UnknownModel) return sendOpenAiError(res, 404, err.message, 'model_not_found', 'model');
+  if (err instanceof UnsupportedRouting) return sendOpenAiError(res, 400, err.message, 'unsupported_for_stream', 'stream');
+  const models = err instanceof NoModelAnswered || err instanceof DeadlineExceeded ? err.models : undefined;
+  const codes = Object.entries(models ?? {}).map(([m, o]) => `${m}: ${o.code ?? o.status}`).join(', ');
+  if (deadline.reason === 'client_gone') return sendOpenAiError(res, 499, 'the caller went away', 'client_closed');
+  if (err instanceof DeadlineExceeded) return sendOpenAiError(res, 504, `the request deadline passed before a model answered (${codes})`, 'deadline_exceeded');
+  if (err instanceof NoModelAnswered) {
+    const retry = Object.values(err.models).some((o) => o.code === 'overloaded' || o.code === 'circuit_open');
+    if (retry) res.setHeader('retry-after', '5');
+    return sendOpenAiError(res, 503, `no model could answer (${codes})`, 'no_model_answered');
+  }
+  logger.error({ err }, 'chat request failed');
+  sendOpenAiError(res, 500, 'unexpected error', 'internal_error');
+}

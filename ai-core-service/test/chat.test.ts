@@ -1,0 +1,126 @@
+import { Deadline, type ChatRequest, type ModelOutcome } from '@context-qa/common';
+import { GuardedModel } from '../src/adapters/models/guarded';
+import { chat, prepareChat, routeFor, streamChat, UnknownModel, UnsupportedRouting, type ChatDeps, type ChatSink } from '../src/domain/chat';
+import { contextDeps, FakeModel } from './fakes';
+
+const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
+
+function setup() {
+  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
+  const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
+  const context = contextDeps();
+  const deps: ChatDeps = {
+    context,
+    preference: ['gpt4', 'llama4'],
+    autoStrategy: 'primary',
+    contextBudgetChars: 1000,
+    defaultMaxTokens: 100,
+    runModel: (m, r, b, o) => guarded[m as 'gpt4'].run(r, b, o),
+    streamModel: (m, r, b, o) => guarded[m as 'gpt4'].runStream(r, b, { ...o, idleMs: 300 }),
+  };
+  const request = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'auto', messages: [{ role: 'user', content: 'Why?' }], ...over });
+  /** Records what a caller would see of a stream. */
+  const sink = () => {
+    const seen = { model: '', text: '', ended: undefined as ModelOutcome | undefined, failed: undefined as ModelOutcome | undefined };
+    const s: ChatSink = {
+      start: (m) => void (seen.model = m),
+      delta: (t) => void (seen.text += t),
+      end: (o) => void (seen.ended = o),
+      fail: (o) => void (seen.failed = o),
+    };
+    return { s, seen };
+  };
+  const stream = async (over: Partial<ChatRequest>) => {
+    const b = new Deadline(10_000);
+    const { s, seen } = sink();
+    const prepared = await prepareChat(request({ ...over, stream: true }), undefined, b, deps);
+    const out = await streamChat(prepared, b, deps, s);
+    return { out, seen };
+  };
+  return { models, deps, request, stream, context, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+}
+
+describe('chat (OpenAI-compatible use case)', () => {
+  let s: ReturnType<typeof setup>;
+  beforeEach(() => (s = setup()));
+  afterEach(() => s.shutdown());
+
+  test('when the model is a concrete one or an alias, then routing follows the configuration', () => {
+    expect(routeFor('llama4', s.deps)).toEqual({ order: ['llama4'], strategy: 'primary' });
+    expect(routeFor('auto', s.deps)).toEqual({ order: ['gpt4', 'llama4'], strategy: 'primary' });
+    expect(routeFor('fastest', s.deps)).toEqual({ order: ['gpt4', 'llama4'], strategy: 'fastest' });
+    expect(() => routeFor('gpt-5', s.deps)).toThrow(UnknownModel);
+  });
+
+  test('when asked to stream with both, then it is refused before any model is called', async () => {
+    await expect(prepareChat(s.request({ model: 'both', stream: true }), undefined, new Deadline(1000), s.deps)).rejects.toBeInstanceOf(UnsupportedRouting);
+  });
+
+  test('when a conversation has system messages and earlier turns, then the prompt keeps them apart from the question and context', async () => {
+    s.context.store.data.set('topic', 'CTX');
+    const prepared = await prepareChat(
+      s.request({ messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello' },
+        { role: 'user', content: [{ type: 'text', text: 'Why?' }] },
+      ], max_tokens: 7, stop: 'END' }),
+      'topic',
+      new Deadline(1000),
+      s.deps,
+    );
+    expect(prepared.generate.system).toMatch(/Instructions from the application:\nBe brief\.$/);
+    expect(prepared.generate.history).toEqual([{ role: 'user', text: 'Hi' }, { role: 'assistant', text: 'Hello' }]);
+    expect(prepared.generate.user).toMatch(/CTX[\s\S]*Question: Why\?$/);
+    expect(prepared.generate).toMatchObject({ maxTokens: 7, stop: ['END'] });
+    expect(prepared.context).toMatchObject({ source: 'dynamodb', key: 'topic' });
+  });
+
+  test('when not streaming, then the first model of the route that answers is the answer', async () => {
+    s.models.gpt4.mode = 'fail';
+    const b = new Deadline(1000);
+    const out = await chat(await prepareChat(s.request(), undefined, b, s.deps), b, s.deps);
+    expect(out.model).toBe('llama4');
+    expect(out.outcome).toMatchObject({ status: 'ok', finishReason: 'stop', text: expect.stringContaining('llama4 says') });
+  });
+
+  test('when the primary fails before its first token, then the next model streams and the caller never sees the failure', async () => {
+    s.models.gpt4.mode = 'fail';
+    const { out, seen } = await s.stream({ model: 'primary' });
+    expect(out.model).toBe('llama4');
+    expect(seen).toMatchObject({ model: 'llama4', failed: undefined, ended: { status: 'ok' } });
+    expect(seen.text).toBe(seen.ended!.text);
+  });
+
+  test('when the primary stalls before its first token, then after the idle timeout the next model answers', async () => {
+    s.models.gpt4.mode = 'hang';
+    const { out, seen } = await s.stream({ model: 'primary' });
+    expect(out.model).toBe('llama4');
+    expect(out.models.gpt4).toMatchObject({ code: 'timeout' });
+    expect(seen.text).toContain('llama4 says');
+  });
+
+  test('when the answering model fails after its first token, then the stream ends in a failure, not a quiet end', async () => {
+    s.models.gpt4.failAfterWords = 2;
+    const { seen } = await s.stream({ model: 'primary' });
+    expect(seen.model).toBe('gpt4');
+    expect(seen.text.length).toBeGreaterThan(0);
+    expect(seen.ended).toBeUndefined();
+    expect(seen.failed).toMatchObject({ code: 'upstream_error' });
+    expect(s.models.llama4.calls).toBe(0);
+  });
+
+  test('when fastest streams, then the first model to produce a token wins and only its tokens reach the caller', async () => {
+    s.models.gpt4.delayMs = 200;
+    const { out, seen } = await s.stream({ model: 'fastest' });
+    expect(out.model).toBe('llama4');
+    expect(seen.text).toMatch(/^llama4 says/);
+    expect(seen.text).not.toContain('gpt4');
+  });
+
+  test('when every model fails before a token, then nothing is started and the caller gets an error', async () => {
+    s.models.gpt4.mode = 'fail';
+    s.models.llama4.mode = 'fail';
+    await expect(s.stream({ model: 'fastest' })).rejects.toMatchObject({ name: 'NoModelAnswered' });
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * The OpenAI-compatible surface: `POST /v1/chat/completions` and
+ * `GET /v1/models`. Same API keys (OpenAI SDKs send `Authorization: Bearer`),
+ * scopes and request ids as the rest; errors in OpenAI's shape. The request is
+ * validated here and relayed to ai-core through the sidecar; a stream is
+ * relayed chunk by chunk as it arrives.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import {
+  ANSWERED_BY_HEADER,
+  chatRequestSchema,
+  openAiError,
+  requestContext,
+  requestDeadline,
+  type Deadline,
+  type Logger,
+} from '@context-qa/common';
+import type { AiCore, Forwarded } from '../adapters/ai-core-invoker';
+
+type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
+
+export const OPENAI_PATHS = ['/v1/chat/completions', '/v1/models'];
+
+/** Headers of ai-core's answer the caller should see. */
+const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, 'retry-after'];
+
+export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger }): void {
+  const ctx = (req: Request) => {
+    const contextKey = req.header('x-context-key');
+    return { ...(requestContext.get() ?? { requestId: '' }), ...(contextKey ? { headers: { 'x-context-key': contextKey } } : {}) };
+  };
+  const deadline = (req: Request, res: Response) => requestDeadline(req, res, deps.requestTimeoutMs);
+
+  routes.add('get', '/v1/models', deps.ask, async (req, res) => {
+    relayWhole(res, await deps.aiCore.send('GET', '/v1/models', undefined, ctx(req), deadline(req, res)));
+  });
+
+  routes.add('post', '/v1/chat/completions', deps.ask, ...deps.body, async (req, res) => {
+    const parsed = chatRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const param = issue.path.join('.') || null;
+      return void res.status(400).json(openAiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request', param));
+    }
+    const d = deadline(req, res);
+    const out = await deps.aiCore.open('POST', '/v1/chat/completions', parsed.data, ctx(req), d);
+    if ('stream' in out) return relayStream(res, out.stream, d, deps.logger);
+    relayWhole(res, out);
+  });
+}
+
+function relayWhole(res: Response, out: Forwarded): void {
+  if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
+  // A problem+json from ai-core (e.g. a route it does not know) still reaches OpenAI clients in their shape.
+  const body = out.body as { error?: unknown; detail?: string; code?: string };
+  if (out.status >= 400 && typeof body?.error !== 'object') {
+    return void res.status(out.status).json(openAiError(out.status, body?.detail ?? 'ai-core refused the request', body?.code ?? 'upstream_error'));
+  }
+  res.status(out.status).json(out.body);
+}
+
+const DONE = 'data: [DONE]';
+
+/**
+ * Relays SSE as it comes. Should ai-core's stream break off (no [DONE], no
+ * error event at its end), the caller gets an error event rather than a
+ * stream that merely stops and looks complete.
+ */
+async function relayStream(res: Response, upstream: globalThis.Response, deadline: Deadline, logger: Logger): Promise<void> {
+  res.status(upstream.status);
+  for (const h of RELAYED) {
+    const v = upstream.headers.get(h);
+    if (v) res.setHeader(h, v);
+  }
+  res.flushHeaders();
+  let tail = '';
+  try {
+    for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+      res.write(chunk);
+      tail = (tail + Buffer.from(chunk).toString('utf8')).slice(-512);
+    }
+  } catch (err) {
+    if (deadline.reason === 'client_gone') return; // nobody to tell
+    logger.warn({ err }, 'stream from ai-core broke off');
+  }
+  const lastEvent = tail.trimEnd().split('\n\n').at(-1) ?? '';
+  const complete = lastEvent === DONE || lastEvent.startsWith('data: {"error"');
+  if (!complete && !res.writableEnded) {
+    const code = deadline.reason === 'deadline' ? 'deadline_exceeded' : 'upstream_error';
+    res.write(`data: ${JSON.stringify(openAiError(502, 'the answer was cut off before it finished', code))}\n\n`);
+  }
+  res.end();
+}

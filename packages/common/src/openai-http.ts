@@ -1,0 +1,20 @@
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { toAppError } from './http';
+import { openAiError } from './openai';
+
+/**
+ * Errors on an OpenAI-compatible route in OpenAI's shape (what its SDKs parse
+ * into their own error classes), with the same status and stable code as our
+ * problem+json would carry; the cause is logged, never sent.
+ */
+export function openAiErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) logger.error({ err, route: req.path }, 'request failed');
+    const allow = appErr.extra['allow'];
+    if (Array.isArray(allow)) res.setHeader('allow', allow.join(', '));
+    const code = typeof appErr.extra['code'] === 'string' ? appErr.extra['code'] : appErr.title.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    res.status(appErr.status).json(openAiError(appErr.status, appErr.detail ?? appErr.title, code));
+  };
+}
