@@ -52,6 +52,10 @@ export const configSchema = withChecks(z.object({
   ...(c.MODEL_TIMEOUT_MS + c.CACHE_TIMEOUT_MS + c.STORE_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS
     ? [{ path: ['MODEL_TIMEOUT_MS'], message: `${c.MODEL_TIMEOUT_MS} ms plus CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)` }]
     : []),
+  // Likewise a stalled stream must be able to time out (and fall back) inside the request.
+  ...(c.STREAM_IDLE_TIMEOUT_MS * 2 > c.REQUEST_TIMEOUT_MS
+    ? [{ path: ['STREAM_IDLE_TIMEOUT_MS'], message: `${c.STREAM_IDLE_TIMEOUT_MS} ms leaves no time in REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms) for a fallback after a stall` }]
+    : []),
 ]);
 
 export type Config = z.infer<typeof configSchema>;
