@@ -3,7 +3,7 @@ import { APIConnectionError, APIError, AuthenticationError, AzureOpenAI, RateLim
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
-import { abortedOr, endedEarly, streamSignal } from './errors';
+import { abortedOr, endedEarly, providerStream } from './errors';
 
 export interface AzureOptions {
   name: ModelName;
@@ -66,35 +66,20 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
       }
     },
 
-    async *stream(req, signal) {
-      const upstream = streamSignal(signal);
-      let opened = false;
-      let finished = false;
-      try {
-        const chunks = await withKey((c) =>
-          c.chat.completions.create({ ...params(req), stream: true, stream_options: { include_usage: true } }, { signal: upstream.signal }),
-        );
-        opened = true;
-        let stop: FinishReason | undefined;
-        let usage: Usage | undefined;
+    stream: (req, signal) =>
+      providerStream(
+        signal,
+        (s) => withKey((c) => c.chat.completions.create({ ...params(req), stream: true, stream_options: { include_usage: true } }, { signal: s })),
         // The SDK throws an `error` event as APIError, a dropped connection as undici's TypeError
         // ("terminated"), and ends quietly when the response closes early or we abort.
-        for await (const chunk of chunks) {
-          if (chunk.usage) usage = usageOf(chunk.usage);
-          const choice = chunk.choices[0];
-          if (!choice) continue; // Azure's content-filter results and the usage chunk carry no choices
-          if (choice.delta?.content) yield { type: 'delta', text: choice.delta.content };
-          if (choice.finish_reason) stop = finishReason(choice.finish_reason);
-        }
-        if (!stop) throw endedEarly(signal);
-        finished = true;
-        yield { type: 'end', finishReason: stop, ...(usage ? { usage } : {}) };
-      } catch (err) {
-        throw toModelError(err, signal, opened);
-      } finally {
-        if (!finished) upstream.close();
-      }
-    },
+        (chunk, state) => {
+          if (chunk.usage) state.usage = usageOf(chunk.usage);
+          const choice = chunk.choices[0]; // Azure's content-filter results and the usage chunk carry none
+          if (choice?.finish_reason) state.stop = finishReason(choice.finish_reason);
+          return choice?.delta?.content ?? undefined;
+        },
+        toModelError,
+      ),
   };
 }
 

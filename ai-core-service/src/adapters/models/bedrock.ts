@@ -10,7 +10,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
-import { abortedOr, endedEarly, streamSignal } from './errors';
+import { abortedOr, endedEarly, providerStream } from './errors';
 
 export interface BedrockOptions {
   name: ModelName;
@@ -54,33 +54,19 @@ export function bedrockModel(opts: BedrockOptions): ModelProvider {
       }
     },
 
-    async *stream(req, signal) {
-      const upstream = streamSignal(signal);
-      let opened = false;
-      let finished = false;
-      try {
-        const out = await client.send(new ConverseStreamCommand(input(req)), { abortSignal: upstream.signal });
-        opened = true;
-        let stop: FinishReason | undefined;
-        let usage: Usage | undefined;
+    stream: (req, signal) =>
+      providerStream(
+        signal,
+        async (s) => (await client.send(new ConverseStreamCommand(input(req)), { abortSignal: s })).stream ?? noEvents(),
         // In-stream exceptions (modelStreamErrorException, throttlingException, …) are thrown by the
         // SDK's iterator as their exception classes; a dropped connection as a plain socket error.
-        for await (const ev of out.stream ?? []) {
-          const text = ev.contentBlockDelta?.delta?.text;
-          if (text) yield { type: 'delta', text };
-          else if (ev.messageStop) stop = finishReason(ev.messageStop.stopReason);
-          else if (ev.metadata?.usage) usage = usageOf(ev.metadata.usage);
-        }
-        // A response that just ends (no messageStop) is quietly finished for the SDK, not for us.
-        if (!stop) throw endedEarly(signal);
-        finished = true;
-        yield { type: 'end', finishReason: stop, ...(usage ? { usage } : {}) };
-      } catch (err) {
-        throw toModelError(err, signal, opened);
-      } finally {
-        if (!finished) upstream.close();
-      }
-    },
+        (ev, state) => {
+          if (ev.messageStop) state.stop = finishReason(ev.messageStop.stopReason);
+          if (ev.metadata?.usage) state.usage = usageOf(ev.metadata.usage);
+          return ev.contentBlockDelta?.delta?.text;
+        },
+        toModelError,
+      ),
   };
 }
 
@@ -131,3 +117,6 @@ function toModelError(err: unknown, signal: AbortSignal, midStream = false): Mod
     return new ModelError('upstream_error', `bedrock connection failed: ${(err as Error).message}`, { cause: err });
   });
 }
+
+/** A response without an event stream: no stop event either, so it ends as "stream ended early". */
+async function* noEvents(): AsyncIterable<never> {}

@@ -1,4 +1,4 @@
-import { ModelError } from '../../domain/ports';
+import { ModelError, type FinishReason, type StreamEvent, type Usage } from '../../domain/ports';
 
 /**
  * A call that failed because our own signal aborted it is "cancelled" (the
@@ -31,4 +31,44 @@ export function endedEarly(signal: AbortSignal, cause?: unknown): ModelError {
 export function streamSignal(signal: AbortSignal): { signal: AbortSignal; close(): void } {
   const own = new AbortController();
   return { signal: AbortSignal.any([signal, own.signal]), close: () => own.abort() };
+}
+
+/** What a provider reads off its SDK's stream besides the text. */
+export interface StreamState {
+  stop?: FinishReason;
+  usage?: Usage;
+}
+
+/**
+ * The frame both providers' streams share: open the SDK stream, turn its
+ * events into deltas (`read` returns the text, if any, and notes the stop
+ * reason and usage), end only on the model's stop event, map every failure,
+ * and close the upstream connection when we stop reading early.
+ */
+export async function* providerStream<E>(
+  signal: AbortSignal,
+  open: (signal: AbortSignal) => Promise<AsyncIterable<E>>,
+  read: (event: E, state: StreamState) => string | undefined,
+  toModelError: (err: unknown, signal: AbortSignal, opened: boolean) => ModelError,
+): AsyncIterable<StreamEvent> {
+  const upstream = streamSignal(signal);
+  let opened = false;
+  let finished = false;
+  try {
+    const events = await open(upstream.signal);
+    opened = true;
+    const state: StreamState = {};
+    for await (const event of events) {
+      const text = read(event, state);
+      if (text) yield { type: 'delta', text };
+    }
+    // A response that just ends (no stop event) is quietly finished for the SDKs, not for us.
+    if (!state.stop) throw endedEarly(signal);
+    finished = true;
+    yield { type: 'end', finishReason: state.stop, ...(state.usage ? { usage: state.usage } : {}) };
+  } catch (err) {
+    throw toModelError(err, signal, opened);
+  } finally {
+    if (!finished) upstream.close();
+  }
 }
