@@ -24,7 +24,7 @@ typecheck: build ## type-check sources and tests
 test: setup typecheck ## run every test (unit and integration against real daprd, Redis, dynalite)
 	@npx jest --ci
 
-bench: setup ## benchmark the whole local stack (~6 min) → bench/results/latest.{json,md}
+bench: setup ## benchmark the whole local stack (~10 min) → bench/results/latest.{json,md}
 	@node bench/dist/run.js
 
 dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything

@@ -118,6 +118,18 @@ describe('chat (OpenAI-compatible use case)', () => {
     expect(seen.text).not.toContain('gpt4');
   });
 
+  test('when both models answered recently and fastest streams, then the winner is not stopped by its own win', async () => {
+    const b = new Deadline(1000);
+    await chat(await prepareChat(s.request({ model: 'both' }), undefined, b, s.deps), b, s.deps); // both proven now
+    s.models.gpt4.delayMs = 200;
+    const { out, seen } = await s.stream({ model: 'fastest' });
+    expect(out.model).toBe('llama4');
+    expect(seen.failed).toBeUndefined();
+    expect(seen.ended).toMatchObject({ status: 'ok' });
+    expect(seen.text).toBe(seen.ended!.text);
+    expect(s.models.gpt4.aborted).toBe(1); // the loser, proven too, was stopped
+  });
+
   test('when every model fails before a token, then nothing is started and the caller gets an error', async () => {
     s.models.gpt4.mode = 'fail';
     s.models.llama4.mode = 'fail';

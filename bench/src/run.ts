@@ -2,15 +2,19 @@
  * `make bench`: the whole stack locally, load from this separate process, and a
  * report in bench/results/latest.{json,md}. `--short` runs every scenario for a
  * second or two (used by `make test` to prove the benchmark works; no timing asserted).
+ * `--only a,b` runs those scenarios; their rows replace the same scenarios' rows
+ * in an existing full report in the output directory, the other rows are kept.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { daprBin, DEV_KEYS, freePort, httpOk, ManagedProcess, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 import { load, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
-import { markdown } from './report';
+import { markdown, type Report } from './report';
+import { measureTtft, type TtftExtras, type TtftSpec } from './ttft';
 
 const short = process.argv.includes('--short');
 const outDir = argValue('--out') ?? path.join(repoRoot, 'bench', 'results');
@@ -19,12 +23,28 @@ const secs = (full: number) => (short ? 1 : full);
 const wanted = (scenario: string) => !only || only.split(',').includes(scenario);
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
+/** Report order; `--only` keeps the other scenarios' rows from the previous report. */
+export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak'];
 
-export interface ScenarioResult extends LoadStats {
+/**
+ * The TTFT question. The simulator answers "[<model>] No context was provided,
+ * here is my answer to: <what ai-core sent as the user message>", and ai-core
+ * sends "Question: <question>" (no stored context for it): 11 words + these 49
+ * = 60 words, streamed 3 words a chunk = 20 content chunks (tools/model-sim/src/answer.ts),
+ * for both models. 196 characters, under the 200 the simulator quotes.
+ */
+const TTFT_QUESTION = Array.from({ length: 49 }, (_, i) => `w${i + 1}`).join(' ');
+const TTFT_CHUNKS = 20;
+/** The system message and token cap ai-core sends, so the simulator called directly does the same work. */
+const AI_CORE_SYSTEM = 'You are a precise assistant for question answering.';
+
+export interface ScenarioResult extends LoadStats, Partial<TtftExtras> {
   scenario: string;
   variant: string;
   processes: Record<string, ProcUsage>;
   note?: string;
+  /** Set on rows kept from an earlier run by `--only`: that run's date. */
+  date?: string;
 }
 
 function argValue(flag: string): string | undefined {
@@ -109,23 +129,93 @@ async function main(): Promise<void> {
     await run('context', 'no context', { url: gw, body: () => ({ prompt: `nothing stored ${m++}` }), durationSec: secs(10), rate: 50 });
     }
 
-    // 5. Soak: steady rate, zero errors expected, memory at start and end.
+    // 5. Time to first token and to the last one, streamed and not, through both sidecars, with
+    // no sidecar (gateway → ai-core's port) and from the simulator itself (what any client of the
+    // model would see: the floor). Both models: 300 ms to first byte, 20 chunks 20 ms apart.
+    if (wanted('ttft')) {
+      const ttftFaults = short ? { first: 30, gap: 2 } : { first: 300, gap: 20 };
+      const streamFault = { latencyMs: ttftFaults.first, chunkDelayMs: ttftFaults.gap };
+      // A model takes as long to generate an answer it does not stream: the whole JSON after the
+      // time the last chunk would have taken (300 + 19 × 20 = 680 ms).
+      const wholeFault = { latencyMs: ttftFaults.first + (TTFT_CHUNKS - 1) * ttftFaults.gap };
+      const gateway = (baseURL: string) => new OpenAI({ baseURL, apiKey: DEV_KEYS.ask, maxRetries: 0 });
+      const paths = [
+        ['dapr', gateway(`${stack.appUrl('gateway-service')}/v1`)],
+        ['direct', gateway(`http://127.0.0.1:${direct.port}/v1`)],
+      ] as const;
+      const simulator = new AzureOpenAI({ endpoint: stack.simulatorUrl, deployment: GPT, apiVersion: '2024-10-21', apiKey: 'simulated', maxRetries: 0 });
+      const bounds = { requests: short ? 2 : 30, maxSeconds: short ? 5 : 45, warmup: short ? 0 : 3 };
+      const ttft = async (variant: string, spec: Omit<TtftSpec, keyof typeof bounds>) => {
+        const done = watch(pids);
+        const { firstError, ...stats } = await measureTtft({ ...spec, ...bounds });
+        const chunksNote = spec.stream && stats.requests > stats.errors && stats.chunks !== TTFT_CHUNKS ? `${stats.chunks} content chunks, not ${TTFT_CHUNKS}` : undefined;
+        const note = [chunksNote, firstError && `first error: ${firstError}`].filter(Boolean).join('; ');
+        results.push({ scenario: 'ttft', variant, ...stats, processes: done(), ...(note ? { note } : {}) });
+        const first = stats.ttft ? `first p50 ${stats.ttft.p50} p99 ${stats.ttft.p99}, ` : '';
+        console.log(`${'ttft'.padEnd(12)} ${variant.padEnd(34)} ${first}last p50 ${stats.p50} p99 ${stats.p99} (${stats.requests} requests, ${stats.chunks} chunks) errors ${stats.errors}`);
+      };
+      for (const stream of [true, false]) {
+        const fault = stream ? streamFault : wholeFault;
+        await sim.setFault(GPT, fault);
+        await sim.setFault(LLAMA, fault);
+        const kind = stream ? 'stream' : 'whole JSON';
+        for (const [name, client] of paths) {
+          for (const model of ['primary', 'fastest']) {
+            await ttft(`${name}, ${model}, ${kind}`, { client, model, stream, messages: [{ role: 'user', content: TTFT_QUESTION }] });
+          }
+        }
+        await ttft(`simulator (Azure ${GPT}), ${kind}`, {
+          client: simulator,
+          model: GPT,
+          stream,
+          maxTokens: 512,
+          messages: [{ role: 'system', content: AI_CORE_SYSTEM }, { role: 'user', content: `Question: ${TTFT_QUESTION}` }],
+        });
+      }
+      await sim.heal();
+    }
+
+    // 6. Soak: steady rate, zero errors expected, memory at start and end.
     if (wanted('soak')) await run('soak', short ? '2 s at 50 req/s' : '180 s at 50 req/s', { url: gw, body: { prompt: 'soak', contextKey: 'bench:hot' }, durationSec: short ? 2 : 180, rate: 50 });
   } finally {
     await direct.proc.stop();
     await stack.stop();
   }
-  const report = {
+  const report: Report = {
     date: new Date().toISOString(),
     short,
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '?', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, daprd: execFileSync(daprBin('daprd'), ['--version'], { encoding: 'utf8' }).trim() },
     durationSec: Math.round((Date.now() - started) / 1000),
     results,
   };
+  mergeWithPrevious(report);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(outDir, 'latest.md'), markdown(report));
   console.log(`wrote ${path.join(outDir, 'latest.md')} (${report.durationSec} s)`);
+}
+
+/**
+ * `--only`: keep the rows of the scenarios not run from the report already in the
+ * output directory (a run of the same kind on the same machine and versions), so
+ * refreshing one scenario does not throw the others away. The report says which
+ * rows come from which run.
+ */
+function mergeWithPrevious(report: Report): void {
+  const file = path.join(outDir, 'latest.json');
+  if (!only || !existsSync(file)) return;
+  const previous = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  if (previous.short !== report.short) return;
+  if (JSON.stringify(previous.machine) !== JSON.stringify(report.machine)) {
+    console.log(`not keeping the other rows of ${file}: measured on another machine or versions`);
+    return;
+  }
+  const ran = new Set(report.results.map((r) => r.scenario));
+  const kept = previous.results.filter((r) => !ran.has(r.scenario));
+  if (kept.length === 0) return;
+  const order = (s: string) => (SCENARIOS.includes(s) ? SCENARIOS.indexOf(s) : SCENARIOS.length);
+  // Array.prototype.sort is stable: rows keep their order within a scenario.
+  report.results = [...kept.map((r) => ({ ...r, date: r.date ?? previous.date })), ...report.results].sort((a, b) => order(a.scenario) - order(b.scenario));
 }
 
 /** A second gateway that calls ai-core's port directly: the no-sidecar baseline for scenario 1. */

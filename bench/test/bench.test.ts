@@ -12,13 +12,25 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     expect(r.status).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
     const scenarios = new Set(report.results.map((x: { scenario: string }) => x.scenario));
-    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'overhead', 'parallelism', 'soak']);
-    for (const x of report.results.filter((x: { scenario: string }) => x.scenario !== 'breaker')) {
+    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'overhead', 'parallelism', 'soak', 'ttft']);
+    const rows = report.results.filter((x: { scenario: string }) => x.scenario !== 'breaker');
+    for (const x of rows) {
       expect(x.requests).toBeGreaterThan(0);
-      expect(x.errors + x.non2xx).toBe(0);
       expect(x.processes['ai-core-service'].rssEndMiB).toBeGreaterThan(0);
     }
-    expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toMatch(/\| overhead \| dapr, 50 req\/s \|/);
+    // Named, with the first error, so a failure says which path broke and how.
+    const failed = rows.filter((x: { errors: number; non2xx: number }) => x.errors + x.non2xx > 0);
+    expect(failed.map((x: { scenario: string; variant: string; errors: number; non2xx: number; note?: string }) =>
+      `${x.scenario} | ${x.variant}: ${x.errors + x.non2xx} errors${x.note ? ` (${x.note})` : ''}`)).toEqual([]);
+    // Time to first token: every path streams the prompt's 20 content chunks.
+    const streams = report.results.filter((x: { scenario: string; variant: string }) => x.scenario === 'ttft' && x.variant.endsWith(', stream'));
+    expect(streams.map((x: { variant: string }) => x.variant)).toEqual([
+      'dapr, primary, stream', 'dapr, fastest, stream', 'direct, primary, stream', 'direct, fastest, stream', 'simulator (Azure gpt-4), stream',
+    ]);
+    for (const x of streams) expect({ variant: x.variant, chunks: x.chunks, first: x.ttft.p50 > 0 }).toEqual({ variant: x.variant, chunks: 20, first: true });
+    const md = readFileSync(path.join(out, 'latest.md'), 'utf8');
+    expect(md).toMatch(/\| overhead \| dapr, 50 req\/s \|/);
+    expect(md).toMatch(/\| dapr, fastest, stream \| 2 \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -115,16 +115,17 @@ export interface ChatSink {
 export async function streamChat(prepared: PreparedChat, budget: CallBudget, deps: ChatDeps, sink: ChatSink): Promise<{ model: ModelName; models: Outcomes }> {
   const { route, generate } = prepared;
   const models: Outcomes = {};
-  const lost = new AbortController();
+  // One signal per model: a win stops the others, never the winner's own stream.
+  const lost = new Map(route.order.map((m) => [m, new AbortController()]));
   let winner: ModelName | undefined;
   const win = (m: ModelName) => {
     winner = m;
-    if (route.strategy === 'fastest') lost.abort();
+    if (route.strategy === 'fastest') lost.forEach((c, other) => other !== m && c.abort());
     sink.start(m);
   };
   const run = async (m: ModelName): Promise<void> => {
     const outcome = await deps.streamModel(m, generate, budget, {
-      lostRace: lost.signal,
+      lostRace: lost.get(m)!.signal,
       onDelta: (text) => {
         if (winner === undefined) win(m);
         if (winner === m) sink.delta(text);
