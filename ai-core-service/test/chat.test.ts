@@ -16,7 +16,7 @@ function setup() {
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
     runModel: (m, r, b, o) => guarded[m as 'gpt4'].run(r, b, o),
-    streamModel: (m, r, b, o) => guarded[m as 'gpt4'].runStream(r, b, { ...o, idleMs: 300 }),
+    streamModel: (m, r, b, o) => guarded[m as 'gpt4'].runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 }),
   };
   const request = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'auto', messages: [{ role: 'user', content: 'Why?' }], ...over });
   /** Records what a caller would see of a stream. */
@@ -50,6 +50,7 @@ describe('chat (OpenAI-compatible use case)', () => {
     expect(routeFor('auto', s.deps)).toEqual({ order: ['gpt4', 'llama4'], strategy: 'primary' });
     expect(routeFor('fastest', s.deps)).toEqual({ order: ['gpt4', 'llama4'], strategy: 'fastest' });
     expect(() => routeFor('gpt-5', s.deps)).toThrow(UnknownModel);
+    for (const inherited of ['constructor', 'toString', '__proto__']) expect(() => routeFor(inherited, s.deps)).toThrow(UnknownModel);
   });
 
   test('when asked to stream with both, then it is refused before any model is called', async () => {

@@ -1,6 +1,6 @@
 /** The OpenAI-compatible routes' surface with a fake ai-core: validation and errors in OpenAI's shape. */
 import request from 'supertest';
-import { createLogger, openAiError, Readiness, sha256Hex } from '@context-qa/common';
+import { createLogger, openAiError, Readiness, sha256Hex, UNSUPPORTED_CHAT_FIELDS } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 
@@ -60,6 +60,34 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
     if (param) expect(res.body.error.param).toBe(param);
     expect(res.body.error.type).toBe('invalid_request_error');
     expect(sent).toEqual([]);
+  });
+
+  test.each([...UNSUPPORTED_CHAT_FIELDS])('when the request sets %s, then 400 says it is not supported', async (field) => {
+    const { app, sent } = setup();
+    const res = await post(app, { ...ok, [field]: 1 });
+    expectOpenAiError(res, 400, 'invalid_request', field);
+    expect(res.body.error.message).toContain('not supported');
+    expect(sent).toEqual([]);
+  });
+
+  test.each([
+    ['a whitespace-only question', { ...ok, messages: [{ role: 'user', content: '   ' }] }, 'messages'],
+    ['stream_options without stream', { ...ok, stream_options: { include_usage: true } }, 'stream_options'],
+    ['a context key with ||', { ...ok, context_key: 'a||b' }, 'context_key'],
+  ])('when the request has %s, then 400', async (_what, body, param) => {
+    expectOpenAiError(await post(setup().app, body), 400, 'invalid_request', param);
+  });
+
+  test('when a client sends null for optional numbers (as some do), then it is accepted', async () => {
+    const { app, sent } = setup();
+    const body = { ...ok, max_tokens: null, temperature: null, top_p: null, n: null, stream: null };
+    expect((await post(app, body)).status).toBe(200);
+    expect(sent).toHaveLength(1);
+  });
+
+  test('when the x-context-key header is not a valid key, then 400 naming it', async () => {
+    const res = await request(setup().app).post('/v1/chat/completions').set('authorization', `Bearer ${KEY}`).set('x-context-key', 'a||b').send(ok);
+    expectOpenAiError(res, 400, 'invalid_request', 'x-context-key');
   });
 
   test('when the body is not JSON, too large, or of another type, then OpenAI-shaped 400 / 413 / 415', async () => {

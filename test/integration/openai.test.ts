@@ -50,7 +50,8 @@ describe('the OpenAI-compatible API with the official client', () => {
     client.chat.completions.create({ model, messages: messages(q), stream: true, stream_options: { include_usage: true } });
 
   test('when asked without streaming, then an OpenAI completion from the preferred model, grounded in the question', async () => {
-    const out = await client.chat.completions.create({ model: 'auto', messages: messages('What is Dapr?') });
+    const { data: out, response } = await client.chat.completions.create({ model: 'auto', messages: messages('What is Dapr?') }).withResponse();
+    expect(response.headers.get('x-context-qa-model')).toBe('gpt4');
     expect(out).toMatchObject({ object: 'chat.completion', model: 'gpt4', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] });
     expect(out.id).toMatch(/^chatcmpl-/);
     expect(out.choices[0]!.message.content).toContain('What is Dapr?');
@@ -125,6 +126,7 @@ describe('the OpenAI-compatible API with the official client', () => {
         for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? '';
       })().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(APIError);
+      expect(err).toMatchObject({ code: 'upstream_error' }); // ai-core's own error event, relayed as it was
       expect(content.length).toBeGreaterThan(0); // it had started: no fallback after the first token
     });
 
@@ -139,10 +141,15 @@ describe('the OpenAI-compatible API with the official client', () => {
       expect(route.abandoned).toBe(before + 1);
     });
 
-    test('when racing with fastest, then the model whose first token comes first answers', async () => {
+    test('when racing with fastest, then the model whose first token comes first answers, to its end', async () => {
+      // Both have answered just now (earlier tests): the loser is stopped, the winner streams on.
+      await client.chat.completions.create({ model: 'both', messages: messages('warm up') });
       await sim.setFault(GPT, { latencyMs: 800 });
+      await sim.setFault(LLAMA, { chunkDelayMs: 30 });
+      const whole = await client.chat.completions.create({ model: 'llama4', messages: messages('who is faster?') });
       const out = await drain(await streamOf('fastest', 'who is faster?'));
       expect(out.models).toEqual(['llama4']);
+      expect(out.content).toBe(whole.choices[0]!.message.content);
     });
   });
 });

@@ -39,6 +39,9 @@ export class UnknownModel extends Error {
 /** The request asks for something its route cannot do (a 400 naming the field). */
 export class UnsupportedRouting extends Error {
   override name = 'UnsupportedRouting';
+  constructor(message: string, readonly param = 'stream') {
+    super(message);
+  }
 }
 
 export interface Route {
@@ -49,7 +52,7 @@ export interface Route {
 /** `model` → which models, in which order, by which strategy. A concrete model answers alone. */
 export function routeFor(model: string, deps: Pick<ChatDeps, 'preference' | 'autoStrategy'>): Route {
   if (deps.preference.includes(model)) return { order: [model], strategy: 'primary' };
-  if (model in ALIASES) return { order: deps.preference, strategy: ALIASES[model as Alias] ?? deps.autoStrategy };
+  if (Object.hasOwn(ALIASES, model)) return { order: deps.preference, strategy: ALIASES[model as Alias] ?? deps.autoStrategy };
   throw new UnknownModel(`the model "${model}" does not exist`);
 }
 
@@ -66,7 +69,8 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
     throw new UnsupportedRouting(`"${req.model}" (${route.strategy}) cannot stream: stream with "primary", "fastest" or one model`);
   }
   const turns = req.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
-  const question = textOf(turns.at(-1)!.content);
+  const question = textOf(turns.at(-1)!.content).trim();
+  if (!question) throw new UnsupportedRouting('the last user message is empty', 'messages');
   const instructions = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content));
   const key = contextKeyFor(question, contextKey ?? req.context_key);
   const context = await lookupContext(key, deps.context, budget.signal);
@@ -124,13 +128,14 @@ export async function streamChat(prepared: PreparedChat, budget: CallBudget, dep
     sink.start(m);
   };
   const run = async (m: ModelName): Promise<void> => {
+    // A runner never rejects by contract; should one, it is that model's failure, not a hung request.
     const outcome = await deps.streamModel(m, generate, budget, {
       lostRace: lost.get(m)!.signal,
       onDelta: (text) => {
         if (winner === undefined) win(m);
         if (winner === m) sink.delta(text);
       },
-    });
+    }).catch((): ModelOutcome => ({ status: 'error', code: 'upstream_error', latencyMs: 0 }));
     models[m] = outcome;
     if (winner === undefined && outcome.status === 'ok') win(m); // an empty answer is still an answer
   };

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import {
   ANSWERED_BY_HEADER,
   MODEL_ERROR_CODES,
+  noteAccess,
   openAiError,
   usageWire,
   type ChatCompletion,
@@ -33,7 +34,7 @@ export function completion(meta: WireMeta, model: string, outcome: ModelOutcome)
  * A failure after the first token is an `error` event and no [DONE]: OpenAI's
  * SDKs raise it, so a cut-off answer never looks complete.
  */
-export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean): ChatSink {
+export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, outOfTime: () => boolean): ChatSink {
   let model = '';
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
   const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatCompletionChunk['choices'][0]['finish_reason'] = null): ChatCompletionChunk => ({
@@ -60,8 +61,10 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean): C
       res.end('data: [DONE]\n\n');
     },
     fail(outcome) {
-      const code = outcome.code ?? 'upstream_error';
-      send(openAiError(502, `the answer was cut off: ${MODEL_ERROR_CODES[code]}`, code));
+      const code = outOfTime() ? 'deadline_exceeded' : (outcome.code ?? 'upstream_error');
+      const why = code === 'deadline_exceeded' ? 'the request deadline passed' : MODEL_ERROR_CODES[code];
+      noteAccess(res, { streamError: code }); // the status stays 200: the access line says it broke off
+      send(openAiError(502, `the answer was cut off: ${why}`, code));
       res.end();
     },
   };

@@ -7,7 +7,9 @@ import type { Request, RequestHandler, Response } from 'express';
 import {
   ANSWERED_BY_HEADER,
   chatRequestSchema,
+  contextKeySchema,
   noteAccess,
+  openAiError,
   requestContext,
   requestDeadline,
   type ChatRequest,
@@ -15,6 +17,7 @@ import {
   type Logger,
   type ModelOutcome,
 } from '@context-qa/common';
+import { randomBytes } from 'node:crypto';
 import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
 import { UnknownModel, UnsupportedRouting, type ChatSink, type PreparedChat } from '../domain/chat';
 import type { Outcomes } from '../domain/strategies';
@@ -44,7 +47,8 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
       return sendOpenAiError(res, 400, `${issue.path.join('.') || 'body'}: ${issue.message}`, 'invalid_request', issue.path.join('.') || null);
     }
     const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
-    const meta = { id: `chatcmpl-${requestContext.get()?.requestId ?? ''}`, created: Math.floor(Date.now() / 1000) };
+    // Unique even when callers reuse their x-request-id; still findable by it.
+    const meta = { id: `chatcmpl-${requestContext.get()?.requestId ?? ''}-${randomBytes(4).toString('hex')}`, created: Math.floor(Date.now() / 1000) };
     try {
       const prepared = await deps.chat.prepare(parsed.data, contextKeyHeader(req), deadline);
       noteAccess(res, { degraded: prepared.context.degraded });
@@ -54,26 +58,41 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
         res.setHeader(ANSWERED_BY_HEADER, model);
         return void res.json(completion(meta, model, outcome));
       }
-      const sink = sseSink(res, meta, parsed.data.stream_options?.include_usage === true);
+      const sink = sseSink(res, meta, parsed.data.stream_options?.include_usage === true, () => deadline.reason === 'deadline');
       const { model } = await deps.chat.stream(prepared, deadline, sink);
       noteAccess(res, { answeredBy: model });
     } catch (err) {
-      if (res.headersSent) return void res.end(); // cannot happen by contract: streamChat throws before its first byte only
+      if (res.headersSent) {
+        // Not by contract (streamChat throws before its first byte only), but never end a stream quietly.
+        deps.logger.error({ err }, 'chat stream failed after it started');
+        return void res.end(`data: ${JSON.stringify(openAiError(500, 'the answer was cut off', 'internal_error'))}\n\n`);
+      }
       answerFailure(res, err, deadline, deps.logger);
     }
   });
 }
 
-const contextKeyHeader = (req: Request): string | undefined => req.header('x-context-key') || undefined;
+/** The gateway validated it; an invalid one here (a caller bypassing it) is ignored, never used as a state key. */
+const contextKeyHeader = (req: Request): string | undefined => {
+  const key = req.header('x-context-key');
+  return key !== undefined && contextKeySchema.safeParse(key).success ? key : undefined;
+};
 
 function answerFailure(res: Response, err: unknown, deadline: Deadline, logger: Logger): void {
   if (err instanceof UnknownModel) return sendOpenAiError(res, 404, err.message, 'model_not_found', 'model');
-  if (err instanceof UnsupportedRouting) return sendOpenAiError(res, 400, err.message, 'unsupported_for_stream', 'stream');
+  if (err instanceof UnsupportedRouting) return sendOpenAiError(res, 400, err.message, 'invalid_request', err.param);
   const models = err instanceof NoModelAnswered || err instanceof DeadlineExceeded ? err.models : undefined;
   const codes = Object.entries(models ?? {}).map(([m, o]) => `${m}: ${o.code ?? o.status}`).join(', ');
   if (deadline.reason === 'client_gone') return sendOpenAiError(res, 499, 'the caller went away', 'client_closed');
   if (err instanceof DeadlineExceeded) return sendOpenAiError(res, 504, `the request deadline passed before a model answered (${codes})`, 'deadline_exceeded');
   if (err instanceof NoModelAnswered) {
+    const all = (code: string) => Object.values(err.models).every((o) => o.code === code);
+    // The caller's fault or the caller's quota: not a 5xx, which OpenAI SDKs would retry as is.
+    if (all('bad_request')) return sendOpenAiError(res, 400, `every model rejected the request (${codes})`, 'model_rejected_request');
+    if (all('rate_limited')) {
+      res.setHeader('retry-after', '5');
+      return sendOpenAiError(res, 429, `every model is throttling (${codes})`, 'rate_limited');
+    }
     const retry = Object.values(err.models).some((o) => o.code === 'overloaded' || o.code === 'circuit_open');
     if (retry) res.setHeader('retry-after', '5');
     return sendOpenAiError(res, 503, `no model could answer (${codes})`, 'no_model_answered');

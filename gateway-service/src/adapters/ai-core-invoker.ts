@@ -6,6 +6,7 @@
  * misconfiguration, not the caller's: 502).
  */
 import {
+  ANSWERED_BY_HEADER,
   httpError,
   REMAINING_HEADER,
   sidecarHeaders,
@@ -20,6 +21,8 @@ export interface Forwarded {
   body: unknown;
   /** ai-core's Retry-After on a 503 (a model refused for load or an open breaker). */
   retryAfter?: string;
+  /** The model that answered (ai-core's x-context-qa-model header). */
+  answeredBy?: string;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -81,7 +84,8 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
     const openAiShaped = typeof (json as { error?: unknown } | undefined)?.error === 'object';
     if (res.ok || type.includes('application/problem+json') || openAiShaped) {
       const retryAfter = res.headers.get('retry-after');
-      return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}) };
+      const answeredBy = res.headers.get(ANSWERED_BY_HEADER);
+      return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}), ...(answeredBy ? { answeredBy } : {}) };
     }
     // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
     const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);

@@ -9,6 +9,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import {
   ANSWERED_BY_HEADER,
   chatRequestSchema,
+  contextKeySchema,
   openAiError,
   requestContext,
   requestDeadline,
@@ -42,6 +43,10 @@ export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: Req
       const param = issue.path.join('.') || null;
       return void res.status(400).json(openAiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request', param));
     }
+    const headerKey = req.header('x-context-key');
+    if (headerKey !== undefined && !contextKeySchema.safeParse(headerKey).success) {
+      return void res.status(400).json(openAiError(400, 'x-context-key: 1–512 characters, without "||"', 'invalid_request', 'x-context-key'));
+    }
     const d = deadline(req, res);
     const out = await deps.aiCore.open('POST', '/v1/chat/completions', parsed.data, ctx(req), d);
     if ('stream' in out) return relayStream(res, out.stream, d, deps.logger);
@@ -51,6 +56,7 @@ export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: Req
 
 function relayWhole(res: Response, out: Forwarded): void {
   if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
+  if (out.answeredBy) res.setHeader(ANSWERED_BY_HEADER, out.answeredBy);
   // A problem+json from ai-core (e.g. a route it does not know) still reaches OpenAI clients in their shape.
   const body = out.body as { error?: unknown; detail?: string; code?: string };
   if (out.status >= 400 && typeof body?.error !== 'object') {
@@ -73,17 +79,24 @@ async function relayStream(res: Response, upstream: globalThis.Response, deadlin
     if (v) res.setHeader(h, v);
   }
   res.flushHeaders();
-  let tail = '';
+  // Whole events only: a cut inside one must not glue our error event to half of it.
+  let pending = '';
+  let lastEvent = '';
+  const decoder = new TextDecoder();
   try {
     for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
-      res.write(chunk);
-      tail = (tail + Buffer.from(chunk).toString('utf8')).slice(-512);
+      pending += decoder.decode(chunk, { stream: true });
+      const end = pending.lastIndexOf('\n\n');
+      if (end < 0) continue;
+      const events = pending.slice(0, end + 2);
+      pending = pending.slice(end + 2);
+      res.write(events);
+      lastEvent = events.trimEnd().split('\n\n').at(-1) ?? '';
     }
   } catch (err) {
     if (deadline.reason === 'client_gone') return; // nobody to tell
     logger.warn({ err }, 'stream from ai-core broke off');
   }
-  const lastEvent = tail.trimEnd().split('\n\n').at(-1) ?? '';
   const complete = lastEvent === DONE || lastEvent.startsWith('data: {"error"');
   if (!complete && !res.writableEnded) {
     const code = deadline.reason === 'deadline' ? 'deadline_exceeded' : 'upstream_error';

@@ -7,6 +7,8 @@ export interface AccessFields {
   keyId?: string;
   answeredBy?: string;
   degraded?: boolean;
+  /** A stream that broke off after its 200 was sent: the code of its error event. */
+  streamError?: string;
 }
 
 const PROBES = new Set(['/healthz', '/readyz']);

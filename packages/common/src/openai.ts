@@ -5,6 +5,7 @@
  * response and chunk shapes.
  */
 import { z } from 'zod';
+import { contextKeySchema } from './contract';
 
 const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
 const content = z.union([z.string(), z.array(textPart).min(1)], {
@@ -23,7 +24,7 @@ const chatMessage = z.discriminatedUnion(
 );
 
 /** Fields OpenAI defines that we refuse by name, so the caller learns why rather than being ignored. */
-const UNSUPPORTED = [
+export const UNSUPPORTED_CHAT_FIELDS = [
   'tools', 'tool_choice', 'parallel_tool_calls', 'functions', 'function_call', 'logprobs', 'top_logprobs', 'logit_bias',
   'response_format', 'audio', 'modalities', 'prediction', 'web_search_options', 'seed', 'service_tier', 'reasoning_effort',
   'metadata',
@@ -38,10 +39,10 @@ export const chatRequestSchema = z
   .strictObject({
     model: z.string().min(1).max(128),
     messages: z.array(chatMessage).min(1).max(256),
-    max_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS).optional(),
-    max_completion_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS).optional(),
-    temperature: z.number().min(0).max(2).optional(),
-    top_p: z.number().min(0).max(1).optional(),
+    max_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS).nullable().optional(),
+    max_completion_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS).nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
     stop: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)]).nullable().optional(),
     stream: z.boolean().nullable().optional(),
     stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullable().optional(),
@@ -51,13 +52,15 @@ export const chatRequestSchema = z
     frequency_penalty: noOp(0, 'frequency_penalty'),
     store: noOp(false, 'store'),
     /** Extension: where the context comes from (also the x-context-key header). */
-    context_key: z.string().min(1).max(512).optional(),
-    ...Object.fromEntries(UNSUPPORTED.map((f) => [f, z.never({ error: `${f} is not supported by this gateway` }).optional()])),
+    context_key: contextKeySchema.optional(),
+    ...Object.fromEntries(UNSUPPORTED_CHAT_FIELDS.map((f) => [f, z.never({ error: `${f} is not supported by this gateway` }).optional()])),
   })
   .superRefine((r, ctx) => {
     const last = r.messages.at(-1);
     if (last?.role !== 'user') ctx.addIssue({ code: 'custom', path: ['messages'], message: 'the last message must be from the user' });
-    if (r.max_tokens !== undefined && r.max_completion_tokens !== undefined && r.max_tokens !== r.max_completion_tokens) {
+    if (last?.role === 'user' && !textOf(last.content).trim()) ctx.addIssue({ code: 'custom', path: ['messages'], message: 'the last user message is empty' });
+    if (r.stream_options && !r.stream) ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'only allowed when stream is true' });
+    if (r.max_tokens != null && r.max_completion_tokens != null && r.max_tokens !== r.max_completion_tokens) {
       ctx.addIssue({ code: 'custom', path: ['max_tokens'], message: 'max_tokens and max_completion_tokens disagree' });
     }
   });

@@ -127,11 +127,19 @@ export class GuardedModel {
   /**
    * One streamed answer, each delta handed to `onDelta` as it arrives. The
    * breaker sees the whole stream as one call, so a failure after the first
-   * token counts too; a stall of `idleMs` is a timeout (no total deadline: a
-   * long answer may take long, and the request's budget still bounds it).
+   * token counts too; a stall of `idleMs` is a timeout, and so is a stream
+   * longer than `maxMs` (the request's own maximum).
    */
-  runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
-    const work = { run: (signal: AbortSignal) => collectStream((s) => this.provider.stream(req, s), signal, opts.idleMs, opts.onDelta) };
+  runStream(
+    req: GenerateRequest,
+    budget: CallBudget,
+    opts: CallOptions & { idleMs: number; maxMs: number; onDelta: (text: string) => void },
+  ): Promise<ModelOutcome> {
+    // maxMs bounds a stream nobody waits for any more (a race loser of unknown health runs on).
+    const work = {
+      run: (signal: AbortSignal) => collectStream((s) => this.provider.stream(req, s), signal, opts.idleMs, opts.onDelta),
+      deadlineMs: opts.maxMs,
+    };
     return this.guard(work, opts.idleMs, budget, opts);
   }
 

@@ -25,7 +25,7 @@ export async function collectStream(
       if (event.type === 'end') return { text, finishReason: event.finishReason, ...(event.usage ? { usage: event.usage } : {}) };
       arm();
       text += event.text;
-      onDelta(event.text);
+      if (!idle.signal.aborted && !signal.aborted) onDelta(event.text); // nothing more once stopped
     }
     throw new ModelError('upstream_error', 'stream ended before the model finished');
   } catch (err) {
