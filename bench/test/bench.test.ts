@@ -9,7 +9,8 @@ test('when the benchmark runs in short mode, then it reports every scenario with
   const out = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   try {
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'bench/dist/run.js'), '--short', '--out', out], { encoding: 'utf8', timeout: 180_000 });
-    expect(r.status).toBe(0);
+    // On failure, show why (the run's last words), not just an exit code.
+    expect({ status: r.status, tail: r.status === 0 ? '' : `${r.stdout.slice(-1500)}\n${r.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
     const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
     const scenarios = new Set(report.results.map((x: { scenario: string }) => x.scenario));
     expect([...scenarios].sort()).toEqual(['breaker', 'context', 'overhead', 'parallelism', 'soak', 'ttft']);
