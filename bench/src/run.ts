@@ -87,7 +87,9 @@ async function main(): Promise<void> {
 
     // 1. Overhead of the two sidecar hops: same request, with and without Dapr between the services.
     if (wanted('overhead')) {
-    for (const rate of [50, 200]) {
+    // 200 req/s is about this 2-core stack's capacity: a measurement for the full run, not a
+    // pass/fail row for the short one that `make test` runs (its result would depend on the machine's load).
+    for (const rate of short ? [50] : [50, 200]) {
       await run('overhead', `dapr, ${rate} req/s`, { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
       await run('overhead', `direct, ${rate} req/s`, { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
     }
