@@ -12,6 +12,8 @@ export const configSchema = withChecks(z.object({
 
   CACHE_STORE: z.string().default('context-cache').describe('Dapr state store used as the cache'),
   CONTEXT_STORE: z.string().default('context-store').describe('Dapr state store that is the source of truth'),
+  ANSWER_CACHE_STORE: z.string().default('answer-cache').describe('Dapr state store of the exact-match answer cache'),
+  ANSWER_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(2_592_000).default(300).describe('how long a cached answer is served; 0 disables the answer cache'),
   SECRET_STORE: z.string().default('secrets').describe('Dapr secret store'),
   CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300).describe('TTL of context written back to the cache'),
   CACHE_TIMEOUT_MS: env.ms(300).describe('budget of one cache call; a slower cache counts as a miss (above the sidecar\'s 250 ms, so the sidecar ends the call)'),
@@ -49,8 +51,9 @@ export const configSchema = withChecks(z.object({
   ...modelIssues(c),
   // A model must get its whole deadline after the context lookup, or a hang would end as a neutral
   // "budget ran out" and never count against its breaker.
-  ...(c.MODEL_TIMEOUT_MS + c.CACHE_TIMEOUT_MS + c.STORE_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS
-    ? [{ path: ['MODEL_TIMEOUT_MS'], message: `${c.MODEL_TIMEOUT_MS} ms plus CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)` }]
+  // The answer-cache lookup (bounded by CACHE_TIMEOUT_MS too) comes before the models when the cache is on.
+  ...(c.MODEL_TIMEOUT_MS + c.CACHE_TIMEOUT_MS * (c.ANSWER_CACHE_TTL_SECONDS > 0 ? 2 : 1) + c.STORE_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS
+    ? [{ path: ['MODEL_TIMEOUT_MS'], message: `${c.MODEL_TIMEOUT_MS} ms plus CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms; CACHE_TIMEOUT_MS counts twice with the answer cache on)` }]
     : []),
   // Likewise a stalled stream must be able to time out (and fall back) inside the request.
   ...(c.STREAM_IDLE_TIMEOUT_MS * 2 > c.REQUEST_TIMEOUT_MS

@@ -1,5 +1,6 @@
 import { Counter, createMetrics, Gauge, Histogram, type ModelName, type ModelOutcome } from '@context-qa/common';
 import type { BreakerState, ModelObserver } from './adapters/models/guarded';
+import type { AnswerLookupOutcome, AnswerWriteOutcome } from './domain/answer-cache';
 import type { WriteBackOutcome } from './domain/cache-sync';
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
@@ -65,5 +66,21 @@ export function aiCoreMetrics(opts: { pendingWriteBacks: () => number }) {
     },
   });
   const writeBack = (outcome: WriteBackOutcome) => writeBacks.inc({ outcome });
-  return { registry, httpMiddleware, models, context, writeBack };
+  const answerLookups = new Counter({
+    name: 'answer_cache_lookups_total',
+    help: 'Answer cache use per request: hit, miss (models called), bypass (disabled, no-cache, stream, or context unknown), error (read failed: a miss)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const answerWrites = new Counter({
+    name: 'answer_cache_writes_total',
+    help: 'Answers written to the answer cache by outcome (written, error)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const answerCache = {
+    observeLookup: (outcome: AnswerLookupOutcome) => answerLookups.inc({ outcome }),
+    observeWrite: (outcome: AnswerWriteOutcome) => answerWrites.inc({ outcome }),
+  };
+  return { registry, httpMiddleware, models, context, writeBack, answerCache };
 }

@@ -8,11 +8,13 @@ import {
   type Logger,
   type ModelName,
 } from '@context-qa/common';
+import { daprAnswerStore } from './adapters/dapr-answer-cache';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';
 import { createProvider } from './adapters/models/registry';
 import { createApp } from './app';
 import { catalogue, modelPreference, modelSpecs, type Config } from './config';
+import { AnswerCache, catalogueVersion } from './domain/answer-cache';
 import { ask } from './domain/ask';
 import { ALIASES, chat, prepareChat, streamChat, type ChatDeps } from './domain/chat';
 import type { ChatService } from './entry-points/chat';
@@ -51,6 +53,15 @@ export async function start(config: Config, logger: Logger) {
     modelSpecs(config).map((spec) => [spec.name, new GuardedModel(createProvider(spec, providerDeps), breaker, { ...metrics.models, failure: logFailure })]),
   );
   const preference = modelPreference(config);
+  // Keyed on the catalogue in preference order (name, provider, model id or deployment): a change misses.
+  const byName = new Map(catalogue(config).map((m) => [m.name, m]));
+  const answers = new AnswerCache({
+    store: daprAnswerStore(config, config.ANSWER_CACHE_STORE, config.CACHE_TIMEOUT_MS),
+    ttlSeconds: config.ANSWER_CACHE_TTL_SECONDS,
+    version: catalogueVersion(preference.map((m) => byName.get(m) ?? { name: m, provider: '?', target: '?' }), config.CONTEXT_BUDGET_CHARS),
+    logger,
+    ...metrics.answerCache,
+  });
   const model = (m: ModelName): GuardedModel => {
     const g = guarded.get(m);
     if (!g) throw new Error(`model ${m} is not configured`); // MODEL_PREFERENCE is checked against MODELS at start
@@ -76,11 +87,15 @@ export async function start(config: Config, logger: Logger) {
     defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
     runModel: (m, r, budget, opts) => model(m).run(r, budget, opts),
     streamModel: (m, r, budget, opts) => model(m).runStream(r, budget, { ...opts, idleMs: config.STREAM_IDLE_TIMEOUT_MS, maxMs: config.REQUEST_TIMEOUT_MS }),
+    answers,
   };
   const chatService: ChatService = {
     prepare: (req, contextKey, budget) => prepareChat(req, contextKey, budget, chatDeps),
-    complete: (prepared, budget) => chat(prepared, budget, chatDeps),
-    stream: (prepared, budget, sink) => streamChat(prepared, budget, chatDeps, sink),
+    complete: (prepared, budget, opts) => chat(prepared, budget, chatDeps, opts),
+    stream: (prepared, budget, sink) => {
+      answers.bypassed(); // streams never use the answer cache
+      return streamChat(prepared, budget, chatDeps, sink);
+    },
     models: () => [
       ...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })),
       ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' })),
@@ -96,14 +111,15 @@ export async function start(config: Config, logger: Logger) {
     contexts: contextAdmin(context),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     chat: chatService,
-    ask: (req, requestId, deadline) =>
+    ask: (req, requestId, deadline, opts) =>
       ask(req, requestId, deadline, {
         context,
         preference,
         contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
         defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
         runModel: chatDeps.runModel,
-      }),
+        answers,
+      }, opts),
   });
   return serveApp(app, {
     config,

@@ -20,7 +20,7 @@ function setup(opts: { appToken?: string; fail?: boolean } = {}) {
     contexts: contextAdmin(deps),
     ask: async (req, requestId) => {
       if (opts.fail) throw new NoModelAnswered({ gpt4: refused('timeout', 5), llama4: refused('circuit_open') });
-      return { requestId, answer: req.prompt, answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' },
+      return { requestId, answer: req.prompt, answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' }, cache: 'miss',
         models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } } };
     },
   });

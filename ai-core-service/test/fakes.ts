@@ -2,7 +2,7 @@
 import { createLogger, type ModelName } from '@context-qa/common';
 import type { ContextDeps } from '../src/domain/context';
 import { PendingWrites } from '../src/domain/pending-writes';
-import type { CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
+import type { AnswerStore, CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
 import { ModelError } from '../src/domain/ports';
 import type { ChatService } from '../src/entry-points/chat';
 
@@ -153,3 +153,31 @@ export const unusedChat: ChatService = {
   stream: () => Promise.reject(new Error('chat is not part of this test')),
   models: () => [],
 };
+
+/** The answer cache's store in memory: counts calls, fails or hangs (until the caller's signal aborts) on demand. */
+export class FakeAnswerStore implements AnswerStore {
+  readonly name = 'fake-answer-cache';
+  readonly data = new Map<string, { value: unknown; ttlSeconds: number }>();
+  gets = 0;
+  /** 'get' / 'set': that op fails; 'hang': get waits until its signal aborts. */
+  mode: 'ok' | 'get' | 'set' | 'hang' = 'ok';
+  /** Resolves writes started off the response path (tests await this). */
+  written: Promise<void>[] = [];
+  async get(key: string, signal?: AbortSignal): Promise<unknown> {
+    this.gets++;
+    if (this.mode === 'get') throw new Error('answer cache down');
+    if (this.mode === 'hang') {
+      await new Promise<void>((_r, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    }
+    return structuredClone(this.data.get(key)?.value);
+  }
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    const p = (async () => {
+      if (this.mode === 'set') throw new Error('answer cache down');
+      this.data.set(key, { value: structuredClone(value), ttlSeconds });
+    })();
+    this.written.push(p.catch(() => {}));
+    return p;
+  }
+  settled = () => Promise.all(this.written);
+}

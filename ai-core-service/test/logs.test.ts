@@ -23,6 +23,7 @@ function setup(degraded: boolean) {
       strategy: req.strategy,
       degraded,
       context: { source: 'none', key: 'k' },
+      cache: 'miss',
       models: {
         gpt4: degraded ? { status: 'error', latencyMs: 3, code: 'rate_limited', error: 'the model provider throttled the call' } : { status: 'ok', text: 'G', latencyMs: 1 },
         llama4: { status: 'ok', text: `CONTEXT-MARKER ${req.prompt}`, latencyMs: 2 },

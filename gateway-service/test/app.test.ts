@@ -18,6 +18,7 @@ const answer = (over: Partial<AskResponse> = {}): AskResponse => ({
   strategy: 'both',
   degraded: false,
   context: { source: 'none', key: 'k' },
+  cache: 'miss',
   models: { gpt4: { status: 'ok', text: 'G', latencyMs: 1 }, llama4: { status: 'error', latencyMs: 1, error: 'upstream: x' } },
   ...over,
 });

@@ -16,6 +16,7 @@ const answer: AskResponse = {
   strategy: 'both',
   degraded: true,
   context: { source: 'redis', key: 'plan' },
+  cache: 'miss',
   models: { gpt4: { status: 'error', latencyMs: 1, code: 'rate_limited' }, llama4: { status: 'ok', text: 'A', latencyMs: 1 } },
 };
 

@@ -18,7 +18,7 @@ interface Got {
   expiresAt?: number;
 }
 
-function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: number) {
+export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: number) {
   const base = `${sidecarUrl(sidecar)}/v1.0/state/${encodeURIComponent(storeName)}`;
   // The key may hold '/', '?', '#', spaces: one encoded path segment.
   const at = (key: string) => `${base}/${encodeURIComponent(key)}`;

@@ -1,4 +1,5 @@
-import type { AskRequest, AskResponse, ModelName, ModelOutcome } from '@context-qa/common';
+import type { AnswerCacheStatus, AskRequest, AskResponse, ModelName, ModelOutcome } from '@context-qa/common';
+import { contextFingerprint, normaliseQuestion, type AnswerCache, type CacheRequest } from './answer-cache';
 import { contextKeyFor, lookupContext, type ContextDeps } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
 import { buildPrompt } from './prompt';
@@ -11,7 +12,14 @@ export interface AskDeps {
   contextBudgetChars: number;
   defaultMaxTokens: number;
   runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
+  /** The exact-match answer cache; absent: no caching. */
+  answers?: AnswerCache;
 }
+
+/** What a cached /v1/prompt answer holds: everything but the request's own id, context source and cache status. */
+type CachedAnswer = Pick<AskResponse, 'answer' | 'answeredBy' | 'strategy' | 'models'>;
+const isCachedAnswer = (v: unknown): v is CachedAnswer =>
+  typeof (v as CachedAnswer | null)?.answer === 'string' && typeof (v as CachedAnswer).answeredBy === 'string' && typeof (v as CachedAnswer).models === 'object';
 
 /** The request's budget ran out before any model answered (504). */
 export class DeadlineExceeded extends Error {
@@ -32,25 +40,42 @@ export class NoModelAnswered extends Error {
 const FAILED = new Set(['error', 'timeout', 'circuit_open']);
 const isFailure = (o: ModelOutcome) => FAILED.has(o.status) || o.code === 'overloaded';
 
-/** The use case: context lookup, prompt, models by strategy, pick the answer. */
-export async function ask(req: AskRequest, requestId: string, budget: CallBudget, deps: AskDeps): Promise<AskResponse> {
+/**
+ * The use case: context lookup, then the answer cache (keyed on the context's
+ * content), else prompt, models by strategy, pick the answer; a good answer is
+ * cached off the response path.
+ */
+export async function ask(req: AskRequest, requestId: string, budget: CallBudget, deps: AskDeps, opts: CacheRequest = {}): Promise<AskResponse> {
   const key = contextKeyFor(req.prompt, req.contextKey);
   const context = await lookupContext(key, deps.context, budget.signal);
+  const maxTokens = req.maxTokens ?? deps.defaultMaxTokens;
+  const answers = deps.answers;
+  // Without the context (its store failed) the key would be wrong: never read or write then.
+  const useCache = answers?.enabled === true && !opts.bypass && req.cache !== false && !context.degraded;
+  const cacheKey = useCache
+    ? answers.keyFor({ route: 'prompt', prompt: normaliseQuestion(req.prompt), context: contextFingerprint(context.text), strategy: req.strategy, maxTokens })
+    : undefined;
+  let cache: AnswerCacheStatus = 'bypass';
+  if (answers && cacheKey === undefined) answers.bypassed();
+  if (answers && cacheKey !== undefined) {
+    const hit = await answers.lookup(cacheKey, budget.signal, isCachedAnswer);
+    if (hit) {
+      const { answer, answeredBy, strategy, models } = hit;
+      return { requestId, answer, answeredBy, strategy, degraded: false, context: { source: context.source, key }, models, cache: 'hit' };
+    }
+    cache = 'miss';
+  }
   const prompt = buildPrompt(req.prompt, context.text, deps.contextBudgetChars);
-  const generate: GenerateRequest = { ...prompt, maxTokens: req.maxTokens ?? deps.defaultMaxTokens };
+  const generate: GenerateRequest = { ...prompt, maxTokens };
   const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, opts) => deps.runModel(m, generate, budget, opts));
   const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
   const answeredBy = deps.preference.find((m) => models[m]?.status === 'ok');
   // A call capped at the remaining budget can end a moment before the budget's own timer fires.
   const outOfTime = budget.signal.aborted || budget.remainingMs() === 0;
   if (!answeredBy) throw outOfTime ? new DeadlineExceeded(models) : new NoModelAnswered(models);
-  return {
-    requestId,
-    answer: models[answeredBy]?.text ?? '',
-    answeredBy,
-    strategy: req.strategy,
-    degraded: context.degraded || Object.values(models).some(isFailure),
-    context: { source: context.source, key },
-    models,
-  };
+  const answer = models[answeredBy]?.text ?? '';
+  const degraded = context.degraded || Object.values(models).some(isFailure);
+  // Degraded answers are never cached: the next caller should get the models' full effort.
+  if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, { answer, answeredBy, strategy: req.strategy, models } satisfies CachedAnswer);
+  return { requestId, answer, answeredBy, strategy: req.strategy, degraded, context: { source: context.source, key }, models, cache };
 }

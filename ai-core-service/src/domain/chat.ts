@@ -3,7 +3,8 @@
  * a model or routing alias instead of a strategy field, and a streamed variant
  * whose fallback happens before the first token reaches the caller.
  */
-import { textOf, type ChatRequest, type ModelName, type ModelOutcome, type Strategy } from '@context-qa/common';
+import { textOf, type AnswerCacheStatus, type ChatRequest, type ModelName, type ModelOutcome, type Strategy } from '@context-qa/common';
+import { contextFingerprint, normaliseQuestion, type AnswerCache, type CacheRequest } from './answer-cache';
 import { DeadlineExceeded, NoModelAnswered } from './ask';
 import { contextKeyFor, lookupContext, type ContextDeps, type ContextLookup } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
@@ -30,6 +31,8 @@ export interface ChatDeps {
     budget: CallBudget,
     opts: { lostRace?: AbortSignal; onDelta: (text: string) => void },
   ) => Promise<ModelOutcome>;
+  /** The exact-match answer cache (non-streamed completions only); absent: no caching. */
+  answers?: AnswerCache;
 }
 
 export class UnknownModel extends Error {
@@ -60,6 +63,8 @@ export interface PreparedChat {
   route: Route;
   generate: GenerateRequest;
   context: ContextLookup & { key: string };
+  /** The answer cache's key: set when the cache is on and the context is known (its store answered). */
+  cacheKey?: string;
 }
 
 /** Routing, context lookup and prompt: everything before a model is called. */
@@ -86,19 +91,62 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
     ...(req.top_p != null ? { topP: req.top_p } : {}),
     ...(stop ? { stop } : {}),
   };
-  return { route, generate, context: { ...context, key } };
+  const history = generate.history ?? [];
+  const cacheKey =
+    deps.answers?.enabled && !context.degraded
+      ? deps.answers.keyFor({
+          route: 'chat',
+          models: route.order,
+          strategy: route.strategy,
+          instructions,
+          history: history.map((t) => [t.role, t.text]),
+          question: normaliseQuestion(question),
+          context: contextFingerprint(context.text),
+          maxTokens: generate.maxTokens,
+          temperature: generate.temperature ?? null,
+          topP: generate.topP ?? null,
+          stop: generate.stop ?? null,
+        })
+      : undefined;
+  return { route, generate, context: { ...context, key }, ...(cacheKey ? { cacheKey } : {}) };
 }
+
+type CachedCompletion = { model: ModelName; outcome: ModelOutcome };
+const isCachedCompletion = (v: unknown): v is CachedCompletion =>
+  typeof (v as CachedCompletion | null)?.model === 'string' && (v as CachedCompletion).outcome?.status === 'ok';
 
 const failedFor = (budget: CallBudget, models: Outcomes) =>
   budget.signal.aborted || budget.remainingMs() === 0 ? new DeadlineExceeded(models) : new NoModelAnswered(models);
 
-/** Non-streamed: the route's strategy; the first model in its order that answered. */
-export async function chat(prepared: PreparedChat, budget: CallBudget, deps: ChatDeps): Promise<{ model: ModelName; outcome: ModelOutcome; models: Outcomes }> {
+/**
+ * Non-streamed: the answer cache first (unless bypassed), else the route's
+ * strategy; the first model in its order that answered. An answer with no
+ * failed model is cached.
+ */
+export async function chat(
+  prepared: PreparedChat,
+  budget: CallBudget,
+  deps: ChatDeps,
+  opts: CacheRequest = {},
+): Promise<{ model: ModelName; outcome: ModelOutcome; models: Outcomes; cache: AnswerCacheStatus }> {
   const { route, generate } = prepared;
+  const answers = deps.answers;
+  const cacheKey = opts.bypass ? undefined : prepared.cacheKey;
+  let cache: AnswerCacheStatus = 'bypass';
+  if (answers && cacheKey === undefined) answers.bypassed();
+  if (answers && cacheKey !== undefined) {
+    const hit = await answers.lookup(cacheKey, budget.signal, isCachedCompletion);
+    if (hit) return { model: hit.model, outcome: hit.outcome, models: { [hit.model]: hit.outcome }, cache: 'hit' };
+    cache = 'miss';
+  }
   const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, opts) => deps.runModel(m, generate, budget, opts));
   const model = route.order.find((m) => models[m]?.status === 'ok');
   if (!model) throw failedFor(budget, models);
-  return { model, outcome: models[model]!, models };
+  const outcome = models[model]!;
+  const failed = Object.values(models).some((o) => o && (o.status === 'error' || o.status === 'timeout' || o.status === 'circuit_open' || o.code === 'overloaded'));
+  // Degraded answers (a model failed, or the context store did: then there is no cacheKey) are never cached.
+  if (answers && cacheKey !== undefined && !failed) void answers.save(cacheKey, { model, outcome } satisfies CachedCompletion);
+  return { model, outcome, models, cache };
 }
 
 /** Where a streamed answer goes: nothing is sent before `start`, so a fallback before it is invisible. */

@@ -95,3 +95,11 @@ export interface ModelProvider {
    */
   stream(req: GenerateRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
 }
+
+/** The answer cache's store (a Dapr state store): opaque JSON values under hashed keys, with a TTL. */
+export interface AnswerStore {
+  readonly name: string;
+  /** undefined when absent; `signal` bounds the read by the request's deadline. */
+  get(key: string, signal?: AbortSignal): Promise<unknown>;
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+}

@@ -5,6 +5,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import {
+  ANSWER_CACHE_HEADER,
   ANSWERED_BY_HEADER,
   chatRequestSchema,
   contextKeySchema,
@@ -19,13 +20,16 @@ import {
 } from '@context-qa/common';
 import { randomBytes } from 'node:crypto';
 import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
+import { noCacheRequested, type AnswerCacheStatus, type CacheRequest } from '../domain/answer-cache';
 import { UnknownModel, UnsupportedRouting, type ChatSink, type PreparedChat } from '../domain/chat';
 import type { Outcomes } from '../domain/strategies';
 import { completion, sendOpenAiError, sseSink } from './chat-wire';
 
 export interface ChatService {
   prepare(req: ChatRequest, contextKey: string | undefined, budget: Deadline): Promise<PreparedChat>;
-  complete(prepared: PreparedChat, budget: Deadline): Promise<{ model: string; outcome: ModelOutcome; models: Outcomes }>;
+  /** The answer cache applies here only; `opts.bypass`: the caller sent Cache-Control: no-cache. */
+  complete(prepared: PreparedChat, budget: Deadline, opts?: CacheRequest): Promise<{ model: string; outcome: ModelOutcome; models: Outcomes; cache: AnswerCacheStatus }>;
+  /** Streams never use the answer cache (x-context-qa-cache: bypass). */
   stream(prepared: PreparedChat, budget: Deadline, sink: ChatSink): Promise<{ model: string; models: Outcomes }>;
   /** `GET /v1/models`: concrete models, then routing aliases. */
   models(): { id: string; owned_by: string }[];
@@ -53,11 +57,13 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
       const prepared = await deps.chat.prepare(parsed.data, contextKeyHeader(req), deadline);
       noteAccess(res, { degraded: prepared.context.degraded });
       if (!parsed.data.stream) {
-        const { model, outcome } = await deps.chat.complete(prepared, deadline);
+        const { model, outcome, cache } = await deps.chat.complete(prepared, deadline, { bypass: noCacheRequested(req.header('cache-control')) });
         noteAccess(res, { answeredBy: model });
         res.setHeader(ANSWERED_BY_HEADER, model);
+        res.setHeader(ANSWER_CACHE_HEADER, cache);
         return void res.json(completion(meta, model, outcome));
       }
+      res.setHeader(ANSWER_CACHE_HEADER, 'bypass');
       const sink = sseSink(res, meta, parsed.data.stream_options?.include_usage === true, () => deadline.reason === 'deadline');
       const { model } = await deps.chat.stream(prepared, deadline, sink);
       noteAccess(res, { answeredBy: model });

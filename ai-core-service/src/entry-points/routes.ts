@@ -2,6 +2,7 @@ import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
   addHealthRoutes,
+  ANSWER_CACHE_HEADER,
   askRequestSchema,
   contextKeySchema,
   contextPutSchema,
@@ -23,12 +24,14 @@ import {
   type Readiness,
 } from '@context-qa/common';
 import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
+import { noCacheRequested, type CacheRequest } from '../domain/answer-cache';
 import { mountChatRoutes, OPENAI_PATHS, type ChatService } from './chat';
 import type { ContextAdmin } from '../domain/context-admin';
 
 export interface RouteDeps {
   logger: Logger;
-  ask: (req: AskRequest, requestId: string, deadline: Deadline) => Promise<AskResponse>;
+  /** `opts.bypass`: the caller sent Cache-Control: no-cache (the body flag `cache: false` is in `req`). */
+  ask: (req: AskRequest, requestId: string, deadline: Deadline, opts?: CacheRequest) => Promise<AskResponse>;
   /** The OpenAI-compatible chat (routes in chat.ts). */
   chat: ChatService;
   /** Upper bound of one request; the gateway's remaining budget (header) may be smaller. */
@@ -57,8 +60,9 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const requestId = requestContext.get()?.requestId ?? '';
     const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
     try {
-      const answer = await deps.ask(input, requestId, deadline);
+      const answer = await deps.ask(input, requestId, deadline, { bypass: noCacheRequested(req.header('cache-control')) });
       noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
+      res.setHeader(ANSWER_CACHE_HEADER, answer.cache);
       if (answer.degraded) deps.logger.warn({ degraded: true, cause: degradedCause(answer) }, 'degraded answer');
       res.json(answer);
     } catch (err) {

@@ -6,6 +6,7 @@
  * misconfiguration, not the caller's: 502).
  */
 import {
+  ANSWER_CACHE_HEADER,
   ANSWERED_BY_HEADER,
   httpError,
   REMAINING_HEADER,
@@ -23,6 +24,8 @@ export interface Forwarded {
   retryAfter?: string;
   /** The model that answered (ai-core's x-context-qa-model header). */
   answeredBy?: string;
+  /** What ai-core's answer cache did (its x-context-qa-cache header): hit, miss or bypass. */
+  cache?: string;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -85,7 +88,8 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
     if (res.ok || type.includes('application/problem+json') || openAiShaped) {
       const retryAfter = res.headers.get('retry-after');
       const answeredBy = res.headers.get(ANSWERED_BY_HEADER);
-      return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}), ...(answeredBy ? { answeredBy } : {}) };
+      const cache = res.headers.get(ANSWER_CACHE_HEADER);
+      return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}), ...(answeredBy ? { answeredBy } : {}), ...(cache ? { cache } : {}) };
     }
     // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
     const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);

@@ -7,6 +7,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import {
+  ANSWER_CACHE_HEADER,
   ANSWERED_BY_HEADER,
   chatRequestSchema,
   contextKeySchema,
@@ -23,12 +24,14 @@ type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]
 export const OPENAI_PATHS = ['/v1/chat/completions', '/v1/models'];
 
 /** Headers of ai-core's answer the caller should see. */
-const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, 'retry-after'];
+const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, ANSWER_CACHE_HEADER, 'retry-after'];
 
 export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger }): void {
   const ctx = (req: Request) => {
     const contextKey = req.header('x-context-key');
-    return { ...(requestContext.get() ?? { requestId: '' }), ...(contextKey ? { headers: { 'x-context-key': contextKey } } : {}) };
+    const cacheControl = req.header('cache-control'); // no-cache: ai-core skips its answer cache
+    const headers = { ...(contextKey ? { 'x-context-key': contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}) };
+    return { ...(requestContext.get() ?? { requestId: '' }), ...(Object.keys(headers).length ? { headers } : {}) };
   };
   const deadline = (req: Request, res: Response) => requestDeadline(req, res, deps.requestTimeoutMs);
 
@@ -57,6 +60,7 @@ export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: Req
 function relayWhole(res: Response, out: Forwarded): void {
   if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
   if (out.answeredBy) res.setHeader(ANSWERED_BY_HEADER, out.answeredBy);
+  if (out.cache) res.setHeader(ANSWER_CACHE_HEADER, out.cache);
   // A problem+json from ai-core (e.g. a route it does not know) still reaches OpenAI clients in their shape.
   const body = out.body as { error?: unknown; detail?: string; code?: string };
   if (out.status >= 400 && typeof body?.error !== 'object') {

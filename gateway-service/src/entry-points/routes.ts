@@ -1,6 +1,7 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import {
   addHealthRoutes,
+  ANSWER_CACHE_HEADER,
   askRequestSchema,
   contextKeySchema,
   contextPutSchema,
@@ -45,13 +46,16 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const ctx = () => requestContext.get() ?? { requestId: '' };
   const send = (res: Response, out: Forwarded, map: (b: any) => unknown = (b) => b) => {
     if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
+    if (out.cache) res.setHeader(ANSWER_CACHE_HEADER, out.cache);
     if (out.status >= 400) res.status(out.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
     else res.status(out.status).json(map(out.body));
   };
-  const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown) =>
-    deps.aiCore.send(method, path, payload, ctx(), requestDeadline(req, res, deps.requestTimeoutMs));
+  const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown, headers?: Record<string, string>) =>
+    deps.aiCore.send(method, path, payload, { ...ctx(), ...(headers ? { headers } : {}) }, requestDeadline(req, res, deps.requestTimeoutMs));
   const ask = async (req: Request, res: Response) => {
-    const out = await call(req, res, 'POST', '/process', parseOr400(askRequestSchema, req.body));
+    // The caller's Cache-Control (no-cache: skip the answer cache) is ai-core's to judge.
+    const cacheControl = req.header('cache-control');
+    const out = await call(req, res, 'POST', '/process', parseOr400(askRequestSchema, req.body), cacheControl ? { 'cache-control': cacheControl } : undefined);
     const answer = out.body as AskResponse;
     if (out.status < 300) noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
     return out;

@@ -20,6 +20,8 @@ export const askRequestSchema = z.strictObject({
   contextKey: contextKey.optional(),
   strategy: z.enum(STRATEGIES).default('both'),
   maxTokens: z.number().int().min(1).max(4096).optional(),
+  /** false: skip the answer cache (neither read nor written), like `Cache-Control: no-cache`. */
+  cache: z.boolean().optional(),
 });
 export type AskRequest = z.infer<typeof askRequestSchema>;
 
@@ -70,6 +72,11 @@ export interface ModelOutcome {
 
 export type ContextSource = 'redis' | 'dynamodb' | 'none';
 
+/** What the answer cache did: served the answer, missed (models called), or was not used. */
+export type AnswerCacheStatus = 'hit' | 'miss' | 'bypass';
+/** Response header (both /v1/prompt and /v1/chat/completions) carrying the AnswerCacheStatus. */
+export const ANSWER_CACHE_HEADER = 'x-context-qa-cache';
+
 export interface AskResponse {
   requestId: string;
   answer: string;
@@ -77,8 +84,9 @@ export interface AskResponse {
   strategy: Strategy;
   degraded: boolean;
   context: { source: ContextSource; key: string };
-  /** One entry per configured model, in preference order. */
+  /** One entry per configured model, in preference order (on a cache hit: the call that produced the answer). */
   models: Record<ModelName, ModelOutcome>;
+  cache: AnswerCacheStatus;
 }
 
 export interface ContextDocument {

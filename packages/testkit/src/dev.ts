@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     persistDynamo: true,
     simulatorPort: cfg.SIM_PORT,
     ports: { redis: cfg.REDIS_PORT, dynalite: cfg.DYNALITE_PORT },
-    apps: cfg.DEV_LAUNCHER === 'harness' ? serviceApps({ ports }) : [],
+    apps: cfg.DEV_LAUNCHER === 'harness' ? serviceApps({ ports, answerCache: true }) : [],
   });
   let stopping = false;
   const stop = async () => {

@@ -13,6 +13,12 @@ export interface ServiceOptions {
   /** Extra env per service (e.g. breaker settings in tests). */
   gatewayEnv?: NodeJS.ProcessEnv;
   aiCoreEnv?: NodeJS.ProcessEnv;
+  /**
+   * Keep ai-core's answer cache on (its default TTL). Off by default here: most
+   * suites count model calls for repeated requests (drills, breakers, deadlines,
+   * bench), which a cache hit would hide. `aiCoreEnv` can still set ANSWER_CACHE_TTL_SECONDS.
+   */
+  answerCache?: boolean;
 }
 
 /** ai-core's model settings pointing at the simulator; the SDKs still sign and authenticate. */
@@ -53,7 +59,11 @@ function serviceApp(appId: ServiceName, ports: ServicePorts[keyof ServicePorts] 
 /** ai-core-service and gateway-service, each with its own sidecar; ai-core talks to the simulator. */
 export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
   return [
-    serviceApp('ai-core-service', opts.ports?.aiCore, (stack) => ({ ...simulatedClouds(stack.simulatorUrl), ...opts.aiCoreEnv })),
+    serviceApp('ai-core-service', opts.ports?.aiCore, (stack) => ({
+      ...simulatedClouds(stack.simulatorUrl),
+      ...(opts.answerCache ? {} : { ANSWER_CACHE_TTL_SECONDS: '0' }),
+      ...opts.aiCoreEnv,
+    })),
     serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...opts.gatewayEnv })),
   ];
 }

@@ -1,0 +1,106 @@
+/**
+ * The exact-match answer cache: a finished, non-degraded answer stored under a
+ * SHA-256 of everything that changes it, so a repeat of the same request costs
+ * no model call.
+ *
+ * The key covers the question (normalised), the context *content* actually
+ * used (its hash: updating or deleting context gives a new key, so an answer
+ * built on old context is unreachable without a scan), the route/strategy,
+ * maxTokens and the other sampling parameters, and a version string of the
+ * model catalogue (each model's provider and target, in preference order) and
+ * of the prompt template. Entries expire after ANSWER_CACHE_TTL_SECONDS.
+ *
+ * The cache never fails a request: a read that fails or outlasts its budget (the
+ * request's deadline included) is a miss, a failed write is dropped; both are
+ * logged at warn with a key hash and counted.
+ */
+import { createHash } from 'node:crypto';
+import { keyHash, type AnswerCacheStatus, type Logger } from '@context-qa/common';
+import type { AnswerStore } from './ports';
+
+/** Bump when the prompt template or the stored shape changes: every old entry then misses. */
+export const ANSWER_CACHE_SCHEMA = 'answers/v1';
+
+export type AnswerLookupOutcome = 'hit' | 'miss' | 'bypass' | 'error';
+export type AnswerWriteOutcome = 'written' | 'error';
+
+export interface AnswerCacheDeps {
+  store: AnswerStore;
+  /** 0 disables the cache: every request is a bypass. */
+  ttlSeconds: number;
+  /** Catalogue and prompt version (see `catalogueVersion`): a change misses every old entry. */
+  version: string;
+  logger: Logger;
+  observeLookup?: (outcome: AnswerLookupOutcome) => void;
+  observeWrite?: (outcome: AnswerWriteOutcome) => void;
+}
+
+/** NFKC, trimmed, whitespace collapsed. Case is kept: it can change what a question means. */
+export const normaliseQuestion = (text: string): string => text.normalize('NFKC').trim().replace(/\s+/g, ' ');
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The context part of a key: the hash of the text the prompt was built from, or none. */
+export const contextFingerprint = (text: string | undefined): string | null => (text === undefined ? null : sha256(text));
+
+/** `Cache-Control: no-cache` (or no-store) from the caller: skip the cache. */
+export const noCacheRequested = (cacheControl: string | undefined): boolean =>
+  cacheControl !== undefined && /(^|,)\s*no-(cache|store)\s*(=[^,]*)?(,|$)/i.test(cacheControl);
+
+/** The catalogue version: models in preference order with what they call, plus how the prompt is built. */
+export function catalogueVersion(models: readonly { name: string; provider: string; target: string }[], contextBudgetChars: number): string {
+  return JSON.stringify({ schema: ANSWER_CACHE_SCHEMA, models: models.map((m) => [m.name, m.provider, m.target]), contextBudgetChars });
+}
+
+export class AnswerCache {
+  constructor(private readonly deps: AnswerCacheDeps) {}
+
+  get enabled(): boolean {
+    return this.deps.ttlSeconds > 0;
+  }
+
+  /** The store key for a request's parts (any JSON; the order of fields is fixed by the caller). */
+  keyFor(parts: Record<string, unknown>): string {
+    return sha256(JSON.stringify({ v: this.deps.version, ...parts }));
+  }
+
+  /** Counts a request that did not use the cache (disabled, asked to bypass, context unknown, stream). */
+  bypassed(): 'bypass' {
+    this.deps.observeLookup?.('bypass');
+    return 'bypass';
+  }
+
+  /** The stored answer, or undefined (a miss, a malformed entry, or a failed/slow read). Never throws. */
+  async lookup<T>(key: string, signal: AbortSignal, valid: (v: unknown) => v is T): Promise<T | undefined> {
+    try {
+      if (signal.aborted) throw new Error('the request deadline passed before the lookup');
+      const value = await this.deps.store.get(key, signal);
+      const hit = value !== undefined && valid(value);
+      this.deps.observeLookup?.(hit ? 'hit' : 'miss');
+      return hit ? value : undefined;
+    } catch (err) {
+      this.deps.observeLookup?.('error');
+      this.deps.logger.warn({ store: this.deps.store.name, op: 'get', keyHash: keyHash(key), err }, 'answer cache read failed: treated as a miss');
+      return undefined;
+    }
+  }
+
+  /** Stores a good answer off the response path. Never throws; the caller must not pass degraded answers. */
+  save(key: string, value: unknown): Promise<void> {
+    return this.deps.store.set(key, value, this.deps.ttlSeconds).then(
+      () => this.deps.observeWrite?.('written'),
+      (err: unknown) => {
+        this.deps.observeWrite?.('error');
+        this.deps.logger.warn({ store: this.deps.store.name, op: 'set', keyHash: keyHash(key), err }, 'answer cache write failed: answer not cached');
+      },
+    );
+  }
+}
+
+/** What the route asks of the cache for one request. */
+export interface CacheRequest {
+  /** The caller asked to skip the cache (header or body flag). */
+  bypass?: boolean;
+}
+
+export type { AnswerCacheStatus };
