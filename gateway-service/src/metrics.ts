@@ -20,5 +20,25 @@ export function gatewayMetrics() {
         this.set(age === undefined ? Number.NaN : age / 1000);
       },
     });
-  return { registry, httpMiddleware, onSkippedKeys: (n: number) => skipped.inc(n), watchKeys };
+  const decisions = new Counter({
+    name: 'gateway_rate_limit_decisions_total',
+    help: 'Rate-limit decisions: admitted, refused (by reason), or admitted because the counter store failed (fail open)',
+    labelNames: ['decision', 'reason'] as const,
+    registers: [registry],
+  });
+  // Named after the OpenTelemetry GenAI metric gen_ai.client.token.usage (a counter here, per key).
+  const tokens = new Counter({
+    name: 'gen_ai_client_token_usage_total',
+    help: 'Tokens the models reported, by API key id, model and token type (input, output)',
+    labelNames: ['key_id', 'gen_ai_request_model', 'gen_ai_token_type'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    httpMiddleware,
+    onSkippedKeys: (n: number) => skipped.inc(n),
+    watchKeys,
+    rateLimit: (decision: 'admitted' | 'refused' | 'store_error', reason = '') => decisions.inc({ decision, reason }),
+    tokens: (keyId: string, model: string, type: 'input' | 'output', n: number) => tokens.inc({ key_id: keyId, gen_ai_request_model: model, gen_ai_token_type: type }, n),
+  };
 }

@@ -1,9 +1,12 @@
 /** Wires config to adapters and HTTP; start() returns the bound ports and a stop(). */
 import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger } from '@context-qa/common';
 import { daprInvoker } from './adapters/ai-core-invoker';
+import { daprCounters } from './adapters/dapr-counters';
 import { ApiKeySource } from './adapters/api-key-source';
 import { createApp } from './app';
 import type { Config } from './config';
+import { RateLimiter } from './domain/rate-limiter';
+import type { LimitDeps } from './entry-points/limits';
 import { gatewayMetrics } from './metrics';
 
 export async function start(config: Config, logger: Logger) {
@@ -19,7 +22,29 @@ export async function start(config: Config, logger: Logger) {
   // ai-core being down is answered per request (503), never by readiness:
   // a downstream outage must not empty the load balancer.
   const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: async () => keys.fresh });
+  const counters = daprCounters(config, config.RATE_LIMIT_STORE, config.RATE_LIMIT_TIMEOUT_MS);
+  const limiter = new RateLimiter(counters, {
+    failClosed: config.RATE_LIMIT_FAIL_CLOSED,
+    inFlightTtlSeconds: Math.ceil((config.REQUEST_TIMEOUT_MS * 2) / 1000),
+    onStoreError: (err) => {
+      metrics.rateLimit('store_error');
+      logger.warn({ err }, 'rate-limit store failed: request admitted (RATE_LIMIT_FAIL_CLOSED=false)');
+    },
+  });
+  const limits: LimitDeps = {
+    limiter,
+    defaults: {
+      requestsPerMinute: config.RATE_LIMIT_DEFAULT_RPM,
+      tokensPerMinute: config.RATE_LIMIT_DEFAULT_TPM,
+      tokensPerDay: config.RATE_LIMIT_DEFAULT_TPD,
+      maxInFlight: config.RATE_LIMIT_DEFAULT_MAX_IN_FLIGHT,
+    },
+    assumedMaxTokens: config.RATE_LIMIT_ASSUMED_MAX_TOKENS,
+    onDecision: (decision, reason) => metrics.rateLimit(decision, reason),
+    onTokens: metrics.tokens,
+  };
   const deps = {
+    limits,
     logger,
     readiness,
     bodyLimit: config.BODY_LIMIT,

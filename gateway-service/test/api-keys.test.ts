@@ -5,6 +5,7 @@ import { ApiKeySource } from '../src/adapters/api-key-source';
 import { createApp } from '../src/app';
 import { configSchema } from '../src/config';
 import { gatewayMetrics } from '../src/metrics';
+import { limitDeps } from './fakes';
 
 const entry = (id: string, key: string, scope = 'ask') => ({ id, scope, sha256: sha256Hex(key) });
 const list = (...entries: unknown[]) => JSON.stringify(entries);
@@ -112,6 +113,7 @@ describe('gateway before the key list is loaded', () => {
       readiness: new Readiness({}),
       bodyLimit: '1kb',
       requestTimeoutMs: 5000,
+    limits: limitDeps().deps,
     });
 
   test('when a valid key arrives before the list is loaded, then 503 problem+json with Retry-After and code keys_not_loaded, not 401', async () => {

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { AppError, createLogger, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
+import { limitDeps } from './fakes';
 
 const ASK_KEY = 'test-ask-key';
 const ADMIN_KEY = 'test-admin-key';
@@ -42,6 +43,7 @@ function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 20
     readiness: new Readiness({}),
     bodyLimit: '1kb',
     requestTimeoutMs: 5000,
+    limits: limitDeps().deps,
     ...(surface ? { surface } : {}),
   });
   return { app, calls };

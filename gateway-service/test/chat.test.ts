@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createLogger, openAiError, Readiness, sha256Hex, UNSUPPORTED_CHAT_FIELDS } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
+import { limitDeps } from './fakes';
 
 const KEY = 'chat-test-key';
 
@@ -19,6 +20,7 @@ function setup(reply: Forwarded = { status: 200, body: { object: 'chat.completio
     readiness: new Readiness({}),
     bodyLimit: '2kb',
     requestTimeoutMs: 5000,
+    limits: limitDeps().deps,
   });
   return { app, sent };
 }

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createLogger, keyHash, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
+import { limitDeps } from './fakes';
 
 const ASK_KEY = 'cqa_test_ask_5e1f0b7c9d';
 const ADMIN_KEY = 'cqa_test_admin_2a8c4e6f1b';
@@ -40,6 +41,7 @@ function setup() {
     readiness: new Readiness({}),
     bodyLimit: '1kb',
     requestTimeoutMs: 5000,
+    limits: limitDeps().deps,
   });
   return { app, lines };
 }

@@ -5,9 +5,8 @@
  * (`ttlInSeconds`). No etags: an entry's content is fixed by its key, so two
  * writers of one key write the same answer and the last one wins harmlessly.
  */
-import type { SidecarConfig } from '@context-qa/common';
+import { stateApi, type SidecarConfig } from '@context-qa/common';
 import type { AnswerStore } from '../domain/ports';
-import { stateApi } from './dapr-state';
 
 export function daprAnswerStore(sidecar: SidecarConfig, storeName: string, timeoutMs: number): AnswerStore {
   const api = stateApi(sidecar, storeName, timeoutMs);

@@ -58,6 +58,9 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
     end(outcome) {
       send(chunk({}, outcome.finishReason ?? 'stop'));
       if (includeUsage) send({ ...chunk({}), choices: [], usage: outcome.usage ? usageWire(outcome.usage) : null });
+      // For the gateway's token accounting, whatever the caller asked: an SSE comment, which clients
+      // ignore and the gateway does not relay.
+      if (outcome.usage) res.write(`: usage ${JSON.stringify(usageWire(outcome.usage))}\n\n`);
       res.end('data: [DONE]\n\n');
     },
     fail(outcome) {

@@ -18,6 +18,7 @@ import {
   type Logger,
 } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../adapters/ai-core-invoker';
+import { chargeUsage, estimates, limitRequests, type LimitDeps } from './limits';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
 
@@ -26,7 +27,10 @@ export const OPENAI_PATHS = ['/v1/chat/completions', '/v1/models'];
 /** Headers of ai-core's answer the caller should see. */
 const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, ANSWER_CACHE_HEADER, 'retry-after'];
 
-export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger }): void {
+export function mountChatRoutes(
+  routes: Routes,
+  deps: { aiCore: AiCore; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
+): void {
   const ctx = (req: Request) => {
     const contextKey = req.header('x-context-key');
     const cacheControl = req.header('cache-control'); // no-cache: ai-core skips its answer cache
@@ -39,7 +43,8 @@ export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: Req
     relayWhole(res, await deps.aiCore.send('GET', '/v1/models', undefined, ctx(req), deadline(req, res)));
   });
 
-  routes.add('post', '/v1/chat/completions', deps.ask, ...deps.body, async (req, res) => {
+  /** Bad requests are refused before they count against a key's limits. */
+  const validate: RequestHandler = (req, res, next) => {
     const parsed = chatRequestSchema.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -50,12 +55,29 @@ export function mountChatRoutes(routes: Routes, deps: { aiCore: AiCore; ask: Req
     if (headerKey !== undefined && !contextKeySchema.safeParse(headerKey).success) {
       return void res.status(400).json(openAiError(400, 'x-context-key: 1–512 characters, without "||"', 'invalid_request', 'x-context-key'));
     }
+    req.body = parsed.data;
+    next();
+  };
+
+  routes.add('post', '/v1/chat/completions', deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
-    const out = await deps.aiCore.open('POST', '/v1/chat/completions', parsed.data, ctx(req), d);
-    if ('stream' in out) return relayStream(res, out.stream, d, deps.logger);
+    const out = await deps.aiCore.open('POST', '/v1/chat/completions', req.body, ctx(req), d);
+    const charge = (u: WireUsage | undefined, model: string) =>
+      u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);
+    if ('stream' in out) return relayStream(res, out.stream, d, deps.logger, (u) => charge(u, out.stream.headers.get(ANSWERED_BY_HEADER) ?? ''));
     relayWhole(res, out);
+    const answer = out.body as { usage?: WireUsage; model?: string };
+    if (out.status < 300 && out.cache !== 'hit') charge(answer.usage, answer.model ?? '');
   });
 }
+
+interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+/** ai-core's accounting line at the end of a stream (an SSE comment, which clients ignore); not relayed. */
+const USAGE_COMMENT = ': usage ';
 
 function relayWhole(res: Response, out: Forwarded): void {
   if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
@@ -76,7 +98,7 @@ const DONE = 'data: [DONE]';
  * error event at its end), the caller gets an error event rather than a
  * stream that merely stops and looks complete.
  */
-async function relayStream(res: Response, upstream: globalThis.Response, deadline: Deadline, logger: Logger): Promise<void> {
+async function relayStream(res: Response, upstream: globalThis.Response, deadline: Deadline, logger: Logger, onUsage: (u: WireUsage) => void): Promise<void> {
   res.status(upstream.status);
   for (const h of RELAYED) {
     const v = upstream.headers.get(h);
@@ -92,10 +114,13 @@ async function relayStream(res: Response, upstream: globalThis.Response, deadlin
       pending += decoder.decode(chunk, { stream: true });
       const end = pending.lastIndexOf('\n\n');
       if (end < 0) continue;
-      const events = pending.slice(0, end + 2);
+      const events = pending.slice(0, end + 2).split('\n\n').filter((e) => e !== '');
       pending = pending.slice(end + 2);
-      res.write(events);
-      lastEvent = events.trimEnd().split('\n\n').at(-1) ?? '';
+      for (const e of events) {
+        if (e.startsWith(USAGE_COMMENT)) onUsage(JSON.parse(e.slice(USAGE_COMMENT.length)) as WireUsage);
+        else res.write(`${e}\n\n`);
+      }
+      lastEvent = events.at(-1) ?? lastEvent;
     }
   } catch (err) {
     if (deadline.reason === 'client_gone') return; // nobody to tell

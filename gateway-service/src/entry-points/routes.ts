@@ -21,7 +21,10 @@ import {
 } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
-import { allows, verifyApiKey, type ApiKeyEntry, type Scope } from '../domain/api-keys';
+import { chargeUsage, estimates, limitRequests, promptUsage, type LimitDeps } from './limits';
+import { allows, apiKeyEntrySchema, verifyApiKey, type ApiKeyEntry, type Scope } from '../domain/api-keys';
+
+const keyIdSchema = apiKeyEntrySchema.shape.id;
 
 export interface RouteDeps {
   logger: Logger;
@@ -37,6 +40,8 @@ export interface RouteDeps {
    * writes, for an internal listener) or `all` (one listener, the default).
    */
   surface?: 'all' | 'public' | 'admin';
+  /** Per-key rate limits and token budgets (entry-points/limits.ts). */
+  limits: LimitDeps;
 }
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
@@ -57,18 +62,26 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const cacheControl = req.header('cache-control');
     const out = await call(req, res, 'POST', '/process', parseOr400(askRequestSchema, req.body), cacheControl ? { 'cache-control': cacheControl } : undefined);
     const answer = out.body as AskResponse;
-    if (out.status < 300) noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
+    if (out.status < 300) {
+      noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
+      chargeUsage(res, deps.limits, promptUsage(answer));
+    }
     return out;
+  };
+  const limit = limitRequests(deps.limits, estimates.prompt);
+  /** The sketch route's ?prompt=… becomes the body before limits estimate its cost. */
+  const queryPrompt: RequestHandler = (req, _res, next) => {
+    if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
+    next();
   };
 
   const surface = deps.surface ?? 'all';
   if (surface !== 'admin') {
-    mountChatRoutes(routes, { aiCore: deps.aiCore, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger });
-    routes.add('post', '/v1/prompt', auth('ask'), ...body, async (req, res) => send(res, await ask(req, res)));
+    mountChatRoutes(routes, { aiCore: deps.aiCore, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, limits: deps.limits });
+    routes.add('post', '/v1/prompt', auth('ask'), ...body, limit, async (req, res) => send(res, await ask(req, res)));
 
     // The original sketch's route: ?prompt=… or the JSON body, plus its answer keys.
-    routes.add('post', '/prompt', auth('ask'), ...body, async (req, res) => {
-      if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
+    routes.add('post', '/prompt', auth('ask'), ...body, queryPrompt, limit, async (req, res) => {
       send(res, await ask(req, res), (b: AskResponse) => ({ ...b, llama: b.models.llama4?.text ?? '', gpt4: b.models.gpt4?.text ?? '' }));
     });
   }
@@ -100,7 +113,14 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       send(res, await call(req, res, 'DELETE', contextPath(key)));
     });
   }
-  if (surface !== 'public') mountContextRoutes();
+  if (surface !== 'public') {
+    mountContextRoutes();
+    // What a key has used: this minute's requests and tokens, today's tokens, requests in flight.
+    routes.add('get', '/v1/usage/:keyId', auth('admin'), async (req, res) => {
+      const keyId = parseOr400(keyIdSchema, req.params['keyId']);
+      res.json(await deps.limits.limiter.usage(keyId));
+    });
+  }
 
   addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger, [[OPENAI_PATHS, openAiErrorHandler(deps.logger)]]);
@@ -126,6 +146,7 @@ function authenticate(keys: () => readonly ApiKeyEntry[] | undefined, scope: Sco
       return next(httpError(401, presented ? 'API key not recognised' : 'an API key is required (Authorization: Bearer or x-api-key)'));
     }
     noteAccess(res, { keyId: caller.id });
+    res.locals['caller'] = caller;
     if (!allows(caller.scope, scope)) return next(httpError(403, `this API key lacks the "${scope}" scope`));
     next();
   };

@@ -12,3 +12,4 @@ export * from './secure';
 export * from './deadline';
 export * from './openai';
 export * from './openai-http';
+export * from './state-api';

@@ -59,7 +59,7 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
   for (const d of all) for (const p of validateSchema(d, dapr, k8s)) problems.push(`${describe(d)}: schema: ${p}`);
 
   const aiDefaults = aiCoreConfig.shape;
-  const usedComponents = [aiDefaults.CACHE_STORE, aiDefaults.ANSWER_CACHE_STORE, aiDefaults.CONTEXT_STORE, aiDefaults.SECRET_STORE, gatewayConfig.shape.SECRET_STORE].map((s) => s.parse(undefined));
+  const usedComponents = [aiDefaults.CACHE_STORE, aiDefaults.ANSWER_CACHE_STORE, aiDefaults.CONTEXT_STORE, aiDefaults.SECRET_STORE, gatewayConfig.shape.SECRET_STORE, gatewayConfig.shape.RATE_LIMIT_STORE].map((s) => s.parse(undefined));
   const appIds = ['gateway-service', gatewayConfig.shape.AI_CORE_APP_ID.parse(undefined)];
   const texts = [...new Set(all.map((d) => d.source).filter((s) => !s.startsWith('kustomize')))].map((s) => ({ source: s, text: readFileSync(path.join(root, s), 'utf8') }));
   const deployableSources = new Set(deployable.map((d) => `kustomize build ${d}`));

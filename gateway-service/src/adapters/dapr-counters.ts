@@ -1,0 +1,46 @@
+/**
+ * Rate-limit counters in a Dapr state store (`rate-limits`), incremented by
+ * compare-and-set so that every gateway replica's increments count exactly:
+ * read the value and its ETag, write value + delta with that ETag
+ * (first-write concurrency), and on a conflict read again. Dapr's state API
+ * has no atomic increment; this is the building block every state store
+ * supports (Redis, the in-memory store, DynamoDB…), so the backend stays a
+ * component YAML away. state.redis refuses a losing create-only write with a
+ * 500, not a 409: a failed create is a conflict when the key exists now.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeadlineExceeded, stateApi, type SidecarConfig } from '@context-qa/common';
+import type { CounterStore } from '../domain/rate-limiter';
+
+/** Conflicts in a row before an increment counts as a store failure (handled by fail-open/closed). */
+const MAX_ATTEMPTS = 16;
+
+const numberOf = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
+export function daprCounters(sidecar: SidecarConfig, storeName: string, timeoutMs: number): CounterStore & { conflicts: () => number } {
+  const api = stateApi(sidecar, storeName, timeoutMs);
+  let conflicts = 0;
+  return {
+    conflicts: () => conflicts,
+    async get(key) {
+      return numberOf((await api.get(key))?.value);
+    },
+    async add(key, delta, ttlSeconds) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const got = await api.get(key);
+        const next = Math.max(0, numberOf(got?.value) + delta);
+        let written: boolean;
+        try {
+          written = await api.save(key, next, { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
+        } catch (err) {
+          if (got?.etag || err instanceof DeadlineExceeded || !(await api.get(key).catch(() => undefined))) throw err;
+          written = false; // a create that lost to another replica's create
+        }
+        if (written) return next;
+        conflicts++;
+        await sleep(Math.random() * 2 * (attempt + 1)); // spread the retries of a burst
+      }
+      throw new Error(`${storeName}: ${MAX_ATTEMPTS} conflicting writes in a row on one counter`);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/** Fakes at the gateway's own ports, for unit tests only. */
+import { RateLimiter, type CounterStore, type Limits } from '../src/domain/rate-limiter';
+import type { LimitDeps } from '../src/entry-points/limits';
+
+/** Counters in a Map (one process: atomic by construction); `failing` makes every call throw. */
+export class MapCounters implements CounterStore {
+  readonly data = new Map<string, number>();
+  failing = false;
+  async add(key: string, delta: number): Promise<number> {
+    if (this.failing) throw new Error('counter store down');
+    const next = Math.max(0, (this.data.get(key) ?? 0) + delta);
+    this.data.set(key, next);
+    return next;
+  }
+  async get(key: string): Promise<number> {
+    if (this.failing) throw new Error('counter store down');
+    return this.data.get(key) ?? 0;
+  }
+}
+
+export const NO_LIMITS: Limits = { requestsPerMinute: 0, tokensPerMinute: 0, tokensPerDay: 0, maxInFlight: 0 };
+
+/** Limit deps over `counters`, recording decisions and token counts. */
+export function limitDeps(defaults: Partial<Limits> = {}, opts: { counters?: MapCounters; failClosed?: boolean } = {}) {
+  const counters = opts.counters ?? new MapCounters();
+  const decisions: string[] = [];
+  const tokens: [string, string, string, number][] = [];
+  const deps: LimitDeps = {
+    limiter: new RateLimiter(counters, { failClosed: opts.failClosed ?? false, inFlightTtlSeconds: 60, onStoreError: () => decisions.push('store_error') }),
+    defaults: { ...NO_LIMITS, ...defaults },
+    assumedMaxTokens: 100,
+    onDecision: (d, reason) => decisions.push(reason ? `${d}:${reason}` : d),
+    onTokens: (keyId, model, type, n) => tokens.push([keyId, model, type, n]),
+  };
+  return { deps, counters, decisions, tokens };
+}

@@ -1,0 +1,129 @@
+/** Per-key limits at the edge, with counters in a Map (the shared store's behaviour is an integration test). */
+import request from 'supertest';
+import { createLogger, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
+import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
+import { createApp } from '../src/app';
+import type { KeyLimits } from '../src/domain/api-keys';
+import { limitDeps, MapCounters } from './fakes';
+
+const ASK = 'limits-ask-key';
+const ADMIN = 'limits-admin-key';
+
+const answer = (over: Partial<AskResponse> = {}): AskResponse => ({
+  requestId: 'x', answer: 'A', answeredBy: 'gpt4', strategy: 'both', degraded: false, cache: 'miss',
+  context: { source: 'none', key: 'k' },
+  models: { gpt4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 20 } }, llama4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 10 } } },
+  ...over,
+});
+
+function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Promise<Forwarded> } = {}) {
+  const counters = new MapCounters();
+  const { deps, decisions, tokens } = limitDeps({}, { counters, ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}) });
+  let calls = 0;
+  const reply = opts.reply ?? (async () => ({ status: 200, body: answer() }));
+  const aiCore: AiCore = {
+    send: async () => (calls++, reply()),
+    open: async () => (calls++, reply()),
+  };
+  const app = createApp({
+    logger: createLogger('test', 'silent'),
+    aiCore,
+    apiKeys: () => [
+      { id: 'asker', scope: 'ask', sha256: sha256Hex(ASK), limits },
+      { id: 'ops', scope: 'admin', sha256: sha256Hex(ADMIN) },
+    ],
+    readiness: new Readiness({}),
+    bodyLimit: '8kb',
+    requestTimeoutMs: 5000,
+    limits: deps,
+  });
+  const ask = (body: object = { prompt: 'hi', maxTokens: 10 }) => request(app).post('/v1/prompt').set('authorization', `Bearer ${ASK}`).send(body);
+  return { app, ask, counters, decisions, tokens, calls: () => calls };
+}
+
+describe('per-key limits', () => {
+  test('when a key passes its requests per minute, then 429 problem+json with Retry-After and RateLimit headers, and nothing is forwarded', async () => {
+    const s = setup({ requestsPerMinute: 2 });
+    const first = await s.ask();
+    expect(first.status).toBe(200);
+    expect(first.headers['ratelimit-policy']).toBe('"requests-per-minute";q=2;w=60');
+    expect(first.headers['ratelimit']).toMatch(/^"requests-per-minute";r=1;t=\d+$/);
+    expect((await s.ask()).status).toBe(200);
+    const refused = await s.ask();
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/problem\+json/);
+    expect(refused.body).toMatchObject({ code: 'rate_limited', limit: 'requests_per_minute', requestId: refused.headers['x-request-id'] });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit']).toMatch(/r=0;/);
+    expect(s.calls()).toBe(2);
+    expect(s.decisions).toEqual(['admitted', 'admitted', 'refused:requests_per_minute']);
+  });
+
+  test('when a request cannot fit the token budget by its estimate, then it is refused before any model is called', async () => {
+    const s = setup({ tokensPerMinute: 50 });
+    const res = await s.ask({ prompt: 'hi', maxTokens: 100 });
+    expect(res.status).toBe(429);
+    expect(res.body.limit).toBe('tokens_per_minute');
+    expect(s.calls()).toBe(0);
+  });
+
+  test('when an answer comes back, then the models\' reported usage is charged and counted per key and model; a cache hit costs nothing', async () => {
+    const s = setup({ tokensPerDay: 1000 });
+    expect((await s.ask()).status).toBe(200);
+    expect([...s.counters.data].find(([k]) => k.startsWith('tpd:asker:'))?.[1]).toBe(90);
+    expect(s.tokens).toEqual([['asker', 'gpt4', 'input', 30], ['asker', 'gpt4', 'output', 20], ['asker', 'llama4', 'input', 30], ['asker', 'llama4', 'output', 10]]);
+    const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }) }) });
+    expect((await hit.ask()).status).toBe(200);
+    expect([...hit.counters.data].find(([k]) => k.startsWith('tpd:'))).toBeUndefined();
+  });
+
+  test('when a key has its maximum in flight, then the next one is refused until one ends', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let first = true;
+    const s = setup({ maxInFlight: 1 }, { reply: async () => (first ? ((first = false), await held) : undefined, { status: 200, body: answer() }) });
+    const slow = s.ask().then((r) => r); // supertest sends on then()
+    await new Promise((r) => setTimeout(r, 50));
+    const refused = await s.ask();
+    expect(refused.status).toBe(429);
+    expect(refused.body.limit).toBe('in_flight');
+    release();
+    expect((await slow).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 20)); // the slot is released when the response closes
+    expect((await s.ask()).status).toBe(200);
+  });
+
+  test('when the counter store is down, then requests are answered (fail open, counted) or refused with 503 (fail closed)', async () => {
+    const open = setup({ requestsPerMinute: 1 });
+    open.counters.failing = true;
+    expect((await open.ask()).status).toBe(200);
+    expect((await open.ask()).status).toBe(200);
+    expect(open.decisions).toEqual(['store_error', 'admitted', 'store_error', 'admitted']);
+    const closed = setup({ requestsPerMinute: 1 }, { failClosed: true });
+    closed.counters.failing = true;
+    const res = await closed.ask();
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('limits_unavailable');
+    expect(res.headers['retry-after']).toBe('1');
+    expect(closed.calls()).toBe(0);
+  });
+
+  test('when the OpenAI-compatible route is refused, then 429 in OpenAI\'s shape (the SDK\'s RateLimitError) with Retry-After', async () => {
+    const s = setup({ requestsPerMinute: 1 });
+    const chat = () => request(s.app).post('/v1/chat/completions').set('authorization', `Bearer ${ASK}`).send({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
+    expect((await chat()).status).toBe(200);
+    const res = await chat();
+    expect(res.status).toBe(429);
+    expect(res.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+    expect(res.headers['retry-after']).toBeTruthy();
+  });
+
+  test('when an admin asks for a key\'s usage, then this minute\'s requests and tokens and today\'s tokens', async () => {
+    const s = setup({ requestsPerMinute: 10, tokensPerDay: 1000 });
+    await s.ask();
+    const res = await request(s.app).get('/v1/usage/asker').set('authorization', `Bearer ${ADMIN}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ keyId: 'asker', minute: { requests: 1 }, day: { tokens: 90 } });
+    expect((await request(s.app).get('/v1/usage/asker').set('authorization', `Bearer ${ASK}`)).status).toBe(403);
+  });
+});

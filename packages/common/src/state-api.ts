@@ -1,0 +1,78 @@
+/**
+ * A Dapr state store through the sidecar's HTTP state API (v1.0), not the JS
+ * SDK: the SDK's state.get drops the ETag and the metadata headers, and
+ * state.save turns a 409 into a logged `{error}` value, so compare-and-set and
+ * the store's TTL would be invisible. fetch also lets a timeout really cancel.
+ */
+import { DeadlineExceeded, sidecarHeaders, sidecarUrl, type SidecarConfig } from './dapr';
+
+interface Got {
+  value: unknown;
+  etag?: string;
+  /** `metadata.ttlExpireTime` (RFC 3339), sent by stores with TTLs (DynamoDB, in-memory). */
+  expiresAt?: number;
+}
+
+export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: number) {
+  const base = `${sidecarUrl(sidecar)}/v1.0/state/${encodeURIComponent(storeName)}`;
+  // The key may hold '/', '?', '#', spaces: one encoded path segment.
+  const at = (key: string) => `${base}/${encodeURIComponent(key)}`;
+
+  /** Bounded by the store's own timeout and, on the request path, by the request (`outer`). */
+  async function send(op: string, key: string, url: string, init: RequestInit = {}, outer?: AbortSignal): Promise<Response> {
+    const own = AbortSignal.timeout(timeoutMs);
+    try {
+      return await fetch(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: outer ? AbortSignal.any([own, outer]) : own });
+    } catch (err) {
+      if (outer?.aborted) throw new Error(`${storeName} ${op}: stopped, the request ended`, { cause: err });
+      if (own.aborted) throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
+      throw new Error(`${storeName} ${op}: sidecar unreachable`, { cause: err });
+    }
+  }
+  /** daprd's error body names the key; keys may be normalised prompts, which are never logged. */
+  async function failure(op: string, key: string, res: Response): Promise<Error> {
+    const body = (await res.text()).split(key).join('<key>').split(encodeURIComponent(key)).join('<key>');
+    return new Error(`${storeName} ${op}: HTTP ${res.status} ${body.slice(0, 500)}`);
+  }
+
+  return {
+    async get(key: string, consistency?: 'strong', signal?: AbortSignal): Promise<Got | undefined> {
+      const res = await send('get', key, `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`, {}, signal);
+      if (res.status === 204) return undefined;
+      if (res.status !== 200) throw await failure('get', key, res);
+      const raw = await res.text();
+      if (raw === '') return undefined;
+      const etag = res.headers.get('etag') ?? undefined;
+      const expiry = Date.parse(res.headers.get('metadata.ttlExpireTime') ?? '');
+      return { value: parseValue(storeName, raw), ...(etag ? { etag } : {}), ...(Number.isFinite(expiry) ? { expiresAt: expiry } : {}) };
+    },
+    /** true: written; false: 409, the etag (or create-only) condition failed. */
+    async save(key: string, value: unknown, opts: { ttlSeconds?: number | undefined; etag?: string; firstWrite?: boolean }): Promise<boolean> {
+      const item = {
+        key,
+        value,
+        ...(opts.etag ? { etag: opts.etag } : {}),
+        ...(opts.firstWrite ? { options: { concurrency: 'first-write' } } : {}),
+        ...(opts.ttlSeconds ? { metadata: { ttlInSeconds: String(opts.ttlSeconds) } } : {}),
+      };
+      const res = await send('save', key, base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
+      if (res.status === 204 || res.status === 200) return true;
+      if (res.status === 409) return false;
+      throw await failure('save', key, res);
+    },
+    async delete(key: string): Promise<void> {
+      const res = await send('delete', key, at(key), { method: 'DELETE' });
+      if (res.status !== 204 && res.status !== 200) throw await failure('delete', key, res);
+    },
+  };
+}
+
+/** JSON.parse's own message quotes the input, which is context text: never let it reach a log. */
+function parseValue(storeName: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`${storeName} get: the stored value is not JSON`);
+  }
+}
+
