@@ -12,8 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceeded, stateApi, type SidecarConfig } from '@context-qa/common';
 import type { CounterStore } from '../domain/rate-limiter';
 
-/** Conflicts in a row before an increment counts as a store failure (handled by fail-open/closed). */
-const MAX_ATTEMPTS = 16;
+/**
+ * How long one increment may keep losing to others before it counts as a store
+ * failure (handled by fail-open/closed). A burst of N requests on one key needs
+ * about N rounds of read + write; the jittered pauses keep them from colliding again.
+ */
+const CAS_BUDGET_MS = 2000;
 
 const numberOf = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
@@ -26,7 +30,8 @@ export function daprCounters(sidecar: SidecarConfig, storeName: string, timeoutM
       return numberOf((await api.get(key))?.value);
     },
     async add(key, delta, ttlSeconds) {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const giveUpAt = Date.now() + CAS_BUDGET_MS;
+      for (let attempt = 1; Date.now() < giveUpAt; attempt++) {
         const got = await api.get(key);
         const next = Math.max(0, numberOf(got?.value) + delta);
         let written: boolean;
@@ -38,9 +43,9 @@ export function daprCounters(sidecar: SidecarConfig, storeName: string, timeoutM
         }
         if (written) return next;
         conflicts++;
-        await sleep(Math.random() * 2 * (attempt + 1)); // spread the retries of a burst
+        await sleep(Math.random() * 3 * Math.min(attempt, 8)); // spread the retries of a burst
       }
-      throw new Error(`${storeName}: ${MAX_ATTEMPTS} conflicting writes in a row on one counter`);
+      throw new Error(`${storeName}: writes to one counter kept conflicting for ${CAS_BUDGET_MS} ms`);
     },
   };
 }

@@ -14,6 +14,8 @@ export interface SidecarPorts {
 
 export interface SidecarSpec {
   appId: string;
+  /** Names its process and log file; default the app id (replicas share one). */
+  name?: string;
   /** The app's port; omit for a sidecar with no app (a pure client). */
   appPort?: number;
   /** Folders of component/resiliency YAML. */
@@ -66,12 +68,12 @@ export async function sidecar(spec: SidecarSpec): Promise<Sidecar> {
   ];
   const token = spec.env['DAPR_API_TOKEN'];
   return new Sidecar(spec.appId, ports, {
-    name: `daprd:${spec.appId}`,
+    name: `daprd:${spec.name ?? spec.appId}`,
     command: daprBin('daprd'),
     args,
     env: spec.env,
     cwd: repoRoot,
-    logFile: path.join(spec.logDir, `daprd-${spec.appId}.log`),
+    logFile: path.join(spec.logDir, `daprd-${spec.name ?? spec.appId}.log`),
     ready: () => httpOk(`http://127.0.0.1:${ports.http}/v1.0/healthz/outbound`, token ? { 'dapr-api-token': token } : {}),
   });
 }

@@ -56,6 +56,11 @@ function serviceApp(appId: ServiceName, ports: ServicePorts[keyof ServicePorts] 
   };
 }
 
+/** One more gateway replica (same app id, its own sidecar and port), named `name` in the stack. */
+export function gatewayReplica(name: string, env: NodeJS.ProcessEnv = {}): AppSpec {
+  return { ...serviceApp('gateway-service', undefined, () => ({ ...env })), name };
+}
+
 /** ai-core-service and gateway-service, each with its own sidecar; ai-core talks to the simulator. */
 export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
   return [

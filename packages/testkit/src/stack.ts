@@ -15,6 +15,8 @@ export const CONTEXT_TABLE = 'context-qa';
 /** An app with its own sidecar. Either the stack starts it (`start`) or it already listens on `appPort`. */
 export interface AppSpec {
   appId: string;
+  /** Name of its process, sidecar and port in this stack; default `appId` (a second replica needs its own). */
+  name?: string;
   appPort?: number;
   /** Starts the app; gets the stack so it can read sidecar ports, etc. */
   start?: (ctx: AppContext) => { command: string; args: string[]; env?: NodeJS.ProcessEnv; readyPath?: string };
@@ -160,8 +162,10 @@ export class Stack {
 
   private async startApp(app: AppSpec, configFile: string, resourcesPaths: string[]): Promise<void> {
     const appPort = app.noApp ? undefined : (app.appPort ?? (await freePort()));
+    const name = app.name ?? app.appId;
     const car = await sidecar({
       appId: app.appId,
+      name,
       ...(appPort !== undefined ? { appPort } : {}),
       resourcesPaths,
       configFile,
@@ -170,22 +174,22 @@ export class Stack {
       extraArgs: [...(this.mesh?.sidecarArgs ?? []), ...(app.sidecarArgs ?? [])],
       ports: { ...(await sidecarPorts()), ...(app.daprHttpPort ? { http: app.daprHttpPort } : {}) },
     });
-    this.sidecars.set(app.appId, car);
-    this.add(`daprd:${app.appId}`, car);
+    this.sidecars.set(name, car);
+    this.add(`daprd:${name}`, car);
     await car.start();
     if (appPort === undefined) return;
-    this.appPorts.set(app.appId, appPort);
+    this.appPorts.set(name, appPort);
     if (!app.start) return;
     const { command, args, env, readyPath = '/healthz' } = app.start({ appPort, sidecar: car, stack: this });
     await this.add(
-      app.appId,
+      name,
       new ManagedProcess({
-        name: app.appId,
+        name,
         command,
         args,
         env,
         cwd: repoRoot,
-        logFile: path.join(this.logDir, `${app.appId}.log`),
+        logFile: path.join(this.logDir, `${name}.log`),
         ready: () => httpOk(`http://127.0.0.1:${appPort}${readyPath}`),
       }),
     ).start();
