@@ -9,6 +9,8 @@ export interface LoadSpec {
   /** Fixed arrival rate (req/s over all connections); unset = as fast as `connections` allow. */
   rate?: number;
   connections?: number;
+  /** Closed loop only: read each answer's x-context-qa-cache header into `cache` (open loop always tallies). */
+  tallyCache?: boolean;
 }
 
 export interface LoadStats {
@@ -20,7 +22,13 @@ export interface LoadStats {
   max: number;
   errors: number;
   non2xx: number;
+  /** What ai-core's answer cache did for the 2xx answers (their `cache`: hit, miss, bypass), counted. */
+  cache?: Record<string, number>;
 }
+
+const count = (tally: Record<string, number>, v: unknown) => {
+  if (typeof v === 'string') tally[v] = (tally[v] ?? 0) + 1;
+};
 
 /**
  * Runs one load in this process (separate from every server it loads). A fixed
@@ -44,6 +52,8 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
       fetch(spec.url, { method: 'POST', signal, headers: { 'content-type': 'application/json', ...spec.headers }, body: body() }),
   });
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const cache: Record<string, number> = {};
+  for (const s of samples) if (s.status >= 200 && s.status < 300) count(cache, (s.body as { cache?: unknown } | undefined)?.cache);
   const pct = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor((p / 100) * ms.length))] ?? 0);
   return {
     requests: samples.length,
@@ -54,19 +64,28 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
     max: Math.round(ms.at(-1) ?? 0),
     errors: samples.filter((s) => s.status === 0).length,
     non2xx: samples.filter((s) => s.status !== 0 && (s.status < 200 || s.status >= 300)).length,
+    ...(Object.keys(cache).length ? { cache } : {}),
   };
 }
 
 async function closedLoop(spec: LoadSpec): Promise<LoadStats> {
   const dynamic = typeof spec.body === 'function';
+  const cache: Record<string, number> = {};
+  // Only when asked: an onResponse makes autocannon buffer every answer (load generator CPU).
+  const onResponse = (status: number, _body: string, _ctx: unknown, headers: Record<string, string>) => {
+    if (status >= 200 && status < 300) count(cache, headers['x-context-qa-cache']);
+  };
+  const request = {
+    method: 'POST',
+    ...(dynamic ? { setupRequest: (req: any) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }) } : {}),
+    ...(spec.tallyCache ? { onResponse } : {}),
+  };
   const result = await autocannon({
     url: spec.url,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...spec.headers },
     ...(dynamic ? {} : { body: JSON.stringify(spec.body) }),
-    ...(dynamic
-      ? { requests: [{ method: 'POST', setupRequest: (req: any) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }) }] }
-      : {}),
+    ...(dynamic || spec.tallyCache ? { requests: [request as any] } : {}),
     duration: spec.durationSec,
     connections: spec.connections ?? 16,
     timeout: 30,
@@ -80,5 +99,6 @@ async function closedLoop(spec: LoadSpec): Promise<LoadStats> {
     max: result.latency.max,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    ...(Object.keys(cache).length ? { cache } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { costTable } from './cost';
 import type { ScenarioResult } from './run';
 
 export interface Report {
@@ -9,11 +10,11 @@ export interface Report {
 }
 
 const PROCS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'model-sim', 'redis', 'dynalite', 'gateway-direct', 'load generator'];
-const short = (name: string) => name.replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
+const short = (name: string) => name.replace('daprd:gateway-limited', 'daprd(gw-limited)').replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
 
-/** The markdown tables for README.md: one row per scenario run, CPU% per process; time to first token apart. */
+/** The markdown tables for README.md: one row per scenario run, CPU% per process; time to first token and cost apart. */
 export function markdown(r: Report): string {
-  const loadRows = r.results.filter((x) => x.scenario !== 'ttft');
+  const loadRows = r.results.filter((x) => x.scenario !== 'ttft' && x.scenario !== 'cost');
   const procs = PROCS.filter((p) => loadRows.some((x) => x.processes[p]));
   const head = ['scenario', 'variant', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', ...procs.map((p) => `${short(p)} CPU%`)];
   const rows = loadRows.map((x) => [
@@ -25,6 +26,7 @@ export function markdown(r: Report): string {
     ? procs.map((p) => `${short(p)} ${soak.processes[p]?.rssStartMiB} → ${soak.processes[p]?.rssEndMiB}`).join(', ')
     : '';
   const ttftRows = r.results.filter((x) => x.scenario === 'ttft');
+  const costRows = r.results.filter((x) => x.scenario === 'cost');
   return [
     `Benchmark ${r.short ? '(short smoke run, not for numbers) ' : ''}of ${r.date.slice(0, 10)}: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGiB} GiB, Node ${r.machine.node}, daprd ${r.machine.daprd}; ${r.durationSec} s ${r.results.some((x) => x.date) ? 'for this run' : 'in all'}.`,
     ...keptFrom(r),
@@ -35,6 +37,7 @@ export function markdown(r: Report): string {
     soak ? `Soak RSS (MiB, start → end): ${rss}.` : '',
     '',
     ...(ttftRows.length ? ttftTable(ttftRows) : []),
+    ...(costRows.length ? costTable(costRows, short) : []),
   ].join('\n');
 }
 

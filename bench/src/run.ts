@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { daprBin, DEV_KEYS, freePort, httpOk, ManagedProcess, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
-import { load, type LoadStats } from './load';
+import { cost, LIMITED, limitedReplica } from './cost';
+import { load, type LoadSpec, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
 import { markdown, type Report } from './report';
 import { measureTtft, type TtftExtras, type TtftSpec } from './ttft';
@@ -24,7 +25,7 @@ const wanted = (scenario: string) => !only || only.split(',').includes(scenario)
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
 /** Report order; `--only` keeps the other scenarios' rows from the previous report. */
-export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak'];
+export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak', 'cost'];
 
 /**
  * The TTFT question. The simulator answers "[<model>] No context was provided,
@@ -55,35 +56,51 @@ function argValue(flag: string): string | undefined {
 async function main(): Promise<void> {
   const started = Date.now();
   const stack = await new Stack({
-    apps: serviceApps({
-      aiCoreEnv: {
-        LOG_LEVEL: 'warn',
-        MODEL_TIMEOUT_MS: '1000',
-        BREAKER_VOLUME_THRESHOLD: '5',
-        BREAKER_RESET_TIMEOUT_MS: '3000',
-        BREAKER_ROLLING_WINDOW_MS: '5000',
-      },
-      gatewayEnv: { LOG_LEVEL: 'warn' },
-    }),
+    apps: [
+      ...serviceApps({
+        // On for scenario cost; every other request says Cache-Control: no-cache (see `headers`).
+        answerCache: true,
+        aiCoreEnv: {
+          LOG_LEVEL: 'warn',
+          MODEL_TIMEOUT_MS: '1000',
+          BREAKER_VOLUME_THRESHOLD: '5',
+          BREAKER_RESET_TIMEOUT_MS: '3000',
+          BREAKER_ROLLING_WINDOW_MS: '5000',
+        },
+        gatewayEnv: { LOG_LEVEL: 'warn' },
+      }),
+      // A gateway replica with limits on, for scenario cost; stopped until then.
+      ...(wanted('cost') ? [limitedReplica()] : []),
+    ],
   }).start();
+  if (wanted('cost')) for (const name of [LIMITED, `daprd:${LIMITED}`]) await stack.proc(name).stop();
   const direct = await startDirectGateway(stack);
   const sim = stack.simulator;
   const results: ScenarioResult[] = [];
   try {
     const gw = `${stack.appUrl('gateway-service')}/v1/prompt`;
     const gwDirect = `http://127.0.0.1:${direct.port}/v1/prompt`;
-    const headers = { authorization: `Bearer ${DEV_KEYS.ask}` };
-    const pids = Object.fromEntries(
-      [...stack.processes].filter(([, p]) => p.pid).map(([n, p]) => [n, p.pid!] as const).concat([['load generator', process.pid]]),
+    const auth = { authorization: `Bearer ${DEV_KEYS.ask}` };
+    // The answer cache is on (scenario cost), and the other scenarios repeat identical prompts: they
+    // skip it, so every request still calls the models through the same code path as with the
+    // cache off (ai-core neither reads nor writes it) and their numbers stay comparable with
+    // earlier runs. Unique prompts would instead add a cache read and write to every request.
+    const headers = { ...auth, 'cache-control': 'no-cache' };
+    /** The processes running now (the limited replica only during its rows). */
+    const pids = () => Object.fromEntries(
+      [...stack.processes].filter(([, p]) => p.running && p.pid).map(([n, p]) => [n, p.pid!] as const).concat([['load generator', process.pid]]),
     );
-    const run = async (scenario: string, variant: string, spec: Omit<Parameters<typeof load>[0], 'headers'>, note?: string) => {
-      const done = watch(pids);
-      const stats = await load({ ...spec, headers });
-      results.push({ scenario, variant, ...stats, processes: done(), ...(note ? { note } : {}) });
-      console.log(`${scenario.padEnd(12)} ${variant.padEnd(34)} ${stats.rps} req/s p50 ${stats.p50} p99 ${stats.p99} errors ${stats.errors + stats.non2xx}`);
+    /** One load; its row is reported unless it is a warm-up. Spec headers replace the default (no-cache) ones. */
+    const run = async (scenario: string, variant: string, spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> }, note?: string) => {
+      const done = watch(pids());
+      const stats = await load({ headers, ...spec });
+      const row: ScenarioResult = { scenario, variant, ...stats, processes: done(), ...(note ? { note } : {}) };
+      if (scenario !== 'warm-up') results.push(row);
+      const tally = stats.cache ? ` cache ${JSON.stringify(stats.cache)}` : '';
+      console.log(`${scenario.padEnd(12)} ${variant.padEnd(34)} ${stats.rps} req/s p50 ${stats.p50} p99 ${stats.p99} errors ${stats.errors + stats.non2xx}${tally}`);
+      return row;
     };
     await run('warm-up', 'dapr', { url: gw, body: { prompt: 'warm up' }, durationSec: secs(3), connections: 8 });
-    results.pop();
 
     // 1. Overhead of the two sidecar hops: same request, with and without Dapr between the services.
     if (wanted('overhead')) {
@@ -140,7 +157,8 @@ async function main(): Promise<void> {
       // A model takes as long to generate an answer it does not stream: the whole JSON after the
       // time the last chunk would have taken (300 + 19 × 20 = 680 ms).
       const wholeFault = { latencyMs: ttftFaults.first + (TTFT_CHUNKS - 1) * ttftFaults.gap };
-      const gateway = (baseURL: string) => new OpenAI({ baseURL, apiKey: DEV_KEYS.ask, maxRetries: 0 });
+      // no-cache: a repeated non-streamed question would otherwise be an answer-cache hit (streams never are).
+      const gateway = (baseURL: string) => new OpenAI({ baseURL, apiKey: DEV_KEYS.ask, maxRetries: 0, defaultHeaders: { 'cache-control': 'no-cache' } });
       const paths = [
         ['dapr', gateway(`${stack.appUrl('gateway-service')}/v1`)],
         ['direct', gateway(`http://127.0.0.1:${direct.port}/v1`)],
@@ -148,7 +166,7 @@ async function main(): Promise<void> {
       const simulator = new AzureOpenAI({ endpoint: stack.simulatorUrl, deployment: GPT, apiVersion: '2024-10-21', apiKey: 'simulated', maxRetries: 0 });
       const bounds = { requests: short ? 2 : 30, maxSeconds: short ? 5 : 45, warmup: short ? 0 : 3 };
       const ttft = async (variant: string, spec: Omit<TtftSpec, keyof typeof bounds>) => {
-        const done = watch(pids);
+        const done = watch(pids());
         const { firstError, ...stats } = await measureTtft({ ...spec, ...bounds });
         const chunksNote = spec.stream && stats.requests > stats.errors && stats.chunks !== TTFT_CHUNKS ? `${stats.chunks} content chunks, not ${TTFT_CHUNKS}` : undefined;
         const note = [chunksNote, firstError && `first error: ${firstError}`].filter(Boolean).join('; ');
@@ -179,6 +197,9 @@ async function main(): Promise<void> {
 
     // 6. Soak: steady rate, zero errors expected, memory at start and end.
     if (wanted('soak')) await run('soak', short ? '2 s at 50 req/s' : '180 s at 50 req/s', { url: gw, body: { prompt: 'soak', contextKey: 'bench:hot' }, durationSec: short ? 2 : 180, rate: 50 });
+
+    // 7. What the answer cache saves and what per-key limits cost (bench/src/cost.ts).
+    if (wanted('cost')) await cost({ stack, short, auth, noCache: headers, run, models: [LLAMA, GPT] });
   } finally {
     await direct.proc.stop();
     await stack.stop();
