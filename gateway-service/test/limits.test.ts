@@ -4,6 +4,7 @@ import { createLogger, Readiness, sha256Hex, type AskResponse } from '@context-q
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
+import { RateLimiter } from '../src/domain/rate-limiter';
 import { limitDeps, MapCounters } from './fakes';
 
 const ASK = 'limits-ask-key';
@@ -125,5 +126,26 @@ describe('per-key limits', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ keyId: 'asker', minute: { requests: 1 }, day: { tokens: 90 } });
     expect((await request(s.app).get('/v1/usage/asker').set('authorization', `Bearer ${ASK}`)).status).toBe(403);
+  });
+});
+
+describe('RateLimiter windows', () => {
+  const limiter = () => {
+    const counters = new MapCounters();
+    return new RateLimiter(counters, { failClosed: false, inFlightTtlSeconds: 60, onStoreError: () => {} });
+  };
+  const limits = { requestsPerMinute: 1, tokensPerMinute: 0, tokensPerDay: 100, maxInFlight: 0 };
+  const t0 = Date.UTC(2026, 10, 26, 12, 0, 10);
+
+  test('when the minute turns, then the request count starts again; when the day turns, then the token budget does', async () => {
+    const l = limiter();
+    expect((await l.admit('k', limits, 10, t0)).ok).toBe(true);
+    expect(await l.admit('k', limits, 10, t0 + 1000)).toMatchObject({ ok: false, reason: 'requests_per_minute', retryAfterS: 49 });
+    const next = await l.admit('k', limits, 10, t0 + 60_000);
+    expect(next.ok).toBe(true);
+    if (next.ok) next.charge(95);
+    await new Promise((r) => setImmediate(r));
+    expect(await l.admit('k', limits, 10, t0 + 120_000)).toMatchObject({ ok: false, reason: 'tokens_per_day' });
+    expect((await l.admit('k', limits, 10, t0 + 86_400_000)).ok).toBe(true); // a new UTC day
   });
 });
