@@ -72,6 +72,8 @@ describe.each([
   test('when a state call is slow, then the sidecar ends it before ai-core stops waiting', () => {
     expect(sidecarStateBudget(spec, 'context-cache')).toBeLessThan(aiCore.CACHE_TIMEOUT_MS);
     expect(sidecarStateBudget(spec, 'context-store')).toBeLessThan(aiCore.STORE_TIMEOUT_MS);
+    expect(sidecarStateBudget(spec, 'answer-cache')).toBeLessThan(aiCore.CACHE_TIMEOUT_MS);
+    expect(sidecarStateBudget(spec, 'rate-limits')).toBeLessThan(gateway.RATE_LIMIT_TIMEOUT_MS);
   });
 
   test('when a model hangs, then its whole deadline fits in what the gateway passes on, so the hang counts against it', () => {
