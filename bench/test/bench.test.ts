@@ -13,7 +13,7 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     expect({ status: r.status, tail: r.status === 0 ? '' : `${r.stdout.slice(-1500)}\n${r.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
     const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
     const scenarios = new Set(report.results.map((x: { scenario: string }) => x.scenario));
-    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'overhead', 'parallelism', 'soak', 'ttft']);
+    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'cost', 'overhead', 'parallelism', 'soak', 'ttft']);
     const rows = report.results.filter((x: { scenario: string }) => x.scenario !== 'breaker');
     for (const x of rows) {
       expect(x.requests).toBeGreaterThan(0);
@@ -23,6 +23,17 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     const failed = rows.filter((x: { errors: number; non2xx: number }) => x.errors + x.non2xx > 0);
     expect(failed.map((x: { scenario: string; variant: string; errors: number; non2xx: number; note?: string }) =>
       `${x.scenario} | ${x.variant}: ${x.errors + x.non2xx} errors${x.note ? ` (${x.note})` : ''}`)).toEqual([]);
+    // Cost: hits are all hits, model calls all model calls; the other scenarios never used the answer cache.
+    const cost = report.results.filter((x: { scenario: string }) => x.scenario === 'cost');
+    expect(cost.map((x: { variant: string; requests: number; cache?: Record<string, number> }) => [x.variant, x.cache])).toEqual([
+      ['model call (no-cache), 20 req/s', { bypass: cost[0].requests }],
+      ['cache hit, 20 req/s', { hit: cost[1].requests }],
+      ['limits off (gateway-service), 20 req/s', { bypass: cost[2].requests }],
+      ['limits on (gateway-limited), 20 req/s', { bypass: cost[3].requests }],
+    ]);
+    expect(cost[3].note).toMatch(/^\d+ tokens charged to the key's daily counter; 0 counter updates failed open$/);
+    const cached = report.results.filter((x: { scenario: string; cache?: Record<string, number> }) => x.scenario !== 'cost' && x.cache && Object.keys(x.cache).some((k) => k !== 'bypass'));
+    expect(cached.map((x: { variant: string }) => x.variant)).toEqual([]);
     // Time to first token: every path streams the prompt's 20 content chunks.
     const streams = report.results.filter((x: { scenario: string; variant: string }) => x.scenario === 'ttft' && x.variant.endsWith(', stream'));
     expect(streams.map((x: { variant: string }) => x.variant)).toEqual([

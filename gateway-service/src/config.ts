@@ -19,6 +19,7 @@ export const configSchema = withChecks(z.object({
   RATE_LIMIT_DEFAULT_TPD: z.coerce.number().int().min(0).default(0).describe('tokens per UTC day; 0: none'),
   RATE_LIMIT_DEFAULT_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(0).describe('requests in flight per key; 0: none'),
   RATE_LIMIT_ASSUMED_MAX_TOKENS: z.coerce.number().int().min(1).max(4096).default(512).describe('output tokens a request without its own maximum is assumed to cost before it runs (ai-core\'s DEFAULT_MAX_TOKENS)'),
+  RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: z.coerce.number().int().min(0).default(2000).describe('context tokens a request is assumed to carry before it runs (ai-core\'s CONTEXT_BUDGET_CHARS / 4)'),
   API_KEYS_MAX_STALENESS_MS: env.ms(600_000).describe('readiness turns false when the key list could not be re-read for this long'),
 }), (c) => [
   ...baseConfigIssues(c),

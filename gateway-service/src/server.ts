@@ -40,6 +40,7 @@ export async function start(config: Config, logger: Logger) {
       maxInFlight: config.RATE_LIMIT_DEFAULT_MAX_IN_FLIGHT,
     },
     assumedMaxTokens: config.RATE_LIMIT_ASSUMED_MAX_TOKENS,
+    assumedContextTokens: config.RATE_LIMIT_ASSUMED_CONTEXT_TOKENS,
     onDecision: (decision, reason) => metrics.rateLimit(decision, reason),
     onTokens: metrics.tokens,
   };

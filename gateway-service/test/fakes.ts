@@ -12,6 +12,13 @@ export class MapCounters implements CounterStore {
     this.data.set(key, next);
     return next;
   }
+  async take(key: string, amount: number, limit: number): Promise<{ ok: boolean; value: number }> {
+    if (this.failing) throw new Error('counter store down');
+    const value = this.data.get(key) ?? 0;
+    if (value + amount > limit) return { ok: false, value };
+    this.data.set(key, value + amount);
+    return { ok: true, value: value + amount };
+  }
   async get(key: string): Promise<number> {
     if (this.failing) throw new Error('counter store down');
     return this.data.get(key) ?? 0;
@@ -29,6 +36,7 @@ export function limitDeps(defaults: Partial<Limits> = {}, opts: { counters?: Map
     limiter: new RateLimiter(counters, { failClosed: opts.failClosed ?? false, inFlightTtlSeconds: 60, onStoreError: () => decisions.push('store_error') }),
     defaults: { ...NO_LIMITS, ...defaults },
     assumedMaxTokens: 100,
+    assumedContextTokens: 0,
     onDecision: (d, reason) => decisions.push(reason ? `${d}:${reason}` : d),
     onTokens: (keyId, model, type, n) => tokens.push([keyId, model, type, n]),
   };

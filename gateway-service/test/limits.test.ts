@@ -53,19 +53,33 @@ describe('per-key limits', () => {
     const refused = await s.ask();
     expect(refused.status).toBe(429);
     expect(refused.headers['content-type']).toMatch(/problem\+json/);
-    expect(refused.body).toMatchObject({ code: 'rate_limited', limit: 'requests_per_minute', requestId: refused.headers['x-request-id'] });
+    expect(refused.body).toMatchObject({ code: 'rate_limit_exceeded', limit: 'requests_per_minute', requestId: refused.headers['x-request-id'] });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.headers['ratelimit']).toMatch(/r=0;/);
     expect(s.calls()).toBe(2);
     expect(s.decisions).toEqual(['admitted', 'admitted', 'refused:requests_per_minute']);
   });
 
-  test('when a request cannot fit the token budget by its estimate, then it is refused before any model is called', async () => {
+  test('when a request could never fit the token limit, then 400 before any model is called (no Retry-After)', async () => {
     const s = setup({ tokensPerMinute: 50 });
     const res = await s.ask({ prompt: 'hi', maxTokens: 100 });
-    expect(res.status).toBe(429);
-    expect(res.body.limit).toBe('tokens_per_minute');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('exceeds_token_limit');
+    expect(res.headers['retry-after']).toBeUndefined();
     expect(s.calls()).toBe(0);
+  });
+
+  test('when many requests race for a token budget, then their estimates are reserved and only what fits is admitted', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const s = setup({ tokensPerMinute: 200 }, { reply: async () => (await held, { status: 200, body: answer() }) });
+    // Each costs (1 prompt token + 10 output) × 2 models = 22 by its estimate: 9 fit in 200.
+    const racing = Array.from({ length: 20 }, () => s.ask().then((r) => r));
+    await new Promise((r) => setTimeout(r, 100));
+    release();
+    const statuses = (await Promise.all(racing)).map((r) => r.status);
+    expect(statuses.filter((x) => x === 200)).toHaveLength(9);
+    expect(statuses.filter((x) => x === 429)).toHaveLength(11);
   });
 
   test('when an answer comes back, then the models\' reported usage is charged and counted per key and model; a cache hit costs nothing', async () => {
@@ -75,7 +89,8 @@ describe('per-key limits', () => {
     expect(s.tokens).toEqual([['asker', 'gpt4', 'input', 30], ['asker', 'gpt4', 'output', 20], ['asker', 'llama4', 'input', 30], ['asker', 'llama4', 'output', 10]]);
     const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }) }) });
     expect((await hit.ask()).status).toBe(200);
-    expect([...hit.counters.data].find(([k]) => k.startsWith('tpd:'))).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect([...hit.counters.data].find(([k]) => k.startsWith('tpd:'))?.[1]).toBe(0); // the reservation was given back
   });
 
   test('when a key has its maximum in flight, then the next one is refused until one ends', async () => {
@@ -115,7 +130,7 @@ describe('per-key limits', () => {
     expect((await chat()).status).toBe(200);
     const res = await chat();
     expect(res.status).toBe(429);
-    expect(res.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+    expect(res.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
     expect(res.headers['retry-after']).toBeTruthy();
   });
 

@@ -30,8 +30,9 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     stack = await new Stack({
       secrets: secrets(),
       apps: [
-        ...serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }),
-        gatewayReplica('gateway-b', { LOG_LEVEL: 'warn', RATE_LIMIT_FAIL_CLOSED: 'true' }),
+        // No stored context in these prompts: estimate none, so the small daily budget fits a few answers.
+        ...serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn', RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: '0' } }),
+        gatewayReplica('gateway-b', { LOG_LEVEL: 'warn', RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: '0', RATE_LIMIT_FAIL_CLOSED: 'true' }),
       ],
     }).start();
     replicas = [stack.appUrl('gateway-service'), stack.appUrl('gateway-b')];
@@ -57,9 +58,9 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     expect(refused.headers.get('content-type')).toMatch(/problem\+json/);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(refused.headers.get('ratelimit-policy')).toBe(`"requests-per-minute";q=${RPM};w=60`);
-    expect(await refused.json()).toMatchObject({ code: 'rate_limited', limit: 'requests_per_minute' });
+    expect(await refused.json()).toMatchObject({ code: 'rate_limit_exceeded', limit: 'requests_per_minute' });
     const usage = await fetch(`${replicas[1]}/v1/usage/burst`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    expect(((await usage.json()) as any).minute.requests).toBe(2 * RPM + 10);
+    expect(((await usage.json()) as any).minute.requests).toBe(RPM); // a refusal writes nothing
   }, 60_000);
 
   test('when a key\'s daily token budget is used up by reported usage, then the next request is refused before any model is called', async () => {

@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceeded, stateApi, type SidecarConfig } from '@context-qa/common';
-import type { CounterStore } from '../domain/rate-limiter';
+import { CounterBusy, type CounterStore } from '../domain/rate-limiter';
 
 /**
  * How long one increment may keep losing to others before it counts as a store
@@ -29,23 +29,29 @@ export function daprCounters(sidecar: SidecarConfig, storeName: string, timeoutM
     async get(key) {
       return numberOf((await api.get(key))?.value);
     },
-    async add(key, delta, ttlSeconds) {
-      const giveUpAt = Date.now() + CAS_BUDGET_MS;
-      for (let attempt = 1; Date.now() < giveUpAt; attempt++) {
-        const got = await api.get(key);
-        const next = Math.max(0, numberOf(got?.value) + delta);
-        let written: boolean;
-        try {
-          written = await api.save(key, next, { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
-        } catch (err) {
-          if (got?.etag || err instanceof DeadlineExceeded || !(await api.get(key).catch(() => undefined))) throw err;
-          written = false; // a create that lost to another replica's create
-        }
-        if (written) return next;
-        conflicts++;
-        await sleep(Math.random() * 3 * Math.min(attempt, 8)); // spread the retries of a burst
-      }
-      throw new Error(`${storeName}: writes to one counter kept conflicting for ${CAS_BUDGET_MS} ms`);
-    },
+    add: (key, delta, ttlSeconds) => update(key, delta, Number.POSITIVE_INFINITY, ttlSeconds).then((r) => r.value),
+    take: (key, amount, limit, ttlSeconds) => update(key, amount, limit, ttlSeconds),
   };
+
+  /** value + delta, written only if it stays within `limit`; a refusal writes nothing. */
+  async function update(key: string, delta: number, limit: number, ttlSeconds: number): Promise<{ ok: boolean; value: number }> {
+    const giveUpAt = Date.now() + CAS_BUDGET_MS;
+    for (let attempt = 1; Date.now() < giveUpAt; attempt++) {
+      const got = await api.get(key);
+      const current = numberOf(got?.value);
+      const next = Math.max(0, current + delta);
+      if (next > limit) return { ok: false, value: current };
+      let written: boolean;
+      try {
+        written = await api.save(key, next, { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
+      } catch (err) {
+        if (got?.etag || err instanceof DeadlineExceeded || !(await api.get(key).catch(() => undefined))) throw err;
+        written = false; // a create that lost to another replica's create
+      }
+      if (written) return { ok: true, value: next };
+      conflicts++;
+      await sleep(Math.random() * 3 * Math.min(attempt, 8)); // spread the retries of a burst
+    }
+    throw new CounterBusy(`${storeName}: writes to one counter kept conflicting for ${CAS_BUDGET_MS} ms`);
+  }
 }

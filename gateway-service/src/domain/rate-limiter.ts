@@ -1,22 +1,31 @@
 /**
  * Per-key limits shared by every gateway replica: fixed windows (the UTC
  * minute, the UTC day) counted in a shared store whose increments are atomic
- * (compare-and-set through Dapr, adapters/dapr-counters.ts). Requests are
- * counted on arrival; tokens are checked against an estimate before any model
- * is called, and charged with the models' reported usage after the answer.
+ * (compare-and-set through Dapr, adapters/dapr-counters.ts). A request takes
+ * its slot and reserves its estimated tokens before any model is called; after
+ * the answer the reservation is corrected to the models' reported usage (kept
+ * as it is when no usage comes back).
  */
 import type { KeyLimits } from './api-keys';
 
 /** Resolved limits of one caller; 0 means no limit. */
 export type Limits = Required<KeyLimits>;
 
-/** A counter store whose `add` is atomic across replicas; counters expire with their window. */
+/** Counters whose updates are atomic across replicas; each expires with its window. */
 export interface CounterStore {
+  /** Adds unconditionally (refunds, releases); never below 0. */
   add(key: string, delta: number, ttlSeconds: number): Promise<number>;
+  /** Adds `amount` only if the result stays within `limit`; a refusal writes nothing. */
+  take(key: string, amount: number, limit: number, ttlSeconds: number): Promise<{ ok: boolean; value: number }>;
   get(key: string): Promise<number>;
 }
 
-export type LimitReason = 'requests_per_minute' | 'tokens_per_minute' | 'tokens_per_day' | 'in_flight';
+/** Writes to one counter kept conflicting (a burst on one key): refuse briefly rather than guess. */
+export class CounterBusy extends Error {
+  override name = 'CounterBusy';
+}
+
+export type LimitReason = 'requests_per_minute' | 'tokens_per_minute' | 'tokens_per_day' | 'in_flight' | 'busy';
 
 /** What the caller may still do, for the RateLimit headers (remaining, seconds to reset). */
 export interface LimitState {
@@ -41,6 +50,19 @@ export interface LimiterOptions {
   inFlightTtlSeconds: number;
   /** Called when the store failed and the request was admitted anyway (fail open). */
   onStoreError(err: unknown): void;
+  /** For tests: the time windows are computed from. */
+  clock?: () => number;
+}
+
+/** One limit: a conditional increment of one counter. */
+interface Step {
+  key: string;
+  amount: number;
+  limit: number;
+  ttl: number;
+  reason: LimitReason;
+  retryAfterS: number;
+  note?: (value: number) => void;
 }
 
 const MINUTE = 60_000;
@@ -53,71 +75,64 @@ export class RateLimiter {
     private readonly options: LimiterOptions,
   ) {}
 
-  /** Admits one request of `keyId` whose cost is estimated at `estimate` tokens, or says why not. */
-  async admit(keyId: string, limits: Limits, estimate: number, now = Date.now()): Promise<Admission> {
+  /**
+   * Admits one request of `keyId` whose cost is estimated at `estimate`
+   * tokens, or says why not. Every limit is a conditional increment, so no
+   * number of concurrent requests on any number of replicas gets past it:
+   * the request takes its slot, and reserves its estimated tokens, or is
+   * refused without writing (and gives back what it took for earlier limits).
+   */
+  async admit(keyId: string, limits: Limits, estimate: number, now = this.options.clock?.() ?? Date.now()): Promise<Admission> {
     const minute = Math.floor(now / MINUTE);
     const day = Math.floor(now / DAY);
     const minuteResetS = Math.ceil(((minute + 1) * MINUTE - now) / 1000);
     const dayResetS = Math.ceil(((day + 1) * DAY - now) / 1000);
-    const keys = { rpm: `rpm:${keyId}:${minute}`, tpm: `tpm:${keyId}:${minute}`, tpd: `tpd:${keyId}:${day}`, inflight: `inflight:${keyId}` };
     const state: LimitState = { limits };
-    const refuse = (reason: LimitReason, retryAfterS: number): Admission => ({ ok: false, reason, retryAfterS, state });
-    let holding = false;
+    const all: Step[] = [
+      { key: `rpm:${keyId}:${minute}`, amount: 1, limit: limits.requestsPerMinute, ttl: 120, reason: 'requests_per_minute', retryAfterS: minuteResetS,
+        note: (v: number) => (state.requests = { remaining: Math.max(0, limits.requestsPerMinute - v), resetS: minuteResetS }) },
+      { key: `tpm:${keyId}:${minute}`, amount: estimate, limit: limits.tokensPerMinute, ttl: 120, reason: 'tokens_per_minute', retryAfterS: minuteResetS,
+        note: (v: number) => (state.minuteTokens = { remaining: Math.max(0, limits.tokensPerMinute - v), resetS: minuteResetS }) },
+      { key: `tpd:${keyId}:${day}`, amount: estimate, limit: limits.tokensPerDay, ttl: 2 * 86_400, reason: 'tokens_per_day', retryAfterS: dayResetS,
+        note: (v: number) => (state.dayTokens = { remaining: Math.max(0, limits.tokensPerDay - v), resetS: dayResetS }) },
+      { key: `inflight:${keyId}`, amount: 1, limit: limits.maxInFlight, ttl: this.options.inFlightTtlSeconds, reason: 'in_flight', retryAfterS: 1 },
+    ];
+    const steps = all.filter((step) => step.limit > 0);
+    const taken: Step[] = [];
+    const giveBack = () => Promise.all(taken.map((t) => this.store.add(t.key, -t.amount, t.ttl).catch((err) => this.options.onStoreError(err))));
     try {
-      if (limits.requestsPerMinute > 0) {
-        const count = await this.store.add(keys.rpm, 1, 2 * 60);
-        state.requests = { remaining: Math.max(0, limits.requestsPerMinute - count), resetS: minuteResetS };
-        if (count > limits.requestsPerMinute) return refuse('requests_per_minute', minuteResetS);
-      }
-      const [usedMinute, usedDay] = await Promise.all([
-        limits.tokensPerMinute > 0 ? this.store.get(keys.tpm) : 0,
-        limits.tokensPerDay > 0 ? this.store.get(keys.tpd) : 0,
-      ]);
-      if (limits.tokensPerMinute > 0) {
-        state.minuteTokens = { remaining: Math.max(0, limits.tokensPerMinute - usedMinute), resetS: minuteResetS };
-        if (usedMinute + estimate > limits.tokensPerMinute) return refuse('tokens_per_minute', minuteResetS);
-      }
-      if (limits.tokensPerDay > 0) {
-        state.dayTokens = { remaining: Math.max(0, limits.tokensPerDay - usedDay), resetS: dayResetS };
-        if (usedDay + estimate > limits.tokensPerDay) return refuse('tokens_per_day', dayResetS);
-      }
-      if (limits.maxInFlight > 0) {
-        const inFlight = await this.store.add(keys.inflight, 1, this.options.inFlightTtlSeconds);
-        holding = true;
-        if (inFlight > limits.maxInFlight) {
-          await this.release(keys.inflight);
-          return refuse('in_flight', 1);
+      for (const step of steps) {
+        const { ok, value } = await this.store.take(step.key, step.amount, step.limit, step.ttl);
+        step.note?.(ok ? value : value + step.amount);
+        if (!ok) {
+          await giveBack();
+          return { ok: false, reason: step.reason, retryAfterS: step.retryAfterS, state };
         }
+        taken.push(step);
       }
     } catch (err) {
-      if (holding) await this.release(keys.inflight);
+      await giveBack();
+      if (err instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state };
       if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
       this.options.onStoreError(err);
       return { ok: true, state, release: none, charge: none };
     }
+    const inFlight = taken.find((t) => t.reason === 'in_flight');
+    const tokenSteps = taken.filter((t) => t.reason === 'tokens_per_minute' || t.reason === 'tokens_per_day');
     let released = false;
     return {
       ok: true,
       state,
       release: () => {
-        if (holding && !released) void this.release(keys.inflight);
+        if (inFlight && !released) void this.store.add(inFlight.key, -1, inFlight.ttl).catch((err) => this.options.onStoreError(err));
         released = true;
       },
-      charge: (tokens) => void this.charge(keys, tokens, limits),
+      // The reservation becomes the reported usage: the difference is added (or given back).
+      charge: (tokens) => {
+        const delta = tokens - estimate;
+        if (delta !== 0) for (const t of tokenSteps) void this.store.add(t.key, delta, t.ttl).catch((err) => this.options.onStoreError(err));
+      },
     };
-  }
-
-  private async release(key: string): Promise<void> {
-    await this.store.add(key, -1, this.options.inFlightTtlSeconds).catch((err) => this.options.onStoreError(err));
-  }
-
-  /** The models' reported usage, after the answer (a cache hit costs none). */
-  private async charge(keys: { tpm: string; tpd: string }, tokens: number, limits: Limits): Promise<void> {
-    if (tokens <= 0) return;
-    await Promise.all([
-      limits.tokensPerMinute > 0 ? this.store.add(keys.tpm, tokens, 2 * 60) : undefined,
-      limits.tokensPerDay > 0 ? this.store.add(keys.tpd, tokens, 2 * 86_400) : undefined,
-    ]).catch((err) => this.options.onStoreError(err));
   }
 
   /** Today's and this minute's counts of one key, for the admin usage route. */

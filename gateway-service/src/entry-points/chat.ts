@@ -67,7 +67,9 @@ export function mountChatRoutes(
     if ('stream' in out) return relayStream(res, out.stream, d, deps.logger, (u) => charge(u, out.stream.headers.get(ANSWERED_BY_HEADER) ?? ''));
     relayWhole(res, out);
     const answer = out.body as { usage?: WireUsage; model?: string };
-    if (out.status < 300 && out.cache !== 'hit') charge(answer.usage, answer.model ?? '');
+    if (out.status >= 300) return; // the reservation stays: models may have run
+    if (out.cache === 'hit') chargeUsage(res, deps.limits, []); // a hit costs nothing: give the reservation back
+    else charge(answer.usage, answer.model ?? '');
   });
 }
 

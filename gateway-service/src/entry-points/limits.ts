@@ -14,6 +14,8 @@ export interface LimitDeps {
   defaults: Limits;
   /** Output tokens assumed when a request does not set its own maximum (ai-core's DEFAULT_MAX_TOKENS). */
   assumedMaxTokens: number;
+  /** Context tokens a request may carry into the prompt (ai-core's CONTEXT_BUDGET_CHARS / 4). */
+  assumedContextTokens: number;
   onDecision(decision: 'admitted' | 'refused', reason?: string): void;
   onTokens(keyId: string, model: string, type: 'input' | 'output', n: number): void;
 }
@@ -21,27 +23,42 @@ export interface LimitDeps {
 /** Roughly 4 characters a token, as the simulator and the usual tokenizers for English. */
 const tokensIn = (chars: number) => Math.ceil(chars / 4);
 
-/** Cost estimate before any model is called: the prompt's size plus the most it may produce. */
+/** Strategies (and chat aliases) that call every model, not one. */
+const ALL_MODELS = new Set(['both', 'fastest', 'sequential']);
+const MODELS_ASSUMED = 2;
+
+/**
+ * Cost estimate before any model is called: per model called, the prompt, the
+ * context it may carry and the most it may produce. Deliberately high: it is
+ * corrected to the reported usage after the answer.
+ */
 export const estimates = {
-  prompt: (req: Request, assumed: number) => {
-    const b = (req.body ?? {}) as { prompt?: unknown; maxTokens?: unknown };
-    return tokensIn(typeof b.prompt === 'string' ? b.prompt.length : 0) + (typeof b.maxTokens === 'number' ? b.maxTokens : assumed);
+  prompt: (req: Request, d: Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens'>) => {
+    const b = (req.body ?? {}) as { prompt?: unknown; maxTokens?: unknown; strategy?: unknown };
+    const perModel = tokensIn(typeof b.prompt === 'string' ? b.prompt.length : 0) + d.assumedContextTokens + (typeof b.maxTokens === 'number' ? b.maxTokens : d.assumedMaxTokens);
+    return perModel * (ALL_MODELS.has(typeof b.strategy === 'string' ? b.strategy : 'both') ? MODELS_ASSUMED : 1);
   },
-  chat: (req: Request, assumed: number) => {
-    const b = (req.body ?? {}) as { messages?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
-    const chars = JSON.stringify(b.messages ?? '').length;
-    const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : assumed;
-    return tokensIn(chars) + max;
+  chat: (req: Request, d: Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens'>) => {
+    const b = (req.body ?? {}) as { model?: unknown; messages?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
+    const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : d.assumedMaxTokens;
+    const perModel = tokensIn(JSON.stringify(b.messages ?? '').length) + d.assumedContextTokens + max;
+    return perModel * (ALL_MODELS.has(String(b.model)) ? MODELS_ASSUMED : 1);
   },
 };
 
-export function limitRequests(deps: LimitDeps, estimate: (req: Request, assumed: number) => number): RequestHandler {
+export function limitRequests(deps: LimitDeps, estimate: (req: Request, d: LimitDeps) => number): RequestHandler {
   return async (req, res, next) => {
     const caller = res.locals['caller'] as Caller;
     const limits: Limits = { ...deps.defaults, ...caller.limits };
+    const cost = estimate(req, deps);
+    // A request that could never fit is the request's problem, not a wait: no Retry-After.
+    const tokenLimits = [limits.tokensPerMinute, limits.tokensPerDay].filter((l) => l > 0);
+    if (tokenLimits.some((l) => cost > l)) {
+      return next(httpError(400, `this request may cost ~${cost} tokens, more than this API key's token limit (${Math.min(...tokenLimits)}): lower maxTokens`, { code: 'exceeds_token_limit' }));
+    }
     let admission;
     try {
-      admission = await deps.limiter.admit(caller.id, limits, estimate(req, deps.assumedMaxTokens));
+      admission = await deps.limiter.admit(caller.id, limits, cost);
     } catch (err) {
       if (!(err instanceof LimitStoreUnavailable)) throw err;
       res.setHeader('retry-after', '1');
@@ -51,16 +68,18 @@ export function limitRequests(deps: LimitDeps, estimate: (req: Request, assumed:
     if (!admission.ok) {
       deps.onDecision('refused', admission.reason);
       res.setHeader('retry-after', String(admission.retryAfterS));
-      return next(httpError(429, `this API key reached its limit (${admission.reason}); retry after ${admission.retryAfterS} s`, { code: 'rate_limited', limit: admission.reason }));
+      // OpenAI's code for a caller's own quota (a model provider's throttling is `rate_limited`).
+      return next(httpError(429, `this API key reached its limit (${admission.reason}); retry after ${admission.retryAfterS} s`, { code: 'rate_limit_exceeded', limit: admission.reason }));
     }
     deps.onDecision('admitted');
-    res.once('close', admission.release);
+    if (res.closed) admission.release(); // the caller left while we were deciding
+    else res.once('close', admission.release);
     res.locals['charge'] = admission.charge;
     next();
   };
 }
 
-/** Charges what the models reported for this request and counts it per key and model. */
+/** Corrects the reservation to what the models reported (none for a cache hit) and counts it per key and model. */
 export function chargeUsage(res: Response, deps: LimitDeps, usage: { model: string; input: number; output: number }[]): void {
   const keyId = (res.locals['caller'] as Caller | undefined)?.id;
   const charge = res.locals['charge'] as ((tokens: number) => void) | undefined;

@@ -60,7 +60,7 @@ export function requestDeadline(req: Request, res: Response, maxMs: number, trus
   const budget = Number.isFinite(given) && given > 0 ? Math.min(given, maxMs) : maxMs;
   const gone = new AbortController();
   // The client may already have left (during auth or body parsing): then 'close' has fired.
-  if (res.closed || req.destroyed) gone.abort();
+  if (res.closed) gone.abort();
   res.once('close', () => {
     if (!res.writableFinished) gone.abort();
   });
