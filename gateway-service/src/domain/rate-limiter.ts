@@ -98,24 +98,26 @@ export class RateLimiter {
       { key: `inflight:${keyId}`, amount: 1, limit: limits.maxInFlight, ttl: this.options.inFlightTtlSeconds, reason: 'in_flight', retryAfterS: 1 },
     ];
     const steps = all.filter((step) => step.limit > 0);
-    const taken: Step[] = [];
+    // All limits at once (one round of compare-and-set, not four); if one refuses, the others give back.
+    const results = await Promise.allSettled(steps.map((step) => this.store.take(step.key, step.amount, step.limit, step.ttl)));
+    const taken = steps.filter((_, i) => results[i]!.status === 'fulfilled' && (results[i] as PromiseFulfilledResult<{ ok: boolean }>).value.ok);
     const giveBack = () => Promise.all(taken.map((t) => this.store.add(t.key, -t.amount, t.ttl).catch((err) => this.options.onStoreError(err))));
-    try {
-      for (const step of steps) {
-        const { ok, value } = await this.store.take(step.key, step.amount, step.limit, step.ttl);
-        step.note?.(ok ? value : value + step.amount);
-        if (!ok) {
-          await giveBack();
-          return { ok: false, reason: step.reason, retryAfterS: step.retryAfterS, state };
-        }
-        taken.push(step);
-      }
-    } catch (err) {
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await giveBack();
-      if (err instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state };
-      if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
-      this.options.onStoreError(err);
+      if (failed.reason instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state };
+      if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: failed.reason });
+      this.options.onStoreError(failed.reason);
       return { ok: true, state, release: none, charge: none };
+    }
+    steps.forEach((step, i) => {
+      const { ok, value } = (results[i] as PromiseFulfilledResult<{ ok: boolean; value: number }>).value;
+      step.note?.(ok ? value : value + step.amount);
+    });
+    const refusedAt = steps.findIndex((_, i) => !(results[i] as PromiseFulfilledResult<{ ok: boolean }>).value.ok);
+    if (refusedAt >= 0) {
+      await giveBack();
+      return { ok: false, reason: steps[refusedAt]!.reason, retryAfterS: steps[refusedAt]!.retryAfterS, state };
     }
     const inFlight = taken.find((t) => t.reason === 'in_flight');
     const tokenSteps = taken.filter((t) => t.reason === 'tokens_per_minute' || t.reason === 'tokens_per_day');
