@@ -33,7 +33,13 @@ export function limitDeps(defaults: Partial<Limits> = {}, opts: { counters?: Map
   const decisions: string[] = [];
   const tokens: [string, string, string, number][] = [];
   const deps: LimitDeps = {
-    limiter: new RateLimiter(counters, { failClosed: opts.failClosed ?? false, inFlightTtlSeconds: 60, onStoreError: () => decisions.push('store_error') }),
+    // A fixed clock: no test can straddle a minute boundary.
+    limiter: new RateLimiter(counters, {
+      failClosed: opts.failClosed ?? false,
+      inFlightTtlSeconds: 60,
+      onStoreError: () => decisions.push('store_error'),
+      clock: () => Date.UTC(2026, 0, 1, 12, 0, 30),
+    }),
     defaults: { ...NO_LIMITS, ...defaults },
     assumedMaxTokens: 100,
     assumedContextTokens: 0,

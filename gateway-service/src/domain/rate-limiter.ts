@@ -138,7 +138,7 @@ export class RateLimiter {
   }
 
   /** Today's and this minute's counts of one key, for the admin usage route. */
-  async usage(keyId: string, now = Date.now()) {
+  async usage(keyId: string, now = this.options.clock?.() ?? Date.now()) {
     const minute = Math.floor(now / MINUTE);
     const day = Math.floor(now / DAY);
     const [requests, minuteTokens, dayTokens, inFlight] = await Promise.all([
