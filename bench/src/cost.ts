@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEV_KEYS, gatewayReplica, type Stack } from '@context-qa/testkit';
 import type { LoadSpec } from './load';
+import { markdownTable } from './markdown';
 import type { ScenarioResult } from './run';
 
 export const LIMITED = 'gateway-limited';
@@ -104,13 +105,5 @@ export function costTable(rows: ScenarioResult[], short: (p: string) => string):
     ...procs.map((p) => x.processes[p]?.cpuPercent ?? ''),
   ]);
   const notes = rows.filter((x) => x.note).map((x) => `${x.variant}: ${x.note}.`);
-  return [
-    'Cost (scenario cost): answer-cache hit vs model call (both models 300 ms), limits on vs off (zero-latency models):',
-    '',
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...body.map((row) => `| ${row.join(' | ')} |`),
-    '',
-    ...(notes.length ? [...notes, ''] : []),
-  ];
+  return markdownTable('Cost (scenario cost): answer-cache hit vs model call (both models 300 ms), limits on vs off (zero-latency models):', head, body, notes);
 }

@@ -1,4 +1,5 @@
 import { costTable } from './cost';
+import { markdownTable } from './markdown';
 import type { ScenarioResult } from './run';
 
 export interface Report {
@@ -74,13 +75,5 @@ function ttftTable(rows: ScenarioResult[]): string[] {
     const note = [partly, x.note].filter(Boolean).join('; ');
     return note ? [`${x.variant}: ${note}.`] : [];
   });
-  return [
-    'Time to first token (scenario ttft; sequential requests, so p99 of 30 is the slowest one):',
-    '',
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...body.map((row) => `| ${row.join(' | ')} |`),
-    '',
-    ...(notes.length ? [...notes, ''] : []),
-  ];
+  return markdownTable('Time to first token (scenario ttft; sequential requests, so p99 of 30 is the slowest one):', head, body, notes);
 }
