@@ -39,7 +39,8 @@ export const configSchema = withChecks(z.object({
   AZURE_OPENAI_KEY_SECRET: z.string().default('azure-openai-api-key').describe('secret holding the Azure OpenAI key (of each Azure model without its own keySecret)'),
 
   MODEL_TIMEOUT_MS: env.ms(15_000).describe('deadline of one model call (the breaker timeout); at most REQUEST_TIMEOUT_MS'),
-  CHAT_AUTO_STRATEGY: z.enum(['primary', 'fastest', 'both', 'sequential']).default('primary').describe('what the chat model alias "auto" does over MODEL_PREFERENCE (streams need primary or fastest)'),
+  FUSE_AGREEMENT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.8).describe('strategy fuse: drafts whose word sets are at least this similar (Jaccard) agree, and no synthesis call is made'),
+  CHAT_AUTO_STRATEGY: z.enum(['primary', 'fastest', 'both', 'sequential', 'fuse']).default('primary').describe('what the chat model alias "auto" does over MODEL_PREFERENCE (streams need primary or fastest)'),
   STREAM_IDLE_TIMEOUT_MS: env.ms(10_000).describe('a stream with no token for this long (before its first or between two) is a timeout; before the first token the next model takes over'),
   MODEL_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(64).describe('bulkhead: calls to one model in flight beyond this are refused (503 when no model can answer)'),
   BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),

@@ -83,6 +83,7 @@ export async function start(config: Config, logger: Logger) {
     context,
     preference,
     autoStrategy: config.CHAT_AUTO_STRATEGY,
+    agreementThreshold: config.FUSE_AGREEMENT_THRESHOLD,
     contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
     defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
     runModel: (m, r, budget, opts) => model(m).run(r, budget, opts),
@@ -118,6 +119,7 @@ export async function start(config: Config, logger: Logger) {
         contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
         defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
         runModel: chatDeps.runModel,
+        agreementThreshold: chatDeps.agreementThreshold,
         answers,
       }, opts),
   });

@@ -30,13 +30,14 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   const store = new MapStore();
   const context = { ...contextDeps(), store };
   const runModel: AskDeps['runModel'] = (m, r, b, o) => guarded[m as keyof typeof guarded].run(r, b, o);
-  const askDeps: AskDeps = { context, preference: ['gpt4', 'llama4'] as ModelName[], contextBudgetChars: 1000, defaultMaxTokens: 100, runModel, answers };
+  const askDeps: AskDeps = { context, preference: ['gpt4', 'llama4'] as ModelName[], contextBudgetChars: 1000, defaultMaxTokens: 100, runModel, answers, agreementThreshold: 0.8 };
   const chatDeps: ChatDeps = {
     context,
     preference: ['gpt4', 'llama4'],
     autoStrategy: 'primary',
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
+    agreementThreshold: 0.8,
     runModel,
     streamModel: () => Promise.reject(new Error('no streams here')),
     answers,

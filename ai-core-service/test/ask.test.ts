@@ -14,6 +14,7 @@ function setup() {
     preference: ['gpt4', 'llama4'] as ModelName[],
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
+    agreementThreshold: 0.8,
     runModel: (m, r, b, o) => guarded[m as keyof typeof guarded].run(r, b, o),
   };
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });

@@ -15,6 +15,7 @@ function setup() {
     autoStrategy: 'primary',
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
+    agreementThreshold: 0.8,
     runModel: (m, r, b, o) => guarded[m as 'gpt4'].run(r, b, o),
     streamModel: (m, r, b, o) => guarded[m as 'gpt4'].runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 }),
   };

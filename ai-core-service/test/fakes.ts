@@ -111,10 +111,13 @@ export class FakeModel implements ModelProvider {
   aborted = 0;
   /** Thrown by every call when set (e.g. a bad_request ModelError). */
   failWith?: Error;
+  /** Calls whose request matches fail (e.g. only fuse's synthesis call). */
+  failWhen?: (req: GenerateRequest) => boolean;
   constructor(readonly name: ModelName) {}
   async generate(req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
     this.calls++;
     if (this.failWith) throw this.failWith;
+    if (this.failWhen?.(req)) throw new ModelError('upstream_error', 'failed on purpose');
     if (this.mode === 'fail') throw new ModelError('upstream_error', 'boom');
     if (this.mode === 'hang' || this.delayMs > 0) {
       await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { contextFingerprint, normaliseQuestion, type AnswerCache, type CacheRequ
 import { contextKeyFor, lookupContext, type ContextDeps } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
 import { buildPrompt } from './prompt';
+import { fuseDrafts } from './fuse';
 import { STRATEGY_RUNNERS } from './strategies';
 
 export interface AskDeps {
@@ -14,10 +15,12 @@ export interface AskDeps {
   runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
   /** The exact-match answer cache; absent: no caching. */
   answers?: AnswerCache;
+  /** Strategy fuse: drafts at least this similar agree (FUSE_AGREEMENT_THRESHOLD). */
+  agreementThreshold: number;
 }
 
 /** What a cached /v1/prompt answer holds: everything but the request's own id, context source and cache status. */
-type CachedAnswer = Pick<AskResponse, 'answer' | 'answeredBy' | 'strategy' | 'models'>;
+type CachedAnswer = Pick<AskResponse, 'answer' | 'answeredBy' | 'strategy' | 'models' | 'fusion'>;
 const isCachedAnswer = (v: unknown): v is CachedAnswer =>
   typeof (v as CachedAnswer | null)?.answer === 'string' && typeof (v as CachedAnswer).answeredBy === 'string' && typeof (v as CachedAnswer).models === 'object';
 
@@ -60,8 +63,8 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   if (answers && cacheKey !== undefined) {
     const hit = await answers.lookup(cacheKey, budget.signal, isCachedAnswer);
     if (hit) {
-      const { answer, answeredBy, strategy, models } = hit;
-      return { requestId, answer, answeredBy, strategy, degraded: false, context: { source: context.source, key }, models, cache: 'hit' };
+      const { answer, answeredBy, strategy, models, fusion } = hit;
+      return { requestId, answer, answeredBy, strategy, degraded: false, context: { source: context.source, key }, models, cache: 'hit', ...(fusion ? { fusion } : {}) };
     }
     cache = 'miss';
   }
@@ -69,13 +72,14 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   const generate: GenerateRequest = { ...prompt, maxTokens };
   const outcomes = await STRATEGY_RUNNERS[req.strategy](deps.preference, (m, opts) => deps.runModel(m, generate, budget, opts));
   const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
-  const answeredBy = deps.preference.find((m) => models[m]?.status === 'ok');
+  const fused = req.strategy === 'fuse' ? await fuseDrafts(models, { question: req.prompt, context: context.text, maxTokens }, budget, deps) : undefined;
+  const answeredBy = fused?.answeredBy ?? deps.preference.find((m) => models[m]?.status === 'ok');
   // A call capped at the remaining budget can end a moment before the budget's own timer fires.
   const outOfTime = budget.signal.aborted || budget.remainingMs() === 0;
   if (!answeredBy) throw outOfTime ? new DeadlineExceeded(models) : new NoModelAnswered(models);
-  const answer = models[answeredBy]?.text ?? '';
-  const degraded = context.degraded || Object.values(models).some(isFailure);
+  const answer = fused?.answer ?? models[answeredBy]?.text ?? '';
+  const degraded = context.degraded || Object.values(models).some(isFailure) || fused?.degraded === true;
   // Degraded answers are never cached: the next caller should get the models' full effort.
-  if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, { answer, answeredBy, strategy: req.strategy, models } satisfies CachedAnswer);
-  return { requestId, answer, answeredBy, strategy: req.strategy, degraded, context: { source: context.source, key }, models, cache };
+  if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, { answer, answeredBy, strategy: req.strategy, models, ...(fused ? { fusion: fused.fusion } : {}) } satisfies CachedAnswer);
+  return { requestId, answer, answeredBy, strategy: req.strategy, degraded, context: { source: context.source, key }, models, cache, ...(fused ? { fusion: fused.fusion } : {}) };
 }

@@ -9,10 +9,11 @@ import { DeadlineExceeded, NoModelAnswered } from './ask';
 import { contextKeyFor, lookupContext, type ContextDeps, type ContextLookup } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
 import { buildPrompt } from './prompt';
+import { fuseDrafts } from './fuse';
 import { STRATEGY_RUNNERS, type Outcomes } from './strategies';
 
 /** Routing aliases: each is a strategy over the preference order. */
-export const ALIASES = { auto: undefined, primary: 'primary', fastest: 'fastest', both: 'both', sequential: 'sequential' } as const;
+export const ALIASES = { auto: undefined, primary: 'primary', fastest: 'fastest', both: 'both', sequential: 'sequential', fuse: 'fuse' } as const;
 export type Alias = keyof typeof ALIASES;
 /** What a stream can do: one model at a time, or a race to the first token. */
 export const STREAM_STRATEGIES = new Set<Strategy>(['primary', 'fastest']);
@@ -22,6 +23,8 @@ export interface ChatDeps {
   preference: readonly ModelName[];
   /** The strategy behind `auto`. */
   autoStrategy: Strategy;
+  /** Strategy fuse: drafts at least this similar agree. */
+  agreementThreshold: number;
   contextBudgetChars: number;
   defaultMaxTokens: number;
   runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
@@ -62,6 +65,8 @@ export function routeFor(model: string, deps: Pick<ChatDeps, 'preference' | 'aut
 export interface PreparedChat {
   route: Route;
   generate: GenerateRequest;
+  /** The last user message (fuse's synthesis asks it again). */
+  question: string;
   context: ContextLookup & { key: string };
   /** The answer cache's key: set when the cache is on and the context is known (its store answered). */
   cacheKey?: string;
@@ -108,7 +113,7 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
           stop: generate.stop ?? null,
         })
       : undefined;
-  return { route, generate, context: { ...context, key }, ...(cacheKey ? { cacheKey } : {}) };
+  return { route, generate, question, context: { ...context, key }, ...(cacheKey ? { cacheKey } : {}) };
 }
 
 type CachedCompletion = { model: ModelName; outcome: ModelOutcome };
@@ -140,10 +145,15 @@ export async function chat(
     cache = 'miss';
   }
   const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, opts) => deps.runModel(m, generate, budget, opts));
-  const model = route.order.find((m) => models[m]?.status === 'ok');
+  const fused = route.strategy === 'fuse'
+    ? await fuseDrafts(models, { question: prepared.question, context: prepared.context.text, maxTokens: generate.maxTokens }, budget, { ...deps, preference: route.order })
+    : undefined;
+  const model = fused?.answeredBy ?? route.order.find((m) => models[m]?.status === 'ok');
   if (!model) throw failedFor(budget, models);
-  const outcome = models[model]!;
-  const failed = Object.values(models).some((o) => o && (o.status === 'error' || o.status === 'timeout' || o.status === 'circuit_open' || o.code === 'overloaded'));
+  // Fused: the final text, with the synthesis call's usage when one was made.
+  const outcome: ModelOutcome = fused ? { ...(fused.fusion.synthesis ?? models[model]!), status: 'ok', text: fused.answer } : models[model]!;
+  const failed = fused?.degraded === true ||
+    Object.values(models).some((o) => o && (o.status === 'error' || o.status === 'timeout' || o.status === 'circuit_open' || o.code === 'overloaded'));
   // Degraded answers (a model failed, or the context store did: then there is no cacheKey) are never cached.
   if (answers && cacheKey !== undefined && !failed) void answers.save(cacheKey, { model, outcome } satisfies CachedCompletion);
   return { model, outcome, models, cache };

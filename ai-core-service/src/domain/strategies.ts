@@ -63,4 +63,5 @@ export const STRATEGY_RUNNERS: Record<Strategy, (order: readonly ModelName[], ru
   fastest,
   primary,
   sequential,
+  fuse: both, // the drafts; fuse.ts makes one answer of them
 };

@@ -23,9 +23,9 @@ export interface LimitDeps {
 /** Roughly 4 characters a token, as the simulator and the usual tokenizers for English. */
 const tokensIn = (chars: number) => Math.ceil(chars / 4);
 
-/** Strategies (and chat aliases) that call every model, not one. */
-const ALL_MODELS = new Set(['both', 'fastest', 'sequential']);
-const MODELS_ASSUMED = 2;
+/** Model calls a strategy (or chat alias) makes: both models, and fuse's synthesis on top. */
+const CALLS: Record<string, number> = { both: 2, fastest: 2, sequential: 2, fuse: 3 };
+const callsFor = (name: string) => (Object.hasOwn(CALLS, name) ? CALLS[name]! : 1);
 
 /**
  * Cost estimate before any model is called: per model called, the prompt, the
@@ -36,13 +36,13 @@ export const estimates = {
   prompt: (req: Request, d: Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens'>) => {
     const b = (req.body ?? {}) as { prompt?: unknown; maxTokens?: unknown; strategy?: unknown };
     const perModel = tokensIn(typeof b.prompt === 'string' ? b.prompt.length : 0) + d.assumedContextTokens + (typeof b.maxTokens === 'number' ? b.maxTokens : d.assumedMaxTokens);
-    return perModel * (ALL_MODELS.has(typeof b.strategy === 'string' ? b.strategy : 'both') ? MODELS_ASSUMED : 1);
+    return perModel * callsFor(typeof b.strategy === 'string' ? b.strategy : 'both');
   },
   chat: (req: Request, d: Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens'>) => {
     const b = (req.body ?? {}) as { model?: unknown; messages?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
     const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : d.assumedMaxTokens;
     const perModel = tokensIn(JSON.stringify(b.messages ?? '').length) + d.assumedContextTokens + max;
-    return perModel * (ALL_MODELS.has(String(b.model)) ? MODELS_ASSUMED : 1);
+    return perModel * callsFor(String(b.model));
   },
 };
 
@@ -91,8 +91,9 @@ export function chargeUsage(res: Response, deps: LimitDeps, usage: { model: stri
   charge?.(usage.reduce((sum, u) => sum + u.input + u.output, 0));
 }
 
-/** The usage in a /v1/prompt answer: every model that was called (a cache hit: none). */
+/** The usage in a /v1/prompt answer: every model call, fuse's synthesis included (a cache hit: none). */
 export function promptUsage(answer: AskResponse): { model: string; input: number; output: number }[] {
   if (answer.cache === 'hit') return [];
-  return Object.entries(answer.models).flatMap(([model, o]) => (o.usage ? [{ model, input: o.usage.inputTokens, output: o.usage.outputTokens }] : []));
+  const calls = [...Object.entries(answer.models), ...(answer.fusion?.synthesis ? [[answer.fusion.by, answer.fusion.synthesis] as const] : [])];
+  return calls.flatMap(([model, o]) => (o.usage ? [{ model, input: o.usage.inputTokens, output: o.usage.outputTokens }] : []));
 }

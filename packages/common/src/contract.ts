@@ -11,8 +11,9 @@ const contextKey = z
   .refine((k) => !k.includes('||'), { message: 'must not contain "||" (reserved by Dapr state keys)' });
 
 /** both: in parallel; fastest: first success wins; primary: the other only on failure;
- * sequential: one after the other, always both (the original sketch; a baseline). */
-export const STRATEGIES = ['both', 'fastest', 'primary', 'sequential'] as const;
+ * sequential: one after the other, always both (the original sketch; a baseline);
+ * fuse: both, then one final answer from the two drafts (README "Fusion"). */
+export const STRATEGIES = ['both', 'fastest', 'primary', 'sequential', 'fuse'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export const askRequestSchema = z.strictObject({
@@ -77,6 +78,20 @@ export type AnswerCacheStatus = 'hit' | 'miss' | 'bypass';
 /** Response header (both /v1/prompt and /v1/chat/completions) carrying the AnswerCacheStatus. */
 export const ANSWER_CACHE_HEADER = 'x-context-qa-cache';
 
+/** How strategy `fuse` reached its answer. */
+export interface FusionReport {
+  /** synthesised: written from both drafts; agreed: they agreed, the preferred one stands; single: one draft (the other failed, or the synthesis did). */
+  outcome: 'synthesised' | 'agreed' | 'single';
+  /** Jaccard similarity of the two drafts' words (0–1), when there were two. */
+  similarity?: number;
+  /** The model whose text is the answer (the synthesiser when synthesised). */
+  by: ModelName;
+  /** The drafts the answer rests on. */
+  from: ModelName[];
+  /** The synthesis call, when one was made (its usage counts). */
+  synthesis?: ModelOutcome;
+}
+
 export interface AskResponse {
   requestId: string;
   answer: string;
@@ -87,6 +102,8 @@ export interface AskResponse {
   /** One entry per configured model, in preference order (on a cache hit: the call that produced the answer). */
   models: Record<ModelName, ModelOutcome>;
   cache: AnswerCacheStatus;
+  /** Strategy `fuse` only. */
+  fusion?: FusionReport;
 }
 
 export interface ContextDocument {

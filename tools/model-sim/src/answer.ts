@@ -22,13 +22,22 @@ export const countTokens = (text: string): number => Math.max(1, Math.ceil(text.
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** `promptText` is everything the model was sent; `userText` (default: all of it) is what the caller asked. */
+/** ai-core's synthesis prompt (strategy fuse) carries the drafts in blocks like the context's. */
+const DRAFT = /<(draft-[0-9a-f]+)>([\s\S]*?)<\/\1>/g;
+
 export function answer(model: string, promptText: string, maxTokens?: number, userText = promptText): Answer {
+  const drafts = [...promptText.matchAll(DRAFT)].map((m) => squash(m[2]!));
+  // A synthesis quotes every draft it was given, so a test sees that each one reached the model.
+  if (drafts.length > 0) return sized(`[${model}] Synthesis of ${drafts.length} drafts: ${drafts.map((d) => `«${d.slice(0, QUOTE_CHARS)}»`).join(' ')}`, promptText, maxTokens);
   const context = CONTEXT.exec(promptText)?.[2];
   const question = squash(userText.replace(CONTEXT, ' ')).slice(-QUOTE_CHARS);
   const grounded = context
     ? `Based on the context "${squash(context).slice(0, QUOTE_CHARS)}"`
     : 'No context was provided';
-  const full = `[${model}] ${grounded}, here is my answer to: ${question}`;
+  return sized(`[${model}] ${grounded}, here is my answer to: ${question}`, promptText, maxTokens);
+}
+
+function sized(full: string, promptText: string, maxTokens?: number): Answer {
   const words = full.split(' ');
   // One word ~ one token is close enough for the cut-off.
   const truncated = maxTokens !== undefined && words.length > maxTokens;

@@ -62,7 +62,7 @@ export async function handleAzure(
   const user = contentText(messages.filter((m) => m.role === 'user').at(-1)?.content);
   const maxTokens: number | undefined = body['max_completion_tokens'] ?? body['max_tokens'];
   const op = body['stream'] ? 'chat-stream' : 'chat';
-  await modelCall(deps, res, op, deployment, faultError(res), async (ctx) => {
+  await modelCall(deps, res, op, deployment, text, faultError(res), async (ctx) => {
     const a = answer(deployment, text, maxTokens, user);
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);

@@ -123,7 +123,7 @@ export async function handleBedrock(
   if (typeof input === 'string') return sendBedrockError(res, ERROR_KINDS.validation, input);
 
   const started = Date.now();
-  await modelCall(deps, res, op, modelId, (spec) => sendBedrockError(res, spec), async (ctx) => {
+  await modelCall(deps, res, op, modelId, input.text, (spec) => sendBedrockError(res, spec), async (ctx) => {
     const a = answer(modelId, input.text, input.maxTokens, input.user);
     if (op === 'converse') return sendJson(res, 200, converseBody(a, Date.now() - started));
     if (op === 'invoke') return sendJson(res, 200, invokeBody(a));

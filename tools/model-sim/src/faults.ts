@@ -19,6 +19,8 @@ export interface Fault {
   failAfterChunks?: number;
   /** …with an error event in the stream, or by dropping the connection. Default `error`. */
   midStream?: 'error' | 'drop';
+  /** Apply this fault only to requests whose prompt text contains this string (e.g. "<draft-"). */
+  onlyIf?: string;
 }
 
 /** The failures the simulator can produce, with each API's own rendering. */
@@ -52,7 +54,7 @@ export function errorSpec(name: string | undefined): ErrorSpec {
   return byBedrock;
 }
 
-const FAULT_KEYS = new Set(['latencyMs', 'jitterMs', 'failRate', 'error', 'hang', 'chunkDelayMs', 'failAfterChunks', 'midStream']);
+const FAULT_KEYS = new Set(['latencyMs', 'jitterMs', 'failRate', 'error', 'hang', 'chunkDelayMs', 'failAfterChunks', 'midStream', 'onlyIf']);
 
 /** Validates a fault from JSON; throws with the offending field. */
 export function parseFault(input: unknown): Fault {
@@ -71,6 +73,7 @@ export function parseFault(input: unknown): Fault {
   if (f['midStream'] !== undefined && f['midStream'] !== 'error' && f['midStream'] !== 'drop') {
     throw new Error('midStream must be "error" or "drop"');
   }
+  if (f['onlyIf'] !== undefined && (typeof f['onlyIf'] !== 'string' || f['onlyIf'] === '')) throw new Error('onlyIf must be a non-empty string');
   if (f['error'] !== undefined) errorSpec(String(f['error']));
   return f as Fault;
 }
@@ -98,9 +101,10 @@ export class FaultRegistry {
     return Object.fromEntries(this.faults);
   }
 
-  /** The fault for a target: its own, else the "*" one, else none. */
-  for(target: string): Fault {
-    return this.faults.get(target) ?? this.faults.get('*') ?? {};
+  /** The fault for a target (its own, else the "*" one, else none), if it applies to this prompt text. */
+  for(target: string, promptText = ''): Fault {
+    const fault = this.faults.get(target) ?? this.faults.get('*') ?? {};
+    return fault.onlyIf === undefined || promptText.includes(fault.onlyIf) ? fault : {};
   }
 
   random(): number {

@@ -22,13 +22,14 @@ export async function modelCall(
   res: ServerResponse,
   op: string,
   target: string,
+  promptText: string,
   sendError: (spec: ErrorSpec) => void,
   respond: (ctx: CallContext) => Promise<void> | void,
 ): Promise<void> {
   const { faults, counters } = deps;
   counters.request(op, target);
   counters.track(op, target, res);
-  const fault = faults.for(target);
+  const fault = faults.for(target, promptText);
   const signal = clientGone(res);
   const countError = () => counters.error(op, target);
   if (fault.hang) {
