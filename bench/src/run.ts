@@ -118,9 +118,14 @@ async function main(): Promise<void> {
     await sim.setFault(LLAMA, { latencyMs: 300 });
     await sim.setFault(GPT, { latencyMs: 500 });
     if (wanted('parallelism')) {
-      for (const strategy of ['sequential', 'both', 'fastest', 'primary']) {
-        await run('parallelism', strategy, { url: gw, body: { prompt: 'parallel', strategy }, durationSec: secs(10), connections: 10 });
+      for (const strategy of ['sequential', 'both', 'fastest', 'primary', 'fuse']) {
+        const variant = strategy === 'fuse' ? 'fuse (drafts differ: synthesised)' : strategy;
+        await run('parallelism', variant, { url: gw, body: { prompt: 'parallel', strategy }, durationSec: secs(10), connections: 10 });
       }
+      // Drafts that quote a long shared context agree (similarity ≥ 0.8): no synthesis call.
+      await stack.seedContextStore({ 'bench:agree': Array.from({ length: 40 }, (_, i) => `fact${i}`).join(' ') });
+      const agree = { prompt: 'parallel', strategy: 'fuse', contextKey: 'bench:agree' };
+      await run('parallelism', 'fuse (drafts agree)', { url: gw, body: agree, durationSec: secs(10), connections: 10 });
     }
 
     // 3. Breaker fail-fast: GPT hangs; its breaker (MODEL_TIMEOUT_MS 1000) opens, then GPT heals.
