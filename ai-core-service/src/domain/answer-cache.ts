@@ -14,8 +14,7 @@
  * request's deadline included) is a miss, a failed write is dropped; both are
  * logged at warn with a key hash and counted.
  */
-import { createHash } from 'node:crypto';
-import { keyHash, type AnswerCacheStatus, type Logger } from '@context-qa/common';
+import { keyHash, sha256Hex as sha256, type AnswerCacheStatus, type Logger } from '@context-qa/common';
 import type { AnswerStore } from './ports';
 
 /** Bump when the prompt template or the stored shape changes: every old entry then misses. */
@@ -38,7 +37,6 @@ export interface AnswerCacheDeps {
 /** NFKC, trimmed, whitespace collapsed. Case is kept: it can change what a question means. */
 export const normaliseQuestion = (text: string): string => text.normalize('NFKC').trim().replace(/\s+/g, ' ');
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The context part of a key: the hash of the text the prompt was built from, or none. */
 export const contextFingerprint = (text: string | undefined): string | null => (text === undefined ? null : sha256(text));
@@ -68,6 +66,16 @@ export class AnswerCache {
   bypassed(): 'bypass' {
     this.deps.observeLookup?.('bypass');
     return 'bypass';
+  }
+
+  /**
+   * The cache's part in one request: no key (bypassed, or the context is
+   * unknown) is a bypass; else a lookup, a hit or a miss. Never throws.
+   */
+  async consult<T>(key: string | undefined, signal: AbortSignal, valid: (v: unknown) => v is T): Promise<{ cache: AnswerCacheStatus; hit?: T }> {
+    if (key === undefined) return { cache: this.bypassed() };
+    const hit = await this.lookup(key, signal, valid);
+    return hit === undefined ? { cache: 'miss' } : { cache: 'hit', hit };
   }
 
   /** The stored answer, or undefined (a miss, a malformed entry, or a failed/slow read). Never throws. */

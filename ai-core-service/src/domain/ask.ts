@@ -38,10 +38,20 @@ export class NoModelAnswered extends Error {
   constructor(readonly models: Record<ModelName, ModelOutcome>) {
     super('no model produced an answer');
   }
+
+  /** A model refused for load or an open breaker may take calls again soon: when (0: no hint). */
+  get retryAfterSeconds(): number {
+    return Math.max(0, ...Object.values(this.models).map((o) => (o.code === 'overloaded' ? 1 : o.code === 'circuit_open' ? 5 : 0)));
+  }
 }
 
+/** Why no model answered: the budget ran out (a call can end a moment before the budget's own timer fires), or they all failed. */
+export const noAnswer = (budget: CallBudget, models: Record<ModelName, ModelOutcome>): Error =>
+  budget.signal.aborted || budget.remainingMs() === 0 ? new DeadlineExceeded(models) : new NoModelAnswered(models);
+
 const FAILED = new Set(['error', 'timeout', 'circuit_open']);
-const isFailure = (o: ModelOutcome) => FAILED.has(o.status) || o.code === 'overloaded';
+/** A model that failed (not one we stopped or did not need): the answer is degraded. */
+export const isFailure = (o: ModelOutcome | undefined) => o !== undefined && (FAILED.has(o.status) || o.code === 'overloaded');
 
 /**
  * The use case: context lookup, then the answer cache (keyed on the context's
@@ -58,15 +68,10 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   const cacheKey = useCache
     ? answers.keyFor({ route: 'prompt', prompt: normaliseQuestion(req.prompt), context: contextFingerprint(context.text), strategy: req.strategy, maxTokens })
     : undefined;
-  let cache: AnswerCacheStatus = 'bypass';
-  if (answers && cacheKey === undefined) answers.bypassed();
-  if (answers && cacheKey !== undefined) {
-    const hit = await answers.lookup(cacheKey, budget.signal, isCachedAnswer);
-    if (hit) {
-      const { answer, answeredBy, strategy, models, fusion } = hit;
-      return { requestId, answer, answeredBy, strategy, degraded: false, context: { source: context.source, key }, models, cache: 'hit', ...(fusion ? { fusion } : {}) };
-    }
-    cache = 'miss';
+  const { cache, hit } = answers ? await answers.consult(cacheKey, budget.signal, isCachedAnswer) : { cache: 'bypass' as AnswerCacheStatus };
+  if (hit) {
+    const { answer, answeredBy, strategy, models, fusion } = hit;
+    return { requestId, answer, answeredBy, strategy, degraded: false, context: { source: context.source, key }, models, cache, ...(fusion ? { fusion } : {}) };
   }
   const prompt = buildPrompt(req.prompt, context.text, deps.contextBudgetChars);
   const generate: GenerateRequest = { ...prompt, maxTokens };
@@ -74,9 +79,7 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   const models = Object.fromEntries(deps.preference.map((m) => [m, outcomes[m]!])) as Record<ModelName, ModelOutcome>;
   const fused = req.strategy === 'fuse' ? await fuseDrafts(models, { question: req.prompt, context: context.text, maxTokens }, budget, deps) : undefined;
   const answeredBy = fused?.answeredBy ?? deps.preference.find((m) => models[m]?.status === 'ok');
-  // A call capped at the remaining budget can end a moment before the budget's own timer fires.
-  const outOfTime = budget.signal.aborted || budget.remainingMs() === 0;
-  if (!answeredBy) throw outOfTime ? new DeadlineExceeded(models) : new NoModelAnswered(models);
+  if (!answeredBy) throw noAnswer(budget, models);
   const answer = fused?.answer ?? models[answeredBy]?.text ?? '';
   const degraded = context.degraded || Object.values(models).some(isFailure) || fused?.degraded === true;
   // Degraded answers are never cached: the next caller should get the models' full effort.

@@ -5,7 +5,7 @@
  */
 import { textOf, type AnswerCacheStatus, type ChatRequest, type ModelName, type ModelOutcome, type Strategy } from '@context-qa/common';
 import { contextFingerprint, normaliseQuestion, type AnswerCache, type CacheRequest } from './answer-cache';
-import { DeadlineExceeded, NoModelAnswered } from './ask';
+import { isFailure, noAnswer } from './ask';
 import { contextKeyFor, lookupContext, type ContextDeps, type ContextLookup } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
 import { buildPrompt } from './prompt';
@@ -120,9 +120,6 @@ type CachedCompletion = { model: ModelName; outcome: ModelOutcome };
 const isCachedCompletion = (v: unknown): v is CachedCompletion =>
   typeof (v as CachedCompletion | null)?.model === 'string' && (v as CachedCompletion).outcome?.status === 'ok';
 
-const failedFor = (budget: CallBudget, models: Outcomes) =>
-  budget.signal.aborted || budget.remainingMs() === 0 ? new DeadlineExceeded(models) : new NoModelAnswered(models);
-
 /**
  * Non-streamed: the answer cache first (unless bypassed), else the route's
  * strategy; the first model in its order that answered. An answer with no
@@ -137,23 +134,17 @@ export async function chat(
   const { route, generate } = prepared;
   const answers = deps.answers;
   const cacheKey = opts.bypass ? undefined : prepared.cacheKey;
-  let cache: AnswerCacheStatus = 'bypass';
-  if (answers && cacheKey === undefined) answers.bypassed();
-  if (answers && cacheKey !== undefined) {
-    const hit = await answers.lookup(cacheKey, budget.signal, isCachedCompletion);
-    if (hit) return { model: hit.model, outcome: hit.outcome, models: { [hit.model]: hit.outcome }, cache: 'hit' };
-    cache = 'miss';
-  }
+  const { cache, hit } = answers ? await answers.consult(cacheKey, budget.signal, isCachedCompletion) : { cache: 'bypass' as AnswerCacheStatus };
+  if (hit) return { model: hit.model, outcome: hit.outcome, models: { [hit.model]: hit.outcome }, cache };
   const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, opts) => deps.runModel(m, generate, budget, opts));
   const fused = route.strategy === 'fuse'
     ? await fuseDrafts(models, { question: prepared.question, context: prepared.context.text, maxTokens: generate.maxTokens }, budget, { ...deps, preference: route.order })
     : undefined;
   const model = fused?.answeredBy ?? route.order.find((m) => models[m]?.status === 'ok');
-  if (!model) throw failedFor(budget, models);
+  if (!model) throw noAnswer(budget, models);
   // Fused: the final text, with the synthesis call's usage when one was made.
   const outcome: ModelOutcome = fused ? { ...(fused.fusion.synthesis ?? models[model]!), status: 'ok', text: fused.answer } : models[model]!;
-  const failed = fused?.degraded === true ||
-    Object.values(models).some((o) => o && (o.status === 'error' || o.status === 'timeout' || o.status === 'circuit_open' || o.code === 'overloaded'));
+  const failed = fused?.degraded === true || Object.values(models).some(isFailure);
   // Degraded answers (a model failed, or the context store did: then there is no cacheKey) are never cached.
   if (answers && cacheKey !== undefined && !failed) void answers.save(cacheKey, { model, outcome } satisfies CachedCompletion);
   return { model, outcome, models, cache };
@@ -214,7 +205,7 @@ export async function streamChat(prepared: PreparedChat, budget: CallBudget, dep
       if (winner !== undefined) break;
     }
   }
-  if (winner === undefined) throw failedFor(budget, models);
+  if (winner === undefined) throw noAnswer(budget, models);
   const outcome = models[winner]!;
   if (outcome.status === 'ok') sink.end(outcome);
   else sink.fail(outcome);

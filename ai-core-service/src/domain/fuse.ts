@@ -5,9 +5,9 @@
  * the question, the context and both drafts. Drafts reach it as data, inside
  * blocks whose tags carry a random id per request, like the context's.
  */
-import { randomBytes } from 'node:crypto';
 import type { FusionReport, ModelName, ModelOutcome } from '@context-qa/common';
 import type { CallBudget, GenerateRequest } from './ports';
+import { dataBlock } from './prompt';
 
 /** Lower-cased words (letters and digits, NFKC): what agreement is measured on. */
 const words = (text: string): Set<string> => new Set(text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
@@ -31,11 +31,7 @@ const SYSTEM = [
 
 /** The synthesis call: the question, the context as data, and each draft as data. */
 export function synthesisRequest(question: string, context: string | undefined, drafts: { model: ModelName; text: string }[], maxTokens: number): GenerateRequest {
-  const block = (name: string, text: string) => {
-    let id = randomBytes(12).toString('hex');
-    while (text.includes(id)) id = randomBytes(12).toString('hex');
-    return `<${name}-${id}>\n${text}\n</${name}-${id}>`;
-  };
+  const block = (name: string, text: string) => dataBlock(name, text).block;
   const parts = [
     ...(context ? [`Reference material:\n${block('context', context)}`] : []),
     ...drafts.map((d, i) => `Draft ${i + 1} (${d.model}):\n${block('draft', d.text)}`),

@@ -31,12 +31,18 @@ export interface Prompt {
   user: string;
 }
 
+/** `text` as data: a block whose tag `<name-ID>` carries an id the text does not contain. */
+export function dataBlock(name: string, text: string, newId = newBoundaryId): { tag: string; block: string } {
+  let id = newId();
+  while (text.includes(id)) id = newId(); // never by chance, but never allowed either
+  const tag = `${name}-${id}`;
+  return { tag, block: `<${tag}>\n${text}\n</${tag}>` };
+}
+
 /** `newId` is for tests; by default 96 random bits per request. */
 export function buildPrompt(question: string, context: string | undefined, budgetChars: number, newId = newBoundaryId): Prompt {
   if (!context) return { system: system(), user: `Question: ${question}` };
   const trimmed = context.length > budgetChars ? `${context.slice(0, budgetChars)}…` : context;
-  let id = newId();
-  while (trimmed.includes(id)) id = newId(); // never by chance, but never allowed either
-  const tag = `context-${id}`;
-  return { system: system(tag), user: `<${tag}>\n${trimmed}\n</${tag}>\n\nQuestion: ${question}` };
+  const { tag, block } = dataBlock('context', trimmed, newId);
+  return { system: system(tag), user: `${block}\n\nQuestion: ${question}` };
 }

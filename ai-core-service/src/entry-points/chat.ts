@@ -99,8 +99,7 @@ function answerFailure(res: Response, err: unknown, deadline: Deadline, logger: 
       res.setHeader('retry-after', '5');
       return sendOpenAiError(res, 429, `every model is throttling (${codes})`, 'rate_limited');
     }
-    const retry = Object.values(err.models).some((o) => o.code === 'overloaded' || o.code === 'circuit_open');
-    if (retry) res.setHeader('retry-after', '5');
+    if (err.retryAfterSeconds) res.setHeader('retry-after', String(err.retryAfterSeconds));
     return sendOpenAiError(res, 503, `no model could answer (${codes})`, 'no_model_answered');
   }
   logger.error({ err }, 'chat request failed');

@@ -18,8 +18,6 @@ import {
   type AskRequest,
   type AskResponse,
   type Deadline,
-  type ModelName,
-  type ModelOutcome,
   type Logger,
   type Readiness,
 } from '@context-qa/common';
@@ -73,8 +71,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         throw httpError(504, 'the request deadline passed before a model answered', { code: 'deadline_exceeded', models: err.models });
       }
       if (err instanceof NoModelAnswered) {
-        const retry = retryAfterSeconds(err.models);
-        if (retry) res.setHeader('retry-after', String(retry));
+        if (err.retryAfterSeconds) res.setHeader('retry-after', String(err.retryAfterSeconds));
         throw httpError(503, 'no model could answer', { code: 'no_model_answered', models: err.models });
       }
       throw err;
@@ -101,11 +98,6 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger, [[OPENAI_PATHS, openAiErrorHandler(deps.logger)]]);
-}
-
-/** A model refused for load or an open breaker may take calls again soon: tell the caller when (0: no hint). */
-function retryAfterSeconds(models: Record<ModelName, ModelOutcome>): number {
-  return Math.max(0, ...Object.values(models).map((o) => (o.code === 'overloaded' ? 1 : o.code === 'circuit_open' ? 5 : 0)));
 }
 
 /** Why an answer is degraded: each model that did not answer, with status and code; the context source. Never text. */

@@ -33,11 +33,6 @@ export class Deadline {
     return this.signal.aborted ? (this.signal.reason as StopReason) : undefined;
   }
 
-  /** A signal for one outbound call: this deadline, capped at `capMs` for that call. */
-  child(capMs: number): AbortSignal {
-    return AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(1, Math.min(capMs, this.remainingMs())))]);
-  }
-
   stop(reason: StopReason): void {
     clearTimeout(this.timer);
     if (!this.signal.aborted) this.controller.abort(reason);
