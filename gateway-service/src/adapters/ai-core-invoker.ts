@@ -28,6 +28,13 @@ export interface Forwarded {
   cache?: string;
 }
 
+/** Puts on our answer the headers of ai-core's that the caller should see. */
+export function relayAnswerHeaders(res: { setHeader(name: string, value: string): unknown }, out: Forwarded): void {
+  if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
+  if (out.answeredBy) res.setHeader(ANSWERED_BY_HEADER, out.answeredBy);
+  if (out.cache) res.setHeader(ANSWER_CACHE_HEADER, out.cache);
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface CallContext {

@@ -17,7 +17,7 @@ import {
   type Deadline,
   type Logger,
 } from '@context-qa/common';
-import type { AiCore, Forwarded } from '../adapters/ai-core-invoker';
+import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { chargeUsage, estimates, limitRequests, type LimitDeps } from './limits';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
@@ -82,9 +82,7 @@ interface WireUsage {
 const USAGE_COMMENT = ': usage ';
 
 function relayWhole(res: Response, out: Forwarded): void {
-  if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
-  if (out.answeredBy) res.setHeader(ANSWERED_BY_HEADER, out.answeredBy);
-  if (out.cache) res.setHeader(ANSWER_CACHE_HEADER, out.cache);
+  relayAnswerHeaders(res, out);
   // A problem+json from ai-core (e.g. a route it does not know) still reaches OpenAI clients in their shape.
   const body = out.body as { error?: unknown; detail?: string; code?: string };
   if (out.status >= 400 && typeof body?.error !== 'object') {

@@ -1,7 +1,6 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import {
   addHealthRoutes,
-  ANSWER_CACHE_HEADER,
   askRequestSchema,
   contextKeySchema,
   contextPutSchema,
@@ -19,7 +18,7 @@ import {
   type Logger,
   type Readiness,
 } from '@context-qa/common';
-import type { AiCore, Forwarded } from '../adapters/ai-core-invoker';
+import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
 import { chargeUsage, estimates, limitRequests, promptUsage, type LimitDeps } from './limits';
 import { allows, apiKeyEntrySchema, verifyApiKey, type ApiKeyEntry, type Scope } from '../domain/api-keys';
@@ -50,8 +49,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const auth = (scope: Scope) => authenticate(deps.apiKeys, scope);
   const ctx = () => requestContext.get() ?? { requestId: '' };
   const send = (res: Response, out: Forwarded, map: (b: any) => unknown = (b) => b) => {
-    if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
-    if (out.cache) res.setHeader(ANSWER_CACHE_HEADER, out.cache);
+    relayAnswerHeaders(res, out);
     if (out.status >= 400) res.status(out.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
     else res.status(out.status).json(map(out.body));
   };
