@@ -1,20 +1,17 @@
 import { createLogger, Deadline, type AskRequest, type ChatRequest, type ModelName } from '@context-qa/common';
-import { GuardedModel } from '../src/adapters/models/guarded';
 import { AnswerCache, catalogueVersion, noCacheRequested, type AnswerLookupOutcome } from '../src/domain/answer-cache';
 import { ask, type AskDeps } from '../src/domain/ask';
 import type { CallBudget } from '../src/domain/ports';
 import { chat, prepareChat, type ChatDeps } from '../src/domain/chat';
-import { contextDeps, FakeAnswerStore, FakeModel, MapStore } from './fakes';
+import { contextDeps, FakeAnswerStore, guardedModels, MapStore } from './fakes';
 
-const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 const CATALOGUE = [
   { name: 'gpt4', provider: 'azure-openai', target: 'gpt-4' },
   { name: 'llama4', provider: 'bedrock', target: 'us.meta.llama4-maverick-17b-instruct-v1:0' },
 ];
 
 function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
-  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
-  const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
+  const { models, runModel, shutdown } = guardedModels();
   const answerStore = new FakeAnswerStore();
   const lookups: AnswerLookupOutcome[] = [];
   const warnings: unknown[] = [];
@@ -29,7 +26,6 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   });
   const store = new MapStore();
   const context = { ...contextDeps(), store };
-  const runModel: AskDeps['runModel'] = (m, r, b, o) => guarded[m as keyof typeof guarded].run(r, b, o);
   const askDeps: AskDeps = { context, preference: ['gpt4', 'llama4'] as ModelName[], contextBudgetChars: 1000, defaultMaxTokens: 100, runModel, answers, agreementThreshold: 0.8 };
   const chatDeps: ChatDeps = {
     context,
@@ -55,7 +51,7 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
     await answerStore.settled();
     return out;
   };
-  return { models, store, answerStore, lookups, warnings, askOnce, chatOnce, calls, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+  return { models, store, answerStore, lookups, warnings, askOnce, chatOnce, calls, shutdown };
 }
 
 describe('answer cache on /v1/prompt (ask)', () => {

@@ -1,13 +1,10 @@
 import { Deadline, STRATEGIES, type AskRequest, type ModelName } from '@context-qa/common';
 import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
-import { GuardedModel } from '../src/adapters/models/guarded';
-import { contextDeps, FakeModel, MapStore } from './fakes';
+import { contextDeps, guardedModels, MapStore } from './fakes';
 
-const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 
 function setup() {
-  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
-  const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
+  const { models, runModel, shutdown } = guardedModels();
   const store = new MapStore();
   const deps: AskDeps = {
     context: { ...contextDeps(), store },
@@ -15,12 +12,12 @@ function setup() {
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
     agreementThreshold: 0.8,
-    runModel: (m, r, b, o) => guarded[m as keyof typeof guarded].run(r, b, o),
+    runModel,
   };
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
   const budget = () => new Deadline(10_000);
   const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b, deps);
-  return { models, store, deps, request, run, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+  return { models, store, deps, request, run, shutdown };
 }
 
 describe('ask', () => {

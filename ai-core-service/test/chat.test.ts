@@ -1,13 +1,10 @@
 import { Deadline, type ChatRequest, type ModelOutcome } from '@context-qa/common';
-import { GuardedModel } from '../src/adapters/models/guarded';
 import { chat, prepareChat, routeFor, streamChat, UnknownModel, UnsupportedRouting, type ChatDeps, type ChatSink } from '../src/domain/chat';
-import { contextDeps, FakeModel } from './fakes';
+import { contextDeps, guardedModels } from './fakes';
 
-const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 
 function setup() {
-  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
-  const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
+  const { models, runModel, streamModel, shutdown } = guardedModels();
   const context = contextDeps();
   const deps: ChatDeps = {
     context,
@@ -16,8 +13,8 @@ function setup() {
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
     agreementThreshold: 0.8,
-    runModel: (m, r, b, o) => guarded[m as 'gpt4'].run(r, b, o),
-    streamModel: (m, r, b, o) => guarded[m as 'gpt4'].runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 }),
+    runModel,
+    streamModel,
   };
   const request = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'auto', messages: [{ role: 'user', content: 'Why?' }], ...over });
   /** Records what a caller would see of a stream. */
@@ -38,7 +35,7 @@ function setup() {
     const out = await streamChat(prepared, b, deps, s);
     return { out, seen };
   };
-  return { models, deps, request, stream, context, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+  return { models, deps, request, stream, context, shutdown };
 }
 
 describe('chat (OpenAI-compatible use case)', () => {

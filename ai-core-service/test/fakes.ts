@@ -2,7 +2,8 @@
 import { createLogger, type ModelName } from '@context-qa/common';
 import type { ContextDeps } from '../src/domain/context';
 import { PendingWrites } from '../src/domain/pending-writes';
-import type { AnswerStore, CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
+import type { AnswerStore, CacheEntry, CallBudget, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
+import { GuardedModel } from '../src/adapters/models/guarded';
 import { ModelError } from '../src/domain/ports';
 import type { ChatService } from '../src/entry-points/chat';
 
@@ -183,4 +184,21 @@ export class FakeAnswerStore implements AnswerStore {
     return p;
   }
   settled = () => Promise.all(this.written);
+}
+
+/** Breakers that stay closed through a test: the domain's strategies run against real GuardedModels. */
+const CLOSED_BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
+
+/** Fake gpt4 and llama4, each behind a real GuardedModel, as the domain's runModel / streamModel. */
+export function guardedModels() {
+  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
+  const guarded = { gpt4: new GuardedModel(models.gpt4, CLOSED_BREAKER), llama4: new GuardedModel(models.llama4, CLOSED_BREAKER) };
+  const pick = (m: ModelName) => guarded[m as keyof typeof guarded];
+  return {
+    models,
+    runModel: (m: ModelName, r: GenerateRequest, b: CallBudget, o?: { lostRace?: AbortSignal }) => pick(m).run(r, b, o),
+    streamModel: (m: ModelName, r: GenerateRequest, b: CallBudget, o: { lostRace?: AbortSignal; onDelta: (text: string) => void }) =>
+      pick(m).runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 }),
+    shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()),
+  };
 }

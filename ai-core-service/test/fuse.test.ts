@@ -1,25 +1,22 @@
 import { Deadline, type AskRequest, type ModelName } from '@context-qa/common';
-import { GuardedModel } from '../src/adapters/models/guarded';
 import { ask, type AskDeps } from '../src/domain/ask';
 import { similarity, synthesisRequest } from '../src/domain/fuse';
-import { contextDeps, FakeModel, MapStore } from './fakes';
+import { contextDeps, guardedModels, MapStore } from './fakes';
 
-const BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 
 function setup(agreementThreshold: number) {
-  const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
-  const guarded = { gpt4: new GuardedModel(models.gpt4, BREAKER), llama4: new GuardedModel(models.llama4, BREAKER) };
+  const { models, runModel, shutdown } = guardedModels();
   const store = new MapStore();
   const deps: AskDeps = {
     context: { ...contextDeps(), store },
     preference: ['gpt4', 'llama4'] as ModelName[],
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
-    runModel: (m, r, b, o) => guarded[m as 'gpt4'].run(r, b, o),
+    runModel,
     agreementThreshold,
   };
   const run = (over: Partial<AskRequest> = {}) => ask({ prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), deps);
-  return { models, store, run, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+  return { models, store, run, shutdown };
 }
 
 describe('fuse', () => {
