@@ -1,4 +1,4 @@
-import { createLogger, Deadline, type AskRequest, type ChatRequest, type ModelName } from '@context-qa/common';
+import { createLogger, Deadline, type AskRequest, type ChatRequest } from '@context-qa/common';
 import { AnswerCache, catalogueVersion, noCacheRequested, type AnswerLookupOutcome } from '../src/domain/answer-cache';
 import { ask, type AskDeps } from '../src/domain/ask';
 import type { CallBudget } from '../src/domain/ports';
@@ -11,7 +11,7 @@ const CATALOGUE = [
 ];
 
 function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
-  const { models, runModel, shutdown } = guardedModels();
+  const { models, deps: depsFor, shutdown } = guardedModels();
   const answerStore = new FakeAnswerStore();
   const lookups: AnswerLookupOutcome[] = [];
   const warnings: unknown[] = [];
@@ -26,18 +26,8 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   });
   const store = new MapStore();
   const context = { ...contextDeps(), store };
-  const askDeps: AskDeps = { context, preference: ['gpt4', 'llama4'] as ModelName[], contextBudgetChars: 1000, defaultMaxTokens: 100, runModel, answers, agreementThreshold: 0.8 };
-  const chatDeps: ChatDeps = {
-    context,
-    preference: ['gpt4', 'llama4'],
-    autoStrategy: 'primary',
-    contextBudgetChars: 1000,
-    defaultMaxTokens: 100,
-    agreementThreshold: 0.8,
-    runModel,
-    streamModel: () => Promise.reject(new Error('no streams here')),
-    answers,
-  };
+  const askDeps: AskDeps = depsFor(context, { answers });
+  const chatDeps: ChatDeps = depsFor(context, { answers, streamModel: () => Promise.reject(new Error('no streams here')) });
   const calls = () => models.gpt4.calls + models.llama4.calls;
   const askOnce = async (over: Partial<AskRequest> = {}, o: { bypass?: boolean } = {}, budget: CallBudget = new Deadline(10_000)) => {
     const out = await ask({ prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over }, 'r', budget, askDeps, o);

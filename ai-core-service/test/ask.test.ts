@@ -1,19 +1,12 @@
-import { Deadline, STRATEGIES, type AskRequest, type ModelName } from '@context-qa/common';
+import { Deadline, STRATEGIES, type AskRequest } from '@context-qa/common';
 import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
 import { contextDeps, guardedModels, MapStore } from './fakes';
 
 
 function setup() {
-  const { models, runModel, shutdown } = guardedModels();
+  const { models, deps: depsFor, shutdown } = guardedModels();
   const store = new MapStore();
-  const deps: AskDeps = {
-    context: { ...contextDeps(), store },
-    preference: ['gpt4', 'llama4'] as ModelName[],
-    contextBudgetChars: 1000,
-    defaultMaxTokens: 100,
-    agreementThreshold: 0.8,
-    runModel,
-  };
+  const deps: AskDeps = depsFor({ ...contextDeps(), store });
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
   const budget = () => new Deadline(10_000);
   const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b, deps);

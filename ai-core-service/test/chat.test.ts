@@ -4,18 +4,9 @@ import { contextDeps, guardedModels } from './fakes';
 
 
 function setup() {
-  const { models, runModel, streamModel, shutdown } = guardedModels();
+  const { models, deps: depsFor, shutdown } = guardedModels();
   const context = contextDeps();
-  const deps: ChatDeps = {
-    context,
-    preference: ['gpt4', 'llama4'],
-    autoStrategy: 'primary',
-    contextBudgetChars: 1000,
-    defaultMaxTokens: 100,
-    agreementThreshold: 0.8,
-    runModel,
-    streamModel,
-  };
+  const deps: ChatDeps = depsFor(context);
   const request = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'auto', messages: [{ role: 'user', content: 'Why?' }], ...over });
   /** Records what a caller would see of a stream. */
   const sink = () => {

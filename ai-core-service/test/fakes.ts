@@ -1,5 +1,7 @@
 /** Fakes at ai-core's own ports, for unit tests only. */
 import { createLogger, type ModelName } from '@context-qa/common';
+import type { AskDeps } from '../src/domain/ask';
+import type { ChatDeps } from '../src/domain/chat';
 import type { ContextDeps } from '../src/domain/context';
 import { PendingWrites } from '../src/domain/pending-writes';
 import type { AnswerStore, CacheEntry, CallBudget, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
@@ -194,11 +196,20 @@ export function guardedModels() {
   const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
   const guarded = { gpt4: new GuardedModel(models.gpt4, CLOSED_BREAKER), llama4: new GuardedModel(models.llama4, CLOSED_BREAKER) };
   const pick = (m: ModelName) => guarded[m as keyof typeof guarded];
-  return {
-    models,
-    runModel: (m: ModelName, r: GenerateRequest, b: CallBudget, o?: { lostRace?: AbortSignal }) => pick(m).run(r, b, o),
-    streamModel: (m: ModelName, r: GenerateRequest, b: CallBudget, o: { lostRace?: AbortSignal; onDelta: (text: string) => void }) =>
-      pick(m).runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 }),
-    shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()),
-  };
+  const runModel = (m: ModelName, r: GenerateRequest, b: CallBudget, o?: { lostRace?: AbortSignal }) => pick(m).run(r, b, o);
+  const streamModel = (m: ModelName, r: GenerateRequest, b: CallBudget, o: { lostRace?: AbortSignal; onDelta: (text: string) => void }) =>
+    pick(m).runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 });
+  /** What ask and chat need over these models and `context` (gpt4 preferred), with `over` on top. */
+  const deps = (context: ContextDeps, over: Partial<AskDeps & ChatDeps> = {}): AskDeps & ChatDeps => ({
+    context,
+    preference: ['gpt4', 'llama4'],
+    autoStrategy: 'primary',
+    contextBudgetChars: 1000,
+    defaultMaxTokens: 100,
+    agreementThreshold: 0.8,
+    runModel,
+    streamModel,
+    ...over,
+  });
+  return { models, deps, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
 }

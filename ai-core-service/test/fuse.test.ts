@@ -1,20 +1,13 @@
-import { Deadline, type AskRequest, type ModelName } from '@context-qa/common';
+import { Deadline, type AskRequest } from '@context-qa/common';
 import { ask, type AskDeps } from '../src/domain/ask';
 import { similarity, synthesisRequest } from '../src/domain/fuse';
 import { contextDeps, guardedModels, MapStore } from './fakes';
 
 
 function setup(agreementThreshold: number) {
-  const { models, runModel, shutdown } = guardedModels();
+  const { models, deps: depsFor, shutdown } = guardedModels();
   const store = new MapStore();
-  const deps: AskDeps = {
-    context: { ...contextDeps(), store },
-    preference: ['gpt4', 'llama4'] as ModelName[],
-    contextBudgetChars: 1000,
-    defaultMaxTokens: 100,
-    runModel,
-    agreementThreshold,
-  };
+  const deps: AskDeps = depsFor({ ...contextDeps(), store }, { agreementThreshold });
   const run = (over: Partial<AskRequest> = {}) => ask({ prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), deps);
   return { models, store, run, shutdown };
 }
