@@ -50,9 +50,10 @@ export function limitRequests(deps: LimitDeps, estimate: (req: Request, d: Limit
   return async (req, res, next) => {
     const caller = res.locals['caller'] as Caller;
     const limits: Limits = { ...deps.defaults, ...caller.limits };
-    const cost = estimate(req, deps);
-    // A request that could never fit is the request's problem, not a wait: no Retry-After.
     const tokenLimits = [limits.tokensPerMinute, limits.tokensPerDay].filter((l) => l > 0);
+    // The estimate reads the whole body: only for keys whose tokens are limited (it is what they reserve).
+    const cost = tokenLimits.length ? estimate(req, deps) : 0;
+    // A request that could never fit is the request's problem, not a wait: no Retry-After.
     if (tokenLimits.some((l) => cost > l)) {
       return next(httpError(400, `this request may cost ~${cost} tokens, more than this API key's token limit (${Math.min(...tokenLimits)}): lower maxTokens`, { code: 'exceeds_token_limit' }));
     }
