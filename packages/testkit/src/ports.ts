@@ -1,15 +1,43 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+/**
+ * Ports are handed out below the kernel's ephemeral range: a port the OS
+ * picks for listen(0) lies inside that range, where any outgoing connection
+ * (a sidecar to Redis, a test's fetch) may take it as its source port before
+ * the process it was meant for binds it ("could not listen on any endpoint").
+ * Within one process no port is handed out twice; a random start keeps
+ * parallel processes apart.
+ */
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+})();
+const RANGE_LOW = Math.max(1024, EPHEMERAL_LOW - 12_000);
+const RANGE_SIZE = EPHEMERAL_LOW - RANGE_LOW;
+const handedOut = new Set<number>();
+let next = RANGE_LOW + Math.floor(Math.random() * RANGE_SIZE);
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+
+/** A TCP port that was free on 127.0.0.1 a moment ago, outside the ephemeral range, never handed out before by this process. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < RANGE_SIZE; tries++) {
+    const port = next;
+    next = RANGE_LOW + ((next - RANGE_LOW + 1) % RANGE_SIZE);
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port in ${RANGE_LOW}-${EPHEMERAL_LOW - 1}`);
 }
 
 /** Polls `probe` until it returns true or `timeoutMs` passes. */
