@@ -1,5 +1,6 @@
+import { tracing } from './instrument';
 import { runService } from '@context-qa/common';
 import { configSchema, type Config } from './config';
 import { start } from './server';
 
-runService<Config>('gateway-service', configSchema, start);
+runService<Config>('gateway-service', configSchema, start, tracing);

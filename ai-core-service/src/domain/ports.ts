@@ -64,10 +64,12 @@ export interface GenerateResult {
   text: string;
   usage?: Usage;
   finishReason?: FinishReason;
+  /** The model that answered, as the provider reported it (for traces). */
+  model?: string;
 }
 
 /** One piece of a streamed answer: text as it comes, then how it ended. */
-export type StreamEvent = { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage };
+export type StreamEvent = { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage; model?: string };
 
 /** The small, SDK-free set of ways a model call fails (the public codes; the message is for logs only). */
 export type ModelErrorKind = Extract<ModelErrorCode, 'timeout' | 'rate_limited' | 'unauthorized' | 'bad_request' | 'upstream_error' | 'cancelled'>;
@@ -86,6 +88,8 @@ export class ModelError extends Error {
 /** One model behind one interface; a new provider is a new file plus one registry line. */
 export interface ModelProvider {
   readonly name: ModelName;
+  /** Who serves it and under which model id (GenAI trace attributes); fakes may leave it out. */
+  readonly telemetry?: { provider: string; model: string };
   /** One bounded attempt; must stop work when `signal` aborts. Throws ModelError. */
   generate(req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult>;
   /**

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
@@ -61,7 +62,16 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       const answer = await deps.ask(input, requestId, deadline, { bypass: noCacheRequested(req.header('cache-control')) });
       noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
       res.setHeader(ANSWER_CACHE_HEADER, answer.cache);
-      if (answer.degraded) deps.logger.warn({ degraded: true, cause: degradedCause(answer) }, 'degraded answer');
+      if (answer.degraded) {
+        const cause = degradedCause(answer);
+        deps.logger.warn({ degraded: true, cause }, 'degraded answer');
+        // The fallback, on the request's trace: which models failed and how, and who answered instead.
+        trace.getActiveSpan()?.addEvent('context_qa.fallback', {
+          'context_qa.answered_by': answer.answeredBy,
+          'context_qa.failed_models': Object.entries(cause.models).map(([m, o]) => `${m}:${o.code ?? o.status}`),
+          'context_qa.context_source': cause.context,
+        });
+      }
       res.json(answer);
     } catch (err) {
       if (err instanceof DeadlineExceeded && deadline.reason === 'client_gone') {

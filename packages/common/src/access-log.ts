@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -13,9 +14,19 @@ export interface AccessFields {
 
 const PROBES = new Set(['/healthz', '/readyz']);
 
-/** Adds fields to this request's access line. */
+const SPAN_ATTRIBUTES: Record<keyof AccessFields, string> = {
+  keyId: 'context_qa.key_id',
+  answeredBy: 'context_qa.answered_by',
+  degraded: 'context_qa.degraded',
+  streamError: 'context_qa.stream_error',
+};
+
+/** Adds fields to this request's access line, and to its trace span when tracing is on. */
 export function noteAccess(res: Response, fields: AccessFields): void {
   res.locals['access'] = { ...res.locals['access'], ...fields };
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) span.setAttribute(SPAN_ATTRIBUTES[k as keyof AccessFields], v as string | boolean);
 }
 
 /**

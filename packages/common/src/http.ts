@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
@@ -9,11 +10,18 @@ import { AppError, httpError, problemFrom, PROBLEM_CONTENT_TYPE } from './proble
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Takes a sane caller-supplied x-request-id or makes one, echoes it, and scopes it for logs. */
+/** Span attribute holding the request id (search a trace viewer by it). */
+export const REQUEST_ID_ATTRIBUTE = 'context_qa.request_id';
+
 export const requestId: RequestHandler = (req, res, next) => {
   const given = req.header('x-request-id');
   const id = given && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('x-request-id', id);
-  const traceparent = req.header('traceparent');
+  const span = trace.getActiveSpan();
+  // With tracing on, the request's span carries the id (find its trace by it) and the
+  // instrumentation propagates the trace; without, the caller's traceparent is passed on as is.
+  span?.setAttribute(REQUEST_ID_ATTRIBUTE, id);
+  const traceparent = span ? undefined : req.header('traceparent');
   requestContext.run({ requestId: id, ...(traceparent ? { traceparent } : {}) }, next);
 };
 

@@ -61,6 +61,8 @@ export function runService<C extends { LOG_LEVEL: string }>(
   service: string,
   schema: z.ZodObject,
   start: (config: C, logger: Logger) => Promise<{ port: number; metricsPort: number; stop(): Promise<void> }>,
+  /** Flushed after the server has stopped, so the spans of the last requests are not lost. */
+  tracing?: { shutdown(): Promise<void> },
 ): void {
   let config: C;
   try {
@@ -73,7 +75,10 @@ export function runService<C extends { LOG_LEVEL: string }>(
   start(config, logger).then(
     (server) => {
       logger.info({ port: server.port, metricsPort: server.metricsPort }, `${service} listening`);
-      runUntilSignalled(logger, server.stop);
+      runUntilSignalled(logger, async () => {
+        await server.stop();
+        await tracing?.shutdown();
+      });
     },
     (err) => {
       logger.fatal({ err }, `${service} failed to start`);

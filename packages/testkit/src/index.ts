@@ -8,3 +8,5 @@ export * from './services';
 export * from './dev-keys';
 export * from './sentry';
 export * from './load';
+export * from './otlp';
+export * from './gateway-urls';

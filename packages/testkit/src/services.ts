@@ -50,6 +50,7 @@ function serviceApp(appId: ServiceName, ports: ServicePorts[keyof ServicePorts] 
         PORT: String(appPort),
         METRICS_PORT: String(ports?.metrics ?? 0),
         DAPR_HTTP_PORT: String(sidecar.ports.http),
+        ...stack.tracingEnv,
         ...env(stack),
       },
     }),

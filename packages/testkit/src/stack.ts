@@ -9,6 +9,7 @@ import { devSecrets } from './dev-keys';
 import { startSentry } from './sentry';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';
+import { gatewayUrls } from './gateway-urls';
 
 export const CONTEXT_TABLE = 'context-qa';
 
@@ -57,6 +58,11 @@ export interface StackOptions {
   namespace?: string;
   /** Edits the rendered Dapr Configuration. */
   config?: (doc: Record<string, any>) => void;
+  /**
+   * Export traces (services and sidecars) over OTLP/HTTP to this collector base
+   * URL, e.g. http://127.0.0.1:4318 (Jaeger in `make dev TRACING=1`, an in-test receiver).
+   */
+  tracing?: { otlpEndpoint: string; env?: NodeJS.ProcessEnv };
 }
 
 /**
@@ -116,10 +122,21 @@ export class Stack {
     return s;
   }
 
+  /** OTEL_* env for the services (empty when tracing is off). */
+  get tracingEnv(): NodeJS.ProcessEnv {
+    const t = this.options.tracing;
+    return t ? { OTEL_EXPORTER_OTLP_ENDPOINT: t.otlpEndpoint, ...t.env } : {};
+  }
+
   async start(): Promise<this> {
     try {
       await this.startBacking();
-      const configFile = renderConfig(this.dir, path.join(this.dir, 'name-resolution.db'), this.options.config);
+      const configFile = renderConfig(this.dir, path.join(this.dir, 'name-resolution.db'), (doc) => {
+        const t = this.options.tracing;
+        // Dapr's OTLP/HTTP exporter wants host:port, no scheme.
+        if (t) doc.spec.tracing = { ...doc.spec.tracing, otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' } };
+        this.options.config?.(doc);
+      });
       const resourcesPaths = [componentsDir(this.components), path.join(repoRoot, 'dapr', 'resources')];
       for (const app of this.options.apps) await this.startApp(app, configFile, resourcesPaths);
       return this;
@@ -169,7 +186,7 @@ export class Stack {
       ...(appPort !== undefined ? { appPort } : {}),
       resourcesPaths,
       configFile,
-      env: { ...this.daprEnv, ...this.mesh?.sidecarEnv, ...app.sidecarEnv },
+      env: { ...this.daprEnv, ...this.options.tracing?.env, ...this.mesh?.sidecarEnv, ...app.sidecarEnv },
       logDir: this.logDir,
       extraArgs: [...(this.mesh?.sidecarArgs ?? []), ...(app.sidecarArgs ?? [])],
       ports: { ...(await sidecarPorts()), ...(app.daprHttpPort ? { http: app.daprHttpPort } : {}) },
@@ -179,6 +196,7 @@ export class Stack {
     await car.start();
     if (appPort === undefined) return;
     this.appPorts.set(name, appPort);
+    if (app.appId === 'gateway-service') gatewayUrls.add(`http://127.0.0.1:${appPort}`);
     if (!app.start) return;
     const { command, args, env, readyPath = '/healthz' } = app.start({ appPort, sidecar: car, stack: this });
     await this.add(

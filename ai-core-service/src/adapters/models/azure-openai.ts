@@ -55,12 +55,13 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
 
   return {
     name: opts.name,
+    telemetry: { provider: 'azure.ai.openai', model: opts.deployment },
     async generate(req, signal) {
       try {
         const out = await withKey((c) => c.chat.completions.create({ ...params(req), stream: false }, { signal }));
         const choice = out.choices[0];
         const usage = out.usage ? usageOf(out.usage) : undefined;
-        return { text: choice?.message.content ?? '', finishReason: finishReason(choice?.finish_reason), ...(usage ? { usage } : {}) };
+        return { text: choice?.message.content ?? '', finishReason: finishReason(choice?.finish_reason), model: out.model, ...(usage ? { usage } : {}) };
       } catch (err) {
         throw toModelError(err, signal);
       }

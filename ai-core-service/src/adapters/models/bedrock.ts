@@ -43,6 +43,7 @@ export function bedrockModel(opts: BedrockOptions): ModelProvider {
 
   return {
     name: opts.name,
+    telemetry: { provider: 'aws.bedrock', model: opts.modelId },
     async generate(req, signal) {
       try {
         const out = await client.send(new ConverseCommand(input(req)), { abortSignal: signal });

@@ -14,6 +14,7 @@
 import CircuitBreaker from 'opossum';
 import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
 import { collectStream } from './streamed';
+import { inModelSpan, modelEvent } from './model-span';
 import { ModelError, type CallBudget, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
 
 export interface BreakerSettings {
@@ -47,6 +48,7 @@ export interface CallOptions {
 
 /** What the breaker runs: one model call, under the model's deadline when it has one. */
 interface Work {
+  req: GenerateRequest;
   run(signal: AbortSignal): Promise<GenerateResult>;
   deadlineMs?: number;
 }
@@ -81,7 +83,10 @@ export class GuardedModel {
       rollingCountTimeout: settings.rollingCountTimeoutMs,
       errorFilter: isNeutral,
     });
-    const report = (state: BreakerState) => () => observer?.breaker(provider.name, state);
+    const report = (state: BreakerState) => () => {
+      observer?.breaker(provider.name, state);
+      modelEvent('context_qa.breaker.state_change', { 'context_qa.model': provider.name, 'context_qa.breaker.state': state });
+    };
     this.breaker.on('open', report('open'));
     this.breaker.on('halfOpen', report('half_open'));
     this.breaker.on('close', report('closed'));
@@ -120,7 +125,7 @@ export class GuardedModel {
 
   /** One answer, within MODEL_TIMEOUT_MS. Never throws: every failure becomes an outcome with a stable code. */
   run(req: GenerateRequest, budget: CallBudget, opts: CallOptions = {}): Promise<ModelOutcome> {
-    const work = { run: (signal: AbortSignal) => this.provider.generate(req, signal), deadlineMs: this.settings.timeoutMs };
+    const work = { req, run: (signal: AbortSignal) => this.provider.generate(req, signal), deadlineMs: this.settings.timeoutMs };
     return this.guard(work, this.settings.timeoutMs, budget, opts);
   }
 
@@ -137,6 +142,7 @@ export class GuardedModel {
   ): Promise<ModelOutcome> {
     // maxMs bounds a stream nobody waits for any more (a race loser of unknown health runs on).
     const work = {
+      req,
       run: (signal: AbortSignal) => collectStream((s) => this.provider.stream(req, s), signal, opts.idleMs, opts.onDelta),
       deadlineMs: opts.maxMs,
     };
@@ -154,6 +160,7 @@ export class GuardedModel {
       : undefined;
     if (refusal) {
       const outcome = refused(refusal);
+      modelEvent('context_qa.model.refused', { 'context_qa.model': this.provider.name, 'error.type': refusal });
       this.observer?.call(this.provider.name, outcome);
       return Promise.resolve(outcome);
     }
@@ -164,15 +171,21 @@ export class GuardedModel {
     return p;
   }
 
-  private async fire(work: Work, signal: AbortSignal): Promise<ModelOutcome> {
+  private fire(work: Work, signal: AbortSignal): Promise<ModelOutcome> {
+    return inModelSpan(this.provider, work.req, (record) => this.fireTraced(work, signal, record));
+  }
+
+  private async fireTraced(work: Work, signal: AbortSignal, record: (o: ModelOutcome, r?: GenerateResult) => void): Promise<ModelOutcome> {
     const started = performance.now();
     const trial = this.breaker.halfOpen;
     // The window bucket this call's fire is counted in (buckets rotate while it runs).
     const bucket = this.breaker.status.window[0];
     this.inFlight++;
     let outcome: ModelOutcome;
+    let result: GenerateResult | undefined;
+    if (trial) modelEvent('context_qa.breaker.trial', { 'context_qa.model': this.provider.name });
     try {
-      const result = await this.breaker.fire(work, signal);
+      result = await this.breaker.fire(work, signal);
       this.lastAnsweredAt = performance.now();
       outcome = {
         status: 'ok',
@@ -189,6 +202,7 @@ export class GuardedModel {
       this.inFlight--;
     }
     outcome.latencyMs = Math.round(performance.now() - started);
+    record(outcome, result);
     this.observer?.call(this.provider.name, outcome);
     return outcome;
   }

@@ -22,7 +22,7 @@ export async function collectStream(
   let text = '';
   try {
     for await (const event of open(AbortSignal.any([signal, idle.signal]))) {
-      if (event.type === 'end') return { text, finishReason: event.finishReason, ...(event.usage ? { usage: event.usage } : {}) };
+      if (event.type === 'end') return { text, finishReason: event.finishReason, ...(event.usage ? { usage: event.usage } : {}), ...(event.model ? { model: event.model } : {}) };
       arm();
       text += event.text;
       if (!idle.signal.aborted && !signal.aborted) onDelta(event.text); // nothing more once stopped

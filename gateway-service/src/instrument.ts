@@ -1,0 +1,4 @@
+/** Imported first by main.ts: tracing must patch http and express before anything loads them. */
+import { instrument } from '@context-qa/common/dist/tracing';
+
+export const tracing = instrument('gateway-service');

@@ -1,0 +1,116 @@
+/**
+ * One request, one trace: gateway → its sidecar → ai-core's sidecar → ai-core →
+ * context reads → each model call, exported over OTLP by the services and the
+ * sidecars to an in-test receiver (no Jaeger needed).
+ */
+import { DEV_KEYS, OtlpReceiver, serviceApps, SPAN_KIND, spanTree, Stack, type ReceivedSpan } from '@context-qa/testkit';
+
+const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
+const GPT = 'gpt-4';
+const PROMPT = 'What does the quarterly report say about churn?';
+const CONTEXT = 'Churn fell to 2.1 percent in the third quarter.';
+
+describe('tracing: one trace per request, end to end', () => {
+  let stack: Stack;
+  let otlp: OtlpReceiver;
+
+  beforeAll(async () => {
+    otlp = await OtlpReceiver.start();
+    // Export within 100 ms instead of the SDKs' 5 s batch delay (the Node SDK and daprd's Go SDK both read it).
+    stack = await new Stack({ apps: serviceApps(), tracing: { otlpEndpoint: otlp.endpoint, env: { OTEL_BSP_SCHEDULE_DELAY: '100' } } }).start();
+    await stack.seedContextStore({ 'reports/q3': CONTEXT });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await otlp?.stop();
+  });
+
+  const ask = (requestId: string, strategy = 'both') =>
+    fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify({ prompt: PROMPT, contextKey: 'reports/q3', strategy }),
+    });
+
+  /** The trace whose gateway server span carries this request id, once `complete` holds for it. */
+  async function traceOf(requestId: string, complete: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+    const root = () => otlp.spans.find((s) => s.service === 'gateway-service' && s.kind === SPAN_KIND.server && s.attributes['context_qa.request_id'] === requestId);
+    await otlp.waitFor(() => {
+      const r = root();
+      return r !== undefined && complete(otlp.trace(r.traceId));
+    });
+    return otlp.trace(root()!.traceId);
+  }
+
+  const ancestors = (spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] => {
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const chain: ReceivedSpan[] = [];
+    for (let p = span.parentSpanId && byId.get(span.parentSpanId); p; p = p.parentSpanId && byId.get(p.parentSpanId)) chain.push(p);
+    return chain;
+  };
+  const modelSpans = (spans: ReceivedSpan[]) => spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat');
+
+  test('when a prompt is answered, then one trace holds every hop, the context reads and both model calls', async () => {
+    const res = await ask('trace-happy-1');
+    expect(res.status).toBe(200);
+    const spans = await traceOf('trace-happy-1', (t) => modelSpans(t).length === 2 && t.some((s) => s.scope !== '' && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server));
+    console.log(`span tree of one /v1/prompt request:\n${spanTree(spans)}`);
+
+    // One root: the gateway's server span; every other span hangs under it.
+    const roots = spans.filter((s) => !s.parentSpanId || !spans.some((p) => p.spanId === s.parentSpanId));
+    expect(roots.map((r) => [r.service, r.kind])).toEqual([['gateway-service', SPAN_KIND.server]]);
+
+    // ai-core's server span descends from the gateway through both sidecars' spans.
+    const aiCore = spans.find((s) => s.service === 'ai-core-service' && s.kind === SPAN_KIND.server && s.attributes['context_qa.request_id'] === 'trace-happy-1')!;
+    expect(aiCore).toBeDefined();
+    const daprHops = ancestors(spans, aiCore).filter((s) => s.scope.startsWith('dapr') || s.name.startsWith('CallLocal'));
+    expect(daprHops.length).toBeGreaterThanOrEqual(2);
+
+    // Context: the cache read (and the store read after the miss) are children of ai-core's work.
+    const stateReads = spans.filter((s) => s.service === 'ai-core-service' && s.kind === SPAN_KIND.client && String(s.attributes['url.full'] ?? '').includes('/v1.0/state/'));
+    expect(stateReads.length).toBeGreaterThanOrEqual(2);
+    for (const read of stateReads) expect(ancestors(spans, read)).toContain(aiCore);
+
+    // Each model call: a GenAI span under ai-core with the semantic-convention attributes and the SDK's HTTP call beneath it.
+    const models = modelSpans(spans);
+    expect(models.map((m) => m.attributes['gen_ai.request.model']).sort()).toEqual([GPT, LLAMA].sort());
+    for (const m of models) {
+      expect(ancestors(spans, m)).toContain(aiCore);
+      expect(m.kind).toBe(SPAN_KIND.client);
+      expect(m.attributes).toMatchObject({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': expect.stringMatching(/^(aws\.bedrock|azure\.ai\.openai)$/),
+        'gen_ai.response.model': expect.any(String),
+        'gen_ai.usage.input_tokens': expect.any(Number),
+        'gen_ai.usage.output_tokens': expect.any(Number),
+        'gen_ai.response.finish_reasons': ['stop'],
+      });
+      expect(spans.some((s) => s.parentSpanId === m.spanId && s.kind === SPAN_KIND.client)).toBe(true);
+    }
+
+    // Never user text: neither the prompt nor the context appears in any attribute or event.
+    const everything = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]));
+    expect(everything).not.toContain('churn');
+    expect(everything).not.toContain('2.1 percent');
+  });
+
+  test('when the preferred model fails, then its span carries the error and the request span the fallback', async () => {
+    await stack.simulator.setFault(GPT, { failRate: 1, error: 'throttling' }); // gpt4 is preferred
+    try {
+      const res = await ask('trace-fallback-1', 'primary');
+      expect(res.status).toBe(200);
+      const spans = await traceOf('trace-fallback-1', (t) => modelSpans(t).length === 2 && t.some((s) => s.events.some((e) => e.name === 'context_qa.fallback')));
+      const failed = modelSpans(spans).find((m) => m.attributes['gen_ai.request.model'] === GPT)!;
+      expect(failed.attributes['error.type']).toBe('rate_limited');
+      expect(failed.status).toBe(2);
+      const fallback = spans.flatMap((s) => s.events).find((e) => e.name === 'context_qa.fallback')!;
+      expect(fallback.attributes).toMatchObject({ 'context_qa.answered_by': 'llama4', 'context_qa.failed_models': ['gpt4:rate_limited'] });
+    } finally {
+      await stack.simulator.heal();
+    }
+  });
+
+  test('when the receiver decoded every export, then none was malformed', () => {
+    expect(otlp.failures).toBe(0);
+  });
+});
