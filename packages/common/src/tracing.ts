@@ -12,8 +12,8 @@ import { z } from 'zod';
 import { env, loadConfig } from './config';
 
 export const tracingConfigSchema = z.object({
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional().describe('OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); tracing is off unless this (or the traces endpoint) is set'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional().describe('full OTLP/HTTP traces URL, when not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional().describe('OTLP collector base URL (http://host:4318; :4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); tracing is off unless this (or the traces endpoint) is set'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional().describe('full OTLP/HTTP traces URL, when not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces'),
   OTEL_SDK_DISABLED: env.bool(false).describe('turns tracing off even with an endpoint set'),
   OTEL_SERVICE_NAME: z.string().min(1).optional().describe('service.name of the spans; default the service\'s name'),
 });
@@ -63,7 +63,8 @@ export function startTracing(service: string, environment: NodeJS.ProcessEnv = p
     logRecordProcessors: [],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  // Spans that cannot be flushed at exit (collector gone) are lost; that is no failed shutdown.
+  return { shutdown: () => sdk.shutdown().catch(() => undefined) };
 }
 
 /**
