@@ -15,6 +15,7 @@ import { cost, LIMITED, limitedReplica } from './cost';
 import { load, type LoadSpec, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
 import { markdown, type Report } from './report';
+import { tracingOverhead } from './tracing';
 import { measureTtft, type TtftExtras, type TtftSpec } from './ttft';
 
 const short = process.argv.includes('--short');
@@ -25,7 +26,7 @@ const wanted = (scenario: string) => !only || only.split(',').includes(scenario)
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
 /** Report order; `--only` keeps the other scenarios' rows from the previous report. */
-export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak', 'cost'];
+export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak', 'cost', 'tracing'];
 
 /**
  * The TTFT question. The simulator answers "[<model>] No context was provided,
@@ -55,20 +56,21 @@ function argValue(flag: string): string | undefined {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const apps = {
+    // On for scenario cost; every other request says Cache-Control: no-cache (see `headers`).
+    answerCache: true,
+    aiCoreEnv: {
+      LOG_LEVEL: 'warn',
+      MODEL_TIMEOUT_MS: '1000',
+      BREAKER_VOLUME_THRESHOLD: '5',
+      BREAKER_RESET_TIMEOUT_MS: '3000',
+      BREAKER_ROLLING_WINDOW_MS: '5000',
+    },
+    gatewayEnv: { LOG_LEVEL: 'warn' },
+  };
   const stack = await new Stack({
     apps: [
-      ...serviceApps({
-        // On for scenario cost; every other request says Cache-Control: no-cache (see `headers`).
-        answerCache: true,
-        aiCoreEnv: {
-          LOG_LEVEL: 'warn',
-          MODEL_TIMEOUT_MS: '1000',
-          BREAKER_VOLUME_THRESHOLD: '5',
-          BREAKER_RESET_TIMEOUT_MS: '3000',
-          BREAKER_ROLLING_WINDOW_MS: '5000',
-        },
-        gatewayEnv: { LOG_LEVEL: 'warn' },
-      }),
+      ...serviceApps(apps),
       // A gateway replica with limits on, for scenario cost; stopped until then.
       ...(wanted('cost') ? [limitedReplica()] : []),
     ],
@@ -87,12 +89,12 @@ async function main(): Promise<void> {
     // earlier runs. Unique prompts would instead add a cache read and write to every request.
     const headers = { ...auth, 'cache-control': 'no-cache' };
     /** The processes running now (the limited replica only during its rows). */
-    const pids = () => Object.fromEntries(
-      [...stack.processes].filter(([, p]) => p.running && p.pid).map(([n, p]) => [n, p.pid!] as const).concat([['load generator', process.pid]]),
+    const pids = (of: Stack) => Object.fromEntries(
+      [...of.processes].filter(([, p]) => p.running && p.pid).map(([n, p]) => [n, p.pid!] as const).concat([['load generator', process.pid]]),
     );
     /** One load; its row is reported unless it is a warm-up. Spec headers replace the default (no-cache) ones. */
-    const run = async (scenario: string, variant: string, spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> }, note?: string) => {
-      const done = watch(pids());
+    const run = async (scenario: string, variant: string, spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> }, note?: string, on = stack) => {
+      const done = watch(pids(on));
       const stats = await load({ headers, ...spec });
       const row: ScenarioResult = { scenario, variant, ...stats, processes: done(), ...(note ? { note } : {}) };
       if (scenario !== 'warm-up') results.push(row);
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
       const simulator = new AzureOpenAI({ endpoint: stack.simulatorUrl, deployment: GPT, apiVersion: '2024-10-21', apiKey: 'simulated', maxRetries: 0 });
       const bounds = { requests: short ? 2 : 30, maxSeconds: short ? 5 : 45, warmup: short ? 0 : 3 };
       const ttft = async (variant: string, spec: Omit<TtftSpec, keyof typeof bounds>) => {
-        const done = watch(pids());
+        const done = watch(pids(stack));
         const { firstError, ...stats } = await measureTtft({ ...spec, ...bounds });
         const chunksNote = spec.stream && stats.requests > stats.errors && stats.chunks !== TTFT_CHUNKS ? `${stats.chunks} content chunks, not ${TTFT_CHUNKS}` : undefined;
         const note = [chunksNote, firstError && `first error: ${firstError}`].filter(Boolean).join('; ');
@@ -207,6 +209,9 @@ async function main(): Promise<void> {
 
     // 7. What the answer cache saves and what per-key limits cost (bench/src/cost.ts).
     if (wanted('cost')) await cost({ stack, short, auth, noCache: headers, run, models: [LLAMA, GPT] });
+
+    // 8. What tracing costs: the same load with tracing off and on (bench/src/tracing.ts).
+    if (wanted('tracing')) await tracingOverhead({ short, run, gateway: gw, apps });
   } finally {
     await direct.proc.stop();
     await stack.stop();

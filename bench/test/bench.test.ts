@@ -13,7 +13,7 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     expect({ status: r.status, tail: r.status === 0 ? '' : `${r.stdout.slice(-1500)}\n${r.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
     const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
     const scenarios = new Set(report.results.map((x: { scenario: string }) => x.scenario));
-    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'cost', 'overhead', 'parallelism', 'soak', 'ttft']);
+    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'cost', 'overhead', 'parallelism', 'soak', 'tracing', 'ttft']);
     const rows = report.results.filter((x: { scenario: string }) => x.scenario !== 'breaker');
     for (const x of rows) {
       expect(x.requests).toBeGreaterThan(0);

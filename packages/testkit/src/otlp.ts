@@ -106,7 +106,7 @@ export class OtlpReceiver {
 
   private constructor(private readonly server: http.Server) {}
 
-  /** Listens on a free loopback port; `keep: false` only counts spans (the bench). */
+  /** Listens on a free loopback port; `keep: false` only counts exports and bytes, decoding nothing (the bench). */
   static async start(opts: { keep?: boolean } = {}): Promise<OtlpReceiver> {
     const keep = opts.keep ?? true;
     let receiver: OtlpReceiver | undefined;
@@ -115,11 +115,13 @@ export class OtlpReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         if (req.method !== 'POST' || req.url !== '/v1/traces') return void res.writeHead(404).end();
+        const raw = Buffer.concat(chunks);
+        receiver!.exports++;
+        receiver!.bytes += raw.length;
+        if (!keep) return void res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         try {
-          const raw = Buffer.concat(chunks);
           const spans = decodeTraces(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
-          receiver!.received += spans.length;
-          if (keep) receiver!.spans.push(...spans);
+          receiver!.spans.push(...spans);
           res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         } catch {
           receiver!.failures++;
@@ -132,8 +134,9 @@ export class OtlpReceiver {
     return receiver;
   }
 
-  /** Spans received so far (also counted when not kept). */
-  received = 0;
+  /** Export requests and their bytes received so far. */
+  exports = 0;
+  bytes = 0;
 
   /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT. */
   get endpoint(): string {
