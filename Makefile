@@ -7,12 +7,12 @@ export PATH := $(NODE_BIN):$(PATH)
 # The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
 export DAPR_RUNTIME_PATH := $(CURDIR)
 
-.PHONY: help setup build typecheck test bench dev dapr-run check-manifests images push clean
+.PHONY: help setup build typecheck test bench dev dapr-run check-manifests openapi images push clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install everything (apt redis, Node 24, npm packages, Dapr built from source); idempotent
+setup: ## install everything (apt redis, Node 24, npm packages, Dapr: an installed 1.18.3 or built from source); idempotent
 	@scripts/setup.sh
 
 build: ## compile all TypeScript workspaces
@@ -27,14 +27,21 @@ test: setup typecheck ## run every test (unit and integration against real daprd
 bench: setup ## benchmark the whole local stack (~10 min) → bench/results/latest.{json,md}
 	@node bench/dist/run.js
 
-dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything
+# TRACING=1 (make dev TRACING=1) also builds (first time: minutes) and runs Jaeger, and
+# prints its UI address; make exports command-line variables, so dev.js sees TRACING.
+dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything; TRACING=1 adds Jaeger
+	@$(if $(filter 1 true,$(TRACING)),tools/jaeger/build.sh)
 	@node packages/testkit/dist/dev.js
 
-dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f dapr/dapr.yaml` (the Dapr CLI)
+dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f dapr/dapr.yaml` (the Dapr CLI); TRACING=1 adds Jaeger
+	@$(if $(filter 1 true,$(TRACING)),tools/jaeger/build.sh)
 	@DEV_LAUNCHER=dapr-cli node packages/testkit/dist/dev.js
 
 check-manifests: build ## validate k8s/, components/ and dapr/ offline; DEPLOYABLE=<overlay> also fails on placeholders left in it
 	@node tools/manifest-check/dist/main.js $(addprefix --deployable=,$(DEPLOYABLE))
+
+openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas
+	@node packages/common/dist/openapi-gen.js
 
 # Images (needs a Docker engine; not available on the dev machines here).
 REGISTRY ?= $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com/context-qa

@@ -2,8 +2,10 @@
  * `make dev`: the whole system in the foreground on fixed loopback ports —
  * Redis, dynalite (with the context table), both services with their real
  * daprd sidecars. Ctrl-C (or SIGTERM) stops every process it started.
+ * TRACING=1 also runs Jaeger (tools/jaeger) and exports every trace to it.
  */
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig, env } from '@context-qa/common';
@@ -26,7 +28,15 @@ const schema = z.object({
   DYNALITE_PORT: env.port(4567),
   SIM_PORT: env.port(4010).describe('model simulator (Bedrock + Azure OpenAI)'),
   DEV_LAUNCHER: z.enum(['harness', 'dapr-cli']).default('harness').describe('who starts sidecars and apps: this script, or `dapr run -f dapr/dapr.yaml`'),
+  TRACING: env.bool(false).describe('also run Jaeger (tools/jaeger, built on first use) and send the services\' and sidecars\' traces to it'),
+  JAEGER_UI_PORT: env.port(16686).describe('Jaeger UI and query API'),
+  JAEGER_OTLP_HTTP_PORT: env.port(4318),
+  JAEGER_OTLP_GRPC_PORT: env.port(4317),
+  JAEGER_QUERY_GRPC_PORT: env.port(16685),
+  JAEGER_HEALTH_PORT: env.port(13133),
+  JAEGER_UI_ASSETS: z.string().default(path.join(repoRoot, 'tools', 'jaeger', 'ui')).describe('UI files Jaeger serves: a minimal viewer, or a built jaeger-ui'),
 });
+type DevConfig = z.infer<typeof schema>;
 
 async function main(): Promise<void> {
   const cfg = loadConfig(schema);
@@ -43,6 +53,7 @@ async function main(): Promise<void> {
     simulatorPort: cfg.SIM_PORT,
     ports: { redis: cfg.REDIS_PORT, dynalite: cfg.DYNALITE_PORT },
     apps: cfg.DEV_LAUNCHER === 'harness' ? serviceApps({ ports, answerCache: true }) : [],
+    ...(cfg.TRACING ? { tracing: { otlpEndpoint: `http://127.0.0.1:${cfg.JAEGER_OTLP_HTTP_PORT}` } } : {}),
   });
   let stopping = false;
   const stop = async () => {
@@ -54,6 +65,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Jaeger first, so the first spans have somewhere to go; added first, so stopped last.
+  if (cfg.TRACING) await stack.add('jaeger', jaegerProcess(cfg, stack.logDir)).start();
   await stack.start();
   if (cfg.DEV_LAUNCHER === 'dapr-cli') await startWithDaprCli(stack, cfg.GATEWAY_PORT);
   const rows = [
@@ -63,12 +76,17 @@ async function main(): Promise<void> {
       ? [['redis', `127.0.0.1:${stack.redisPort}`], ['dynalite', `http://127.0.0.1:${stack.dynamoPort}`]]
       : []),
     ['model simulator', stack.simulatorUrl, '(admin API under /admin)'],
+    ...(cfg.TRACING
+      ? [['jaeger', `http://127.0.0.1:${cfg.JAEGER_UI_PORT}`, `OTLP http :${cfg.JAEGER_OTLP_HTTP_PORT} grpc :${cfg.JAEGER_OTLP_GRPC_PORT}`, '(in memory)']]
+      : []),
   ];
   console.log(`context-qa is up (components/${stack.components}); logs in ${stack.logDir}`);
   for (const r of rows) console.log(`  ${r[0]!.padEnd(16)} ${r.slice(1).join('  ')}`);
   console.log(`API keys (local only): ask ${DEV_KEYS.ask}  admin ${DEV_KEYS.admin}`);
   console.log(`Try: curl -s localhost:${cfg.GATEWAY_PORT}/v1/prompt -H 'authorization: Bearer ${DEV_KEYS.ask}' \\
        -H 'content-type: application/json' -d '{"prompt":"What is Dapr?"}'`);
+  if (cfg.TRACING)
+    console.log(`Traces: http://127.0.0.1:${cfg.JAEGER_UI_PORT}/search?service=gateway-service&tags={"context_qa.request_id":"<x-request-id>"}`);
   console.log('Ctrl-C stops everything.');
 }
 
@@ -91,7 +109,7 @@ async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void
       name: 'dapr run -f dapr/dapr.yaml',
       command: daprBin('dapr'),
       args: ['run', '-f', path.join(repoRoot, 'dapr', 'dapr.yaml')],
-      env: { ...stack.daprEnv, ...simulatedClouds(stack.simulatorUrl), DAPR_RUNTIME_PATH: repoRoot },
+      env: { ...stack.daprEnv, ...simulatedClouds(stack.simulatorUrl), ...stack.tracingEnv, DAPR_RUNTIME_PATH: repoRoot },
       cwd: repoRoot,
       group: true,
       logFile: path.join(stack.logDir, 'dapr-run.log'),
@@ -99,6 +117,32 @@ async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void
       readyTimeoutMs: 60_000,
     }))
     .start();
+}
+
+/** Jaeger v2 all-in-one on loopback with in-memory storage (tools/jaeger/config.yaml); built first when missing. */
+function jaegerProcess(cfg: DevConfig, logDir: string): ManagedProcess {
+  const bin = path.join(repoRoot, '.dapr', 'bin', 'jaeger');
+  if (!existsSync(bin)) {
+    const built = spawnSync(path.join(repoRoot, 'tools', 'jaeger', 'build.sh'), { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('tools/jaeger/build.sh failed');
+  }
+  return new ManagedProcess({
+    name: 'jaeger',
+    command: bin,
+    args: ['--config', path.join(repoRoot, 'tools', 'jaeger', 'config.yaml')],
+    env: {
+      JAEGER_UI_PORT: String(cfg.JAEGER_UI_PORT),
+      JAEGER_OTLP_HTTP_PORT: String(cfg.JAEGER_OTLP_HTTP_PORT),
+      JAEGER_OTLP_GRPC_PORT: String(cfg.JAEGER_OTLP_GRPC_PORT),
+      JAEGER_QUERY_GRPC_PORT: String(cfg.JAEGER_QUERY_GRPC_PORT),
+      JAEGER_HEALTH_PORT: String(cfg.JAEGER_HEALTH_PORT),
+      JAEGER_UI_ASSETS: cfg.JAEGER_UI_ASSETS,
+    },
+    cwd: repoRoot,
+    logFile: path.join(logDir, 'jaeger.log'),
+    // 200 once every pipeline component and extension reports OK.
+    ready: () => httpOk(`http://127.0.0.1:${cfg.JAEGER_HEALTH_PORT}/status`),
+  });
 }
 
 main().catch((err) => {

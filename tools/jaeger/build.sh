@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the pinned Jaeger v2 all-in-one (github.com/jaegertracing/jaeger/cmd/jaeger,
+# an OpenTelemetry collector with Jaeger's storage and query extensions) from Go
+# modules into <repo>/.dapr/bin/jaeger. Only `make dev TRACING=1` (and dapr-run)
+# call this: the default setup does not build it. Skips a binary that is current.
+set -euo pipefail
+# Module v1.76.0 carries the v2 binary, which upstream stamps v2.13.0.
+JAEGER_MODULE_VERSION=v1.76.0
+JAEGER_VERSION=v2.13.0
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out="$root/.dapr/bin"
+mkdir -p "$out"
+export CGO_ENABLED=0
+
+stamp=$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)
+if [ -x "$out/jaeger" ] && [ "$(cat "$out/.jaeger.stamp" 2>/dev/null)" = "$stamp" ] \
+  && "$out/jaeger" version 2>/dev/null | grep -q "\"gitVersion\":\"$JAEGER_VERSION\""; then
+  echo "jaeger: $JAEGER_VERSION is up to date"
+  exit 0
+fi
+echo "jaeger: building $JAEGER_VERSION (module $JAEGER_MODULE_VERSION; first build takes minutes)"
+t0=$SECONDS
+v=github.com/jaegertracing/jaeger/internal/version
+(cd "$here" && go build -trimpath \
+  -ldflags "-s -w -X $v.latestVersion=$JAEGER_VERSION -X $v.commitSHA=$JAEGER_MODULE_VERSION" \
+  -o "$out/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
+echo "$stamp" > "$out/.jaeger.stamp"
+echo "jaeger: built in $((SECONDS - t0)) s ($(du -h "$out/jaeger" | cut -f1))"
