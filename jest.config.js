@@ -6,5 +6,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.tools/', '/.dapr/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   testTimeout: 60_000,
+  // Checks every response from a gateway a Stack started against docs/openapi*.json.
+  setupFilesAfterEnv: ['<rootDir>/test/support/gateway-responses.ts'],
   reporters: ['default', '<rootDir>/scripts/jest-summary.js'],
 };

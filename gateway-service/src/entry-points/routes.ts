@@ -9,6 +9,7 @@ import {
   jsonBody,
   noteAccess,
   openAiErrorHandler,
+  openApiDocument,
   parseOr400,
   PROBLEM_CONTENT_TYPE,
   requestContext,
@@ -75,6 +76,9 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   const surface = deps.surface ?? 'all';
   if (surface !== 'admin') {
+    // The public API's OpenAPI document, without a key (client generators, API gateways); built on first use.
+    let document: object | undefined;
+    routes.add('get', '/openapi.json', (_req, res) => void res.json((document ??= openApiDocument())));
     mountChatRoutes(routes, { aiCore: deps.aiCore, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, limits: deps.limits });
     routes.add('post', '/v1/prompt', auth('ask'), ...body, limit, async (req, res) => send(res, await ask(req, res)));
 

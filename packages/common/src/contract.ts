@@ -3,6 +3,7 @@
  * (internal): request schemas and response shapes. One definition, two services.
  */
 import { z } from 'zod';
+import type { askResponseSchema, fusionReportSchema, modelOutcomeSchema } from './responses';
 
 const contextKey = z
   .string()
@@ -39,7 +40,7 @@ export type ModelName = string;
 /** The two models of the default catalogue, which the legacy /prompt route answers as `llama` and `gpt4`. */
 export const LEGACY_MODEL_NAMES = ['llama4', 'gpt4'] as const;
 
-export type ModelStatus = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'skipped';
+export type ModelStatus = ModelOutcome['status'];
 
 /**
  * Why a model gave no answer: a stable code per outcome, with a fixed message.
@@ -59,52 +60,18 @@ export const MODEL_ERROR_CODES = {
 } as const;
 export type ModelErrorCode = keyof typeof MODEL_ERROR_CODES;
 
-export interface ModelOutcome {
-  status: ModelStatus;
-  text?: string;
-  latencyMs: number;
-  usage?: { inputTokens: number; outputTokens: number };
-  /** Why the model stopped: `stop`, `length` (maxTokens reached) or `content_filter`. */
-  finishReason?: 'stop' | 'length' | 'content_filter';
-  code?: ModelErrorCode;
-  /** MODEL_ERROR_CODES[code]: fixed text, safe to show. */
-  error?: string;
-}
-
-export type ContextSource = 'redis' | 'dynamodb' | 'none';
+// Response types are inferred from their zod schemas (responses.ts), from which the OpenAPI document is generated.
+export type ModelOutcome = z.infer<typeof modelOutcomeSchema>;
+export type ContextSource = AskResponse['context']['source'];
 
 /** What the answer cache did: served the answer, missed (models called), or was not used. */
-export type AnswerCacheStatus = 'hit' | 'miss' | 'bypass';
+export type AnswerCacheStatus = AskResponse['cache'];
 /** Response header (both /v1/prompt and /v1/chat/completions) carrying the AnswerCacheStatus. */
 export const ANSWER_CACHE_HEADER = 'x-context-qa-cache';
 
 /** How strategy `fuse` reached its answer. */
-export interface FusionReport {
-  /** synthesised: written from both drafts; agreed: they agreed, the preferred one stands; single: one draft (the other failed, or the synthesis did). */
-  outcome: 'synthesised' | 'agreed' | 'single';
-  /** Jaccard similarity of the two drafts' words (0–1), when there were two. */
-  similarity?: number;
-  /** The model whose text is the answer (the synthesiser when synthesised). */
-  by: ModelName;
-  /** The drafts the answer rests on. */
-  from: ModelName[];
-  /** The synthesis call, when one was made (its usage counts). */
-  synthesis?: ModelOutcome;
-}
-
-export interface AskResponse {
-  requestId: string;
-  answer: string;
-  answeredBy: ModelName;
-  strategy: Strategy;
-  degraded: boolean;
-  context: { source: ContextSource; key: string };
-  /** One entry per configured model, in preference order (on a cache hit: the call that produced the answer). */
-  models: Record<ModelName, ModelOutcome>;
-  cache: AnswerCacheStatus;
-  /** Strategy `fuse` only. */
-  fusion?: FusionReport;
-}
+export type FusionReport = z.infer<typeof fusionReportSchema>;
+export type AskResponse = z.infer<typeof askResponseSchema>;
 
 export interface ContextDocument {
   key: string;

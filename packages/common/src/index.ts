@@ -13,3 +13,6 @@ export * from './deadline';
 export * from './openai';
 export * from './openai-http';
 export * from './state-api';
+export * from './responses';
+export { openApiDocument } from './openapi';
+export { adminOpenApiDocument } from './openapi-admin';

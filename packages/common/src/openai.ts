@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { contextKeySchema } from './contract';
+import type { chatCompletionChunkSchema, chatCompletionSchema, openAiErrorSchema, usageWireSchema } from './responses';
 
 const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
 const content = z.union([z.string(), z.array(textPart).min(1)], {
@@ -33,6 +34,10 @@ export const UNSUPPORTED_CHAT_FIELDS = [
 /** Accepted only at the value that changes nothing (some clients always send it). */
 const noOp = <T extends number | boolean>(value: T, what: string) => z.literal(value, { error: `${what} is not supported (only ${value})` }).nullable().optional();
 
+/** Refused whatever its value; the meta is for the OpenAPI document (zod-to-openapi has no mapping for z.never: `not: {}` matches nothing). */
+const refused = (field: string) =>
+  z.never({ error: `${field} is not supported by this gateway` }).optional().meta({ type: 'null', not: {}, description: 'Not supported: any value is refused with 400.' });
+
 export const MAX_OUTPUT_TOKENS = 4096;
 
 export const chatRequestSchema = z
@@ -53,7 +58,7 @@ export const chatRequestSchema = z
     store: noOp(false, 'store'),
     /** Extension: where the context comes from (also the x-context-key header). */
     context_key: contextKeySchema.optional(),
-    ...Object.fromEntries(UNSUPPORTED_CHAT_FIELDS.map((f) => [f, z.never({ error: `${f} is not supported by this gateway` }).optional()])),
+    ...Object.fromEntries(UNSUPPORTED_CHAT_FIELDS.map((f) => [f, refused(f)])),
   })
   .superRefine((r, ctx) => {
     const last = r.messages.at(-1);
@@ -71,9 +76,7 @@ export type ChatMessage = ChatRequest['messages'][number];
 export const textOf = (c: ChatMessage['content']): string => (typeof c === 'string' ? c : (c ?? []).map((p) => p.text).join(''));
 
 /** OpenAI's error body: what its SDKs turn into BadRequestError, AuthenticationError, NotFoundError… */
-export interface OpenAiError {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
+export type OpenAiError = z.infer<typeof openAiErrorSchema>;
 
 const TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -90,37 +93,17 @@ export function openAiError(status: number, message: string, code: string | null
   return { error: { message, type: TYPES[status] ?? (status === 503 ? 'service_unavailable' : 'server_error'), param, code } };
 }
 
-export type FinishReasonWire = 'stop' | 'length' | 'content_filter';
-
-export interface UsageWire {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
+// The wire types are inferred from their zod schemas (responses.ts), from which the OpenAPI document is generated.
+export type UsageWire = z.infer<typeof usageWireSchema>;
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+export type FinishReasonWire = ChatCompletion['choices'][number]['finish_reason'];
 
 export const usageWire = (u: { inputTokens: number; outputTokens: number }): UsageWire => ({
   prompt_tokens: u.inputTokens,
   completion_tokens: u.outputTokens,
   total_tokens: u.inputTokens + u.outputTokens,
 });
-
-export interface ChatCompletion {
-  id: string;
-  object: 'chat.completion';
-  created: number;
-  model: string;
-  choices: { index: 0; message: { role: 'assistant'; content: string; refusal: null }; finish_reason: FinishReasonWire; logprobs: null }[];
-  usage?: UsageWire;
-}
-
-export interface ChatCompletionChunk {
-  id: string;
-  object: 'chat.completion.chunk';
-  created: number;
-  model: string;
-  choices: { index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReasonWire | null; logprobs: null }[];
-  usage?: UsageWire | null;
-}
 
 /** Response header naming the model that answered (also each chunk's `model`). */
 export const ANSWERED_BY_HEADER = 'x-context-qa-model';

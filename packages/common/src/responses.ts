@@ -1,0 +1,132 @@
+/**
+ * What the public API answers, as zod schemas: the OpenAPI document
+ * (openapi.ts) is generated from them and the TypeScript types of
+ * contract.ts and openai.ts are inferred from them, so neither can drift.
+ * `meta({ id })` names each one's component in the document.
+ */
+import { z } from 'zod';
+import { MODEL_ERROR_CODES, STRATEGIES } from './contract';
+
+const tokens = z.number().int().min(0);
+
+export const modelOutcomeSchema = z
+  .object({
+    status: z.enum(['ok', 'error', 'timeout', 'circuit_open', 'skipped']),
+    text: z.string().optional(),
+    latencyMs: z.number().min(0),
+    usage: z.object({ inputTokens: tokens, outputTokens: tokens }).optional(),
+    finishReason: z.enum(['stop', 'length', 'content_filter']).optional().describe('Why the model stopped: `length` when maxTokens was reached.'),
+    code: z.enum(Object.keys(MODEL_ERROR_CODES) as [keyof typeof MODEL_ERROR_CODES]).optional(),
+    error: z.string().optional().describe("A fixed text per `code`, safe to show (never the provider's words)."),
+  })
+  .meta({ id: 'ModelOutcome', description: "One model's part in an answer; `code` says why it gave none." });
+
+export const fusionReportSchema = z
+  .object({
+    outcome: z
+      .enum(['synthesised', 'agreed', 'single'])
+      .describe('synthesised: written from both drafts; agreed: they agreed, the preferred one stands; single: one draft (the other failed, or the synthesis did).'),
+    similarity: z.number().min(0).max(1).optional().describe("Jaccard similarity of the two drafts' words, when there were two."),
+    by: z.string().describe('The model whose text is the answer (the synthesiser when synthesised).'),
+    from: z.array(z.string()).describe('The drafts the answer rests on.'),
+    synthesis: modelOutcomeSchema.optional(),
+  })
+  .meta({ id: 'FusionReport', description: 'How strategy `fuse` reached its answer; `synthesis`: the synthesis call, when one was made (its usage counts).' });
+
+const askResponseShape = {
+  requestId: z.string(),
+  answer: z.string(),
+  answeredBy: z.string(),
+  strategy: z.enum(STRATEGIES),
+  degraded: z.boolean().meta({ description: 'A model failed (another answered) or the context store failed (answered without context).' }),
+  context: z.object({ source: z.enum(['redis', 'dynamodb', 'none']), key: z.string() }),
+  models: z.record(z.string(), modelOutcomeSchema).describe('One entry per configured model, in preference order (on a cache hit: the call that produced the answer).'),
+  cache: z.enum(['hit', 'miss', 'bypass']).describe('What the answer cache did (also the x-context-qa-cache header).'),
+  fusion: fusionReportSchema.optional(), // strategy `fuse` only
+};
+
+export const askResponseSchema = z.object(askResponseShape).meta({ id: 'AskResponse' });
+
+/** The original sketch's answer (`POST /prompt`): each default model's text besides, empty when it gave none. */
+export const legacyAskResponseSchema = z.object({ ...askResponseShape, llama: z.string(), gpt4: z.string() }).meta({ id: 'LegacyAskResponse' });
+
+/** RFC 9457 problem details with our stable `code` and the request id; the optional members appear where noted. */
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().meta({ description: 'Stable, machine-readable reason; branch on it, never on `detail`.' }),
+    detail: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe('400 for bad fields: each field path and what is wrong with it.'),
+    models: z.record(z.string(), modelOutcomeSchema).optional().describe("503 no_model_answered, 504 deadline_exceeded: each model's outcome."),
+    limit: z.enum(['requests_per_minute', 'tokens_per_minute', 'tokens_per_day', 'in_flight', 'busy']).optional().describe('429: the limit that was reached.'),
+    allow: z.array(z.string()).optional().describe('405: the methods the path allows (also the Allow header).'),
+  })
+  .meta({ id: 'Problem' });
+
+export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+export const readinessSchema = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) }).meta({ id: 'Readiness' });
+
+// The OpenAI Chat Completions wire format, as far as we serve it.
+
+export const openAiErrorSchema = z
+  .object({ error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }) })
+  .meta({ id: 'OpenAiError', description: "OpenAI's error body: what its SDKs turn into BadRequestError, AuthenticationError, RateLimitError…" });
+
+const finishReason = z.enum(['stop', 'length', 'content_filter']);
+
+export const usageWireSchema = z.object({ prompt_tokens: tokens, completion_tokens: tokens, total_tokens: tokens }).meta({ id: 'CompletionUsage' });
+
+export const chatCompletionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion'),
+    created: z.number().int(),
+    model: z.string().meta({ description: 'The model that answered (also the x-context-qa-model header).' }),
+    choices: z.array(
+      z.object({
+        index: z.literal(0),
+        message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+        finish_reason: finishReason,
+        logprobs: z.null(),
+      }),
+    ),
+    usage: usageWireSchema.optional(),
+  })
+  .meta({ id: 'ChatCompletion' });
+
+export const chatCompletionChunkSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion.chunk'),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z
+      .array(
+        z.object({
+          index: z.literal(0),
+          delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+          finish_reason: finishReason.nullable(),
+          logprobs: z.null(),
+        }),
+      )
+      .describe('Empty in the usage chunk (stream_options.include_usage), which comes last.'),
+    // A union, not .nullable(): zod-to-openapi 9.1 drops the null of a nullable $ref.
+    usage: z.union([usageWireSchema, z.null()]).optional(),
+  })
+  .meta({ id: 'ChatCompletionChunk' });
+
+/** One `data:` event of a stream: a chunk, or an error that ends it (never followed by [DONE]). */
+export const chatStreamEventSchema = z.union([chatCompletionChunkSchema, openAiErrorSchema]).meta({ id: 'ChatStreamEvent' });
+
+export const modelListSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })),
+  })
+  .meta({ id: 'ModelList', description: 'The configured models, then the routing aliases (auto, primary, fastest, both, sequential, fuse).' });
