@@ -15,7 +15,7 @@ const PROBES = new Set(['/healthz', '/readyz']);
 
 /** Adds fields to this request's access line. */
 export function noteAccess(res: Response, fields: AccessFields): void {
-  res.locals['access'] = { ...res.locals['access'], ...fields };
+  res.locals['access'] = { ...(res.locals['access'] as AccessFields | undefined), ...fields };
 }
 
 /**
@@ -27,13 +27,13 @@ export function noteAccess(res: Response, fields: AccessFields): void {
  */
 export function accessLog(logger: Logger): RequestHandler {
   const line = (req: Request, res: Response, latencyMs: number) => ({
-    requestId: String(req.id),
+    requestId: req.id as string, // genReqId below makes it a string
     method: req.method,
-    route: req.route?.path ?? 'unmatched',
+    route: (req.route as { path: string } | undefined)?.path ?? 'unmatched',
     status: res.statusCode,
     latencyMs,
     ...(res.writableFinished ? {} : { aborted: true }), // the caller left before the response ended
-    ...res.locals['access'],
+    ...(res.locals['access'] as AccessFields | undefined),
   });
   return pinoHttp<Request, Response>({
     logger,
@@ -46,8 +46,8 @@ export function accessLog(logger: Logger): RequestHandler {
       if (PROBES.has(req.path)) return 'debug';
       return err || res.statusCode >= 500 ? 'warn' : 'info';
     },
-    customSuccessObject: (req, res, val) => line(req, res, val.responseTime),
-    customErrorObject: (req, res, _err, val) => line(req, res, val.responseTime),
+    customSuccessObject: (req, res, val: { responseTime: number }) => line(req, res, val.responseTime),
+    customErrorObject: (req, res, _err, val: { responseTime: number }) => line(req, res, val.responseTime),
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',
   });

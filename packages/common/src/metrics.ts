@@ -17,7 +17,7 @@ export function createMetrics(service: string) {
   /** Labels by the matched route pattern (not the raw path) to keep cardinality bounded. */
   const httpMiddleware: RequestHandler = (req, res, next) => {
     const end = httpDuration.startTimer({ method: req.method });
-    res.once('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    res.once('finish', () => end({ route: (req.route as { path: string } | undefined)?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   };
   return { registry, httpMiddleware };

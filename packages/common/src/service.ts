@@ -50,7 +50,7 @@ export function baseConfigIssues(c: BaseConfig): Issue[] {
 export function withChecks<S extends z.ZodObject>(schema: S, checks: (c: z.infer<S>) => Issue[]): S {
   return schema.superRefine((c, ctx) => {
     for (const i of checks(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
-  }) as S;
+  });
 }
 
 /**
@@ -73,7 +73,7 @@ export function runService<C extends { LOG_LEVEL: string }>(
   start(config, logger).then(
     (server) => {
       logger.info({ port: server.port, metricsPort: server.metricsPort }, `${service} listening`);
-      runUntilSignalled(logger, server.stop);
+      runUntilSignalled(logger, () => server.stop());
     },
     (err) => {
       logger.fatal({ err }, `${service} failed to start`);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simulatorProcess } from './backing';
-import { renderConfig, sidecar, sidecarPorts, type Sidecar, type SidecarPorts } from './daprd';
+import { renderConfig, sidecar, sidecarPorts, type DaprConfigurationDoc, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { SimulatorAdmin } from '@context-qa/model-sim';
 import { devSecrets } from './dev-keys';
@@ -56,7 +56,7 @@ export interface StackOptions {
   /** NAMESPACE of the sidecars' SPIFFE identities under mTLS (default "default"). */
   namespace?: string;
   /** Edits the rendered Dapr Configuration. */
-  config?: (doc: Record<string, any>) => void;
+  config?: (doc: DaprConfigurationDoc) => void;
 }
 
 /**
