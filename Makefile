@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(PATH)
 # The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
 export DAPR_RUNTIME_PATH := $(CURDIR)
 
-.PHONY: help setup build typecheck test bench dev dapr-run check-manifests openapi images push clean
+.PHONY: help setup build typecheck lint test bench dev dapr-run check-manifests openapi images push clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,7 +21,11 @@ build: ## compile all TypeScript workspaces
 typecheck: build ## type-check sources and tests
 	@npx tsc -p tsconfig.test.json
 
-test: setup typecheck ## run every test (unit and integration against real daprd, Redis, dynalite)
+lint: build ## ESLint (type-aware: needs the workspaces built) and Prettier's check
+	@npx eslint . --max-warnings 0
+	@npx prettier --check .
+
+test: setup typecheck lint ## run every test (unit and integration against real daprd, Redis, dynalite)
 	@npx jest --ci
 
 bench: setup ## benchmark the whole local stack (~10 min) → bench/results/latest.{json,md}

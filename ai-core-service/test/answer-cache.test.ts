@@ -16,7 +16,7 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   const lookups: AnswerLookupOutcome[] = [];
   const warnings: unknown[] = [];
   const logger = createLogger('test', 'silent');
-  logger.warn = ((obj: unknown) => void warnings.push(obj)) as typeof logger.warn;
+  logger.warn = (obj: unknown) => void warnings.push(obj);
   const answers = new AnswerCache({
     store: answerStore,
     ttlSeconds: opts.ttlSeconds ?? 60,

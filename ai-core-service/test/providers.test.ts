@@ -21,7 +21,7 @@ interface Case {
   /** The simulator's streaming operation and target, for its counters. */
   op: string;
   target: string;
-  make(url: string): ModelProvider;
+  make: (url: string) => ModelProvider;
   /** A temperature the API refuses, and the field its error names: proof the value was sent. */
   badTemperature: [number, RegExp];
 }

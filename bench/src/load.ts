@@ -3,7 +3,8 @@ import { steadyLoad } from '@context-qa/testkit';
 
 export interface LoadSpec {
   url: string;
-  body: unknown | (() => unknown);
+  /** The JSON body, or a function making a fresh one per request. */
+  body: unknown;
   headers: Record<string, string>;
   durationSec: number;
   /** Fixed arrival rate (req/s over all connections); unset = as fast as `connections` allow. */
@@ -77,7 +78,7 @@ async function closedLoop(spec: LoadSpec): Promise<LoadStats> {
   };
   const request = {
     method: 'POST',
-    ...(dynamic ? { setupRequest: (req: any) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }) } : {}),
+    ...(dynamic ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }) } : {}),
     ...(spec.tallyCache ? { onResponse } : {}),
   };
   const result = await autocannon({
@@ -85,7 +86,7 @@ async function closedLoop(spec: LoadSpec): Promise<LoadStats> {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...spec.headers },
     ...(dynamic ? {} : { body: JSON.stringify(spec.body) }),
-    ...(dynamic || spec.tallyCache ? { requests: [request as any] } : {}),
+    ...(dynamic || spec.tallyCache ? { requests: [request as autocannon.Request] } : {}),
     duration: spec.durationSec,
     connections: spec.connections ?? 16,
     timeout: 30,

@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     if (wanted('context')) {
     // Context only in the source of truth (as an ingestion job writes it), plus one hot key.
     const count = short ? 200 : 3000;
-    await stack.seedContextStore(Object.fromEntries([...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`]), ['bench:hot', 'Hot context.']]));
+    await stack.seedContextStore(Object.fromEntries([...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`] as const), ['bench:hot', 'Hot context.'] as const]));
     let n = 0;
     let m = 0;
     await run('context', 'Redis hit', { url: gw, body: { prompt: 'q', contextKey: 'bench:hot' }, durationSec: secs(10), rate: 50 });

@@ -21,7 +21,7 @@ export async function start(config: Config, logger: Logger) {
   keys.start(config.API_KEYS_REFRESH_MS);
   // ai-core being down is answered per request (503), never by readiness:
   // a downstream outage must not empty the load balancer.
-  const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: async () => keys.fresh });
+  const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: () => Promise.resolve(keys.fresh) });
   const counters = daprCounters(config, config.RATE_LIMIT_STORE, config.RATE_LIMIT_TIMEOUT_MS);
   const limiter = new RateLimiter(counters, {
     failClosed: config.RATE_LIMIT_FAIL_CLOSED,

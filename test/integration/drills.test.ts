@@ -3,6 +3,7 @@
  * the system keeps answering, or answers a documented 503 fast, and recovers
  * by itself. Timing goals live in `make bench`; these assert behaviour.
  */
+import type { AskResponse } from '@context-qa/common';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { byStatus, DEV_KEYS, serviceApps, Stack, steadyLoad, type Sample } from '@context-qa/testkit';
 
@@ -47,9 +48,9 @@ describe('fault drills', () => {
       ],
     });
     expect(statuses(samples)).toEqual({ 200: samples.length });
-    const sources = new Set(samples.map((s) => s.body.context.source));
+    const sources = new Set(samples.map((s) => (s.body as AskResponse).context.source));
     expect(sources).toContain('dynamodb');
-    expect(samples.every((s) => s.body.answer.includes('Durable context.'))).toBe(true);
+    expect(samples.every((s) => (s.body as AskResponse).answer.includes('Durable context.'))).toBe(true);
     let source = '';
     for (let i = 0; i < 60 && source !== 'redis'; i++) {
       source = (await (await ask({ prompt: 'q', contextKey: 'drill:redis' })).json() as any).context.source;
@@ -97,8 +98,8 @@ describe('fault drills', () => {
     const counts = statuses(samples);
     expect(Object.keys(counts).every((s) => s === '200' || s === '503')).toBe(true);
     expect(counts[200]).toBeGreaterThan(0);
-    expect(samples.filter((s) => s.status === 200).some((s) => s.body.degraded)).toBe(true);
-    for (const s of samples.filter((x) => x.status === 503)) expect(Object.keys(s.body.models).sort()).toEqual(['gpt4', 'llama4']);
+    expect(samples.filter((s) => s.status === 200).some((s) => (s.body as AskResponse).degraded)).toBe(true);
+    for (const s of samples.filter((x) => x.status === 503)) expect(Object.keys((s.body as { models: object }).models).sort()).toEqual(['gpt4', 'llama4']);
   }, 60_000);
 
   test('when malformed and oversized requests burst in among good ones, then every good one is answered', async () => {

@@ -89,7 +89,7 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
   const generate: GenerateRequest = {
     // The application's own instructions follow ours; they cannot lift the data boundary.
     system: instructions.length ? `${prompt.system}\n\nInstructions from the application:\n${instructions.join('\n')}` : prompt.system,
-    history: turns.slice(0, -1).map((m) => ({ role: m.role as 'user' | 'assistant', text: textOf(m.content) })),
+    history: turns.slice(0, -1).map((m) => ({ role: m.role, text: textOf(m.content) })),
     user: prompt.user,
     maxTokens: req.max_completion_tokens ?? req.max_tokens ?? deps.defaultMaxTokens,
     ...(req.temperature != null ? { temperature: req.temperature } : {}),

@@ -61,7 +61,7 @@ export async function fuseDrafts(
   budget: CallBudget,
   deps: FuseDeps,
 ): Promise<Fused | undefined> {
-  const drafts = deps.preference.flatMap((m) => (models[m]?.status === 'ok' ? [{ model: m, text: models[m]!.text ?? '' }] : []));
+  const drafts = deps.preference.flatMap((m) => (models[m]?.status === 'ok' ? [{ model: m, text: models[m].text ?? '' }] : []));
   const [preferred, second] = drafts;
   if (!preferred) return undefined;
   if (!second) return { answer: preferred.text, answeredBy: preferred.model, degraded: true, fusion: { outcome: 'single', by: preferred.model, from: [preferred.model] } };

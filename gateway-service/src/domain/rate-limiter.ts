@@ -36,7 +36,7 @@ export interface LimitState {
 }
 
 export type Admission =
-  | { ok: true; state: LimitState; release(): void; charge(tokens: number): void }
+  | { ok: true; state: LimitState; release: () => void; charge: (tokens: number) => void }
   | { ok: false; reason: LimitReason; retryAfterS: number; state: LimitState };
 
 /** The limit store failed and the limiter fails closed. */

@@ -15,6 +15,7 @@ import {
   requestContext,
   requestDeadline,
   routeTable,
+  type AccessFields,
   type AskResponse,
   type Logger,
   type Readiness,
@@ -49,10 +50,10 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const body = jsonBody(deps.bodyLimit);
   const auth = (scope: Scope) => authenticate(deps.apiKeys, scope);
   const ctx = () => requestContext.get() ?? { requestId: '' };
-  const send = (res: Response, out: Forwarded, map: (b: any) => unknown = (b) => b) => {
+  const send = <B>(res: Response, out: Forwarded, map: (b: B) => unknown = (b) => b) => {
     relayAnswerHeaders(res, out);
     if (out.status >= 400) res.status(out.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
-    else res.status(out.status).json(map(out.body));
+    else res.status(out.status).json(map(out.body as B));
   };
   const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown, headers?: Record<string, string>) =>
     deps.aiCore.send(method, path, payload, { ...ctx(), ...(headers ? { headers } : {}) }, requestDeadline(req, res, deps.requestTimeoutMs));
@@ -95,7 +96,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.once('close', () => {
       const status = res.statusCode;
       const result = !res.writableFinished ? 'aborted' : status < 300 ? 'ok' : 'failed';
-      deps.logger.info({ audit: true, action, keyId: res.locals['access']?.keyId, contextKeyHash: keyHash(key), requestId, status, result }, 'context write');
+      deps.logger.info({ audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, contextKeyHash: keyHash(key), requestId, status, result }, 'context write');
     });
   };
 

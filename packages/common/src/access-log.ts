@@ -23,7 +23,7 @@ const SPAN_ATTRIBUTES: Record<keyof AccessFields, string> = {
 
 /** Adds fields to this request's access line, and to its trace span when tracing is on. */
 export function noteAccess(res: Response, fields: AccessFields): void {
-  res.locals['access'] = { ...res.locals['access'], ...fields };
+  res.locals['access'] = { ...(res.locals['access'] as AccessFields | undefined), ...fields };
   const span = trace.getActiveSpan();
   if (!span) return;
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) span.setAttribute(SPAN_ATTRIBUTES[k as keyof AccessFields], v as string | boolean);
@@ -38,13 +38,13 @@ export function noteAccess(res: Response, fields: AccessFields): void {
  */
 export function accessLog(logger: Logger): RequestHandler {
   const line = (req: Request, res: Response, latencyMs: number) => ({
-    requestId: String(req.id),
+    requestId: req.id as string, // genReqId below makes it a string
     method: req.method,
-    route: req.route?.path ?? 'unmatched',
+    route: (req.route as { path: string } | undefined)?.path ?? 'unmatched',
     status: res.statusCode,
     latencyMs,
     ...(res.writableFinished ? {} : { aborted: true }), // the caller left before the response ended
-    ...res.locals['access'],
+    ...(res.locals['access'] as AccessFields | undefined),
   });
   return pinoHttp<Request, Response>({
     logger,
@@ -57,8 +57,8 @@ export function accessLog(logger: Logger): RequestHandler {
       if (PROBES.has(req.path)) return 'debug';
       return err || res.statusCode >= 500 ? 'warn' : 'info';
     },
-    customSuccessObject: (req, res, val) => line(req, res, val.responseTime),
-    customErrorObject: (req, res, _err, val) => line(req, res, val.responseTime),
+    customSuccessObject: (req, res, val: { responseTime: number }) => line(req, res, val.responseTime),
+    customErrorObject: (req, res, _err, val: { responseTime: number }) => line(req, res, val.responseTime),
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',
   });

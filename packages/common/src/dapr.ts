@@ -84,7 +84,7 @@ export function isSecretNotFound(err: unknown): boolean {
   const outer = parseJson((err as Error | undefined)?.message);
   const body = parseJson(outer?.['error_msg']);
   if (body?.['errorCode'] !== 'ERR_SECRET_GET') return false;
-  const reason = String(body['message'] ?? '').replace(/^.*? from secret store \S+: /, '');
+  const reason = (typeof body['message'] === 'string' ? body['message'] : '').replace(/^.*? from secret store \S+: /, '');
   return /\bnot found\b|ResourceNotFound/i.test(reason);
 }
 

@@ -50,7 +50,7 @@ export function baseConfigIssues(c: BaseConfig): Issue[] {
 export function withChecks<S extends z.ZodObject>(schema: S, checks: (c: z.infer<S>) => Issue[]): S {
   return schema.superRefine((c, ctx) => {
     for (const i of checks(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
-  }) as S;
+  });
 }
 
 /**

@@ -78,13 +78,18 @@ export async function sidecar(spec: SidecarSpec): Promise<Sidecar> {
   });
 }
 
+/** The parts of dapr/config.yaml (a Dapr Configuration) that are edited here; the rest passes through. */
+export interface DaprConfigurationDoc {
+  spec: { nameResolution: { configuration: Record<string, unknown> }; [field: string]: unknown };
+}
+
 /**
  * Writes dapr/config.yaml with name resolution pointed at `nameResolutionDb`, so
  * each stack's sidecars find each other and no one else's.
  */
-export function renderConfig(dir: string, nameResolutionDb: string, override: (doc: Record<string, any>) => void = () => {}): string {
+export function renderConfig(dir: string, nameResolutionDb: string, override: (doc: DaprConfigurationDoc) => void = () => {}): string {
   mkdirSync(dir, { recursive: true });
-  const doc = parse(readFileSync(path.join(repoRoot, 'dapr', 'config.yaml'), 'utf8'));
+  const doc = parse(readFileSync(path.join(repoRoot, 'dapr', 'config.yaml'), 'utf8')) as DaprConfigurationDoc;
   doc.spec.nameResolution.configuration.connectionString = nameResolutionDb;
   override(doc);
   const file = path.join(dir, 'config.yaml');

@@ -8,7 +8,7 @@ export interface Sample {
   ms: number;
   /** Start time relative to the load's start. */
   at: number;
-  body?: any;
+  body?: unknown;
 }
 
 export interface LoadOptions {

@@ -72,7 +72,7 @@ export class ManagedProcess {
       await waitFor(spec.name, spec.ready, spec.readyTimeoutMs ?? 30_000, () => this.running);
     } catch (err) {
       await this.stop();
-      throw new Error(`${(err as Error).message}\n--- ${spec.logFile} (tail) ---\n${this.logTail()}`);
+      throw new Error(`${(err as Error).message}\n--- ${spec.logFile} (tail) ---\n${this.logTail()}`, { cause: err });
     }
     return this;
   }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simulatorProcess } from './backing';
-import { renderConfig, sidecar, sidecarPorts, type Sidecar, type SidecarPorts } from './daprd';
+import { renderConfig, sidecar, sidecarPorts, type DaprConfigurationDoc, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { SimulatorAdmin } from '@context-qa/model-sim';
 import { devSecrets } from './dev-keys';
@@ -57,7 +57,7 @@ export interface StackOptions {
   /** NAMESPACE of the sidecars' SPIFFE identities under mTLS (default "default"). */
   namespace?: string;
   /** Edits the rendered Dapr Configuration. */
-  config?: (doc: Record<string, any>) => void;
+  config?: (doc: DaprConfigurationDoc) => void;
   /**
    * Export traces (services and sidecars) over OTLP/HTTP to this collector base
    * URL, e.g. http://127.0.0.1:4318 (Jaeger in `make dev TRACING=1`, an in-test receiver).
@@ -134,7 +134,7 @@ export class Stack {
       const configFile = renderConfig(this.dir, path.join(this.dir, 'name-resolution.db'), (doc) => {
         const t = this.options.tracing;
         // Dapr's OTLP/HTTP exporter wants host:port, no scheme.
-        if (t) doc.spec.tracing = { ...doc.spec.tracing, otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' } };
+        if (t) doc.spec['tracing'] = { ...(doc.spec['tracing'] as object), otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' } };
         this.options.config?.(doc);
       });
       const resourcesPaths = [componentsDir(this.components), path.join(repoRoot, 'dapr', 'resources')];

@@ -14,4 +14,7 @@ checkRepository({ root, kustomize, deployable }).then(({ checked, problems, note
   for (const p of problems) console.error(`✗ ${p}`);
   console.log(`manifest-check: ${checked} objects checked, ${problems.length} problems`);
   process.exit(problems.length > 0 ? 1 : 0);
+}, (err: unknown) => {
+  console.error(err);
+  process.exit(1);
 });

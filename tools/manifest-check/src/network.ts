@@ -4,7 +4,7 @@
  * the whole internet is allowed only when it says why, on named ports, outside private ranges.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Doc } from './load';
+import type { Doc, IPBlock, NetworkPolicyRule } from './load';
 import { placeholdersIn } from './placeholders';
 import type { Fail } from './rules';
 
@@ -28,8 +28,8 @@ export function prefixOf(cidr: string): { family: 4 | 6; prefix: number } | unde
  * as such); else skip them (a template). */
 export function checkNetworkPolicy(d: Doc, strictCidrs: boolean, fail: Fail): void {
   const spec = d.obj['spec'] ?? {};
-  const blocks = (peers: any[] | undefined) => (peers ?? []).map((p) => p.ipBlock).filter(Boolean);
-  const parsed = (block: any) => {
+  const blocks = (peers: { ipBlock?: IPBlock }[] | undefined) => (peers ?? []).map((p) => p.ipBlock).filter((b): b is IPBlock => Boolean(b));
+  const parsed = (block: IPBlock) => {
     const p = prefixOf(String(block.cidr));
     if (!p && strictCidrs && placeholdersIn(block.cidr).length === 0) fail(d, `ipBlock ${block.cidr} is not a CIDR`);
     return p;
@@ -53,7 +53,7 @@ export function checkNetworkPolicy(d: Doc, strictCidrs: boolean, fail: Fail): vo
   }
 }
 
-function checkInternetEgress(d: Doc, rule: any, block: any, fail: Fail): void {
+function checkInternetEgress(d: Doc, rule: NetworkPolicyRule, block: IPBlock, fail: Fail): void {
   const where = `egress to ${block.cidr}`;
   if (!String(d.obj['metadata']?.annotations?.[INTERNET_EGRESS_REASON] ?? '').trim()) fail(d, `${where} needs annotation ${INTERNET_EGRESS_REASON} saying why`);
   if (!rule.ports?.length) fail(d, `${where} must name its ports`);

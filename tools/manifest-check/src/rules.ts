@@ -52,7 +52,7 @@ export function checkRules(input: RuleInput): string[] {
   for (const docs of input.rendered) {
     const deployable = input.deployable.has(docs[0]?.source ?? '');
     const deployments = docs.filter((d) => d.obj['kind'] === 'Deployment');
-    const configs = new Set(docs.filter((d) => d.obj['kind'] === 'Configuration').map((d) => d.obj['metadata'].name));
+    const configs = new Set(docs.filter((d) => d.obj['kind'] === 'Configuration').map((d) => d.obj['metadata']!.name));
     if (deployments.length === 0) fail(docs[0]?.source ?? '?', 'renders no Deployment');
     for (const d of deployments) checkDeployment(d, configs, input.appIds, fail);
     for (const d of deployments) if (d.obj['metadata']?.name === 'gateway-service') checkAdminListener(d, fail);
@@ -69,7 +69,7 @@ export function checkRules(input: RuleInput): string[] {
   checkDapr(input.local, input.appIds, fail);
 
   for (const [set, docs] of input.componentSets) {
-    const names = new Set(docs.filter((d) => d.obj['kind'] === 'Component').map((d) => d.obj['metadata'].name));
+    const names = new Set(docs.filter((d) => d.obj['kind'] === 'Component').map((d) => d.obj['metadata']!.name));
     for (const used of input.usedComponents) if (!names.has(used)) fail(`components/${set}`, `has no component "${used}", which the code uses`);
     checkDapr(docs, input.appIds, fail);
   }
@@ -97,9 +97,9 @@ function checkNamespace(docs: Doc[], fail: Fail): void {
   }
 }
 
-function checkDeployment(d: Doc, configs: Set<string>, appIds: string[], fail: Fail): void {
+function checkDeployment(d: Doc, configs: Set<string | undefined>, appIds: string[], fail: Fail): void {
   const tpl = d.obj['spec']?.template ?? {};
-  const ann: Record<string, string> = tpl.metadata?.annotations ?? {};
+  const ann = tpl.metadata?.annotations ?? {};
   for (const a of REQUIRED_ANNOTATIONS) if (!ann[a]) fail(d, `missing annotation ${a}`);
   if (ann['dapr.io/enabled'] !== 'true') fail(d, 'dapr.io/enabled must be "true"');
   if (ann['dapr.io/app-id'] && !appIds.includes(ann['dapr.io/app-id'])) fail(d, `app-id ${ann['dapr.io/app-id']} is not one of ${appIds.join(', ')}`);
@@ -108,7 +108,7 @@ function checkDeployment(d: Doc, configs: Set<string>, appIds: string[], fail: F
   const pod = tpl.spec ?? {};
   if (pod.securityContext?.runAsNonRoot !== true) fail(d, 'pod securityContext.runAsNonRoot must be true');
   if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') fail(d, 'pod seccompProfile must be RuntimeDefault');
-  if (!(pod.topologySpreadConstraints ?? []).some((t: any) => t.topologyKey === 'topology.kubernetes.io/zone')) fail(d, 'no topology spread across zones');
+  if (!(pod.topologySpreadConstraints ?? []).some((t) => t.topologyKey === 'topology.kubernetes.io/zone')) fail(d, 'no topology spread across zones');
   for (const c of pod.containers ?? []) {
     const where = `container ${c.name}`;
     if (c.readinessProbe?.httpGet?.path !== '/readyz') fail(d, `${where}: readinessProbe must GET /readyz`);

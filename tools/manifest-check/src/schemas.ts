@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
+import Ajv, { type SchemaObject, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import type { Doc } from './load';
 
@@ -14,23 +14,28 @@ export function daprValidators(schemaDir: string): Map<string, ValidateFunction>
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const out = new Map<string, ValidateFunction>();
   for (const file of readdirSync(schemaDir).filter((f) => f.endsWith('.yaml'))) {
-    const crd = parse(readFileSync(path.join(schemaDir, file), 'utf8'));
+    const crd = parse(readFileSync(path.join(schemaDir, file), 'utf8')) as Crd;
     for (const v of crd.spec.versions) {
-      out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(withIntOrString(v.schema.openAPIV3Schema)));
+      out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(withIntOrString(v.schema.openAPIV3Schema) as SchemaObject));
     }
   }
   return out;
 }
 
+/** The fields of a CustomResourceDefinition read here. */
+interface Crd {
+  spec: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: unknown } }[] };
+}
+
 /** OpenAPI's x-kubernetes-int-or-string has no JSON-schema type; accept both. */
-function withIntOrString(schema: any): any {
+function withIntOrString(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(withIntOrString);
   if (schema === null || typeof schema !== 'object') return schema;
-  const copy: any = {};
+  const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema)) copy[k] = withIntOrString(v);
   if (copy['x-kubernetes-int-or-string']) {
-    delete copy.type;
-    copy.anyOf = [{ type: 'integer' }, { type: 'string' }];
+    delete copy['type'];
+    copy['anyOf'] = [{ type: 'integer' }, { type: 'string' }];
   }
   return copy;
 }

@@ -3,15 +3,15 @@
  * an app token is never also an API token, and each app reads the token of its own sidecar
  * (a mismatch is a 401 on every call at start-up).
  */
-import { describe, type Doc } from './load';
+import { describe, type Container, type Doc } from './load';
 import type { Fail } from './rules';
 
-const secretOf = (c: any, env: string): string | undefined => c.env?.find((e: any) => e.name === env)?.valueFrom?.secretKeyRef?.name;
+const secretOf = (c: Container, env: string): string | undefined => c.env?.find((e) => e.name === env)?.valueFrom?.secretKeyRef?.name;
 
 export function checkDaprTokens(deployments: Doc[], fail: Fail): void {
   const apiTokenOwner = new Map<string, Doc>();
   for (const d of deployments) {
-    const ann: Record<string, string> = d.obj['spec']?.template?.metadata?.annotations ?? {};
+    const ann = d.obj['spec']?.template?.metadata?.annotations ?? {};
     const apiToken = ann['dapr.io/api-token-secret'];
     const appToken = ann['dapr.io/app-token-secret'];
     const owner = apiToken ? apiTokenOwner.get(apiToken) : undefined;

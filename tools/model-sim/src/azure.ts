@@ -44,9 +44,9 @@ export async function handleAzure(
   if (!(typeof key === 'string' && key !== '') && !bearer) {
     return sendAzureError(res, 401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.');
   }
-  let body: Record<string, any>;
+  let body: Record<string, unknown>;
   try {
-    body = ((await readJson(req)) ?? {}) as Record<string, any>;
+    body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
   } catch (err) {
     return sendAzureError(res, 400, 'BadRequest', (err as BodyError).message);
   }
@@ -60,7 +60,7 @@ export async function handleAzure(
   const messages = body['messages'] as { role: string; content: unknown }[];
   const text = messages.map((m) => contentText(m.content)).join('\n');
   const user = contentText(messages.filter((m) => m.role === 'user').at(-1)?.content);
-  const maxTokens: number | undefined = body['max_completion_tokens'] ?? body['max_tokens'];
+  const maxTokens = (body['max_completion_tokens'] ?? body['max_tokens']) as number | undefined; // validated above
   const op = body['stream'] ? 'chat-stream' : 'chat';
   await modelCall(deps, res, op, deployment, text, faultError(res), async (ctx) => {
     const a = answer(deployment, text, maxTokens, user);
@@ -87,28 +87,30 @@ export async function handleAzure(
     );
     if (!ok) return;
     chunk({}, finish);
-    if (body['stream_options']?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: deployment, choices: [], usage });
+    if ((body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: deployment, choices: [], usage });
     res.end('data: [DONE]\n\n');
   });
 }
 
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p: any) => (typeof p?.text === 'string' ? p.text : '')).join('\n');
+  if (Array.isArray(content)) return content.map((p: { text?: unknown } | null) => (typeof p?.text === 'string' ? p.text : '')).join('\n');
   return '';
 }
 
-function validate(body: Record<string, any>): string | undefined {
+function validate(body: Record<string, unknown>): string | undefined {
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0) return "'messages' is a required property and must be a non-empty array";
-  for (const [i, m] of messages.entries()) {
-    if (!['system', 'user', 'assistant', 'developer', 'tool'].includes(m?.role)) return `Invalid value for 'messages[${i}].role'`;
-    if (m.content === undefined) return `Missing required parameter: 'messages[${i}].content'`;
+  for (const [i, m] of (messages as ({ role?: unknown; content?: unknown } | null)[]).entries()) {
+    if (!['system', 'user', 'assistant', 'developer', 'tool'].includes(m?.role as string)) return `Invalid value for 'messages[${i}].role'`;
+    if (m!.content === undefined) return `Missing required parameter: 'messages[${i}].content'`;
   }
   for (const k of ['max_tokens', 'max_completion_tokens']) {
-    if (body[k] !== undefined && !(Number.isInteger(body[k]) && body[k] >= 1)) return `Invalid '${k}': integer below minimum value 1`;
+    const v = body[k];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1)) return `Invalid '${k}': integer below minimum value 1`;
   }
-  if (body['temperature'] !== undefined && !(typeof body['temperature'] === 'number' && body['temperature'] >= 0 && body['temperature'] <= 2)) {
+  const temperature = body['temperature'];
+  if (temperature !== undefined && !(typeof temperature === 'number' && temperature >= 0 && temperature <= 2)) {
     return "Invalid 'temperature': must be a number from 0 to 2";
   }
   return undefined;

@@ -53,43 +53,48 @@ interface ConverseInput {
 
 function parseConverse(body: unknown): ConverseInput | string {
   if (typeof body !== 'object' || body === null) return invalid('messages', 'Member must not be null');
-  const b = body as Record<string, any>;
-  if (!Array.isArray(b['messages']) || b['messages'].length === 0) return invalid('messages', 'Member must not be null or empty');
+  const b = body as { messages?: unknown; system?: unknown; inferenceConfig?: Record<string, unknown> };
+  if (!Array.isArray(b.messages) || b.messages.length === 0) return invalid('messages', 'Member must not be null or empty');
+  const messages = b.messages as ({ role?: unknown; content?: unknown } | null)[];
   const texts: string[] = [];
   let user = '';
-  for (const [i, m] of (b['messages'] as any[]).entries()) {
+  for (const [i, m] of messages.entries()) {
     if (m?.role !== 'user' && m?.role !== 'assistant') return invalid(`messages.${i + 1}.member.role`, "Member must satisfy enum value set: [user, assistant]");
     if (!Array.isArray(m.content) || m.content.length === 0) return invalid(`messages.${i + 1}.member.content`, 'Member must not be null or empty');
-    const text = (m.content as any[]).map((c) => (typeof c?.text === 'string' ? c.text : '')).join('\n');
+    const text = (m.content as ({ text?: unknown } | null)[]).map((c) => (typeof c?.text === 'string' ? c.text : '')).join('\n');
     texts.push(text);
     if (m.role === 'user') user = text;
   }
-  if (b['messages'][0].role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
-  const system = Array.isArray(b['system']) ? b['system'].map((s: any) => s?.text ?? '').join('\n') : '';
-  const cfg = b['inferenceConfig'] ?? {};
-  if (cfg.maxTokens !== undefined && !(Number.isInteger(cfg.maxTokens) && cfg.maxTokens >= 1)) {
+  if (messages[0]!.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+  const system = Array.isArray(b.system) ? (b.system as ({ text?: string } | null)[]).map((s) => s?.text ?? '').join('\n') : '';
+  const cfg = b.inferenceConfig ?? {};
+  const maxTokens = cfg['maxTokens'];
+  if (maxTokens !== undefined && !(typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens >= 1)) {
     return invalid('inferenceConfig.maxTokens', 'Member must have value greater than or equal to 1');
   }
   for (const k of ['temperature', 'topP']) {
-    if (cfg[k] !== undefined && !(typeof cfg[k] === 'number' && cfg[k] >= 0 && cfg[k] <= 1)) {
+    const v = cfg[k];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) {
       return invalid(`inferenceConfig.${k}`, 'Member must have value less than or equal to 1');
     }
   }
-  return { text: [system, ...texts].join('\n'), user, maxTokens: cfg.maxTokens };
+  return { text: [system, ...texts].join('\n'), user, maxTokens };
 }
 
 function parseInvoke(body: unknown): ConverseInput | string {
-  const b = (body ?? {}) as Record<string, any>;
+  const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b['prompt'] !== 'string' || b['prompt'] === '') return 'Malformed input request: #: required key [prompt] not found, please reformat your input and try again.';
-  if (b['max_gen_len'] !== undefined && !(Number.isInteger(b['max_gen_len']) && b['max_gen_len'] >= 1 && b['max_gen_len'] <= 2048)) {
+  const maxGenLen = b['max_gen_len'];
+  if (maxGenLen !== undefined && !(typeof maxGenLen === 'number' && Number.isInteger(maxGenLen) && maxGenLen >= 1 && maxGenLen <= 2048)) {
     return 'Malformed input request: #/max_gen_len: must be an integer from 1 to 2048, please reformat your input and try again.';
   }
   for (const k of ['temperature', 'top_p']) {
-    if (b[k] !== undefined && !(typeof b[k] === 'number' && b[k] >= 0 && b[k] <= 1)) {
-      return `Malformed input request: #/${k}: ${b[k]} is not less or equal to 1, please reformat your input and try again.`;
+    const v = b[k];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) {
+      return `Malformed input request: #/${k}: ${JSON.stringify(v)} is not less or equal to 1, please reformat your input and try again.`;
     }
   }
-  return { text: b['prompt'], user: b['prompt'], maxTokens: b['max_gen_len'] };
+  return { text: b['prompt'], user: b['prompt'], maxTokens: maxGenLen };
 }
 
 export async function handleBedrock(

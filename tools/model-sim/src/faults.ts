@@ -62,7 +62,7 @@ export function parseFault(input: unknown): Fault {
   const f = input as Record<string, unknown>;
   for (const k of Object.keys(f)) if (!FAULT_KEYS.has(k)) throw new Error(`unknown fault field "${k}"`);
   for (const k of ['latencyMs', 'jitterMs', 'chunkDelayMs', 'failAfterChunks']) {
-    if (f[k] !== undefined && !(typeof f[k] === 'number' && Number.isInteger(f[k]) && (f[k] as number) >= 0)) {
+    if (f[k] !== undefined && !(typeof f[k] === 'number' && Number.isInteger(f[k]) && f[k] >= 0)) {
       throw new Error(`${k} must be a non-negative integer`);
     }
   }
@@ -74,8 +74,8 @@ export function parseFault(input: unknown): Fault {
     throw new Error('midStream must be "error" or "drop"');
   }
   if (f['onlyIf'] !== undefined && (typeof f['onlyIf'] !== 'string' || f['onlyIf'] === '')) throw new Error('onlyIf must be a non-empty string');
-  if (f['error'] !== undefined) errorSpec(String(f['error']));
-  return f as Fault;
+  if (f['error'] !== undefined) errorSpec(typeof f['error'] === 'string' ? f['error'] : JSON.stringify(f['error']));
+  return f;
 }
 
 export class FaultRegistry {

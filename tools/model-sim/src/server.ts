@@ -39,7 +39,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (req.method !== 'POST') return sendJson(res, path === '/healthz' ? 200 : 404, path === '/healthz' ? { status: 'ok' } : { message: 'Not Found' });
     let m: RegExpExecArray | null;
     if ((m = BEDROCK_ROUTE.exec(path))) return handleBedrock({ faults, counters }, req, res, m[1]!, m[2]!);
-    if ((m = AZURE_DEPLOYMENT_ROUTE.exec(path))) return handleAzure({ faults, counters, deployments }, req, res, url, m[1]!);
+    if ((m = AZURE_DEPLOYMENT_ROUTE.exec(path))) return handleAzure({ faults, counters, deployments }, req, res, url, m[1]);
     if (AZURE_V1_ROUTE.test(path)) return handleAzure({ faults, counters, deployments }, req, res, url, undefined);
     sendJson(res, 404, { message: `no simulated route for POST ${path}` });
   };

@@ -29,7 +29,11 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
         }),
     ));
   // A failed key read is retried on the next call rather than cached.
-  const current = () => (client ?? connect()).catch((err) => ((client = undefined), Promise.reject(err)));
+  const current = () =>
+    (client ?? connect()).catch((err: unknown) => {
+      client = undefined;
+      throw err;
+    });
   /** Runs `call`; on a 401 the key may have been rotated in the secret store, so it is re-read once. */
   const withKey = async <T>(call: (c: AzureOpenAI) => Promise<T>): Promise<T> => {
     try {
@@ -37,7 +41,7 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
     } catch (err) {
       if (!(err instanceof AuthenticationError)) throw err;
     }
-    connect();
+    client = undefined; // current() reads the key again
     return call(await current());
   };
   const params = (req: GenerateRequest): ChatCompletionCreateParamsBase => ({

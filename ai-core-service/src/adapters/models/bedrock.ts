@@ -5,7 +5,6 @@ import {
   ConverseCommand,
   ConverseStreamCommand,
   type Message,
-  type StopReason,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ModelName } from '@context-qa/common';
@@ -87,7 +86,8 @@ export function converseMessages(req: GenerateRequest): Message[] {
   return out.map((m) => ({ role: m.role, content: [{ text: m.texts.join('\n\n') }] }));
 }
 
-function finishReason(reason: StopReason | string | undefined): FinishReason {
+/** `reason`: a StopReason, or one newer than this SDK. */
+function finishReason(reason: string | undefined): FinishReason {
   switch (reason) {
     case 'max_tokens':
     case 'model_context_window_exceeded':

@@ -21,5 +21,5 @@ export const PROVIDERS: { [K in ProviderKind]: Factory<K> } = {
 };
 
 export function createProvider(spec: ModelSpec, deps: ProviderDeps): ModelProvider {
-  return (PROVIDERS[spec.provider] as Factory<ProviderKind>)(spec as never, deps);
+  return PROVIDERS[spec.provider](spec as never, deps);
 }
