@@ -67,18 +67,34 @@ function value(v: Record<string, unknown> | undefined): AttributeValue {
 
 const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
 const hex = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString('hex');
-const nanos = (n: unknown) => BigInt(String(n ?? 0));
+
+/** The decoded message as `toObject` gives it (snake_case as in the .proto; fixed64 as strings). */
+interface WireSpan {
+  trace_id?: Uint8Array;
+  span_id?: Uint8Array;
+  parent_span_id?: Uint8Array;
+  name?: string;
+  kind?: number;
+  start_time_unix_nano?: string;
+  end_time_unix_nano?: string;
+  attributes?: KeyValue[];
+  events?: { name: string; attributes?: KeyValue[] }[];
+  status?: { code?: number };
+}
+interface WireRequest {
+  resource_spans?: { resource?: { attributes?: KeyValue[] }; scope_spans?: { scope?: { name?: string }; spans?: WireSpan[] }[] }[];
+}
 
 /** Decodes one export request into flat spans. */
 export function decodeTraces(body: Buffer): ReceivedSpan[] {
-  const req = Request.toObject(Request.decode(body), { longs: String, defaults: false }) as { resource_spans?: any[] };
+  const req = Request.toObject(Request.decode(body), { longs: String, defaults: false }) as WireRequest;
   const out: ReceivedSpan[] = [];
   for (const rs of req.resource_spans ?? []) {
     const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
     for (const ss of rs.scope_spans ?? []) {
       for (const s of ss.spans ?? []) {
         const parent = hex(s.parent_span_id);
-        const start = nanos(s.start_time_unix_nano);
+        const start = BigInt(s.start_time_unix_nano ?? 0);
         out.push({
           service,
           scope: ss.scope?.name ?? '',
@@ -88,10 +104,10 @@ export function decodeTraces(body: Buffer): ReceivedSpan[] {
           name: s.name ?? '',
           kind: s.kind ?? 0,
           attributes: attrs(s.attributes),
-          events: (s.events ?? []).map((e: { name: string; attributes?: KeyValue[] }) => ({ name: e.name, attributes: attrs(e.attributes) })),
+          events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
           status: s.status?.code ?? 0,
           startNs: start,
-          durationMs: Number(nanos(s.end_time_unix_nano) - start) / 1e6,
+          durationMs: Number(BigInt(s.end_time_unix_nano ?? 0) - start) / 1e6,
         });
       }
     }
@@ -103,40 +119,37 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** Export requests that could not be decoded (a test should expect none). */
   failures = 0;
-
-  private constructor(private readonly server: http.Server) {}
-
-  /** Listens on a free loopback port; `keep: false` only counts exports and bytes, decoding nothing (the bench). */
-  static async start(opts: { keep?: boolean } = {}): Promise<OtlpReceiver> {
-    const keep = opts.keep ?? true;
-    let receiver: OtlpReceiver | undefined;
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        if (req.method !== 'POST' || req.url !== '/v1/traces') return void res.writeHead(404).end();
-        const raw = Buffer.concat(chunks);
-        receiver!.exports++;
-        receiver!.bytes += raw.length;
-        if (!keep) return void res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-        try {
-          const spans = decodeTraces(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
-          receiver!.spans.push(...spans);
-          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-        } catch {
-          receiver!.failures++;
-          res.writeHead(400).end();
-        }
-      });
-    });
-    receiver = new OtlpReceiver(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return receiver;
-  }
-
   /** Export requests and their bytes received so far. */
   exports = 0;
   bytes = 0;
+  private readonly server = http.createServer((req, res) => this.handle(req, res));
+
+  private constructor(private readonly keep: boolean) {}
+
+  /** Listens on a free loopback port; `keep: false` only counts exports and bytes, decoding nothing (the bench). */
+  static async start(opts: { keep?: boolean } = {}): Promise<OtlpReceiver> {
+    const receiver = new OtlpReceiver(opts.keep ?? true);
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    return receiver;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') return void res.writeHead(404).end();
+      const raw = Buffer.concat(chunks);
+      this.exports++;
+      this.bytes += raw.length;
+      try {
+        if (this.keep) this.spans.push(...decodeTraces(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      } catch {
+        this.failures++;
+        res.writeHead(400).end();
+      }
+    });
+  }
 
   /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT. */
   get endpoint(): string {
