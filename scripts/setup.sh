@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent install of everything the project needs on a fresh Debian machine:
-# redis-server (apt), Node 24 (npm registry), npm packages, the Dapr runtime
+# redis-server and chromium (apt), Node 24 (npm registry), npm packages, the Dapr runtime
 # (an installed one of the pinned version, else built from Go modules: dapr/build.sh),
 # and the TypeScript build. Go is needed only when something must be compiled.
 # Safe to re-run; fast when done.
@@ -9,11 +9,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 t0=$SECONDS
 
-if ! command -v redis-server >/dev/null; then
-  echo "setup: installing redis-server (apt)"
+# From apt, one update for whatever is missing: redis-server, and chromium for the browser tests (test/browser).
+apt_missing=()
+command -v redis-server >/dev/null || apt_missing+=(redis-server)
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${apt_missing[*]} (apt)"
   sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
   $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
 fi
 
 PATH="$(scripts/ensure-node.sh):$PATH"

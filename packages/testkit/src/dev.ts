@@ -87,6 +87,7 @@ async function main(): Promise<void> {
        -H 'content-type: application/json' -d '{"prompt":"What is Dapr?"}'`);
   if (cfg.TRACING)
     console.log(`Traces: http://127.0.0.1:${cfg.JAEGER_UI_PORT}/search?service=gateway-service&tags={"context_qa.request_id":"<x-request-id>"}`);
+  console.log(`Playground: http://127.0.0.1:${cfg.GATEWAY_PORT}/playground (paste a key above)`);
   console.log('Ctrl-C stops everything.');
 }
 
