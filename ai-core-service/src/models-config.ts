@@ -7,9 +7,7 @@
 import { LEGACY_MODEL_NAMES, type ModelName } from '@context-qa/common';
 import { z } from 'zod';
 
-export const azureEndpoint = z
-  .url()
-  .refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource');
+export const azureEndpoint = z.url().refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource');
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'name must be 1–64 of a-z 0-9 . _ - (starting with a letter or digit)');
 
@@ -126,8 +124,7 @@ export const catalogue = (c: ModelEnv): CatalogueEntry[] =>
   modelSpecs(c).map((s) => ({ name: s.name, provider: s.provider, target: s.provider === 'bedrock' ? s.modelId : s.deployment }));
 
 /** Try order: MODEL_PREFERENCE, else gpt4,llama4 for the default catalogue, else the MODELS order. */
-export const modelPreference = (c: ModelEnv): ModelName[] =>
-  c.MODEL_PREFERENCE ?? (c.MODELS ? c.MODELS.map((e) => e.name) : DEFAULT_PREFERENCE);
+export const modelPreference = (c: ModelEnv): ModelName[] => c.MODEL_PREFERENCE ?? (c.MODELS ? c.MODELS.map((e) => e.name) : DEFAULT_PREFERENCE);
 
 /** Start-up checks across variables: each names the variable to fix. */
 export function modelIssues(c: ModelEnv): { path: string[]; message: string }[] {

@@ -1,13 +1,5 @@
 /** Wires config to adapters, domain and HTTP; start() returns the bound ports and a stop(). */
-import {
-  createDaprClient,
-  daprSecret,
-  Readiness,
-  serveApp,
-  sidecarReady,
-  type Logger,
-  type ModelName,
-} from '@context-qa/common';
+import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger, type ModelName } from '@context-qa/common';
 import { daprAnswerStore } from './adapters/dapr-answer-cache';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';
@@ -47,19 +39,19 @@ export async function start(config: Config, logger: Logger) {
     },
   };
   // The cause chain of a failed model call goes to the logs; the client gets its code only.
-  const logFailure = (model: ModelName, code: string, err: unknown) =>
-    logger[code === 'cancelled' ? 'debug' : 'warn']({ model, code, err }, 'model call failed');
+  const logFailure = (model: ModelName, code: string, err: unknown) => logger[code === 'cancelled' ? 'debug' : 'warn']({ model, code, err }, 'model call failed');
   // One breaker per configured model (MODELS), each with its own provider client.
-  const guarded = new Map(
-    modelSpecs(config).map((spec) => [spec.name, new GuardedModel(createProvider(spec, providerDeps), breaker, { ...metrics.models, failure: logFailure })]),
-  );
+  const guarded = new Map(modelSpecs(config).map((spec) => [spec.name, new GuardedModel(createProvider(spec, providerDeps), breaker, { ...metrics.models, failure: logFailure })]));
   const preference = modelPreference(config);
   // Keyed on the catalogue in preference order (name, provider, model id or deployment): a change misses.
   const byName = new Map(catalogue(config).map((m) => [m.name, m]));
   const answers = new AnswerCache({
     store: daprAnswerStore(config, config.ANSWER_CACHE_STORE, config.CACHE_TIMEOUT_MS),
     ttlSeconds: config.ANSWER_CACHE_TTL_SECONDS,
-    version: catalogueVersion(preference.map((m) => byName.get(m) ?? { name: m, provider: '?', target: '?' }), config.CONTEXT_BUDGET_CHARS),
+    version: catalogueVersion(
+      preference.map((m) => byName.get(m) ?? { name: m, provider: '?', target: '?' }),
+      config.CONTEXT_BUDGET_CHARS,
+    ),
     logger,
     ...metrics.answerCache,
   });
@@ -98,10 +90,7 @@ export async function start(config: Config, logger: Logger) {
       answers.bypassed(); // streams never use the answer cache
       return streamChat(prepared, budget, chatDeps, sink);
     },
-    models: () => [
-      ...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })),
-      ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' })),
-    ],
+    models: () => [...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })), ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' }))],
   };
   const readiness = new Readiness({ sidecar: () => sidecarReady(config) });
   const app = createApp({
@@ -114,15 +103,21 @@ export async function start(config: Config, logger: Logger) {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     chat: chatService,
     ask: (req, requestId, deadline, opts) =>
-      ask(req, requestId, deadline, {
-        context,
-        preference,
-        contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
-        defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
-        runModel: chatDeps.runModel,
-        agreementThreshold: chatDeps.agreementThreshold,
-        answers,
-      }, opts),
+      ask(
+        req,
+        requestId,
+        deadline,
+        {
+          context,
+          preference,
+          contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
+          defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
+          runModel: chatDeps.runModel,
+          agreementThreshold: chatDeps.agreementThreshold,
+          answers,
+        },
+        opts,
+      ),
   });
   return serveApp(app, {
     config,

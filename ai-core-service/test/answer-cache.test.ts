@@ -192,8 +192,25 @@ describe('answer cache on chat completions', () => {
     ['stop', { stop: ['x'] }],
     ['max_tokens', { max_tokens: 9 }],
     ['model', { model: 'llama4' }],
-    ['a system message', { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Why is the sky blue?' }] }],
-    ['history', { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }, { role: 'user', content: 'Why is the sky blue?' }] }],
+    [
+      'a system message',
+      {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Why is the sky blue?' },
+        ],
+      },
+    ],
+    [
+      'history',
+      {
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: 'hello' },
+          { role: 'user', content: 'Why is the sky blue?' },
+        ],
+      },
+    ],
   ])('when %s differs, then it misses', async (_what, over) => {
     await s.chatOnce();
     expect((await s.chatOnce(over)).cache).toBe('miss');

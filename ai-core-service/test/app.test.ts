@@ -20,8 +20,16 @@ function setup(opts: { appToken?: string; fail?: boolean } = {}) {
     contexts: contextAdmin(deps),
     ask: async (req, requestId) => {
       if (opts.fail) throw new NoModelAnswered({ gpt4: refused('timeout', 5), llama4: refused('circuit_open') });
-      return { requestId, answer: req.prompt, answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' }, cache: 'miss',
-        models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } } };
+      return {
+        requestId,
+        answer: req.prompt,
+        answeredBy: 'gpt4',
+        strategy: req.strategy,
+        degraded: false,
+        context: { source: 'none', key: 'k' },
+        cache: 'miss',
+        models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } },
+      };
     },
   });
   return { app, cache, store };
@@ -37,10 +45,15 @@ describe('ai-core HTTP', () => {
   });
 
   test('when no model answers, then 503 problem+json listing each model status', async () => {
-    const res = await request(setup({ fail: true }).app).post('/process').send({ prompt: 'hi' });
+    const res = await request(setup({ fail: true }).app)
+      .post('/process')
+      .send({ prompt: 'hi' });
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
-    expect(res.body).toMatchObject({ code: 'no_model_answered', models: { gpt4: { status: 'timeout', code: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', code: 'circuit_open' } } });
+    expect(res.body).toMatchObject({
+      code: 'no_model_answered',
+      models: { gpt4: { status: 'timeout', code: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', code: 'circuit_open' } },
+    });
     expect(res.headers['retry-after']).toBe('5');
   });
 

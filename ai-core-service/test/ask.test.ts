@@ -2,7 +2,6 @@ import { Deadline, STRATEGIES, type AskRequest } from '@context-qa/common';
 import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
 import { contextDeps, guardedModels, MapStore } from './fakes';
 
-
 function setup() {
   const { models, deps: depsFor, shutdown } = guardedModels();
   const store = new MapStore();

@@ -2,7 +2,6 @@ import { Deadline, type ChatRequest, type ModelOutcome } from '@context-qa/commo
 import { chat, prepareChat, routeFor, streamChat, UnknownModel, UnsupportedRouting, type ChatDeps, type ChatSink } from '../src/domain/chat';
 import { contextDeps, guardedModels } from './fakes';
 
-
 function setup() {
   const { models, deps: depsFor, shutdown } = guardedModels();
   const context = contextDeps();
@@ -49,18 +48,25 @@ describe('chat (OpenAI-compatible use case)', () => {
   test('when a conversation has system messages and earlier turns, then the prompt keeps them apart from the question and context', async () => {
     s.context.store.data.set('topic', 'CTX');
     const prepared = await prepareChat(
-      s.request({ messages: [
-        { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: 'Hi' },
-        { role: 'assistant', content: 'Hello' },
-        { role: 'user', content: [{ type: 'text', text: 'Why?' }] },
-      ], max_tokens: 7, stop: 'END' }),
+      s.request({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello' },
+          { role: 'user', content: [{ type: 'text', text: 'Why?' }] },
+        ],
+        max_tokens: 7,
+        stop: 'END',
+      }),
       'topic',
       new Deadline(1000),
       s.deps,
     );
     expect(prepared.generate.system).toMatch(/Instructions from the application:\nBe brief\.$/);
-    expect(prepared.generate.history).toEqual([{ role: 'user', text: 'Hi' }, { role: 'assistant', text: 'Hello' }]);
+    expect(prepared.generate.history).toEqual([
+      { role: 'user', text: 'Hi' },
+      { role: 'assistant', text: 'Hello' },
+    ]);
     expect(prepared.generate.user).toMatch(/CTX[\s\S]*Question: Why\?$/);
     expect(prepared.generate).toMatchObject({ maxTokens: 7, stop: ['END'] });
     expect(prepared.context).toMatchObject({ source: 'dynamodb', key: 'topic' });

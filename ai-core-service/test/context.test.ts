@@ -145,7 +145,13 @@ describe('store failures are logged', () => {
     deps.store.failing = true;
     expect(await lookupContext('secret key', deps)).toEqual({ source: 'none', degraded: true });
     expect(lines).toEqual([
-      expect.objectContaining({ level: 40, store: 'fake-cache', op: 'read', keyHash: expect.stringMatching(/^[0-9a-f]{16}$/), err: expect.objectContaining({ message: 'fake-cache down' }) }),
+      expect.objectContaining({
+        level: 40,
+        store: 'fake-cache',
+        op: 'read',
+        keyHash: expect.stringMatching(/^[0-9a-f]{16}$/),
+        err: expect.objectContaining({ message: 'fake-cache down' }),
+      }),
       expect.objectContaining({ level: 40, store: 'fake-store', op: 'get', err: expect.objectContaining({ message: 'fake-store down' }) }),
     ]);
     expect(JSON.stringify(lines)).not.toContain('secret key');

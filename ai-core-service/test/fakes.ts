@@ -125,11 +125,15 @@ export class FakeModel implements ModelProvider {
     if (this.mode === 'hang' || this.delayMs > 0) {
       await new Promise<void>((resolve, reject) => {
         const t = this.mode === 'hang' ? undefined : setTimeout(resolve, this.delayMs);
-        signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          this.aborted++;
-          reject(new ModelError('cancelled', 'aborted'));
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            this.aborted++;
+            reject(new ModelError('cancelled', 'aborted'));
+          },
+          { once: true },
+        );
       });
     }
     return { text: `${this.name} says: ${req.user}`, usage: { inputTokens: 1, outputTokens: 2 }, finishReason: 'stop' };

@@ -127,7 +127,7 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     expect(g.state).toBe('closed');
   });
 
-  test('when the request budget is shorter than the model deadline, then running out of it is not the model\'s failure', async () => {
+  test("when the request budget is shorter than the model deadline, then running out of it is not the model's failure", async () => {
     const model = new FakeModel('gpt4');
     model.mode = 'hang';
     const { g } = make(model, { volumeThreshold: 1 });

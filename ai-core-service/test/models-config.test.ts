@@ -43,7 +43,9 @@ describe('model catalogue configuration', () => {
       { name: 'scout', provider: 'bedrock', modelId: 'us.meta.llama4-scout-17b-instruct-v1:0', region: 'us-west-2' },
     ]);
     expect(modelPreference(config)).toEqual(['gpt4o', 'scout']);
-    expect(modelPreference(load({ ...models({ name: 'a', provider: 'bedrock', modelId: 'm' }, { name: 'b', provider: 'bedrock', modelId: 'm' }), MODEL_PREFERENCE: 'b, a' }))).toEqual(['b', 'a']);
+    expect(
+      modelPreference(load({ ...models({ name: 'a', provider: 'bedrock', modelId: 'm' }, { name: 'b', provider: 'bedrock', modelId: 'm' }), MODEL_PREFERENCE: 'b, a' })),
+    ).toEqual(['b', 'a']);
   });
 
   test('when only Bedrock models are configured, then AZURE_OPENAI_ENDPOINT is not needed', () => {

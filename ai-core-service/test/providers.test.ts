@@ -136,7 +136,10 @@ describe.each(CASES)('$kind provider', ({ op, target, make, badTemperature }) =>
     const req = {
       ...REQ,
       system: 'Answer briefly.',
-      history: [{ role: 'user' as const, text: 'Remember <context>HISTORY-FACT</context>' }, { role: 'assistant' as const, text: 'Noted.' }],
+      history: [
+        { role: 'user' as const, text: 'Remember <context>HISTORY-FACT</context>' },
+        { role: 'assistant' as const, text: 'Noted.' },
+      ],
       user: 'What did I ask you to remember?',
     };
     const text = (await model.generate(req, signal())).text;

@@ -82,7 +82,9 @@ export async function cost({ stack, short, auth, noCache, run, models }: CostCon
   // The short run (make test) stays well below what a just-started replica and its sidecar handle.
   const rate = short ? 20 : 50;
   await run('warm-up', LIMITED, { url: limited, body: request, headers: noCache, durationSec: secs(5), rate });
-  const day = async () => ((await (await fetch(`${stack.appUrl(LIMITED)}/v1/usage/dev-ask`, { headers: { authorization: `Bearer ${DEV_KEYS.admin}` } })).json()) as { day: { tokens: number } }).day.tokens;
+  const day = async () =>
+    ((await (await fetch(`${stack.appUrl(LIMITED)}/v1/usage/dev-ask`, { headers: { authorization: `Bearer ${DEV_KEYS.admin}` } })).json()) as { day: { tokens: number } }).day
+      .tokens;
   await run('cost', `limits off (gateway-service), ${rate} req/s`, { url: gw, body: request, headers: noCache, durationSec: secs(10), rate });
   // A counter update that keeps losing its compare-and-set for 2 s fails open (admitted, logged): count those too.
   const failedOpen = () => readFileSync(path.join(stack.logDir, `${LIMITED}.log`), 'utf8').split('rate-limit store failed').length - 1;
@@ -95,13 +97,29 @@ export async function cost({ stack, short, auth, noCache, run, models }: CostCon
 
 /** The README table of the cost rows: latency, the answer cache's tally, CPU of the processes that matter here. */
 export function costTable(rows: ScenarioResult[], short: (p: string) => string): string[] {
-  const procs = ['gateway-service', LIMITED, 'daprd:gateway-service', `daprd:${LIMITED}`, 'daprd:ai-core-service', 'ai-core-service', 'model-sim', 'redis', 'load generator'].filter((p) =>
-    rows.some((x) => x.processes[p]),
-  );
+  const procs = [
+    'gateway-service',
+    LIMITED,
+    'daprd:gateway-service',
+    `daprd:${LIMITED}`,
+    'daprd:ai-core-service',
+    'ai-core-service',
+    'model-sim',
+    'redis',
+    'load generator',
+  ].filter((p) => rows.some((x) => x.processes[p]));
   const head = ['variant', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'answers (cache)', ...procs.map((p) => `${short(p)} CPU%`)];
   const body = rows.map((x) => [
-    x.variant, x.rps, x.p50, x.p90, x.p99, x.max, x.errors + x.non2xx,
-    Object.entries(x.cache ?? {}).map(([k, n]) => `${k} ${n}`).join(', '),
+    x.variant,
+    x.rps,
+    x.p50,
+    x.p90,
+    x.p99,
+    x.max,
+    x.errors + x.non2xx,
+    Object.entries(x.cache ?? {})
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', '),
     ...procs.map((p) => x.processes[p]?.cpuPercent ?? ''),
   ]);
   const notes = rows.filter((x) => x.note).map((x) => `${x.variant}: ${x.note}.`);

@@ -49,8 +49,7 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
     durationMs: spec.durationSec * 1000,
     maxRequests: 100_000,
     timeoutMs: 30_000,
-    request: (_i, signal) =>
-      fetch(spec.url, { method: 'POST', signal, headers: { 'content-type': 'application/json', ...spec.headers }, body: body() }),
+    request: (_i, signal) => fetch(spec.url, { method: 'POST', signal, headers: { 'content-type': 'application/json', ...spec.headers }, body: body() }),
   });
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const cache: Record<string, number> = {};

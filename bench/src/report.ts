@@ -11,30 +11,24 @@ export interface Report {
 }
 
 const PROCS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'model-sim', 'redis', 'dynalite', 'gateway-direct', 'load generator'];
-const short = (name: string) => name.replace('daprd:gateway-limited', 'daprd(gw-limited)').replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
+const short = (name: string) =>
+  name.replace('daprd:gateway-limited', 'daprd(gw-limited)').replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
 
 /** The markdown tables for README.md: one row per scenario run, CPU% per process; time to first token and cost apart. */
 export function markdown(r: Report): string {
   const loadRows = r.results.filter((x) => x.scenario !== 'ttft' && x.scenario !== 'cost');
   const procs = PROCS.filter((p) => loadRows.some((x) => x.processes[p]));
   const head = ['scenario', 'variant', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', ...procs.map((p) => `${short(p)} CPU%`)];
-  const rows = loadRows.map((x) => [
-    x.scenario, x.variant, x.rps, x.p50, x.p90, x.p99, x.max, x.errors + x.non2xx,
-    ...procs.map((p) => x.processes[p]?.cpuPercent ?? ''),
-  ]);
+  const rows = loadRows.map((x) => [x.scenario, x.variant, x.rps, x.p50, x.p90, x.p99, x.max, x.errors + x.non2xx, ...procs.map((p) => x.processes[p]?.cpuPercent ?? '')]);
   const soak = r.results.find((x) => x.scenario === 'soak');
-  const rss = soak
-    ? procs.map((p) => `${short(p)} ${soak.processes[p]?.rssStartMiB} → ${soak.processes[p]?.rssEndMiB}`).join(', ')
-    : '';
+  const rss = soak ? procs.map((p) => `${short(p)} ${soak.processes[p]?.rssStartMiB} → ${soak.processes[p]?.rssEndMiB}`).join(', ') : '';
   const ttftRows = r.results.filter((x) => x.scenario === 'ttft');
   const costRows = r.results.filter((x) => x.scenario === 'cost');
   return [
     `Benchmark ${r.short ? '(short smoke run, not for numbers) ' : ''}of ${r.date.slice(0, 10)}: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGiB} GiB, Node ${r.machine.node}, daprd ${r.machine.daprd}; ${r.durationSec} s ${r.results.some((x) => x.date) ? 'for this run' : 'in all'}.`,
     ...keptFrom(r),
     '',
-    ...(loadRows.length
-      ? [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`), '']
-      : []),
+    ...(loadRows.length ? [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`), ''] : []),
     soak ? `Soak RSS (MiB, start → end): ${rss}.` : '',
     '',
     ...(ttftRows.length ? ttftTable(ttftRows) : []),
@@ -59,14 +53,29 @@ const plus = (x: number) => `${x >= 0 ? '+' : ''}${Math.round(x)}`;
  */
 function ttftTable(rows: ScenarioResult[]): string[] {
   const sim = (stream: boolean) => rows.find((x) => x.variant.startsWith('simulator') && !!x.ttft === stream);
-  const head = ['variant', 'requests', 'first token p50 ms', 'first token p99 ms', 'last token / whole p50 ms', 'last / whole p99 ms', 'p50 over the simulator ms', 'content chunks', 'chunk gap p50 ms', 'answered by', 'errors'];
+  const head = [
+    'variant',
+    'requests',
+    'first token p50 ms',
+    'first token p99 ms',
+    'last token / whole p50 ms',
+    'last / whole p99 ms',
+    'p50 over the simulator ms',
+    'content chunks',
+    'chunk gap p50 ms',
+    'answered by',
+    'errors',
+  ];
   const answered = (x: ScenarioResult | undefined) => !!x && x.requests > x.errors + x.non2xx;
   const body = rows.map((x) => {
     const errors = x.errors + x.non2xx;
     if (!answered(x)) return [x.variant, x.requests, '—', '—', '—', '—', '—', '', '', '', `${errors} (all)`];
     const base = sim(!!x.ttft);
-    const over = !answered(base) || base === x ? '—' : x.ttft && base!.ttft ? `${plus(x.ttft.p50 - base!.ttft.p50)} first, ${plus(x.p50 - base!.p50)} last` : plus(x.p50 - base!.p50);
-    const by = Object.entries(x.answeredBy ?? {}).map(([m, n]) => `${m} ${n}`).join(', ');
+    const over =
+      !answered(base) || base === x ? '—' : x.ttft && base!.ttft ? `${plus(x.ttft.p50 - base!.ttft.p50)} first, ${plus(x.p50 - base!.p50)} last` : plus(x.p50 - base!.p50);
+    const by = Object.entries(x.answeredBy ?? {})
+      .map(([m, n]) => `${m} ${n}`)
+      .join(', ');
     return [x.variant, x.requests, ms(x.ttft?.p50), ms(x.ttft?.p99), ms(x.p50), ms(x.p99), over, x.ttft ? x.chunks : '', x.ttft ? x.gapP50 : '', by, errors];
   });
   const notes = rows.flatMap((x) => {

@@ -89,9 +89,13 @@ async function main(): Promise<void> {
     // earlier runs. Unique prompts would instead add a cache read and write to every request.
     const headers = { ...auth, 'cache-control': 'no-cache' };
     /** The processes running now (the limited replica only during its rows). */
-    const pids = (of: Stack) => Object.fromEntries(
-      [...of.processes].filter(([, p]) => p.running && p.pid).map(([n, p]) => [n, p.pid!] as const).concat([['load generator', process.pid]]),
-    );
+    const pids = (of: Stack) =>
+      Object.fromEntries(
+        [...of.processes]
+          .filter(([, p]) => p.running && p.pid)
+          .map(([n, p]) => [n, p.pid!] as const)
+          .concat([['load generator', process.pid]]),
+      );
     /** One load; its row is reported unless it is a warm-up. Spec headers replace the default (no-cache) ones. */
     const run = async (scenario: string, variant: string, spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> }, note?: string, on = stack) => {
       const done = watch(pids(on));
@@ -106,14 +110,14 @@ async function main(): Promise<void> {
 
     // 1. Overhead of the two sidecar hops: same request, with and without Dapr between the services.
     if (wanted('overhead')) {
-    // 200 req/s is about this 2-core stack's capacity: a measurement for the full run, not a
-    // pass/fail row for the short one that `make test` runs (its result would depend on the machine's load).
-    for (const rate of short ? [50] : [50, 200]) {
-      await run('overhead', `dapr, ${rate} req/s`, { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
-      await run('overhead', `direct, ${rate} req/s`, { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
-    }
-    await run('overhead', 'dapr, max (32 connections)', { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), connections: 32 });
-    await run('overhead', 'direct, max (32 connections)', { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), connections: 32 });
+      // 200 req/s is about this 2-core stack's capacity: a measurement for the full run, not a
+      // pass/fail row for the short one that `make test` runs (its result would depend on the machine's load).
+      for (const rate of short ? [50] : [50, 200]) {
+        await run('overhead', `dapr, ${rate} req/s`, { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
+        await run('overhead', `direct, ${rate} req/s`, { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
+      }
+      await run('overhead', 'dapr, max (32 connections)', { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), connections: 32 });
+      await run('overhead', 'direct, max (32 connections)', { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), connections: 32 });
     }
 
     // 2. Parallelism: Llama 300 ms, GPT 500 ms.
@@ -147,14 +151,16 @@ async function main(): Promise<void> {
 
     // 4. Context path.
     if (wanted('context')) {
-    // Context only in the source of truth (as an ingestion job writes it), plus one hot key.
-    const count = short ? 200 : 3000;
-    await stack.seedContextStore(Object.fromEntries([...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`] as const), ['bench:hot', 'Hot context.'] as const]));
-    let n = 0;
-    let m = 0;
-    await run('context', 'Redis hit', { url: gw, body: { prompt: 'q', contextKey: 'bench:hot' }, durationSec: secs(10), rate: 50 });
-    await run('context', 'DynamoDB fallback + write-back', { url: gw, body: () => ({ prompt: 'q', contextKey: `bench:${n++}` }), durationSec: secs(10), rate: 50 });
-    await run('context', 'no context', { url: gw, body: () => ({ prompt: `nothing stored ${m++}` }), durationSec: secs(10), rate: 50 });
+      // Context only in the source of truth (as an ingestion job writes it), plus one hot key.
+      const count = short ? 200 : 3000;
+      await stack.seedContextStore(
+        Object.fromEntries([...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`] as const), ['bench:hot', 'Hot context.'] as const]),
+      );
+      let n = 0;
+      let m = 0;
+      await run('context', 'Redis hit', { url: gw, body: { prompt: 'q', contextKey: 'bench:hot' }, durationSec: secs(10), rate: 50 });
+      await run('context', 'DynamoDB fallback + write-back', { url: gw, body: () => ({ prompt: 'q', contextKey: `bench:${n++}` }), durationSec: secs(10), rate: 50 });
+      await run('context', 'no context', { url: gw, body: () => ({ prompt: `nothing stored ${m++}` }), durationSec: secs(10), rate: 50 });
     }
 
     // 5. Time to first token and to the last one, streamed and not, through both sidecars, with
@@ -181,7 +187,9 @@ async function main(): Promise<void> {
         const note = [chunksNote, firstError && `first error: ${firstError}`].filter(Boolean).join('; ');
         results.push({ scenario: 'ttft', variant, ...stats, processes: done(), ...(note ? { note } : {}) });
         const first = stats.ttft ? `first p50 ${stats.ttft.p50} p99 ${stats.ttft.p99}, ` : '';
-        console.log(`${'ttft'.padEnd(12)} ${variant.padEnd(34)} ${first}last p50 ${stats.p50} p99 ${stats.p99} (${stats.requests} requests, ${stats.chunks} chunks) errors ${stats.errors}`);
+        console.log(
+          `${'ttft'.padEnd(12)} ${variant.padEnd(34)} ${first}last p50 ${stats.p50} p99 ${stats.p99} (${stats.requests} requests, ${stats.chunks} chunks) errors ${stats.errors}`,
+        );
       };
       for (const stream of [true, false]) {
         const fault = stream ? streamFault : wholeFault;
@@ -198,14 +206,18 @@ async function main(): Promise<void> {
           model: GPT,
           stream,
           maxTokens: 512,
-          messages: [{ role: 'system', content: AI_CORE_SYSTEM }, { role: 'user', content: `Question: ${TTFT_QUESTION}` }],
+          messages: [
+            { role: 'system', content: AI_CORE_SYSTEM },
+            { role: 'user', content: `Question: ${TTFT_QUESTION}` },
+          ],
         });
       }
       await sim.heal();
     }
 
     // 6. Soak: steady rate, zero errors expected, memory at start and end.
-    if (wanted('soak')) await run('soak', short ? '2 s at 50 req/s' : '180 s at 50 req/s', { url: gw, body: { prompt: 'soak', contextKey: 'bench:hot' }, durationSec: short ? 2 : 180, rate: 50 });
+    if (wanted('soak'))
+      await run('soak', short ? '2 s at 50 req/s' : '180 s at 50 req/s', { url: gw, body: { prompt: 'soak', contextKey: 'bench:hot' }, durationSec: short ? 2 : 180, rate: 50 });
 
     // 7. What the answer cache saves and what per-key limits cost (bench/src/cost.ts).
     if (wanted('cost')) await cost({ stack, short, auth, noCache: headers, run, models: [LLAMA, GPT] });
@@ -219,7 +231,13 @@ async function main(): Promise<void> {
   const report: Report = {
     date: new Date().toISOString(),
     short,
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '?', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, daprd: execFileSync(daprBin('daprd'), ['--version'], { encoding: 'utf8' }).trim() },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? '?',
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      daprd: execFileSync(daprBin('daprd'), ['--version'], { encoding: 'utf8' }).trim(),
+    },
     durationSec: Math.round((Date.now() - started) / 1000),
     results,
   };

@@ -124,9 +124,7 @@ export async function measureTtft(spec: TtftSpec): Promise<TtftStats> {
     ...last,
     errors: samples.length - good.length,
     non2xx: 0,
-    ...(spec.stream
-      ? { ttft: percentiles(good.map((s) => s.first!)), gapP50: round(at(gaps, 50)), gapP10: round(at(gaps, 10)) }
-      : {}),
+    ...(spec.stream ? { ttft: percentiles(good.map((s) => s.first!)), gapP50: round(at(gaps, 50)), gapP10: round(at(gaps, 10)) } : {}),
     chunks: at(sorted(good.map((s) => s.chunks)), 50),
     answeredBy,
     ...(firstError ? { firstError } : {}),

@@ -21,8 +21,12 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     }
     // Named, with the first error, so a failure says which path broke and how.
     const failed = rows.filter((x: { errors: number; non2xx: number }) => x.errors + x.non2xx > 0);
-    expect(failed.map((x: { scenario: string; variant: string; errors: number; non2xx: number; note?: string }) =>
-      `${x.scenario} | ${x.variant}: ${x.errors + x.non2xx} errors${x.note ? ` (${x.note})` : ''}`)).toEqual([]);
+    expect(
+      failed.map(
+        (x: { scenario: string; variant: string; errors: number; non2xx: number; note?: string }) =>
+          `${x.scenario} | ${x.variant}: ${x.errors + x.non2xx} errors${x.note ? ` (${x.note})` : ''}`,
+      ),
+    ).toEqual([]);
     // Cost: hits are all hits, model calls all model calls; the other scenarios never used the answer cache.
     const cost = report.results.filter((x: { scenario: string }) => x.scenario === 'cost');
     expect(cost.map((x: { variant: string; requests: number; cache?: Record<string, number> }) => [x.variant, x.cache])).toEqual([
@@ -32,12 +36,18 @@ test('when the benchmark runs in short mode, then it reports every scenario with
       ['limits on (gateway-limited), 20 req/s', { bypass: cost[3].requests }],
     ]);
     expect(cost[3].note).toMatch(/^\d+ tokens charged to the key's daily counter; 0 counter updates failed open$/);
-    const cached = report.results.filter((x: { scenario: string; cache?: Record<string, number> }) => x.scenario !== 'cost' && x.cache && Object.keys(x.cache).some((k) => k !== 'bypass'));
+    const cached = report.results.filter(
+      (x: { scenario: string; cache?: Record<string, number> }) => x.scenario !== 'cost' && x.cache && Object.keys(x.cache).some((k) => k !== 'bypass'),
+    );
     expect(cached.map((x: { variant: string }) => x.variant)).toEqual([]);
     // Time to first token: every path streams the prompt's 20 content chunks.
     const streams = report.results.filter((x: { scenario: string; variant: string }) => x.scenario === 'ttft' && x.variant.endsWith(', stream'));
     expect(streams.map((x: { variant: string }) => x.variant)).toEqual([
-      'dapr, primary, stream', 'dapr, fastest, stream', 'direct, primary, stream', 'direct, fastest, stream', 'simulator (Azure gpt-4), stream',
+      'dapr, primary, stream',
+      'dapr, fastest, stream',
+      'direct, primary, stream',
+      'direct, fastest, stream',
+      'simulator (Azure gpt-4), stream',
     ]);
     for (const x of streams) expect({ variant: x.variant, chunks: x.chunks, first: x.ttft.p50 > 0 }).toEqual({ variant: x.variant, chunks: 20, first: true });
     const md = readFileSync(path.join(out, 'latest.md'), 'utf8');

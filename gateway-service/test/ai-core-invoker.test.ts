@@ -21,7 +21,11 @@ describe('daprInvoker', () => {
     server.close();
   });
 
-  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as AppError);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e as AppError,
+    );
 
   test('when ai-core answers, then the call carried the request id and at most the remaining budget', async () => {
     let seen: http.IncomingHttpHeaders = {};
@@ -37,7 +41,7 @@ describe('daprInvoker', () => {
     expect(passed).toBeLessThan(5000);
   });
 
-  test('when ai-core refuses the sidecar\'s app token, then the caller gets a 502, not a 401', async () => {
+  test("when ai-core refuses the sidecar's app token, then the caller gets a 502, not a 401", async () => {
     handler = (_req, res) => res.writeHead(401, { 'content-type': 'application/problem+json' }).end('{"detail":"missing or wrong dapr-api-token"}');
     const err = await failure(invoker.send('POST', '/process', {}, ctx, new Deadline(5000)));
     expect(err).toBeInstanceOf(AppError);
@@ -54,7 +58,7 @@ describe('daprInvoker', () => {
     expect(err).toMatchObject({ status: 504, extra: { code: 'ai_core_timeout' } });
   });
 
-  test('when the sidecar answers for ai-core with its own error, then a fixed 503 without the sidecar\'s words', async () => {
+  test("when the sidecar answers for ai-core with its own error, then a fixed 503 without the sidecar's words", async () => {
     const leak = 'ERR_DIRECT_INVOKE: fail to invoke, id: ai-core-service, err: secret azure-openai-api-key arn:aws:iam::123456789012:role/x';
     handler = (_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errorCode: 'ERR_DIRECT_INVOKE', message: leak }));
     const err = await failure(invoker.send('POST', '/process', {}, ctx, new Deadline(5000)));

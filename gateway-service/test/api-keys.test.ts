@@ -113,11 +113,14 @@ describe('gateway before the key list is loaded', () => {
       readiness: new Readiness({}),
       bodyLimit: '1kb',
       requestTimeoutMs: 5000,
-    limits: limitDeps().deps,
+      limits: limitDeps().deps,
     });
 
   test('when a valid key arrives before the list is loaded, then 503 problem+json with Retry-After and code keys_not_loaded, not 401', async () => {
-    const res = await request(app(() => undefined)).post('/v1/prompt').set('authorization', 'Bearer k1').send({ prompt: 'hi' });
+    const res = await request(app(() => undefined))
+      .post('/v1/prompt')
+      .set('authorization', 'Bearer k1')
+      .send({ prompt: 'hi' });
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -125,19 +128,30 @@ describe('gateway before the key list is loaded', () => {
   });
 
   test('when no key is sent before the list is loaded, then still 401 (that answer cannot change)', async () => {
-    expect((await request(app(() => undefined)).post('/v1/prompt').send({ prompt: 'hi' })).status).toBe(401);
+    expect(
+      (
+        await request(app(() => undefined))
+          .post('/v1/prompt')
+          .send({ prompt: 'hi' })
+      ).status,
+    ).toBe(401);
   });
 
   test('when the loaded list is empty (secret deleted), then a formerly valid key gets 401', async () => {
-    expect((await request(app(() => [])).post('/v1/prompt').set('authorization', 'Bearer k1').send({ prompt: 'hi' })).status).toBe(401);
+    expect(
+      (
+        await request(app(() => []))
+          .post('/v1/prompt')
+          .set('authorization', 'Bearer k1')
+          .send({ prompt: 'hi' })
+      ).status,
+    ).toBe(401);
   });
 });
 
 describe('gateway key settings', () => {
   test('when the maximum staleness is not above the refresh interval, then start-up is refused naming both variables', () => {
-    expect(() => loadConfig(configSchema, { API_KEYS_REFRESH_MS: '60000', API_KEYS_MAX_STALENESS_MS: '60000' })).toThrow(
-      /API_KEYS_MAX_STALENESS_MS: .*API_KEYS_REFRESH_MS/,
-    );
+    expect(() => loadConfig(configSchema, { API_KEYS_REFRESH_MS: '60000', API_KEYS_MAX_STALENESS_MS: '60000' })).toThrow(/API_KEYS_MAX_STALENESS_MS: .*API_KEYS_REFRESH_MS/);
     expect(loadConfig(configSchema, { API_KEYS_REFRESH_MS: '1000', API_KEYS_MAX_STALENESS_MS: '5000' })).toMatchObject({ API_KEYS_MAX_STALENESS_MS: 5000 });
   });
 });

@@ -137,7 +137,10 @@ describe('gateway bad input: a clear problem, never a forward', () => {
   test('when a prompt is over 16,000 characters, then 400 naming prompt (with a large enough body limit)', async () => {
     const { app } = setup();
     // the 1 kB test limit would answer 413 first; this checks the schema bound itself
-    const res = await request(app).post('/prompt').set(auth).query({ prompt: 'x'.repeat(16_001) });
+    const res = await request(app)
+      .post('/prompt')
+      .set(auth)
+      .query({ prompt: 'x'.repeat(16_001) });
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(/prompt/);
   });

@@ -11,9 +11,17 @@ const ASK = 'limits-ask-key';
 const ADMIN = 'limits-admin-key';
 
 const answer = (over: Partial<AskResponse> = {}): AskResponse => ({
-  requestId: 'x', answer: 'A', answeredBy: 'gpt4', strategy: 'both', degraded: false, cache: 'miss',
+  requestId: 'x',
+  answer: 'A',
+  answeredBy: 'gpt4',
+  strategy: 'both',
+  degraded: false,
+  cache: 'miss',
   context: { source: 'none', key: 'k' },
-  models: { gpt4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 20 } }, llama4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 10 } } },
+  models: {
+    gpt4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 20 } },
+    llama4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 10 } },
+  },
   ...over,
 });
 
@@ -82,11 +90,16 @@ describe('per-key limits', () => {
     expect(statuses.filter((x) => x === 429)).toHaveLength(11);
   });
 
-  test('when an answer comes back, then the models\' reported usage is charged and counted per key and model; a cache hit costs nothing', async () => {
+  test("when an answer comes back, then the models' reported usage is charged and counted per key and model; a cache hit costs nothing", async () => {
     const s = setup({ tokensPerDay: 1000 });
     expect((await s.ask()).status).toBe(200);
     expect([...s.counters.data].find(([k]) => k.startsWith('tpd:asker:'))?.[1]).toBe(90);
-    expect(s.tokens).toEqual([['asker', 'gpt4', 'input', 30], ['asker', 'gpt4', 'output', 20], ['asker', 'llama4', 'input', 30], ['asker', 'llama4', 'output', 10]]);
+    expect(s.tokens).toEqual([
+      ['asker', 'gpt4', 'input', 30],
+      ['asker', 'gpt4', 'output', 20],
+      ['asker', 'llama4', 'input', 30],
+      ['asker', 'llama4', 'output', 10],
+    ]);
     const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }) }) });
     expect((await hit.ask()).status).toBe(200);
     await new Promise((r) => setImmediate(r));
@@ -124,9 +137,13 @@ describe('per-key limits', () => {
     expect(closed.calls()).toBe(0);
   });
 
-  test('when the OpenAI-compatible route is refused, then 429 in OpenAI\'s shape (the SDK\'s RateLimitError) with Retry-After', async () => {
+  test("when the OpenAI-compatible route is refused, then 429 in OpenAI's shape (the SDK's RateLimitError) with Retry-After", async () => {
     const s = setup({ requestsPerMinute: 1 });
-    const chat = () => request(s.app).post('/v1/chat/completions').set('authorization', `Bearer ${ASK}`).send({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
+    const chat = () =>
+      request(s.app)
+        .post('/v1/chat/completions')
+        .set('authorization', `Bearer ${ASK}`)
+        .send({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
     expect((await chat()).status).toBe(200);
     const res = await chat();
     expect(res.status).toBe(429);
@@ -134,7 +151,7 @@ describe('per-key limits', () => {
     expect(res.headers['retry-after']).toBeTruthy();
   });
 
-  test('when an admin asks for a key\'s usage, then this minute\'s requests and tokens and today\'s tokens', async () => {
+  test("when an admin asks for a key's usage, then this minute's requests and tokens and today's tokens", async () => {
     const s = setup({ requestsPerMinute: 10, tokensPerDay: 1000 });
     await s.ask();
     const res = await request(s.app).get('/v1/usage/asker').set('authorization', `Bearer ${ADMIN}`);

@@ -94,7 +94,15 @@ describe('gateway logs', () => {
     for (let i = 0; i < 100 && lines.filter((l) => l['audit']).length < 2; i++) await new Promise((r) => setImmediate(r));
     const audit = lines.filter((l) => l['audit'] === true);
     expect(audit).toEqual([
-      expect.objectContaining({ level: 30, action: 'context.put', keyId: 'key-admin-1', contextKeyHash: keyHash('plan'), status: 200, result: 'ok', requestId: expect.any(String) }),
+      expect.objectContaining({
+        level: 30,
+        action: 'context.put',
+        keyId: 'key-admin-1',
+        contextKeyHash: keyHash('plan'),
+        status: 200,
+        result: 'ok',
+        requestId: expect.any(String),
+      }),
       expect.objectContaining({ level: 30, action: 'context.delete', keyId: 'key-admin-1', contextKeyHash: keyHash('plan'), status: 503, result: 'failed' }),
     ]);
   });

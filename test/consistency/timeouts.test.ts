@@ -65,7 +65,7 @@ describe.each([
   const gateway = loadConfig(gatewaySchema, { ...gatewayEnv, ...SIM });
   const aiCore = loadConfig(aiCoreSchema, { ...aiCoreEnv, ...SIM });
 
-  test('when the gateway\'s budget runs out, then it answers itself: its sidecar waits longer for ai-core', () => {
+  test("when the gateway's budget runs out, then it answers itself: its sidecar waits longer for ai-core", () => {
     expect(ms(spec.policies.timeouts[spec.targets.apps['ai-core-service'].timeout])).toBeGreaterThan(gateway.REQUEST_TIMEOUT_MS);
   });
 
@@ -83,7 +83,10 @@ describe.each([
   });
 
   test('when a pod is stopped, then it may drain one whole request before it is killed', () => {
-    for (const [c, env] of [[gateway, gatewayEnv], [aiCore, aiCoreEnv]] as const) {
+    for (const [c, env] of [
+      [gateway, gatewayEnv],
+      [aiCore, aiCoreEnv],
+    ] as const) {
       expect(c.SHUTDOWN_GRACE_MS).toBeGreaterThanOrEqual(c.REQUEST_TIMEOUT_MS);
       const { GRACE_S: grace, SIDECAR_BLOCK: block, SIDECAR_GRACE_S: sidecarGrace } = env as Record<string, string>;
       if (!grace) continue;

@@ -18,11 +18,13 @@ describe('API keys from the secret store', () => {
   const withMalformed = JSON.stringify([...JSON.parse(secrets['gateway-api-keys']!), { id: 'broken', scope: 'root', sha256: 'nothex' }]);
 
   const ask = async () =>
-    (await fetch(`${gateway}/v1/prompt`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'key check' }),
-    })).status;
+    (
+      await fetch(`${gateway}/v1/prompt`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'key check' }),
+      })
+    ).status;
   /** Polls until the gateway's next refreshes give `want` (bounded; the refresh interval is 200 ms). */
   const askUntil = async (want: number) => {
     let status = 0;

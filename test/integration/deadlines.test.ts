@@ -42,7 +42,6 @@ function withStack(modelTimeoutMs: number, gatewayBudgetMs: number) {
 }
 
 function helpers(ctx: { stack: Stack; sim: SimulatorAdmin }) {
-
   const ask = (body: Record<string, unknown>, init: { signal?: AbortSignal; headers?: Record<string, string> } = {}) =>
     fetch(`${ctx.stack.appUrl('gateway-service')}/v1/prompt`, {
       method: 'POST',
@@ -78,21 +77,25 @@ describe('one deadline per request, cancelled end to end', () => {
   const { ask, until, openCalls, abandoned, reset } = helpers(ctx);
   afterEach(reset);
 
-  test.each(STRATEGIES)('when the client disconnects during %s, then every model call in flight is abandoned', async (strategy) => {
-    await ctx.sim.setFault('*', { hang: true });
-    const client = new AbortController();
-    const pending = ask({ prompt: `disconnect ${strategy}`, strategy }, { signal: client.signal }).catch(() => 'aborted');
-    const parallel = strategy === 'primary' || strategy === 'sequential' ? 1 : 2; // both, fastest and fuse's drafts run together
-    expect(await until(openCalls, (n) => n === parallel)).toBe(parallel);
-    client.abort();
-    await pending;
-    expect(await until(openCalls, (n) => n === 0)).toBe(0);
-    expect(await abandoned()).toBe(parallel);
-    // primary/sequential: the second model is never called once the client has gone
-    expect((await ctx.sim.route('chat', GPT)).requests + (await ctx.sim.route('converse', LLAMA)).requests).toBe(parallel);
-  }, 30_000);
+  test.each(STRATEGIES)(
+    'when the client disconnects during %s, then every model call in flight is abandoned',
+    async (strategy) => {
+      await ctx.sim.setFault('*', { hang: true });
+      const client = new AbortController();
+      const pending = ask({ prompt: `disconnect ${strategy}`, strategy }, { signal: client.signal }).catch(() => 'aborted');
+      const parallel = strategy === 'primary' || strategy === 'sequential' ? 1 : 2; // both, fastest and fuse's drafts run together
+      expect(await until(openCalls, (n) => n === parallel)).toBe(parallel);
+      client.abort();
+      await pending;
+      expect(await until(openCalls, (n) => n === 0)).toBe(0);
+      expect(await abandoned()).toBe(parallel);
+      // primary/sequential: the second model is never called once the client has gone
+      expect((await ctx.sim.route('chat', GPT)).requests + (await ctx.sim.route('converse', LLAMA)).requests).toBe(parallel);
+    },
+    30_000,
+  );
 
-  test('when the gateway\'s budget passes, then ai-core answers 504 in time and the model calls stop with it', async () => {
+  test("when the gateway's budget passes, then ai-core answers 504 in time and the model calls stop with it", async () => {
     await ctx.sim.setFault('*', { hang: true });
     // A public caller cannot shorten (or lengthen) the budget: the header is ignored at the edge.
     const res = await ask({ prompt: 'budget', strategy: 'both' }, { headers: { 'x-request-timeout-ms': '1' } });
@@ -103,7 +106,6 @@ describe('one deadline per request, cancelled end to end', () => {
     expect(await until(openCalls, (n) => n === 0)).toBe(0);
     expect(await abandoned()).toBe(2);
   }, 30_000);
-
 });
 
 describe('breakers that cannot be fooled', () => {

@@ -37,7 +37,7 @@ describe('errors that tell clients what they need and nothing more', () => {
     expect(text).not.toMatch(UPSTREAM_WORDS);
   });
 
-  test('when the causes are needed, then they are in ai-core\'s log', async () => {
+  test("when the causes are needed, then they are in ai-core's log", async () => {
     const log = readFileSync(path.join(stack.logDir, 'ai-core-service.log'), 'utf8');
     expect(log).toMatch(/AccessDeniedException/);
     expect(log).toMatch(/azure-openai-api-key/);

@@ -57,7 +57,7 @@ describe('strategy fuse, end to end', () => {
     expect(await sim.requests('chat', GPT)).toBe(1);
   });
 
-  test('when one model hangs, then the other\'s draft is the answer, degraded', async () => {
+  test("when one model hangs, then the other's draft is the answer, degraded", async () => {
     await sim.setFault(LLAMA, { hang: true });
     const { body } = await ask({ prompt: 'Is one enough?' });
     expect(body).toMatchObject({ answeredBy: 'gpt4', degraded: true, fusion: { outcome: 'single', from: ['gpt4'] }, models: { llama4: { code: 'timeout' } } });

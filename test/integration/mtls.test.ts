@@ -67,8 +67,7 @@ describe('mTLS and access control with real sentry and sidecars', () => {
 
   test("when APP_API_TOKEN is set, then calling ai-core's port directly without it is refused", async () => {
     const direct = `${stack.appUrl('ai-core-service')}/process`;
-    const post = (headers: Record<string, string>) =>
-      fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"prompt":"x"}' });
+    const post = (headers: Record<string, string>) => fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"prompt":"x"}' });
     expect((await post({})).status).toBe(401);
     expect((await post({ 'dapr-api-token': APP_API_TOKEN })).status).toBe(200);
   });

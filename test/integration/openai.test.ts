@@ -46,8 +46,7 @@ describe('the OpenAI-compatible API with the official client', () => {
     }
     return { content, models: [...models], usage };
   }
-  const streamOf = (model: string, q: string) =>
-    client.chat.completions.create({ model, messages: messages(q), stream: true, stream_options: { include_usage: true } });
+  const streamOf = (model: string, q: string) => client.chat.completions.create({ model, messages: messages(q), stream: true, stream_options: { include_usage: true } });
 
   test('when asked without streaming, then an OpenAI completion from the preferred model, grounded in the question', async () => {
     const { data: out, response } = await client.chat.completions.create({ model: 'auto', messages: messages('What is Dapr?') }).withResponse();
@@ -84,7 +83,7 @@ describe('the OpenAI-compatible API with the official client', () => {
     expect(ids).toEqual(expect.arrayContaining(['gpt4', 'llama4', 'auto', 'primary', 'fastest']));
   });
 
-  test('when the request is wrong, then each error surfaces as the SDK\'s own class', async () => {
+  test("when the request is wrong, then each error surfaces as the SDK's own class", async () => {
     const wrongKey = new OpenAI({ baseURL: client.baseURL, apiKey: 'not-a-key', maxRetries: 0 });
     await expect(wrongKey.chat.completions.create({ model: 'auto', messages: messages('x') })).rejects.toBeInstanceOf(AuthenticationError);
     const tools = [{ type: 'function' as const, function: { name: 'f', parameters: {} } }];
@@ -94,7 +93,7 @@ describe('the OpenAI-compatible API with the official client', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: messages('x'), max_tokens: 100_000 })).rejects.toBeInstanceOf(BadRequestError);
   });
 
-  test('when every model fails, then a 503 with a stable code, as the SDK\'s APIError', async () => {
+  test("when every model fails, then a 503 with a stable code, as the SDK's APIError", async () => {
     await sim.setFault('*', { failRate: 1, error: 'internal' });
     const err = await client.chat.completions.create({ model: 'auto', messages: messages('x') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIError);

@@ -63,7 +63,7 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     expect(((await usage.json()) as any).minute.requests).toBe(RPM); // a refusal writes nothing
   }, 60_000);
 
-  test('when a key\'s daily token budget is used up by reported usage, then the next request is refused before any model is called', async () => {
+  test("when a key's daily token budget is used up by reported usage, then the next request is refused before any model is called", async () => {
     const sim = stack.simulator;
     let status = 200;
     let answered = 0;

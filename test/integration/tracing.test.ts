@@ -53,7 +53,10 @@ describe('tracing: one trace per request, end to end', () => {
   test('when a prompt is answered, then one trace holds every hop, the context reads and both model calls', async () => {
     const res = await ask('trace-happy-1');
     expect(res.status).toBe(200);
-    const spans = await traceOf('trace-happy-1', (t) => modelSpans(t).length === 2 && t.some((s) => s.scope !== '' && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server));
+    const spans = await traceOf(
+      'trace-happy-1',
+      (t) => modelSpans(t).length === 2 && t.some((s) => s.scope !== '' && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server),
+    );
     console.log(`span tree of one /v1/prompt request:\n${spanTree(spans)}`);
 
     // One root: the gateway's server span; every other span hangs under it.

@@ -51,11 +51,14 @@ beforeEach(() => {
   const built = path.join(tmp, 'built');
   for (const n of NAMES) fakeBinary(path.join(built, n), n, n === 'dapr' ? CLI : DAPR);
   mkdirSync(goBin);
-  writeFileSync(path.join(goBin, 'go'), `#!/bin/bash
+  writeFileSync(
+    path.join(goBin, 'go'),
+    `#!/bin/bash
 echo "$*" >> '${goLog}'
 while [ $# -gt 0 ]; do [ "$1" = -o ] && o=$2; shift; done
 cp '${built}'/"$(basename "$o")" "$o"
-`);
+`,
+  );
   chmodSync(path.join(goBin, 'go'), 0o755);
 });
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
@@ -73,7 +76,13 @@ function run(opts: { go?: boolean; env?: Record<string, string>; args?: string[]
 const goCalls = (): string[] => (existsSync(goLog) ? readFileSync(goLog, 'utf8').trim().split('\n') : []);
 const installed = (n: Name, version = n === 'dapr' ? '1.16.0' : DAPR) => fakeBinary(path.join(home, '.dapr', 'bin', n), n, version);
 const isLink = (n: Name) => lstatSync(path.join(out, n)).isSymbolicLink();
-const plan = (r: { stdout: string }) => Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ').slice(1).join(' ')]));
+const plan = (r: { stdout: string }) =>
+  Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.split(' ')[0], l.split(' ').slice(1).join(' ')]),
+  );
 
 test('the go binary is really absent from the PATH the no-Go runs get', () => {
   // stdin is /dev/null: bash sources ~/.bashrc (which may add go) when stdin is a socket, as node's pipes are.
@@ -98,7 +107,7 @@ test('installed binaries of the pinned version are linked, and no Go is needed',
   expect(spawnSync(path.join(out, 'daprd'), ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(DAPR);
 });
 
-test('an installed daprd of another version (or upstream\'s stablecomponents flavour) is not used: it is built', () => {
+test("an installed daprd of another version (or upstream's stablecomponents flavour) is not used: it is built", () => {
   installed('daprd', '1.17.0');
   let r = run();
   expect(r.status).toBe(0);
@@ -155,8 +164,7 @@ test('DAPR_BUILD=always builds even when installed, without writing through the 
   expect(readFileSync(path.join(home, '.dapr', 'bin', 'daprd'), 'utf8')).toBe(before);
   expect(readFileSync(path.join(out, '.daprd.source'), 'utf8')).toContain('built from Go modules');
 
-  expect(run({ env: { DAPR_BUILD: 'always', DAPRD_PATH: path.join(home, '.dapr', 'bin', 'daprd') } }).stderr)
-    .toContain('DAPRD_PATH is set but DAPR_BUILD=always');
+  expect(run({ env: { DAPR_BUILD: 'always', DAPRD_PATH: path.join(home, '.dapr', 'bin', 'daprd') } }).stderr).toContain('DAPRD_PATH is set but DAPR_BUILD=always');
   expect(run({ env: { DAPR_BUILD: 'sometimes' } }).status).not.toBe(0);
 });
 

@@ -37,13 +37,11 @@ export interface AnswerCacheDeps {
 /** NFKC, trimmed, whitespace collapsed. Case is kept: it can change what a question means. */
 export const normaliseQuestion = (text: string): string => text.normalize('NFKC').trim().replace(/\s+/g, ' ');
 
-
 /** The context part of a key: the hash of the text the prompt was built from, or none. */
 export const contextFingerprint = (text: string | undefined): string | null => (text === undefined ? null : sha256(text));
 
 /** `Cache-Control: no-cache` (or no-store) from the caller: skip the cache. */
-export const noCacheRequested = (cacheControl: string | undefined): boolean =>
-  cacheControl !== undefined && /(^|,)\s*no-(cache|store)\s*(=[^,]*)?(,|$)/i.test(cacheControl);
+export const noCacheRequested = (cacheControl: string | undefined): boolean => cacheControl !== undefined && /(^|,)\s*no-(cache|store)\s*(=[^,]*)?(,|$)/i.test(cacheControl);
 
 /** The catalogue version: models in preference order with what they call, plus how the prompt is built. */
 export function catalogueVersion(models: readonly { name: string; provider: string; target: string }[], contextBudgetChars: number): string {

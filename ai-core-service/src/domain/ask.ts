@@ -83,6 +83,7 @@ export async function ask(req: AskRequest, requestId: string, budget: CallBudget
   const answer = fused?.answer ?? models[answeredBy]?.text ?? '';
   const degraded = context.degraded || Object.values(models).some(isFailure) || fused?.degraded === true;
   // Degraded answers are never cached: the next caller should get the models' full effort.
-  if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, { answer, answeredBy, strategy: req.strategy, models, ...(fused ? { fusion: fused.fusion } : {}) } satisfies CachedAnswer);
+  if (answers && cacheKey !== undefined && !degraded)
+    void answers.save(cacheKey, { answer, answeredBy, strategy: req.strategy, models, ...(fused ? { fusion: fused.fusion } : {}) } satisfies CachedAnswer);
   return { requestId, answer, answeredBy, strategy: req.strategy, degraded, context: { source: context.source, key }, models, cache, ...(fused ? { fusion: fused.fusion } : {}) };
 }

@@ -28,12 +28,7 @@ export interface ChatDeps {
   contextBudgetChars: number;
   defaultMaxTokens: number;
   runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }) => Promise<ModelOutcome>;
-  streamModel: (
-    model: ModelName,
-    req: GenerateRequest,
-    budget: CallBudget,
-    opts: { lostRace?: AbortSignal; onDelta: (text: string) => void },
-  ) => Promise<ModelOutcome>;
+  streamModel: (model: ModelName, req: GenerateRequest, budget: CallBudget, opts: { lostRace?: AbortSignal; onDelta: (text: string) => void }) => Promise<ModelOutcome>;
   /** The exact-match answer cache (non-streamed completions only); absent: no caching. */
   answers?: AnswerCache;
 }
@@ -45,7 +40,10 @@ export class UnknownModel extends Error {
 /** The request asks for something its route cannot do (a 400 naming the field). */
 export class UnsupportedRouting extends Error {
   override name = 'UnsupportedRouting';
-  constructor(message: string, readonly param = 'stream') {
+  constructor(
+    message: string,
+    readonly param = 'stream',
+  ) {
     super(message);
   }
 }
@@ -117,8 +115,7 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
 }
 
 type CachedCompletion = { model: ModelName; outcome: ModelOutcome };
-const isCachedCompletion = (v: unknown): v is CachedCompletion =>
-  typeof (v as CachedCompletion | null)?.model === 'string' && (v as CachedCompletion).outcome?.status === 'ok';
+const isCachedCompletion = (v: unknown): v is CachedCompletion => typeof (v as CachedCompletion | null)?.model === 'string' && (v as CachedCompletion).outcome?.status === 'ok';
 
 /**
  * Non-streamed: the answer cache first (unless bypassed), else the route's
@@ -137,9 +134,10 @@ export async function chat(
   const { cache, hit } = answers ? await answers.consult(cacheKey, budget.signal, isCachedCompletion) : { cache: 'bypass' as AnswerCacheStatus };
   if (hit) return { model: hit.model, outcome: hit.outcome, models: { [hit.model]: hit.outcome }, cache };
   const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, opts) => deps.runModel(m, generate, budget, opts));
-  const fused = route.strategy === 'fuse'
-    ? await fuseDrafts(models, { question: prepared.question, context: prepared.context.text, maxTokens: generate.maxTokens }, budget, { ...deps, preference: route.order })
-    : undefined;
+  const fused =
+    route.strategy === 'fuse'
+      ? await fuseDrafts(models, { question: prepared.question, context: prepared.context.text, maxTokens: generate.maxTokens }, budget, { ...deps, preference: route.order })
+      : undefined;
   const model = fused?.answeredBy ?? route.order.find((m) => models[m]?.status === 'ok');
   if (!model) throw noAnswer(budget, models);
   // Fused: the final text, with the synthesis call's usage when one was made.
@@ -178,13 +176,15 @@ export async function streamChat(prepared: PreparedChat, budget: CallBudget, dep
   };
   const run = async (m: ModelName): Promise<void> => {
     // A runner never rejects by contract; should one, it is that model's failure, not a hung request.
-    const outcome = await deps.streamModel(m, generate, budget, {
-      lostRace: lost.get(m)!.signal,
-      onDelta: (text) => {
-        if (winner === undefined) win(m);
-        if (winner === m) sink.delta(text);
-      },
-    }).catch((): ModelOutcome => ({ status: 'error', code: 'upstream_error', latencyMs: 0 }));
+    const outcome = await deps
+      .streamModel(m, generate, budget, {
+        lostRace: lost.get(m)!.signal,
+        onDelta: (text) => {
+          if (winner === undefined) win(m);
+          if (winner === m) sink.delta(text);
+        },
+      })
+      .catch((): ModelOutcome => ({ status: 'error', code: 'upstream_error', latencyMs: 0 }));
     models[m] = outcome;
     if (winner === undefined && outcome.status === 'ok') win(m); // an empty answer is still an answer
   };

@@ -10,7 +10,13 @@ import type { CallBudget, GenerateRequest } from './ports';
 import { dataBlock } from './prompt';
 
 /** Lower-cased words (letters and digits, NFKC): what agreement is measured on. */
-const words = (text: string): Set<string> => new Set(text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+const words = (text: string): Set<string> =>
+  new Set(
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [],
+  );
 
 /** Jaccard similarity of the drafts' word sets: |A ∩ B| / |A ∪ B|, 0 to 1 (1: the same words). */
 export function similarity(a: string, b: string): number {
@@ -73,7 +79,17 @@ export async function fuseDrafts(
   const synthesis = await deps.runModel(preferred.model, synthesisRequest(input.question, input.context, drafts, input.maxTokens), budget);
   if (synthesis.status !== 'ok') {
     // The drafts stand; the preferred one answers, and the failed synthesis shows.
-    return { answer: preferred.text, answeredBy: preferred.model, degraded: true, fusion: { outcome: 'single', similarity: score, by: preferred.model, from: [preferred.model], synthesis } };
+    return {
+      answer: preferred.text,
+      answeredBy: preferred.model,
+      degraded: true,
+      fusion: { outcome: 'single', similarity: score, by: preferred.model, from: [preferred.model], synthesis },
+    };
   }
-  return { answer: synthesis.text ?? '', answeredBy: preferred.model, degraded: false, fusion: { outcome: 'synthesised', similarity: score, by: preferred.model, from, synthesis } };
+  return {
+    answer: synthesis.text ?? '',
+    answeredBy: preferred.model,
+    degraded: false,
+    fusion: { outcome: 'synthesised', similarity: score, by: preferred.model, from, synthesis },
+  };
 }

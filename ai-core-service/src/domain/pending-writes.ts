@@ -13,7 +13,10 @@ export class PendingWrites {
   /** Starts `task` unless one for `key` is still running. `task` must not reject: it logs its own failures. */
   start(key: string, task: () => Promise<void>): void {
     if (this.pending.has(key)) return;
-    this.pending.set(key, task().finally(() => this.pending.delete(key)));
+    this.pending.set(
+      key,
+      task().finally(() => this.pending.delete(key)),
+    );
   }
 
   /** Resolves once every task, including those started meanwhile, has finished. */

@@ -18,10 +18,7 @@ export interface TextStore {
 }
 
 /** What the cache holds for a key: a copy of the text, a tombstone, or nothing; `etag` is its version. */
-export type CacheEntry =
-  | { kind: 'text'; text: string; etag: string }
-  | { kind: 'tombstone'; etag: string }
-  | { kind: 'absent' };
+export type CacheEntry = { kind: 'text'; text: string; etag: string } | { kind: 'tombstone'; etag: string } | { kind: 'absent' };
 
 /** The cache (Redis), written only by compare-and-set so a late writer cannot undo a newer one. */
 export interface ContextCache {

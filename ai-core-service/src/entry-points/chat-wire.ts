@@ -1,15 +1,6 @@
 /** Our answers in OpenAI's wire format: a completion, or a stream of SSE chunks. */
 import type { Response } from 'express';
-import {
-  ANSWERED_BY_HEADER,
-  MODEL_ERROR_CODES,
-  noteAccess,
-  openAiError,
-  usageWire,
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type ModelOutcome,
-} from '@context-qa/common';
+import { ANSWERED_BY_HEADER, MODEL_ERROR_CODES, noteAccess, openAiError, usageWire, type ChatCompletion, type ChatCompletionChunk, type ModelOutcome } from '@context-qa/common';
 import type { ChatSink } from '../domain/chat';
 
 export interface WireMeta {

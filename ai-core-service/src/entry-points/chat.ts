@@ -88,7 +88,9 @@ function answerFailure(res: Response, err: unknown, deadline: Deadline, logger: 
   if (err instanceof UnknownModel) return sendOpenAiError(res, 404, err.message, 'model_not_found', 'model');
   if (err instanceof UnsupportedRouting) return sendOpenAiError(res, 400, err.message, 'invalid_request', err.param);
   const models = err instanceof NoModelAnswered || err instanceof DeadlineExceeded ? err.models : undefined;
-  const codes = Object.entries(models ?? {}).map(([m, o]) => `${m}: ${o.code ?? o.status}`).join(', ');
+  const codes = Object.entries(models ?? {})
+    .map(([m, o]) => `${m}: ${o.code ?? o.status}`)
+    .join(', ');
   if (deadline.reason === 'client_gone') return sendOpenAiError(res, 499, 'the caller went away', 'client_closed');
   if (err instanceof DeadlineExceeded) return sendOpenAiError(res, 504, `the request deadline passed before a model answered (${codes})`, 'deadline_exceeded');
   if (err instanceof NoModelAnswered) {

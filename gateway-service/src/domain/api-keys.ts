@@ -16,7 +16,11 @@ export type KeyLimits = z.infer<typeof keyLimitsSchema>;
 
 /** The stored form: only a SHA-256 of each key (keys are random, high-entropy tokens). */
 export const apiKeyEntrySchema = z.strictObject({
-  id: z.string().min(1).max(128).refine((id) => !id.includes(':') && !id.includes('||'), 'must not contain ":" or "||"'),
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((id) => !id.includes(':') && !id.includes('||'), 'must not contain ":" or "||"'),
   scope: z.enum(['ask', 'admin']),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
   limits: keyLimitsSchema.optional(),

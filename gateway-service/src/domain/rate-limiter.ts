@@ -36,8 +36,7 @@ export interface LimitState {
 }
 
 export type Admission =
-  | { ok: true; state: LimitState; release: () => void; charge: (tokens: number) => void }
-  | { ok: false; reason: LimitReason; retryAfterS: number; state: LimitState };
+  { ok: true; state: LimitState; release: () => void; charge: (tokens: number) => void } | { ok: false; reason: LimitReason; retryAfterS: number; state: LimitState };
 
 /** The limit store failed and the limiter fails closed. */
 export class LimitStoreUnavailable extends Error {
@@ -89,12 +88,33 @@ export class RateLimiter {
     const dayResetS = Math.ceil(((day + 1) * DAY - now) / 1000);
     const state: LimitState = { limits };
     const all: Step[] = [
-      { key: `rpm:${keyId}:${minute}`, amount: 1, limit: limits.requestsPerMinute, ttl: 120, reason: 'requests_per_minute', retryAfterS: minuteResetS,
-        note: (v: number) => (state.requests = { remaining: Math.max(0, limits.requestsPerMinute - v), resetS: minuteResetS }) },
-      { key: `tpm:${keyId}:${minute}`, amount: estimate, limit: limits.tokensPerMinute, ttl: 120, reason: 'tokens_per_minute', retryAfterS: minuteResetS,
-        note: (v: number) => (state.minuteTokens = { remaining: Math.max(0, limits.tokensPerMinute - v), resetS: minuteResetS }) },
-      { key: `tpd:${keyId}:${day}`, amount: estimate, limit: limits.tokensPerDay, ttl: 2 * 86_400, reason: 'tokens_per_day', retryAfterS: dayResetS,
-        note: (v: number) => (state.dayTokens = { remaining: Math.max(0, limits.tokensPerDay - v), resetS: dayResetS }) },
+      {
+        key: `rpm:${keyId}:${minute}`,
+        amount: 1,
+        limit: limits.requestsPerMinute,
+        ttl: 120,
+        reason: 'requests_per_minute',
+        retryAfterS: minuteResetS,
+        note: (v: number) => (state.requests = { remaining: Math.max(0, limits.requestsPerMinute - v), resetS: minuteResetS }),
+      },
+      {
+        key: `tpm:${keyId}:${minute}`,
+        amount: estimate,
+        limit: limits.tokensPerMinute,
+        ttl: 120,
+        reason: 'tokens_per_minute',
+        retryAfterS: minuteResetS,
+        note: (v: number) => (state.minuteTokens = { remaining: Math.max(0, limits.tokensPerMinute - v), resetS: minuteResetS }),
+      },
+      {
+        key: `tpd:${keyId}:${day}`,
+        amount: estimate,
+        limit: limits.tokensPerDay,
+        ttl: 2 * 86_400,
+        reason: 'tokens_per_day',
+        retryAfterS: dayResetS,
+        note: (v: number) => (state.dayTokens = { remaining: Math.max(0, limits.tokensPerDay - v), resetS: dayResetS }),
+      },
       { key: `inflight:${keyId}`, amount: 1, limit: limits.maxInFlight, ttl: this.options.inFlightTtlSeconds, reason: 'in_flight', retryAfterS: 1 },
     ];
     const steps = all.filter((step) => step.limit > 0);

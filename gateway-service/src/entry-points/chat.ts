@@ -62,13 +62,13 @@ export function mountChatRoutes(
   routes.add('post', '/v1/chat/completions', deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
     const out = await deps.aiCore.open('POST', '/v1/chat/completions', req.body, ctx(req), d);
-    const charge = (u: WireUsage | undefined, model: string) =>
-      u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);
+    const charge = (u: WireUsage | undefined, model: string) => u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);
     if ('stream' in out) return relayStream(res, out.stream, d, deps.logger, (u) => charge(u, out.stream.headers.get(ANSWERED_BY_HEADER) ?? ''));
     relayWhole(res, out);
     const answer = out.body as { usage?: WireUsage; model?: string };
     if (out.status >= 300) return; // the reservation stays: models may have run
-    if (out.cache === 'hit') chargeUsage(res, deps.limits, []); // a hit costs nothing: give the reservation back
+    if (out.cache === 'hit')
+      chargeUsage(res, deps.limits, []); // a hit costs nothing: give the reservation back
     else charge(answer.usage, answer.model ?? '');
   });
 }
@@ -114,7 +114,10 @@ async function relayStream(res: Response, upstream: globalThis.Response, deadlin
       pending += decoder.decode(chunk, { stream: true });
       const end = pending.lastIndexOf('\n\n');
       if (end < 0) continue;
-      const events = pending.slice(0, end + 2).split('\n\n').filter((e) => e !== '');
+      const events = pending
+        .slice(0, end + 2)
+        .split('\n\n')
+        .filter((e) => e !== '');
       pending = pending.slice(end + 2);
       for (const e of events) {
         if (e.startsWith(USAGE_COMMENT)) onUsage(JSON.parse(e.slice(USAGE_COMMENT.length)) as WireUsage);

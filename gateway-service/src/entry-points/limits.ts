@@ -55,7 +55,11 @@ export function limitRequests(deps: LimitDeps, estimate: (req: Request, d: Limit
     const cost = tokenLimits.length ? estimate(req, deps) : 0;
     // A request that could never fit is the request's problem, not a wait: no Retry-After.
     if (tokenLimits.some((l) => cost > l)) {
-      return next(httpError(400, `this request may cost ~${cost} tokens, more than this API key's token limit (${Math.min(...tokenLimits)}): lower maxTokens`, { code: 'exceeds_token_limit' }));
+      return next(
+        httpError(400, `this request may cost ~${cost} tokens, more than this API key's token limit (${Math.min(...tokenLimits)}): lower maxTokens`, {
+          code: 'exceeds_token_limit',
+        }),
+      );
     }
     let admission;
     try {
@@ -70,10 +74,13 @@ export function limitRequests(deps: LimitDeps, estimate: (req: Request, d: Limit
       deps.onDecision('refused', admission.reason);
       res.setHeader('retry-after', String(admission.retryAfterS));
       // OpenAI's code for a caller's own quota (a model provider's throttling is `rate_limited`).
-      return next(httpError(429, `this API key reached its limit (${admission.reason}); retry after ${admission.retryAfterS} s`, { code: 'rate_limit_exceeded', limit: admission.reason }));
+      return next(
+        httpError(429, `this API key reached its limit (${admission.reason}); retry after ${admission.retryAfterS} s`, { code: 'rate_limit_exceeded', limit: admission.reason }),
+      );
     }
     deps.onDecision('admitted');
-    if (res.closed) admission.release(); // the caller left while we were deciding
+    if (res.closed)
+      admission.release(); // the caller left while we were deciding
     else res.once('close', admission.release);
     res.locals['charge'] = admission.charge;
     next();

@@ -52,7 +52,11 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const ctx = () => requestContext.get() ?? { requestId: '' };
   const send = <B>(res: Response, out: Forwarded, map: (b: B) => unknown = (b) => b) => {
     relayAnswerHeaders(res, out);
-    if (out.status >= 400) res.status(out.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
+    if (out.status >= 400)
+      res
+        .status(out.status)
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(JSON.stringify({ ...(out.body as object), requestId: ctx().requestId }));
     else res.status(out.status).json(map(out.body as B));
   };
   const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown, headers?: Record<string, string>) =>
@@ -96,7 +100,10 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.once('close', () => {
       const status = res.statusCode;
       const result = !res.writableFinished ? 'aborted' : status < 300 ? 'ok' : 'failed';
-      deps.logger.info({ audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, contextKeyHash: keyHash(key), requestId, status, result }, 'context write');
+      deps.logger.info(
+        { audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, contextKeyHash: keyHash(key), requestId, status, result },
+        'context write',
+      );
     });
   };
 

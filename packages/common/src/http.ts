@@ -71,7 +71,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     const requestId = res.getHeader('x-request-id') as string | undefined;
     const allow = appErr.extra['allow'];
     if (Array.isArray(allow)) res.setHeader('allow', allow.join(', '));
-    res.status(appErr.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemFrom(appErr, requestId)));
+    res
+      .status(appErr.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify(problemFrom(appErr, requestId)));
   };
 }
 
@@ -100,10 +103,7 @@ export interface ServerLimits {
 
 /** Listens on host:port (0 picks a free port) and resolves with the bound port. */
 export async function listen(handler: http.RequestListener, port: number, host: string, limits?: ServerLimits): Promise<RunningServer> {
-  const server = http.createServer(
-    limits ? { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs } : {},
-    handler,
-  );
+  const server = http.createServer(limits ? { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs } : {}, handler);
   if (limits) server.maxConnections = limits.maxConnections;
   // Behind a sidecar/ALB with keep-alive: outlive their idle timeouts.
   server.keepAliveTimeout = 65_000;

@@ -26,17 +26,38 @@ const chatMessage = z.discriminatedUnion(
 
 /** Fields OpenAI defines that we refuse by name, so the caller learns why rather than being ignored. */
 export const UNSUPPORTED_CHAT_FIELDS = [
-  'tools', 'tool_choice', 'parallel_tool_calls', 'functions', 'function_call', 'logprobs', 'top_logprobs', 'logit_bias',
-  'response_format', 'audio', 'modalities', 'prediction', 'web_search_options', 'seed', 'service_tier', 'reasoning_effort',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'functions',
+  'function_call',
+  'logprobs',
+  'top_logprobs',
+  'logit_bias',
+  'response_format',
+  'audio',
+  'modalities',
+  'prediction',
+  'web_search_options',
+  'seed',
+  'service_tier',
+  'reasoning_effort',
   'metadata',
 ] as const;
 
 /** Accepted only at the value that changes nothing (some clients always send it). */
-const noOp = <T extends number | boolean>(value: T, what: string) => z.literal(value, { error: `${what} is not supported (only ${value})` }).nullable().optional();
+const noOp = <T extends number | boolean>(value: T, what: string) =>
+  z
+    .literal(value, { error: `${what} is not supported (only ${value})` })
+    .nullable()
+    .optional();
 
 /** Refused whatever its value; the meta is for the OpenAPI document (zod-to-openapi has no mapping for z.never: `not: {}` matches nothing). */
 const refused = (field: string) =>
-  z.never({ error: `${field} is not supported by this gateway` }).optional().meta({ type: 'null', not: {}, description: 'Not supported: any value is refused with 400.' });
+  z
+    .never({ error: `${field} is not supported by this gateway` })
+    .optional()
+    .meta({ type: 'null', not: {}, description: 'Not supported: any value is refused with 400.' });
 
 export const MAX_OUTPUT_TOKENS = 4096;
 
@@ -48,7 +69,10 @@ export const chatRequestSchema = z
     max_completion_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS).nullable().optional(),
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),
-    stop: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)]).nullable().optional(),
+    stop: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)])
+      .nullable()
+      .optional(),
     stream: z.boolean().nullable().optional(),
     stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullable().optional(),
     user: z.string().max(256).optional(),

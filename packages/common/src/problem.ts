@@ -45,7 +45,11 @@ const TITLES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-const slugOf = (title: string, sep: string) => title.toLowerCase().replace(/[^a-z0-9]+/g, sep).replace(/^[-_]+|[-_]+$/g, '');
+const slugOf = (title: string, sep: string) =>
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, sep)
+    .replace(/^[-_]+|[-_]+$/g, '');
 
 export function problemFrom(err: AppError, requestId?: string): Problem {
   const code = typeof err.extra['code'] === 'string' ? err.extra['code'] : slugOf(err.title, '_');

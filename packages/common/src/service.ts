@@ -15,7 +15,7 @@ export function baseConfig(ports: { port: number; metricsPort: number }) {
     METRICS_PORT: env.port(ports.metricsPort).describe('Prometheus /metrics port; never exposed by the ingress'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
-    REQUEST_TIMEOUT_MS: env.ms(30_000).describe('the most one request may take, end to end; a caller\'s smaller remaining budget (x-request-timeout-ms) wins'),
+    REQUEST_TIMEOUT_MS: env.ms(30_000).describe("the most one request may take, end to end; a caller's smaller remaining budget (x-request-timeout-ms) wins"),
     SHUTDOWN_GRACE_MS: env.ms(30_000).describe('how long in-flight requests may finish at shutdown; at least REQUEST_TIMEOUT_MS'),
     SERVER_HEADERS_TIMEOUT_MS: env.ms(10_000).describe('a client must send its request headers within this'),
     SERVER_BODY_TIMEOUT_MS: env.ms(15_000).describe('a client must send its whole request (headers and body) within this'),
@@ -38,7 +38,10 @@ type Issue = { path: string[]; message: string };
 export function baseConfigIssues(c: BaseConfig): Issue[] {
   const issues: Issue[] = [];
   if (c.SHUTDOWN_GRACE_MS < c.REQUEST_TIMEOUT_MS) {
-    issues.push({ path: ['SHUTDOWN_GRACE_MS'], message: `${c.SHUTDOWN_GRACE_MS} ms is shorter than REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms): a shutdown would cut requests off` });
+    issues.push({
+      path: ['SHUTDOWN_GRACE_MS'],
+      message: `${c.SHUTDOWN_GRACE_MS} ms is shorter than REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms): a shutdown would cut requests off`,
+    });
   }
   if (c.SERVER_HEADERS_TIMEOUT_MS > c.SERVER_BODY_TIMEOUT_MS) {
     issues.push({ path: ['SERVER_HEADERS_TIMEOUT_MS'], message: `must not exceed SERVER_BODY_TIMEOUT_MS (${c.SERVER_BODY_TIMEOUT_MS} ms)` });

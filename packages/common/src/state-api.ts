@@ -75,4 +75,3 @@ function parseValue(storeName: string, raw: string): unknown {
     throw new Error(`${storeName} get: the stored value is not JSON`);
   }
 }
-

@@ -12,10 +12,16 @@ import { z } from 'zod';
 import { env, loadConfig } from './config';
 
 export const tracingConfigSchema = z.object({
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional().describe('OTLP collector base URL (http://host:4318; :4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); tracing is off unless this (or the traces endpoint) is set'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional().describe('full OTLP/HTTP traces URL, when not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('OTLP collector base URL (http://host:4318; :4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); tracing is off unless this (or the traces endpoint) is set'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('full OTLP/HTTP traces URL, when not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces'),
   OTEL_SDK_DISABLED: env.bool(false).describe('turns tracing off even with an endpoint set'),
-  OTEL_SERVICE_NAME: z.string().min(1).optional().describe('service.name of the spans; default the service\'s name'),
+  OTEL_SERVICE_NAME: z.string().min(1).optional().describe("service.name of the spans; default the service's name"),
 });
 
 export type TracingConfig = z.infer<typeof tracingConfigSchema>;

@@ -3,8 +3,7 @@ import type { DaprClient } from '@dapr/dapr';
 import { daprSecret } from '../src';
 
 /** What @dapr/dapr 3.x throws for a non-2xx sidecar answer (HTTPClient.execute). */
-const sdkError = (status: number, body: unknown) =>
-  new Error(JSON.stringify({ error: 'x', error_msg: JSON.stringify(body), status }));
+const sdkError = (status: number, body: unknown) => new Error(JSON.stringify({ error: 'x', error_msg: JSON.stringify(body), status }));
 
 const reader = (get: () => Promise<unknown>) => daprSecret({ secret: { get } } as unknown as DaprClient, 'secrets', 1000);
 

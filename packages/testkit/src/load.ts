@@ -32,9 +32,12 @@ export async function steadyLoad(opts: LoadOptions): Promise<Sample[]> {
   const max = Math.min(opts.maxRequests ?? 10_000, Math.ceil((opts.rps * opts.durationMs) / 1000));
   const t0 = performance.now();
   const inflight: Promise<Sample>[] = [];
-  const events = (opts.events ?? []).map((e) => new Promise<void>((resolve, reject) => {
-    setTimeout(() => e.run().then(() => resolve(), reject), e.atMs);
-  }));
+  const events = (opts.events ?? []).map(
+    (e) =>
+      new Promise<void>((resolve, reject) => {
+        setTimeout(() => e.run().then(() => resolve(), reject), e.atMs);
+      }),
+  );
   for (let i = 0; i < max; i++) {
     const due = t0 + (i * 1000) / opts.rps;
     const wait = due - performance.now();
@@ -62,5 +65,4 @@ export async function steadyLoad(opts: LoadOptions): Promise<Sample[]> {
 }
 
 /** Count of samples per status, e.g. {200: 95, 503: 5}. */
-export const byStatus = (samples: Sample[]): Record<number, number> =>
-  samples.reduce<Record<number, number>>((acc, s) => ((acc[s.status] = (acc[s.status] ?? 0) + 1), acc), {});
+export const byStatus = (samples: Sample[]): Record<number, number> => samples.reduce<Record<number, number>>((acc, s) => ((acc[s.status] = (acc[s.status] ?? 0) + 1), acc), {});

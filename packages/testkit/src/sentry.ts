@@ -16,24 +16,38 @@ export async function startSentry(dir: string, logDir: string, namespace = 'defa
   mkdirSync(creds, { recursive: true });
   // Standalone sentry reads its settings from a Configuration file (in Kubernetes, "daprsystem").
   const config = path.join(dir, 'sentry-config.yaml');
-  writeFileSync(config, 'apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: daprsystem\nspec:\n  mtls:\n    enabled: true\n    workloadCertTTL: 1h\n    allowedClockSkew: 15m\n');
+  writeFileSync(
+    config,
+    'apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: daprsystem\nspec:\n  mtls:\n    enabled: true\n    workloadCertTTL: 1h\n    allowedClockSkew: 15m\n',
+  );
   const port = await freePort();
   const healthz = await freePort();
   const proc = new ManagedProcess({
     name: 'sentry',
     command: daprBin('sentry'),
     args: [
-      '--mode', 'standalone',
-      '--config', config,
-      '--issuer-credentials', creds,
-      '--trust-domain', TRUST_DOMAIN,
-      '--port', String(port),
-      '--listen-address', '127.0.0.1',
-      '--healthz-port', String(healthz),
-      '--healthz-listen-address', '127.0.0.1',
-      '--metrics-port', String(await freePort()),
-      '--metrics-listen-address', '127.0.0.1',
-      '--log-level', 'warn',
+      '--mode',
+      'standalone',
+      '--config',
+      config,
+      '--issuer-credentials',
+      creds,
+      '--trust-domain',
+      TRUST_DOMAIN,
+      '--port',
+      String(port),
+      '--listen-address',
+      '127.0.0.1',
+      '--healthz-port',
+      String(healthz),
+      '--healthz-listen-address',
+      '127.0.0.1',
+      '--metrics-port',
+      String(await freePort()),
+      '--metrics-listen-address',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
     ],
     logFile: path.join(logDir, 'sentry.log'),
     ready: () => httpOk(`http://127.0.0.1:${healthz}/healthz`),

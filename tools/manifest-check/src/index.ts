@@ -32,13 +32,19 @@ export interface CheckResult {
 }
 
 const yamlIn = (dir: string) =>
-  readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').map((f) => path.join(dir, f));
+  readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
+    .map((f) => path.join(dir, f));
 
 export async function checkRepository(opts: CheckOptions): Promise<CheckResult> {
   const { root } = opts;
   const deployable = (opts.deployable ?? []).map((d) => path.relative(root, path.resolve(root, d)));
   const overlays = [...new Set([...(opts.overlays ?? defaultOverlays(root)), ...deployable])];
-  const setDirs = opts.componentSets ?? readdirSync(path.join(root, 'components')).map((s) => `components/${s}`).filter((d) => statSync(path.join(root, d)).isDirectory());
+  const setDirs =
+    opts.componentSets ??
+    readdirSync(path.join(root, 'components'))
+      .map((s) => `components/${s}`)
+      .filter((d) => statSync(path.join(root, d)).isDirectory());
   const localFiles = opts.localFiles ?? ['dapr/config.yaml', ...yamlIn(path.join(root, 'dapr/resources')).map((f) => path.relative(root, f))];
 
   const problems: string[] = [];
@@ -59,7 +65,14 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
   for (const d of all) for (const p of validateSchema(d, dapr, k8s)) problems.push(`${describe(d)}: schema: ${p}`);
 
   const aiDefaults = aiCoreConfig.shape;
-  const usedComponents = [aiDefaults.CACHE_STORE, aiDefaults.ANSWER_CACHE_STORE, aiDefaults.CONTEXT_STORE, aiDefaults.SECRET_STORE, gatewayConfig.shape.SECRET_STORE, gatewayConfig.shape.RATE_LIMIT_STORE].map((s) => s.parse(undefined));
+  const usedComponents = [
+    aiDefaults.CACHE_STORE,
+    aiDefaults.ANSWER_CACHE_STORE,
+    aiDefaults.CONTEXT_STORE,
+    aiDefaults.SECRET_STORE,
+    gatewayConfig.shape.SECRET_STORE,
+    gatewayConfig.shape.RATE_LIMIT_STORE,
+  ].map((s) => s.parse(undefined));
   const appIds = ['gateway-service', gatewayConfig.shape.AI_CORE_APP_ID.parse(undefined)];
   const texts = [...new Set(all.map((d) => d.source).filter((s) => !s.startsWith('kustomize')))].map((s) => ({ source: s, text: readFileSync(path.join(root, s), 'utf8') }));
   const deployableSources = new Set(deployable.map((d) => `kustomize build ${d}`));

@@ -6,8 +6,7 @@
 const PLACEHOLDER = /\b(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|YOUR[-_][A-Z0-9_-]+)\b/g;
 
 /** Environment variable names are UPPER_SNAKE by convention, not placeholders. */
-const isEnvVarName = (path: (string | number)[]) =>
-  path.at(-1) === 'envRef' || (path.at(-1) === 'name' && typeof path.at(-2) === 'number' && path.at(-3) === 'env');
+const isEnvVarName = (path: (string | number)[]) => path.at(-1) === 'envRef' || (path.at(-1) === 'name' && typeof path.at(-2) === 'number' && path.at(-3) === 'env');
 
 /** Every placeholder in the string values of an object (keys are never placeholders). */
 export function placeholdersIn(value: unknown, path: (string | number)[] = []): string[] {

@@ -22,7 +22,8 @@ export function checkDaprTokens(deployments: Doc[], fail: Fail): void {
       const apiEnv = secretOf(c, 'DAPR_API_TOKEN');
       const appEnv = secretOf(c, 'APP_API_TOKEN');
       if (apiToken && apiEnv !== apiToken) fail(d, `container ${c.name}: DAPR_API_TOKEN must come from secret ${apiToken} (its sidecar's), not ${apiEnv ?? 'nowhere'}`);
-      if ((appToken || appEnv) && appEnv !== appToken) fail(d, `container ${c.name}: APP_API_TOKEN must come from secret ${appToken ?? '(no app-token-secret)'}, not ${appEnv ?? 'nowhere'}`);
+      if ((appToken || appEnv) && appEnv !== appToken)
+        fail(d, `container ${c.name}: APP_API_TOKEN must come from secret ${appToken ?? '(no app-token-secret)'}, not ${appEnv ?? 'nowhere'}`);
     }
   }
   for (const d of deployments) {

@@ -22,15 +22,31 @@ describe('manifest-check', () => {
   });
 
   test.each([
-    ['a Kubernetes schema violation', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'containerPort: 8080', 'containerPort: "eighty"'), /Deployment\/gateway-service.*schema/],
+    [
+      'a Kubernetes schema violation',
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'containerPort: 8080', 'containerPort: "eighty"'),
+      /Deployment\/gateway-service.*schema/,
+    ],
     ['a Dapr schema violation', (r: string) => replaceIn(r, 'k8s/base/dapr/resiliency.yaml', 'maxRetries: 2', 'maxRetries: [2]'), /Resiliency\/context-qa.*schema/],
-    ['a writable root filesystem', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'), /readOnlyRootFilesystem must be true/],
+    [
+      'a writable root filesystem',
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'),
+      /readOnlyRootFilesystem must be true/,
+    ],
     ['a missing Dapr annotation', (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /^\s+dapr\.io\/app-token-secret: .*\n/m, ''), /ai-core needs dapr.io\/app-token-secret/],
     ['a missing probe', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'path: /readyz', 'path: /'), /readinessProbe must GET \/readyz/],
-    ['a plaintext password', (r: string) => replaceIn(r, 'components/eks/context-cache.yaml', /secretKeyRef:\n\s+name: context-qa-redis\n\s+key: password/, 'value: hunter2'), /redisPassword has a plain value/],
+    [
+      'a plaintext password',
+      (r: string) => replaceIn(r, 'components/eks/context-cache.yaml', /secretKeyRef:\n\s+name: context-qa-redis\n\s+key: password/, 'value: hunter2'),
+      /redisPassword has a plain value/,
+    ],
     ['a component missing from one set', (r: string) => rmSync(path.join(r, 'components/memory/context-store.yaml')), /components\/memory: has no component "context-store"/],
     ['a scope with a wrong app id', (r: string) => replaceIn(r, 'components/local/context-cache.yaml', '  - ai-core-service', '  - ai-core'), /scope ai-core is not a real app id/],
-    ['an access-control policy for a wrong app id', (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'appId: gateway-service', 'appId: gateway'), /policy for unknown app id gateway/],
+    [
+      'an access-control policy for a wrong app id',
+      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'appId: gateway-service', 'appId: gateway'),
+      /policy for unknown app id gateway/,
+    ],
     ['a leaked AWS key', (r: string) => replaceIn(r, 'components/local/context-store.yaml', 'value: us-east-1', 'value: AKIAABCDEFGHIJKLMNOP'), /contains an AWS access key id/],
   ])('when a manifest has %s, then the check fails and says why', (_what, edit, message) => {
     const { code, out } = broken(edit);

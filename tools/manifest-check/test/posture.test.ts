@@ -75,7 +75,9 @@ describe('EKS posture', () => {
     });
 
     test('when one placeholder is left, then the deployable check names exactly that one', () => {
-      const { code, out } = brokenAndFilled((r) => replaceIn(r, 'k8s/overlays/eks/kustomization.yaml', 'https://contoso-gpt.openai.azure.com', 'https://YOUR-RESOURCE.openai.azure.com'));
+      const { code, out } = brokenAndFilled((r) =>
+        replaceIn(r, 'k8s/overlays/eks/kustomization.yaml', 'https://contoso-gpt.openai.azure.com', 'https://YOUR-RESOURCE.openai.azure.com'),
+      );
       expect(out).toMatch(/ConfigMap\/ai-core-config \(kustomize build k8s\/overlays\/eks\): placeholder YOUR-RESOURCE not replaced/);
       expect(out.match(/not replaced/g)).toHaveLength(2); // once per overlay that renders it
       expect(code).toBe(1);
@@ -90,23 +92,83 @@ describe('EKS posture', () => {
 
   const policies = 'k8s/overlays/eks/networkpolicies.yaml';
   test.each([
-    ['an ingress CIDR as wide as the VPC', (r: string) => replaceIn(r, policies, 'ALB_SUBNET_CIDR_A', '10.0.0.0/16'), /NetworkPolicy\/gateway-from-alb.*ingress from 10\.0\.0\.0\/16 is VPC-sized or wider/],
+    [
+      'an ingress CIDR as wide as the VPC',
+      (r: string) => replaceIn(r, policies, 'ALB_SUBNET_CIDR_A', '10.0.0.0/16'),
+      /NetworkPolicy\/gateway-from-alb.*ingress from 10\.0\.0\.0\/16 is VPC-sized or wider/,
+    ],
     ['ingress from anywhere', (r: string) => replaceIn(r, policies, 'ALB_SUBNET_CIDR_A', '0.0.0.0/0'), /ingress from 0\.0\.0\.0\/0 is VPC-sized or wider/],
-    ['an ingress rule without `from`', (r: string) => replaceIn(r, policies, /- from:\n(\s+- ipBlock:\n\s+cidr: ALB_SUBNET_CIDR_.\n)+\s+ports:/, '- ports:'), /gateway-from-alb.*ingress rule without `from` admits every source/],
-    ['an egress CIDR as wide as the VPC', (r: string) => replaceIn(r, policies, 'ELASTICACHE_SUBNET_CIDR_A', '10.0.0.0/16'), /ai-core-aws-egress.*egress to 10\.0\.0\.0\/16 is VPC-sized or wider/],
-    ['HTTPS egress to any address', (r: string) => replaceIn(r, 'k8s/base/networkpolicies.yaml', /( {2}egress:\n)(?![\s\S]* {2}egress:\n)/, '$1    - ports:\n        - port: 443\n'), /NetworkPolicy\/ai-core-service.*egress rule without `to` reaches every address/],
-    ['internet egress without a reason', (r: string) => replaceIn(r, policies, / {2}annotations:\n {4}context-qa\/internet-egress-reason: [^\n]*\n[^\n]*\n[^\n]*\n/, ''), /ai-core-azure-openai-egress.*needs annotation context-qa\/internet-egress-reason/],
-    ['internet egress into a private range', (r: string) => replaceIn(r, policies, /\s+- 10\.0\.0\.0\/8/, ''), /ai-core-azure-openai-egress.*must except the private ranges \(missing 10\.0\.0\.0\/8\)/],
-    ['internet egress on every port', (r: string) => replaceIn(r, policies, /(169\.254\.0\.0\/16)\n\s+ports:\n\s+- port: 443\n?/, '$1\n'), /ai-core-azure-openai-egress.*must name its ports/],
-    ['both sidecars on one API token', (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /ai-core-dapr-api-token/g, 'gateway-dapr-api-token'), /shares Dapr API token secret gateway-dapr-api-token with Deployment\/(gateway|ai-core)-service/],
-    ["an app reading the other sidecar's token", (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /(DAPR_API_TOKEN\n\s+valueFrom:\n\s+secretKeyRef:\n\s+name: )gateway-dapr-api-token/, '$1ai-core-dapr-api-token'), /gateway-service.*DAPR_API_TOKEN must come from secret gateway-dapr-api-token \(its sidecar's\), not ai-core-dapr-api-token/],
-    ['an app token that is also an API token', (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /ai-core-dapr-app-token/g, 'gateway-dapr-api-token'), /app token secret gateway-dapr-api-token is also the API token of Deployment\/gateway-service/],
+    [
+      'an ingress rule without `from`',
+      (r: string) => replaceIn(r, policies, /- from:\n(\s+- ipBlock:\n\s+cidr: ALB_SUBNET_CIDR_.\n)+\s+ports:/, '- ports:'),
+      /gateway-from-alb.*ingress rule without `from` admits every source/,
+    ],
+    [
+      'an egress CIDR as wide as the VPC',
+      (r: string) => replaceIn(r, policies, 'ELASTICACHE_SUBNET_CIDR_A', '10.0.0.0/16'),
+      /ai-core-aws-egress.*egress to 10\.0\.0\.0\/16 is VPC-sized or wider/,
+    ],
+    [
+      'HTTPS egress to any address',
+      (r: string) => replaceIn(r, 'k8s/base/networkpolicies.yaml', /( {2}egress:\n)(?![\s\S]* {2}egress:\n)/, '$1    - ports:\n        - port: 443\n'),
+      /NetworkPolicy\/ai-core-service.*egress rule without `to` reaches every address/,
+    ],
+    [
+      'internet egress without a reason',
+      (r: string) => replaceIn(r, policies, / {2}annotations:\n {4}context-qa\/internet-egress-reason: [^\n]*\n[^\n]*\n[^\n]*\n/, ''),
+      /ai-core-azure-openai-egress.*needs annotation context-qa\/internet-egress-reason/,
+    ],
+    [
+      'internet egress into a private range',
+      (r: string) => replaceIn(r, policies, /\s+- 10\.0\.0\.0\/8/, ''),
+      /ai-core-azure-openai-egress.*must except the private ranges \(missing 10\.0\.0\.0\/8\)/,
+    ],
+    [
+      'internet egress on every port',
+      (r: string) => replaceIn(r, policies, /(169\.254\.0\.0\/16)\n\s+ports:\n\s+- port: 443\n?/, '$1\n'),
+      /ai-core-azure-openai-egress.*must name its ports/,
+    ],
+    [
+      'both sidecars on one API token',
+      (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /ai-core-dapr-api-token/g, 'gateway-dapr-api-token'),
+      /shares Dapr API token secret gateway-dapr-api-token with Deployment\/(gateway|ai-core)-service/,
+    ],
+    [
+      "an app reading the other sidecar's token",
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /(DAPR_API_TOKEN\n\s+valueFrom:\n\s+secretKeyRef:\n\s+name: )gateway-dapr-api-token/, '$1ai-core-dapr-api-token'),
+      /gateway-service.*DAPR_API_TOKEN must come from secret gateway-dapr-api-token \(its sidecar's\), not ai-core-dapr-api-token/,
+    ],
+    [
+      'an app token that is also an API token',
+      (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /ai-core-dapr-app-token/g, 'gateway-dapr-api-token'),
+      /app token secret gateway-dapr-api-token is also the API token of Deployment\/gateway-service/,
+    ],
     ['a gateway without ADMIN_PORT', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /\s+- name: ADMIN_PORT\n\s+value: "8082"/, ''), /gateway must set ADMIN_PORT/],
-    ['ADMIN_PORT apart from the admin containerPort', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'value: "8082"', 'value: "8083"'), /ADMIN_PORT 8083 must be the containerPort named admin \(8082\)/],
-    ['the public Ingress routing to the admin Service', (r: string) => replaceIn(r, 'k8s/overlays/eks/ingress.yaml', /name: gateway-service\n(\s+)port:\n\s+name: http/, 'name: gateway-admin\n$1port:\n$1  name: admin'), /Ingress\/gateway-service.*routes to gateway-admin; only gateway-service may be public/],
-    ['the admin port on the public Service', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /( {6}targetPort: http\n)/, '$1    - name: admin\n      port: 8082\n      targetPort: admin\n'), /Ingress\/gateway-service.*is public but Service\/gateway-service exposes the gateway's admin port/],
-    ['the admin Ingress made internet-facing', (r: string) => replaceIn(r, 'k8s/overlays/eks-admin-alb/admin-ingress.yaml', 'scheme: internal', 'scheme: internet-facing'), /Ingress\/gateway-admin.*routes to gateway-admin; only gateway-service may be public/],
-    ['an overlay without a namespace', (r: string) => replaceIn(r, 'k8s/overlays/eks/kustomization.yaml', 'namespace: context-qa\n', ''), /NetworkPolicy\/gateway-from-alb \(kustomize build k8s\/overlays\/eks\): is in namespace \(none\), not context-qa/],
+    [
+      'ADMIN_PORT apart from the admin containerPort',
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'value: "8082"', 'value: "8083"'),
+      /ADMIN_PORT 8083 must be the containerPort named admin \(8082\)/,
+    ],
+    [
+      'the public Ingress routing to the admin Service',
+      (r: string) => replaceIn(r, 'k8s/overlays/eks/ingress.yaml', /name: gateway-service\n(\s+)port:\n\s+name: http/, 'name: gateway-admin\n$1port:\n$1  name: admin'),
+      /Ingress\/gateway-service.*routes to gateway-admin; only gateway-service may be public/,
+    ],
+    [
+      'the admin port on the public Service',
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /( {6}targetPort: http\n)/, '$1    - name: admin\n      port: 8082\n      targetPort: admin\n'),
+      /Ingress\/gateway-service.*is public but Service\/gateway-service exposes the gateway's admin port/,
+    ],
+    [
+      'the admin Ingress made internet-facing',
+      (r: string) => replaceIn(r, 'k8s/overlays/eks-admin-alb/admin-ingress.yaml', 'scheme: internal', 'scheme: internet-facing'),
+      /Ingress\/gateway-admin.*routes to gateway-admin; only gateway-service may be public/,
+    ],
+    [
+      'an overlay without a namespace',
+      (r: string) => replaceIn(r, 'k8s/overlays/eks/kustomization.yaml', 'namespace: context-qa\n', ''),
+      /NetworkPolicy\/gateway-from-alb \(kustomize build k8s\/overlays\/eks\): is in namespace \(none\), not context-qa/,
+    ],
   ])('when the manifests have %s, then the check fails and says why', (_what, edit, message) => {
     const { code, out } = broken(edit);
     expect(out).toMatch(message);

@@ -15,9 +15,7 @@ export const AZURE_DEPLOYMENT_ROUTE = /^\/openai\/deployments\/([^/]+)\/chat\/co
 export const AZURE_V1_ROUTE = /^\/openai\/v1\/chat\/completions$/;
 
 /** GA and preview data-plane versions that serve chat completions. */
-export const API_VERSIONS = new Set([
-  '2024-02-01', '2024-06-01', '2024-10-21', '2025-04-01-preview', '2024-12-01-preview', '2025-01-01-preview', '2025-03-01-preview',
-]);
+export const API_VERSIONS = new Set(['2024-02-01', '2024-06-01', '2024-10-21', '2025-04-01-preview', '2024-12-01-preview', '2025-01-01-preview', '2025-03-01-preview']);
 
 function sendAzureError(res: ServerResponse, status: number, code: string, message: string): void {
   // 429s carry Retry-After like the real service (and the SDK honours it).
@@ -42,7 +40,12 @@ export async function handleAzure(
   const key = req.headers['api-key'];
   const bearer = /^Bearer \S+/.test(req.headers['authorization'] ?? '');
   if (!(typeof key === 'string' && key !== '') && !bearer) {
-    return sendAzureError(res, 401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.');
+    return sendAzureError(
+      res,
+      401,
+      '401',
+      'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+    );
   }
   let body: Record<string, unknown>;
   try {
@@ -52,7 +55,12 @@ export async function handleAzure(
   }
   const deployment = pathDeployment !== undefined ? decodeURIComponent(pathDeployment) : body['model'];
   if (typeof deployment !== 'string' || !deps.deployments.has(deployment)) {
-    return sendAzureError(res, 404, 'DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.');
+    return sendAzureError(
+      res,
+      404,
+      'DeploymentNotFound',
+      'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
+    );
   }
   const problem = validate(body);
   if (problem) return sendAzureError(res, 400, 'BadRequest', problem);
@@ -70,7 +78,10 @@ export async function handleAzure(
     const finish = a.truncated ? 'length' : 'stop';
     if (!body['stream']) {
       return sendJson(res, 200, {
-        id, object: 'chat.completion', created, model: deployment,
+        id,
+        object: 'chat.completion',
+        created,
+        model: deployment,
         choices: [{ index: 0, finish_reason: finish, message: { role: 'assistant', content: a.text, refusal: null } }],
         usage,
       });
@@ -82,12 +93,17 @@ export async function handleAzure(
     // Azure opens with a content-filter results chunk that has no choices/delta.
     send({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });
     chunk({ role: 'assistant', content: '' });
-    const ok = await paced(ctx, res, chunks(a.text), (t) => chunk({ content: t }), () =>
-      res.end(`data: ${JSON.stringify({ error: { code: 'InternalServerError', message: 'The stream failed part-way (simulated).' } })}\n\n`),
+    const ok = await paced(
+      ctx,
+      res,
+      chunks(a.text),
+      (t) => chunk({ content: t }),
+      () => res.end(`data: ${JSON.stringify({ error: { code: 'InternalServerError', message: 'The stream failed part-way (simulated).' } })}\n\n`),
     );
     if (!ok) return;
     chunk({}, finish);
-    if ((body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: deployment, choices: [], usage });
+    if ((body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage)
+      send({ id, object: 'chat.completion.chunk', created, model: deployment, choices: [], usage });
     res.end('data: [DONE]\n\n');
   });
 }

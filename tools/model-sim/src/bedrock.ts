@@ -33,16 +33,13 @@ function frame(headers: Record<string, string>, body: unknown): Uint8Array {
   });
 }
 
-const event = (type: string, body: unknown) =>
-  frame({ ':message-type': 'event', ':event-type': type, ':content-type': 'application/json' }, body);
+const event = (type: string, body: unknown) => frame({ ':message-type': 'event', ':event-type': type, ':content-type': 'application/json' }, body);
 
 /** Stream exceptions use lower-camel member names, e.g. modelStreamErrorException. */
-const streamException = (name: string, message: string) =>
-  frame({ ':message-type': 'exception', ':exception-type': name, ':content-type': 'application/json' }, { message });
+const streamException = (name: string, message: string) => frame({ ':message-type': 'exception', ':exception-type': name, ':content-type': 'application/json' }, { message });
 
 /** "1 validation error detected: Value … at 'field' failed to satisfy constraint: …", as Bedrock words it. */
-const invalid = (field: string, constraint: string) =>
-  `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`;
+const invalid = (field: string, constraint: string) => `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`;
 
 interface ConverseInput {
   text: string;
@@ -59,7 +56,7 @@ function parseConverse(body: unknown): ConverseInput | string {
   const texts: string[] = [];
   let user = '';
   for (const [i, m] of messages.entries()) {
-    if (m?.role !== 'user' && m?.role !== 'assistant') return invalid(`messages.${i + 1}.member.role`, "Member must satisfy enum value set: [user, assistant]");
+    if (m?.role !== 'user' && m?.role !== 'assistant') return invalid(`messages.${i + 1}.member.role`, 'Member must satisfy enum value set: [user, assistant]');
     if (!Array.isArray(m.content) || m.content.length === 0) return invalid(`messages.${i + 1}.member.content`, 'Member must not be null or empty');
     const text = (m.content as ({ text?: unknown } | null)[]).map((c) => (typeof c?.text === 'string' ? c.text : '')).join('\n');
     texts.push(text);
@@ -97,13 +94,7 @@ function parseInvoke(body: unknown): ConverseInput | string {
   return { text: b['prompt'], user: b['prompt'], maxTokens: maxGenLen };
 }
 
-export async function handleBedrock(
-  deps: { faults: FaultRegistry; counters: Counters },
-  req: IncomingMessage,
-  res: ServerResponse,
-  rawModelId: string,
-  op: string,
-): Promise<void> {
+export async function handleBedrock(deps: { faults: FaultRegistry; counters: Counters }, req: IncomingMessage, res: ServerResponse, rawModelId: string, op: string): Promise<void> {
   const modelId = decodeURIComponent(rawModelId);
   const auth = req.headers['authorization'] ?? '';
   // Signature not verified: the shape proves the SDK signed (SigV4) or used a Bedrock API key.
@@ -114,8 +105,11 @@ export async function handleBedrock(
     return sendBedrockError(res, ERROR_KINDS['not-found'], `Could not resolve the foundation model from the provided model identifier: ${modelId}`);
   }
   if (PROFILE_ONLY.has(modelId)) {
-    return sendBedrockError(res, ERROR_KINDS.validation,
-      `Invocation of model ID ${modelId} with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`);
+    return sendBedrockError(
+      res,
+      ERROR_KINDS.validation,
+      `Invocation of model ID ${modelId} with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
+    );
   }
   let body: unknown;
   try {
@@ -128,12 +122,20 @@ export async function handleBedrock(
   if (typeof input === 'string') return sendBedrockError(res, ERROR_KINDS.validation, input);
 
   const started = Date.now();
-  await modelCall(deps, res, op, modelId, input.text, (spec) => sendBedrockError(res, spec), async (ctx) => {
-    const a = answer(modelId, input.text, input.maxTokens, input.user);
-    if (op === 'converse') return sendJson(res, 200, converseBody(a, Date.now() - started));
-    if (op === 'invoke') return sendJson(res, 200, invokeBody(a));
-    await stream(ctx, res, a, op === 'converse-stream', started);
-  });
+  await modelCall(
+    deps,
+    res,
+    op,
+    modelId,
+    input.text,
+    (spec) => sendBedrockError(res, spec),
+    async (ctx) => {
+      const a = answer(modelId, input.text, input.maxTokens, input.user);
+      if (op === 'converse') return sendJson(res, 200, converseBody(a, Date.now() - started));
+      if (op === 'invoke') return sendJson(res, 200, invokeBody(a));
+      await stream(ctx, res, a, op === 'converse-stream', started);
+    },
+  );
 }
 
 type A = ReturnType<typeof answer>;
@@ -174,17 +176,21 @@ async function stream(ctx: CallContext, res: ServerResponse, a: A, converse: boo
   if (converse) {
     res.write(event('contentBlockStop', { contentBlockIndex: 0 }));
     res.write(event('messageStop', { stopReason }));
-    res.end(event('metadata', {
-      usage: { inputTokens: a.inputTokens, outputTokens: a.outputTokens, totalTokens: a.inputTokens + a.outputTokens },
-      metrics: { latencyMs: Date.now() - started },
-    }));
+    res.end(
+      event('metadata', {
+        usage: { inputTokens: a.inputTokens, outputTokens: a.outputTokens, totalTokens: a.inputTokens + a.outputTokens },
+        metrics: { latencyMs: Date.now() - started },
+      }),
+    );
   } else {
-    res.end(nativeChunk({
-      generation: '',
-      prompt_token_count: a.inputTokens,
-      generation_token_count: a.outputTokens,
-      stop_reason: a.truncated ? 'length' : 'stop',
-      'amazon-bedrock-invocationMetrics': { inputTokenCount: a.inputTokens, outputTokenCount: a.outputTokens, invocationLatency: Date.now() - started },
-    }));
+    res.end(
+      nativeChunk({
+        generation: '',
+        prompt_token_count: a.inputTokens,
+        generation_token_count: a.outputTokens,
+        stop_reason: a.truncated ? 'length' : 'stop',
+        'amazon-bedrock-invocationMetrics': { inputTokenCount: a.inputTokens, outputTokenCount: a.outputTokens, invocationLatency: Date.now() - started },
+      }),
+    );
   }
 }

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const sim = await startSimulator({
     host: cfg.SIM_HOST,
     port: cfg.SIM_PORT,
-    deployments: cfg.SIM_AZURE_DEPLOYMENTS.split(',').map((s) => s.trim()).filter(Boolean),
+    deployments: cfg.SIM_AZURE_DEPLOYMENTS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     faults: cfg.SIM_FAULTS,
   });
   console.log(JSON.stringify({ msg: 'model simulator listening', port: sim.port, faults: sim.faults.all() }));

@@ -1,12 +1,5 @@
 /** The real openai client (AzureOpenAI and the v1 route) against the simulator. */
-import OpenAI, {
-  APIConnectionError,
-  AzureOpenAI,
-  BadRequestError,
-  InternalServerError,
-  NotFoundError,
-  RateLimitError,
-} from 'openai';
+import OpenAI, { APIConnectionError, AzureOpenAI, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
 import { SimulatorAdmin, startSimulator, type Simulator } from '../src';
 
 const DEPLOYMENT = 'gpt-4';
@@ -29,8 +22,7 @@ describe('Azure OpenAI simulator', () => {
       ...(opts.timeout ? { timeout: opts.timeout } : {}),
     });
   const ask = (client = azure()) => client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, max_tokens: 200 });
-  const askStream = (client = azure()) =>
-    client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
+  const askStream = (client = azure()) => client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
 
   beforeAll(async () => {
     sim = await startSimulator();
@@ -84,14 +76,18 @@ describe('Azure OpenAI simulator', () => {
     expect(err).toBeInstanceOf(BadRequestError);
     expect(err.message).toContain('API version not supported');
     const res = await fetch(`${sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions`, {
-      method: 'POST', headers: { 'api-key': 'k', 'content-type': 'application/json' }, body: JSON.stringify({ messages: MESSAGES }),
+      method: 'POST',
+      headers: { 'api-key': 'k', 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
     });
     expect(res.status).toBe(404);
   });
 
   test('when no api-key or bearer token is sent, then 401', async () => {
     const res = await fetch(`${sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: MESSAGES }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
     });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: { code: '401' } });

@@ -34,8 +34,7 @@ describe('Bedrock Runtime simulator', () => {
       requestHandler: new NodeHttpHandler(requestTimeout ? { requestTimeout, throwOnRequestTimeout: true } : {}),
       maxAttempts: 1,
     });
-  const converse = (text = PROMPT, modelId = MODEL) =>
-    new ConverseCommand({ modelId, messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 256 } });
+  const converse = (text = PROMPT, modelId = MODEL) => new ConverseCommand({ modelId, messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 256 } });
 
   beforeAll(async () => {
     sim = await startSimulator();
@@ -59,9 +58,7 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test('when maxTokens is small, then the answer is cut and stopReason is max_tokens', async () => {
-    const out = await client().send(
-      new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: PROMPT }] }], inferenceConfig: { maxTokens: 3 } }),
-    );
+    const out = await client().send(new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: PROMPT }] }], inferenceConfig: { maxTokens: 3 } }));
     expect(out.output?.message?.content?.[0]?.text?.split(' ')).toHaveLength(3);
     expect(out.stopReason).toBe('max_tokens');
   });
@@ -106,7 +103,9 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test('when the base Maverick id is used without an inference profile, then ValidationException says so', async () => {
-    const err = await client().send(converse(PROMPT, 'meta.llama4-maverick-17b-instruct-v1:0')).catch((e) => e);
+    const err = await client()
+      .send(converse(PROMPT, 'meta.llama4-maverick-17b-instruct-v1:0'))
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ValidationException);
     expect(err.message).toMatch(/inference profile/);
   });
@@ -123,7 +122,9 @@ describe('Bedrock Runtime simulator', () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(ValidationException);
     expect(err.message).toContain('inferenceConfig.maxTokens');
-    const missing = await client().send(new InvokeModelCommand({ modelId: MODEL, body: JSON.stringify({ max_gen_len: 10 }) })).catch((e) => e);
+    const missing = await client()
+      .send(new InvokeModelCommand({ modelId: MODEL, body: JSON.stringify({ max_gen_len: 10 }) }))
+      .catch((e) => e);
     expect(missing).toBeInstanceOf(ValidationException);
     expect(missing.message).toContain('prompt');
   });
@@ -137,7 +138,9 @@ describe('Bedrock Runtime simulator', () => {
     ['access-denied', AccessDeniedException, 403],
   ] as const)('when %s is injected, then the SDK raises its own %p (HTTP %d)', async (error, cls, status) => {
     await admin.setFault(MODEL, { failRate: 1, error });
-    const err = await client().send(converse()).catch((e) => e);
+    const err = await client()
+      .send(converse())
+      .catch((e) => e);
     expect(err).toBeInstanceOf(cls);
     expect(err.$metadata.httpStatusCode).toBe(status);
     expect((await admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 1, errors: 1 });
@@ -145,14 +148,18 @@ describe('Bedrock Runtime simulator', () => {
 
   test('when the model hangs, then the call ends in the client timeout and the simulator counted it', async () => {
     await admin.setFault(MODEL, { hang: true });
-    const err = await client(300).send(converse()).catch((e) => e);
+    const err = await client(300)
+      .send(converse())
+      .catch((e) => e);
     expect(err.name).toBe('TimeoutError');
     expect(await admin.requests('converse', MODEL)).toBe(1);
   });
 
   test('when the model hangs and the caller aborts, then the call rejects with AbortError', async () => {
     await admin.setFault(MODEL, { hang: true });
-    const err = await client().send(converse(), { abortSignal: AbortSignal.timeout(200) }).catch((e) => e);
+    const err = await client()
+      .send(converse(), { abortSignal: AbortSignal.timeout(200) })
+      .catch((e) => e);
     expect(err.name).toBe('AbortError');
   });
 

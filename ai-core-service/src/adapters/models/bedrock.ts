@@ -1,11 +1,5 @@
 /** Models on AWS Bedrock (Llama 4 and any other Converse model) through Converse and ConverseStream. */
-import {
-  BedrockRuntimeClient,
-  BedrockRuntimeServiceException,
-  ConverseCommand,
-  ConverseStreamCommand,
-  type Message,
-} from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, BedrockRuntimeServiceException, ConverseCommand, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
@@ -107,11 +101,15 @@ function toModelError(err: unknown, signal: AbortSignal, midStream = false): Mod
   return abortedOr(err, signal, () => {
     if (err instanceof BedrockRuntimeServiceException) {
       const kind =
-        err.name === 'ThrottlingException' || err.name === 'ServiceQuotaExceededException' ? 'rate_limited'
-        : err.name === 'AccessDeniedException' || err.name === 'UnrecognizedClientException' ? 'unauthorized'
-        : err.name === 'ValidationException' ? 'bad_request'
-        : err.name === 'ModelTimeoutException' ? 'timeout'
-        : 'upstream_error';
+        err.name === 'ThrottlingException' || err.name === 'ServiceQuotaExceededException'
+          ? 'rate_limited'
+          : err.name === 'AccessDeniedException' || err.name === 'UnrecognizedClientException'
+            ? 'unauthorized'
+            : err.name === 'ValidationException'
+              ? 'bad_request'
+              : err.name === 'ModelTimeoutException'
+                ? 'timeout'
+                : 'upstream_error';
       return new ModelError(kind, `bedrock ${err.name} (${err.$metadata?.httpStatusCode ?? 'in stream'})`, { cause: err });
     }
     if (midStream) return endedEarly(signal, err);

@@ -135,11 +135,7 @@ export class GuardedModel {
    * token counts too; a stall of `idleMs` is a timeout, and so is a stream
    * longer than `maxMs` (the request's own maximum).
    */
-  runStream(
-    req: GenerateRequest,
-    budget: CallBudget,
-    opts: CallOptions & { idleMs: number; maxMs: number; onDelta: (text: string) => void },
-  ): Promise<ModelOutcome> {
+  runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; maxMs: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
     // maxMs bounds a stream nobody waits for any more (a race loser of unknown health runs on).
     const work = {
       req,
@@ -155,9 +151,7 @@ export class GuardedModel {
     // A half-open trial must be able to end in a verdict: one that the budget
     // would cut before the model's deadline could only be inconclusive (and a
     // caller sending tiny budgets could keep the breaker open for everyone).
-    const refusal = this.inFlight >= this.settings.maxInFlight ? 'overloaded'
-      : this.breaker.halfOpen && budget.remainingMs() < verdictWithinMs ? 'circuit_open'
-      : undefined;
+    const refusal = this.inFlight >= this.settings.maxInFlight ? 'overloaded' : this.breaker.halfOpen && budget.remainingMs() < verdictWithinMs ? 'circuit_open' : undefined;
     if (refusal) {
       const outcome = refused(refusal);
       modelEvent('context_qa.model.refused', { 'context_qa.model': this.provider.name, 'error.type': refusal });
