@@ -63,7 +63,8 @@ version_ok() { # name version
   fi
 }
 
-in_out_dir() { [ "$(cd "$(dirname "$1")" 2>/dev/null && pwd -P)" = "$out" ]; }
+# Resolves links first: a path that leads into $out (e.g. a link to .dapr/bin/daprd) would make a link loop.
+in_out_dir() { local real; real=$(readlink -f "$1" 2>/dev/null) || real=$1; [ "$(cd "$(dirname "$real")" 2>/dev/null && pwd -P)" = "$out" ]; }
 
 # The choice for one binary: prints "installed <path> <version>" or "build";
 # fails (status 1, reason on stderr) when an env var names an unusable binary.

@@ -91,10 +91,45 @@ describe('tracing: one trace per request, end to end', () => {
       expect(spans.some((s) => s.parentSpanId === m.spanId && s.kind === SPAN_KIND.client)).toBe(true);
     }
 
-    // Never user text: neither the prompt nor the context appears in any attribute or event.
-    const everything = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]));
+    // Route facts sit on the server span, next to the request id.
+    const root = roots[0]!;
+    expect(root.attributes).toMatchObject({ 'context_qa.request_id': 'trace-happy-1', 'context_qa.key_id': 'dev-ask', 'context_qa.answered_by': expect.any(String) });
+
+    // Never user text: neither the prompt nor the context appears in any name, attribute, event or status.
+    const everything = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.statusMessage]));
     expect(everything).not.toContain('churn');
     expect(everything).not.toContain('2.1 percent');
+  });
+
+  test('when the sketch route carries the prompt in its query, then no span holds it', async () => {
+    const marker = 'zebra-marker-7f3a';
+    const res = await fetch(`${stack.appUrl('gateway-service')}/prompt?prompt=${marker}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'x-request-id': 'trace-query-1' },
+    });
+    expect(res.status).toBe(200);
+    const spans = await traceOf('trace-query-1', (t) => modelSpans(t).length === 2);
+    const root = spans.find((s) => s.attributes['context_qa.request_id'] === 'trace-query-1' && s.service === 'gateway-service')!;
+    expect(String(root.attributes['url.query'])).toContain('REDACTED');
+    expect(JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.statusMessage]))).not.toContain(marker);
+  });
+
+  test('when a public caller sends its own sampled traceparent, then the gateway starts a trace of its own', async () => {
+    const callerTrace = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const res = await fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${DEV_KEYS.ask}`,
+        'content-type': 'application/json',
+        'x-request-id': 'trace-edge-1',
+        traceparent: `00-${callerTrace}-bbbbbbbbbbbbbbbb-01`,
+      },
+      body: JSON.stringify({ prompt: 'edge', strategy: 'primary' }),
+    });
+    expect(res.status).toBe(200);
+    const spans = await traceOf('trace-edge-1', (t) => modelSpans(t).length === 1);
+    expect(spans[0]!.traceId).not.toBe(callerTrace);
+    expect(otlp.spans.filter((s) => s.traceId === callerTrace)).toEqual([]);
   });
 
   test('when the preferred model fails, then its span carries the error and the request span the fallback', async () => {

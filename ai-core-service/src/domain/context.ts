@@ -3,17 +3,15 @@ import type { ContextSource } from '@context-qa/common';
 import { logged, startWriteBack, type CacheSyncDeps } from './cache-sync';
 import type { CacheEntry, StoredText } from './ports';
 
-const MAX_PLAIN_KEY = 256;
-
 /**
- * The context key for a request: the caller's contextKey, else the prompt
- * normalised (NFKC, trimmed, whitespace collapsed, lower-cased) so equivalent
- * questions share context; long or Dapr-unsafe keys become a sha256.
+ * The context key for a request: the caller's contextKey, else the SHA-256 of
+ * the prompt normalised (NFKC, trimmed, whitespace collapsed, lower-cased), so
+ * equivalent questions share context and the question itself never becomes a
+ * key (keys show in store URLs, so in the sidecars' spans, and in the stores).
  */
 export function contextKeyFor(prompt: string, contextKey?: string): string {
   if (contextKey !== undefined) return contextKey;
   const normalised = prompt.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-  if (normalised.length <= MAX_PLAIN_KEY && !normalised.includes('||')) return normalised;
   return `sha256:${createHash('sha256').update(normalised).digest('hex')}`;
 }
 

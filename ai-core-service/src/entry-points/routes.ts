@@ -1,4 +1,3 @@
-import { trace } from '@opentelemetry/api';
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
@@ -66,7 +65,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         const cause = degradedCause(answer);
         deps.logger.warn({ degraded: true, cause }, 'degraded answer');
         // The fallback, on the request's trace: which models failed and how, and who answered instead.
-        trace.getActiveSpan()?.addEvent('context_qa.fallback', {
+        requestContext.get()?.span?.addEvent('context_qa.fallback', {
           'context_qa.answered_by': answer.answeredBy,
           'context_qa.failed_models': Object.entries(cause.models).map(([m, o]) => `${m}:${o.code ?? o.status}`),
           'context_qa.context_source': cause.context,

@@ -1,6 +1,6 @@
 /**
  * Calls ai-core-service through our own Dapr sidecar (service invocation by
- * app id), carrying x-request-id, traceparent and the request's remaining
+ * app id), carrying x-request-id and the request's remaining
  * budget. Transport failures become 503/504/502 problems with stable codes;
  * ai-core's own answers pass through, except a rejected app token (our
  * misconfiguration, not the caller's: 502).
@@ -39,7 +39,6 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface CallContext {
   requestId: string;
-  traceparent?: string;
   /** Extra headers for ai-core (e.g. x-context-key). */
   headers?: Record<string, string>;
 }
@@ -66,7 +65,6 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
           ...sidecarHeaders(config),
           'x-request-id': ctx.requestId,
           [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
-          ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
           ...ctx.headers,
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },

@@ -1,7 +1,7 @@
-import { trace } from '@opentelemetry/api';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { requestContext } from './logger';
 
 /** Fields a route adds to its request's access line (key id, answeredBy, degraded…). */
 export interface AccessFields {
@@ -24,7 +24,7 @@ const SPAN_ATTRIBUTES: Record<keyof AccessFields, string> = {
 /** Adds fields to this request's access line, and to its trace span when tracing is on. */
 export function noteAccess(res: Response, fields: AccessFields): void {
   res.locals['access'] = { ...(res.locals['access'] as AccessFields | undefined), ...fields };
-  const span = trace.getActiveSpan();
+  const span = requestContext.get()?.span;
   if (!span) return;
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) span.setAttribute(SPAN_ATTRIBUTES[k as keyof AccessFields], v as string | boolean);
 }

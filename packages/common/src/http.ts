@@ -17,12 +17,11 @@ export const requestId: RequestHandler = (req, res, next) => {
   const given = req.header('x-request-id');
   const id = given && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('x-request-id', id);
+  // With tracing on, the active span here is the server span (middleware layers are not
+  // traced): it carries the id, so a trace can be found by it. The instrumentation propagates the trace.
   const span = trace.getActiveSpan();
-  // With tracing on, the request's span carries the id (find its trace by it) and the
-  // instrumentation propagates the trace; without, the caller's traceparent is passed on as is.
   span?.setAttribute(REQUEST_ID_ATTRIBUTE, id);
-  const traceparent = span ? undefined : req.header('traceparent');
-  requestContext.run({ requestId: id, ...(traceparent ? { traceparent } : {}) }, next);
+  requestContext.run({ requestId: id, ...(span ? { span } : {}) }, next);
 };
 
 /** Request bodies are JSON only: anything else with a body is refused before parsing. */

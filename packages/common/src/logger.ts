@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
 
@@ -7,7 +7,8 @@ export type { Logger } from 'pino';
 /** Per-request values every log line and outgoing call should carry. */
 export interface RequestContext {
   requestId: string;
-  traceparent?: string;
+  /** The request's server span when tracing is on: route-level facts go there, next to the request id. */
+  span?: Span;
 }
 
 const store = new AsyncLocalStorage<RequestContext>();

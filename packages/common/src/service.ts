@@ -79,8 +79,11 @@ export function runService<C extends { LOG_LEVEL: string }>(
     (server) => {
       logger.info({ port: server.port, metricsPort: server.metricsPort }, `${service} listening`);
       runUntilSignalled(logger, async () => {
-        await server.stop();
-        await tracing?.shutdown();
+        try {
+          await server.stop();
+        } finally {
+          await tracing?.shutdown();
+        }
       });
     },
     (err) => {

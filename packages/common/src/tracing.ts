@@ -8,6 +8,7 @@
  * so this module imports neither (nor anything of ours that does): each
  * service's `instrument.ts` starts it before main loads the app.
  */
+import type { TextMapPropagator } from '@opentelemetry/api';
 import { z } from 'zod';
 import { env, loadConfig } from './config';
 
@@ -31,6 +32,19 @@ export const tracingEnabled = (c: TracingConfig): boolean =>
 
 /** Probes and scrapes would flood the traces and say nothing about answers. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** The sketch route takes its prompt in the query: user text never goes into a span. */
+const REDACTED_QUERY = ['prompt', 'sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
+/** Spans still buffered at shutdown get this long to leave (the pod's grace period is finite). */
+const FLUSH_MS = 3000;
+
+export interface TracingOptions {
+  /**
+   * The public edge: a caller's traceparent is not continued (any client could
+   * force sampling and pick trace ids); every request starts a trace of its own.
+   * Outgoing calls still carry ours.
+   */
+  edge?: boolean;
+}
 
 export interface Tracing {
   /** Flushes the spans still buffered; call last at shutdown. */
@@ -41,7 +55,7 @@ export interface Tracing {
  * Starts the SDK when configured. Everything else (sampler, protocol, batch
  * delay, resource attributes) follows the SDK's own OTEL_* variables.
  */
-export function startTracing(service: string, environment: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+export function startTracing(service: string, opts: TracingOptions = {}, environment: NodeJS.ProcessEnv = process.env): Tracing | undefined {
   const config = loadConfig(tracingConfigSchema, environment);
   if (!tracingEnabled(config)) return undefined;
   // Loaded only when on: the SDK and its exporters are heavy to require.
@@ -50,15 +64,18 @@ export function startTracing(service: string, environment: NodeJS.ProcessEnv = p
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   const { ExpressInstrumentation, ExpressLayerType } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
   const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const sdk = new NodeSDK({
     serviceName: config.OTEL_SERVICE_NAME ?? service,
+    textMapPropagator: opts.edge ? injectOnly(new W3CTraceContextPropagator()) : new W3CTraceContextPropagator(),
     instrumentations: [
       // Outgoing calls only as part of a request: readiness checks and background
       // write-backs would each start a trace of their own.
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0]!),
         requireParentforOutgoingSpans: true,
+        redactedQueryParamsServer: REDACTED_QUERY,
       }),
       // The route handler's span only: one span per middleware would bury the useful ones.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
@@ -69,17 +86,22 @@ export function startTracing(service: string, environment: NodeJS.ProcessEnv = p
     logRecordProcessors: [],
   });
   sdk.start();
-  // Spans that cannot be flushed at exit (collector gone) are lost; that is no failed shutdown.
-  return { shutdown: () => sdk.shutdown().catch(() => undefined) };
+  // Spans that cannot be flushed in time (collector gone or slow) are lost; that is no failed shutdown.
+  return { shutdown: () => Promise.race([sdk.shutdown().catch(() => undefined), new Promise<void>((r) => setTimeout(r, FLUSH_MS).unref())]) };
+}
+
+/** Passes our context on to the calls we make, and takes none from callers. */
+function injectOnly(inner: TextMapPropagator): TextMapPropagator {
+  return { inject: (ctx, carrier, setter) => inner.inject(ctx, carrier, setter), extract: (ctx) => ctx, fields: () => inner.fields() };
 }
 
 /**
  * For a service's `instrument.ts`: starts tracing or stops the process naming
  * the bad variable, as runService does for the rest of the config.
  */
-export function instrument(service: string): Tracing | undefined {
+export function instrument(service: string, opts: TracingOptions = {}): Tracing | undefined {
   try {
-    return startTracing(service);
+    return startTracing(service, opts);
   } catch (err) {
     console.error(`${service}: ${(err as Error).message}`);
     process.exit(1);

@@ -6,7 +6,7 @@ const enabled = (env: NodeJS.ProcessEnv) => tracingEnabled(tracingConfigSchema.p
 describe('tracing configuration', () => {
   test('when no OTLP endpoint is set, then tracing is off and no SDK starts', () => {
     expect(enabled({})).toBe(false);
-    expect(startTracing('svc', {})).toBeUndefined();
+    expect(startTracing('svc', {}, {})).toBeUndefined();
   });
 
   test('when an endpoint is set, then tracing is on unless OTEL_SDK_DISABLED', () => {
@@ -16,7 +16,7 @@ describe('tracing configuration', () => {
   });
 
   test('when the endpoint is not a URL, then start-up fails naming the variable', () => {
-    expect(() => startTracing('svc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
-    expect(() => startTracing('svc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => startTracing('svc', {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
+    expect(() => startTracing('svc', {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });

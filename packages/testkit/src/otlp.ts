@@ -48,6 +48,7 @@ export interface ReceivedSpan {
   events: { name: string; attributes: Record<string, AttributeValue> }[];
   /** 0 unset, 1 ok, 2 error. */
   status: number;
+  statusMessage: string;
   startNs: bigint;
   durationMs: number;
 }
@@ -79,7 +80,7 @@ interface WireSpan {
   end_time_unix_nano?: string;
   attributes?: KeyValue[];
   events?: { name: string; attributes?: KeyValue[] }[];
-  status?: { code?: number };
+  status?: { code?: number; message?: string };
 }
 interface WireRequest {
   resource_spans?: { resource?: { attributes?: KeyValue[] }; scope_spans?: { scope?: { name?: string }; spans?: WireSpan[] }[] }[];
@@ -106,6 +107,7 @@ export function decodeTraces(body: Buffer): ReceivedSpan[] {
           attributes: attrs(s.attributes),
           events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
           status: s.status?.code ?? 0,
+          statusMessage: s.status?.message ?? '',
           startNs: start,
           durationMs: Number(BigInt(s.end_time_unix_nano ?? 0) - start) / 1e6,
         });

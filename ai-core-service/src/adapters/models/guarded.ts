@@ -83,13 +83,15 @@ export class GuardedModel {
       rollingCountTimeout: settings.rollingCountTimeoutMs,
       errorFilter: isNeutral,
     });
-    const report = (state: BreakerState) => () => {
+    // Opening and closing happen inside a call (its span gets the event); half-open comes from
+    // Opossum's timer, whose span is long over: the next trial's span says it instead.
+    const report = (state: BreakerState, traced: boolean) => () => {
       observer?.breaker(provider.name, state);
-      modelEvent('context_qa.breaker.state_change', { 'context_qa.model': provider.name, 'context_qa.breaker.state': state });
+      if (traced) modelEvent('context_qa.breaker.state_change', { 'context_qa.model': provider.name, 'context_qa.breaker.state': state });
     };
-    this.breaker.on('open', report('open'));
-    this.breaker.on('halfOpen', report('half_open'));
-    this.breaker.on('close', report('closed'));
+    this.breaker.on('open', report('open', true));
+    this.breaker.on('halfOpen', report('half_open', false));
+    this.breaker.on('close', report('closed', true));
     observer?.breaker(provider.name, 'closed');
   }
 
@@ -151,7 +153,13 @@ export class GuardedModel {
     // A half-open trial must be able to end in a verdict: one that the budget
     // would cut before the model's deadline could only be inconclusive (and a
     // caller sending tiny budgets could keep the breaker open for everyone).
-    const refusal = this.inFlight >= this.settings.maxInFlight ? 'overloaded' : this.breaker.halfOpen && budget.remainingMs() < verdictWithinMs ? 'circuit_open' : undefined;
+    // Refused here, not by Opossum's fire(): no model is called, so no model-call span.
+    const refusal =
+      this.inFlight >= this.settings.maxInFlight
+        ? 'overloaded'
+        : this.breaker.opened || (this.breaker.halfOpen && budget.remainingMs() < verdictWithinMs)
+          ? 'circuit_open'
+          : undefined;
     if (refusal) {
       const outcome = refused(refusal);
       modelEvent('context_qa.model.refused', { 'context_qa.model': this.provider.name, 'error.type': refusal });
