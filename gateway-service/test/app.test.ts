@@ -128,7 +128,9 @@ describe('gateway bad input: a clear problem, never a forward', () => {
 
   test('when the route is unknown, then 404; when the method is wrong, then 405 with Allow', async () => {
     const { app } = setup();
-    expect((await request(app).get('/v1/nope')).status).toBe(404);
+    const notFound = await request(app).get('/v1/<img src=x>');
+    expect(notFound.status).toBe(404);
+    expect(notFound.headers['x-content-type-options']).toBe('nosniff'); // the detail echoes the path: never sniffed as HTML
     const res = await request(app).get('/v1/prompt').set(auth);
     expect(res.status).toBe(405);
     expect(res.headers['allow']).toBe('POST');

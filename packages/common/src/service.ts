@@ -130,10 +130,16 @@ export class Readiness {
   }
 }
 
+/** No response of ours is to be content-sniffed (an error body echoing a path must never render as HTML). */
+const noSniff: RequestHandler = (_req, res, next) => {
+  res.setHeader('x-content-type-options', 'nosniff');
+  next();
+};
+
 /** An Express app with the request id, the access log and (optionally) HTTP metrics in front of every route. */
 export function baseApp(logger: Logger, httpMiddleware?: RequestHandler): Express {
   const app = express().disable('x-powered-by').disable('etag');
-  app.use(requestId, accessLog(logger));
+  app.use(requestId, noSniff, accessLog(logger));
   if (httpMiddleware) app.use(httpMiddleware);
   return app;
 }
