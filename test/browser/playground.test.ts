@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { STRATEGIES } from '@context-qa/common';
 import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 import { PLAYGROUND_CSP } from '../../gateway-service/src/entry-points/playground';
@@ -50,14 +50,21 @@ async function open(apiKey: string = DEV_KEYS.ask) {
   return res!;
 }
 
-/** Asks through the form and waits for the answer (or the error) to be shown. */
-async function ask(prompt: string, opts: { contextKey?: string; strategy?: string; stream?: boolean } = {}) {
+type AskOptions = { contextKey?: string; strategy?: string; stream?: boolean };
+
+/** Fills the form and presses Ask, without waiting for the answer. */
+async function submitAsk(prompt: string, opts: AskOptions = {}) {
   await page.fill('#prompt', prompt);
   await page.fill('#ask-context-key', opts.contextKey ?? '');
   await page.selectOption('#strategy', opts.strategy ?? 'both');
   await page.setChecked('#stream', opts.stream ?? false);
   await page.click('#ask-submit');
-  await page.waitForSelector('#answer[aria-busy="false"]');
+}
+
+/** Asks through the form and waits for the answer (or the error) to be shown. */
+async function ask(prompt: string, opts: AskOptions = {}) {
+  await submitAsk(prompt, opts);
+  await page.waitForSelector('#answer-text[aria-busy="false"]', { state: 'attached' });
 }
 
 const text = async (selector: string) => (await page.locator(selector).textContent()) ?? '';
@@ -98,9 +105,22 @@ test('when a question is asked with a stored context key, then the answer quotes
     expect(await card(model!).textContent()).toMatch(new RegExp(`Statusok.*Latency\\d+ ms.*Tokens\\d+ in, \\d+ out.*\\[${id}\\] Based on the context "New hires`));
   }
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway });
-  await page.click('.request-id button');
+  await page.click('#copy-request-id');
   await shows('.request-id [role=status]', /^Copied\.$/);
   expect(await page.evaluate('navigator.clipboard.readText()')).toBe(requestId);
+  // No navigator.clipboard (plain http from another host): Copy selects the id instead.
+  await page.evaluate(`Object.defineProperty(navigator, 'clipboard', { value: undefined })`);
+  await page.click('#copy-request-id');
+  await shows('.request-id [role=status]', /^Selected: press Ctrl\+C to copy\.$/);
+  expect(await page.evaluate(`(({ value, selectionStart, selectionEnd }) => value.slice(selectionStart, selectionEnd))(document.getElementById('request-id'))`)).toBe(requestId);
+
+  // 200 % and 400 % zoom of a 1280 px window (640 and 320 CSS px), with the whole answer shown: nothing cut off sideways.
+  for (const width of [640, 320]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(ARTIFACTS, `width-${width}.png`), fullPage: true });
+    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(true);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Streamed: the same context through the OpenAI-compatible route, one model's answer.
   await ask('What do new hires get?', { contextKey: 'handbook/onboarding', strategy: 'primary', stream: true });
@@ -111,11 +131,6 @@ test('when a question is asked with a stored context key, then the answer quotes
   await ask('What do new hires get?', { strategy: 'both', stream: true });
   expect(await text('#strategy-error')).toContain('cannot stream');
   expect(await page.getAttribute('#strategy', 'aria-invalid')).toBe('true');
-
-  // 200 % zoom of a 1280 px window: a 640 px wide viewport, nothing cut off sideways.
-  await page.setViewportSize({ width: 640, height: 900 });
-  await page.screenshot({ path: path.join(ARTIFACTS, 'zoom-200.png'), fullPage: true });
-  expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(true);
 
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
   writeFileSync(path.join(ARTIFACTS, 'transfer-size.json'), JSON.stringify({ total, files: Object.fromEntries(sizes) }, null, 2));
@@ -167,14 +182,36 @@ test('when context is edited in the page, then the next answer uses the new text
   expect(await text('#context-alert')).toMatch(/^400 bad_request: please correct the marked fields \(request id [\w-]+\)$/);
   await page.screenshot({ path: path.join(ARTIFACTS, 'context-errors.png'), fullPage: true });
 
+  // While a request runs, the form's buttons are disabled (held here until checked).
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(`${gateway}/v1/context/**`, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.click('#context-load');
+  expect(await page.locator('#context-form button:disabled').count()).toBe(3);
+  release();
+  await shows('#context-status', /^Loaded/);
+  expect(await page.locator('#context-form button:disabled').count()).toBe(0);
+  await page.unroute(`${gateway}/v1/context/**`);
+
+  // Delete asks first; changing the key cancels.
+  await page.click('#context-delete');
+  await shows('#context-status', /^Press "Confirm delete" to delete "policy"/);
+  expect(await text('#context-delete')).toBe('Confirm delete');
+  await page.fill('#context-key', 'policy');
+  expect([await text('#context-delete'), await text('#context-status')]).toEqual(['Delete', '']);
+  await page.click('#context-delete');
   await page.click('#context-delete');
   await shows('#context-status', /^Deleted "policy"\.$/);
   await page.click('#context-load');
   await shows('#context-status', /^Nothing is stored under "policy"\.$/);
 });
 
-test('when only the keyboard is used, then Tab reaches every control in order with a visible focus ring and Enter asks', async () => {
+test('when only the keyboard is used, then Tab reaches every control in order with a visible focus ring; Enter and Space work them', async () => {
   await stack.seedContextStore({ keyboard: 'Keyboards have keys.' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway });
   await page.goto(`${gateway}/playground`);
   const focused = () =>
     page.evaluate<{ id: string; visible: boolean }>(
@@ -188,7 +225,7 @@ test('when only the keyboard is used, then Tab reaches every control in order wi
     order.push(f.id);
     if (type) await page.keyboard.type(type);
   };
-  await tab(DEV_KEYS.ask);
+  await tab(DEV_KEYS.admin);
   await tab(); // keep-key checkbox
   await tab('What do keyboards have?');
   await tab('keyboard');
@@ -199,9 +236,32 @@ test('when only the keyboard is used, then Tab reaches every control in order wi
   await tab();
   expect(order).toEqual(['api-key', 'remember-key', 'prompt', 'ask-context-key', 'strategy', 'max-tokens', 'stream', 'ask-submit']);
   await page.keyboard.press('Enter');
-  await page.waitForSelector('#answer[aria-busy="false"]');
+  await page.waitForSelector('#answer-text[aria-busy="false"]', { state: 'attached' });
   expect(await text('#answer-text')).toContain('Keyboards have keys.');
   expect(await text('#answer-meta')).toContain('Strategyfastest');
+
+  // On to the request id's Copy, then the context form: Load, Save and a confirmed Delete.
+  await tab(); // request id
+  await tab();
+  await page.keyboard.press('Enter');
+  await shows('.request-id [role=status]', /^Copied\.$/);
+  await tab('keyboard');
+  await tab();
+  await tab();
+  await tab();
+  await page.keyboard.press('Space');
+  await shows('#context-status', /^Loaded "keyboard"/);
+  expect(await focused()).toEqual({ id: 'context-load', visible: true }); // back on the button after the request
+  await tab();
+  await page.keyboard.press('Enter');
+  await shows('#context-status', /^Saved "keyboard"/);
+  await tab();
+  await page.keyboard.press('Space');
+  await shows('#context-status', /^Press "Confirm delete"/);
+  await page.keyboard.press('Enter');
+  await shows('#context-status', /^Deleted "keyboard"\.$/);
+  expect(order.slice(8)).toEqual(['request-id', 'copy-request-id', 'context-key', 'context-text', 'context-ttl', 'context-load', 'context-save', 'context-delete']);
+  expect(await focused()).toEqual({ id: 'context-delete', visible: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'keyboard.png'), fullPage: true });
 });
 
@@ -229,4 +289,81 @@ test('when context holds markup, then it is shown as text; the CSP blocks inline
   expect(await page.evaluate('[...new Set(window.blocked)].sort()')).toEqual(['script-src-attr', 'script-src-elem']);
   expect(await page.evaluate('window.pwned')).toBeUndefined();
   expect(violations.length).toBeGreaterThanOrEqual(2);
+});
+
+test('when the key is used, then no URL and no localStorage holds it; sessionStorage only while "Keep it for this tab" is ticked', async () => {
+  const urls: string[] = [];
+  page.on('request', (req) => urls.push(req.url()));
+  await open(DEV_KEYS.admin);
+  await ask(`Where does my key go? ${Date.now()}`);
+  await saveContext('key-check', 'Keys stay in memory.');
+  const stored = () => page.evaluate(`[localStorage.length, sessionStorage.length, sessionStorage.getItem('context-qa.playground.apiKey')]`);
+  expect(await stored()).toEqual([0, 0, null]);
+  await page.check('#remember-key');
+  expect(await stored()).toEqual([0, 1, DEV_KEYS.admin]);
+  await page.reload();
+  expect([await page.inputValue('#api-key'), await page.isChecked('#remember-key')]).toEqual([DEV_KEYS.admin, true]);
+  await page.uncheck('#remember-key');
+  expect(await stored()).toEqual([0, 0, null]);
+  expect(urls.filter((u) => u.includes('/v1/'))).toHaveLength(2);
+  expect(urls.filter((u) => decodeURIComponent(u).includes(DEV_KEYS.admin))).toEqual([]);
+});
+
+test('when a question is asked while another runs, then the first is aborted; Stop ends a stream and keeps what came', async () => {
+  await stack.seedContextStore({ 'race/first': 'First context.', 'race/second': 'Second context.' });
+  // Slow only for prompts that say "Slow": the question after it answers at once.
+  await stack.simulator.setFault(GPT, { latencyMs: 3000, onlyIf: 'Slow' });
+  await open();
+  const sent = page.waitForRequest(`${gateway}/v1/prompt`);
+  await submitAsk('Slow: which context?', { contextKey: 'race/first' });
+  await sent;
+  const aborted = page.waitForEvent('requestfailed');
+  await ask('Which context?', { contextKey: 'race/second' });
+  const first = await aborted;
+  expect([first.url(), first.failure()?.errorText]).toEqual([`${gateway}/v1/prompt`, 'net::ERR_ABORTED']);
+  expect(await text('#answer-text')).toContain('Second context.');
+  expect(await text('#answer-status')).toMatch(/^Answered by gpt4 in \d+ ms\.$/);
+
+  await stack.simulator.setFault(GPT, { chunkDelayMs: 2000, onlyIf: 'Slow' });
+  const stopped = page.waitForEvent('requestfailed');
+  await submitAsk('Slow: stream it', { strategy: 'primary', stream: true });
+  await shows('#answer-text', /\S/); // the first chunk is in
+  await page.click('#stop');
+  await page.waitForSelector('#answer-text[aria-busy="false"]', { state: 'attached' });
+  expect((await stopped).url()).toBe(`${gateway}/v1/chat/completions`);
+  expect(await text('#answer-status')).toBe('Stopped.');
+  expect(await text('#answer-text')).toMatch(/^\[gpt-4\] /);
+  expect(await page.isDisabled('#stop')).toBe(true);
+  expect(await page.evaluate('document.activeElement.id')).toBe('ask-submit');
+});
+
+test('when a stream has CRLF line ends and "data:" without a space, then it is read; an event that is not JSON is a 502', async () => {
+  // The gateway writes LF and "data: "; a proxy on the way may not. Served here, as the stack never sends these.
+  const chunk = (content: string) =>
+    JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'gpt4', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+  let body = `data:${chunk('Hello, ')}\r\n\r\n: a comment\r\ndata: ${chunk('world.')}\r\n\r\ndata: [DONE]\r\n\r\n`;
+  await page.route(`${gateway}/v1/chat/completions`, (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body }));
+  await open();
+  await ask('Hello?', { strategy: 'primary', stream: true });
+  expect(await text('#answer-text')).toBe('Hello, world.');
+  expect(await text('#answer-status')).toMatch(/^Streamed by gpt4 in \d+ ms\.$/);
+  body = `data: ${chunk('Hello')}\r\n\r\ndata: {"cut\r\n\r\n`;
+  await ask('Hello?', { strategy: 'primary', stream: true });
+  expect(await text('#ask-alert')).toBe('502 bad_stream: the stream carried an event that is not JSON');
+});
+
+test('when a route is not served on this listener (ADMIN_PORT), then Ask and the context form say so', async () => {
+  // The gateway's own unmatched-route 404, fetched from a path no listener has: one gateway stands in for a split pair.
+  const notHere = async (route: Route) => route.fulfill({ response: await route.fetch({ url: `${gateway}/v1/not-on-this-listener` }) });
+  await page.route(`${gateway}/v1/prompt`, notHere);
+  await page.route(`${gateway}/v1/context/**`, notHere);
+  await open(DEV_KEYS.admin);
+  await ask('Anyone there?');
+  expect(await text('#ask-alert')).toMatch(
+    /^404 not_found: this listener does not serve the ask routes: open the playground on the gateway's public port, not the admin one \(request id /,
+  );
+  await page.fill('#context-key', 'policy');
+  await page.click('#context-load');
+  await shows('#context-alert', /^404 not_found: this listener does not serve the context routes: open the playground on the gateway's admin port \(ADMIN_PORT\)/);
+  expect(await text('#context-status')).toBe('');
 });

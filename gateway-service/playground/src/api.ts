@@ -90,26 +90,53 @@ export async function streamChat(apiKey: string, input: AskInput, signal: AbortS
   return { requestId, chunks: sseChunks(res.body, requestId) };
 }
 
-async function* sseChunks(body: ReadableStream<Uint8Array>, requestId: string | undefined): AsyncGenerator<ChatCompletionChunk> {
+/**
+ * Each server-sent event's data. A reader loop, not `for await` over the body:
+ * Safari and Chromium before 124 cannot iterate a ReadableStream. Line endings
+ * per the SSE spec (\r\n, \n or \r), and "data:" with or without its space.
+ */
+async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const reader = body.getReader();
   const decoder = new TextDecoder();
   let pending = '';
-  for await (const bytes of body) {
-    pending += decoder.decode(bytes, { stream: true });
-    let end: number;
-    while ((end = pending.indexOf('\n\n')) >= 0) {
-      const data = pending
-        .slice(0, end)
-        .split('\n')
-        .filter((l) => l.startsWith('data: '))
-        .map((l) => l.slice(6))
-        .join('\n');
-      pending = pending.slice(end + 2);
-      if (data === '') continue;
-      if (data === '[DONE]') return;
-      const event = JSON.parse(data) as ChatCompletionChunk | OpenAiError;
-      if ('error' in event) throw new ApiError(200, event.error.code ?? event.error.type, event.error.message, requestId);
-      yield event;
+  let data: string[] = [];
+  let done = false;
+  try {
+    while (!done) {
+      const read = await reader.read();
+      done = read.done;
+      pending += decoder.decode(read.value, { stream: !done });
+      // A trailing \r waits for the next read: it may be the first half of \r\n.
+      const cut = !done && pending.endsWith('\r') ? pending.length - 1 : pending.length;
+      const lines = pending.slice(0, cut).split(/\r\n|\r|\n/);
+      pending = (done ? '' : (lines.pop() ?? '')) + pending.slice(cut);
+      for (const line of lines) {
+        if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+        else if (line === '' && data.length) {
+          const event = data.join('\n');
+          data = [];
+          yield event;
+        }
+      }
     }
+  } finally {
+    // Left early (an error event, [DONE]): close the connection rather than leave it to the server.
+    if (!done) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
+
+async function* sseChunks(body: ReadableStream<Uint8Array>, requestId: string | undefined): AsyncGenerator<ChatCompletionChunk> {
+  for await (const data of sseData(body)) {
+    if (data === '[DONE]') return;
+    let event: ChatCompletionChunk | OpenAiError;
+    try {
+      event = JSON.parse(data) as ChatCompletionChunk | OpenAiError;
+    } catch {
+      throw new ApiError(502, 'bad_stream', 'the stream carried an event that is not JSON', requestId);
+    }
+    if ('error' in event) throw new ApiError(200, event.error.code ?? event.error.type, event.error.message, requestId);
+    yield event;
   }
   throw new ApiError(502, 'stream_cut_off', 'the stream ended before it finished', requestId);
 }

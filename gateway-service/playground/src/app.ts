@@ -117,6 +117,19 @@ function showError(form: HTMLFormElement, alert: HTMLElement, err: unknown): voi
   alert.textContent = placed.length && !unplaced.length ? describe(err, 'please correct the marked fields') : describe(err);
 }
 
+/**
+ * The gateway's 404 for a path this listener lacks (its route table's "no route for METHOD /path",
+ * packages/common http.ts), unlike an API 404 such as "no context is stored". With ADMIN_PORT set,
+ * the public listener has no context routes and the admin listener no ask routes.
+ */
+const routeMissing = (err: unknown): err is ApiError => err instanceof ApiError && err.status === 404 && err.message.startsWith('no route for');
+
+function notServedHere(err: unknown, routes: 'ask' | 'context'): unknown {
+  if (!routeMissing(err)) return err;
+  const where = routes === 'ask' ? 'public port, not the admin one' : 'admin port (ADMIN_PORT)';
+  return new ApiError(404, err.code, `this listener does not serve the ${routes} routes: open the playground on the gateway's ${where}`, err.requestId);
+}
+
 // Asking.
 
 let running: AbortController | undefined;
@@ -146,17 +159,18 @@ function requestIdControl(id: string): Node {
   Object.assign(field, { id: 'request-id', readOnly: true, value: id });
   field.setAttribute('aria-label', 'Request id');
   const copy = el('button', 'Copy');
-  copy.type = 'button';
+  Object.assign(copy, { id: 'copy-request-id', type: 'button' });
   const done = el('span', '', 'hint');
   done.setAttribute('role', 'status');
+  const selectIt = () => {
+    field.select();
+    done.textContent = 'Selected: press Ctrl+C to copy.';
+  };
   copy.addEventListener('click', () => {
-    navigator.clipboard.writeText(id).then(
-      () => (done.textContent = 'Copied.'),
-      () => {
-        field.select();
-        done.textContent = 'Selected: press Ctrl+C to copy.';
-      },
-    );
+    // No navigator.clipboard outside a secure context (plain http from another host): select instead.
+    const written = (navigator.clipboard as Clipboard | undefined)?.writeText(id);
+    if (!written) return selectIt();
+    written.then(() => (done.textContent = 'Copied.'), selectIt);
   });
   box.append(field, copy, done);
   return box;
@@ -232,6 +246,11 @@ async function showStream(input: AskInput, signal: AbortSignal, started: number)
   ]);
 }
 
+/** Busy marks what is being replaced; the status line outside it stays live, so its news is read out. */
+const setBusy = (busy: boolean) => {
+  for (const node of [answerText, modelCards]) node.setAttribute('aria-busy', String(busy));
+};
+
 async function runAsk(): Promise<void> {
   running?.abort();
   const controller = new AbortController();
@@ -239,7 +258,7 @@ async function runAsk(): Promise<void> {
   clearErrors(askForm, askAlert);
   const input = askInput();
   answerSection.hidden = false;
-  answerSection.setAttribute('aria-busy', 'true');
+  setBusy(true);
   answerStatus.classList.remove('degraded');
   answerStatus.textContent = stream.checked ? 'Streaming…' : 'Asking…';
   answerText.textContent = '';
@@ -253,13 +272,13 @@ async function runAsk(): Promise<void> {
   } catch (err) {
     if (running !== controller) return; // a newer question replaced this one
     answerStatus.textContent = controller.signal.aborted ? 'Stopped.' : 'No answer.';
-    if (!controller.signal.aborted) showError(askForm, askAlert, err);
+    if (!controller.signal.aborted) showError(askForm, askAlert, notServedHere(err, 'ask'));
   } finally {
     if (running === controller) {
       running = undefined;
       if (document.activeElement === stopButton) byId('ask-submit', HTMLButtonElement).focus(); // a disabled button drops focus
       stopButton.disabled = true;
-      answerSection.setAttribute('aria-busy', 'false');
+      setBusy(false);
     }
   }
 }
@@ -272,30 +291,38 @@ stopButton.addEventListener('click', () => running?.abort());
 
 // Context (admin scope).
 
+const contextButtons = [...contextForm.querySelectorAll('button')];
+const deleteButton = byId('context-delete', HTMLButtonElement);
+let contextBusy = false;
+
+/** One context request at a time: the form's buttons are disabled meanwhile (no overlapping writes). */
 async function onContext(action: (key: string) => Promise<string>): Promise<void> {
+  if (contextBusy) return;
+  disarmDelete();
   clearErrors(contextForm, contextAlert);
   contextStatus.textContent = '';
   const key = contextKey.value;
   if (key === '') return showError(contextForm, contextAlert, new ApiError(0, 'key_missing', 'enter a key first', undefined, [{ path: 'key', message: 'Enter a key.' }]));
+  const pressed = document.activeElement;
+  contextBusy = true;
+  for (const b of contextButtons) b.disabled = true;
   try {
     contextStatus.textContent = await action(key);
   } catch (err) {
-    showError(contextForm, contextAlert, err);
+    showError(contextForm, contextAlert, notServedHere(err, 'context'));
+  } finally {
+    contextBusy = false;
+    for (const b of contextButtons) b.disabled = false;
+    // Disabling the pressed button dropped its focus: give it back (a field error has moved focus on purpose).
+    if (pressed instanceof HTMLElement && (document.activeElement === document.body || !document.activeElement)) pressed.focus();
   }
 }
-
-const notServedHere = (err: unknown) =>
-  err instanceof ApiError && err.status === 404
-    ? new ApiError(404, err.code, 'this listener does not serve the context routes (the gateway has ADMIN_PORT set): open the playground on the admin port', err.requestId)
-    : err;
 
 contextForm.addEventListener('submit', (event) => {
   event.preventDefault();
   void onContext(async (key) => {
     const ttl = contextTtl.value.trim();
-    await contexts.put(apiKey(), key, { text: contextText.value, ...(ttl ? { ttlSeconds: numberOrText(ttl) } : {}) }).catch((err: unknown) => {
-      throw notServedHere(err);
-    });
+    await contexts.put(apiKey(), key, { text: contextText.value, ...(ttl ? { ttlSeconds: numberOrText(ttl) } : {}) });
     return `Saved "${key}": the next answer with this key uses it.`;
   });
 });
@@ -307,18 +334,34 @@ byId('context-load', HTMLButtonElement).addEventListener('click', () =>
       contextText.value = stored.text;
       return `Loaded "${key}" (${stored.text.length} characters).`;
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      if (!(err instanceof ApiError && err.status === 404) || routeMissing(err)) throw err;
       contextText.value = '';
       return `Nothing is stored under "${key}".`;
     }
   }),
 );
 
-byId('context-delete', HTMLButtonElement).addEventListener('click', () =>
-  onContext(async (key) => {
-    await contexts.remove(apiKey(), key).catch((err: unknown) => {
-      throw notServedHere(err);
+// Delete asks first, in the page: the pressed button turns into "Confirm delete" (focus stays on it,
+// the status says so); pressing it again deletes, while leaving it or changing the key cancels.
+let armedKey: string | undefined;
+function disarmDelete(): void {
+  if (armedKey !== undefined) contextStatus.textContent = '';
+  armedKey = undefined;
+  deleteButton.textContent = 'Delete';
+}
+deleteButton.addEventListener('click', () => {
+  const key = contextKey.value;
+  if (key === '' || armedKey === key) {
+    void onContext(async (key) => {
+      await contexts.remove(apiKey(), key);
+      return `Deleted "${key}".`;
     });
-    return `Deleted "${key}".`;
-  }),
-);
+    return;
+  }
+  clearErrors(contextForm, contextAlert);
+  armedKey = key;
+  deleteButton.textContent = 'Confirm delete';
+  contextStatus.textContent = `Press "Confirm delete" to delete "${key}"; anything else cancels.`;
+});
+deleteButton.addEventListener('blur', disarmDelete);
+contextKey.addEventListener('input', disarmDelete);
