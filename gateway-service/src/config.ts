@@ -13,6 +13,12 @@ export const configSchema = withChecks(
       .optional()
       .describe('when set, the admin context routes are served only on this port (an internal listener), not on PORT'),
     BODY_LIMIT: z.string().default('64kb').describe('largest accepted request body'),
+    MAX_IN_FLIGHT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(256)
+      .describe('answer requests in flight on this replica beyond which new ones are refused at once (503 overloaded); size it to capacity × an acceptable wait; 0: no limit'),
     AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
     AI_CORE_DIRECT_URL: z.url().optional().describe('benchmarks only: call ai-core at this URL without Dapr, to measure what the sidecars cost'),
     SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),

@@ -4,6 +4,7 @@ import { daprInvoker } from './adapters/ai-core-invoker';
 import { daprCounters } from './adapters/dapr-counters';
 import { ApiKeySource } from './adapters/api-key-source';
 import { createApp } from './app';
+import { admission } from './entry-points/admission';
 import type { Config } from './config';
 import { RateLimiter } from './domain/rate-limiter';
 import type { LimitDeps } from './entry-points/limits';
@@ -52,6 +53,8 @@ export async function start(config: Config, logger: Logger) {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     httpMiddleware: metrics.httpMiddleware,
     aiCore: daprInvoker(config),
+    // One admission count per replica, shared by both listeners.
+    admit: admission(config.MAX_IN_FLIGHT, 1, () => metrics.rateLimit('refused', 'overloaded')),
     apiKeys: () => keys.list(),
   };
   // With ADMIN_PORT the context routes live only on that (internal) listener.

@@ -29,7 +29,7 @@ const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, ANSWER_CAC
 
 export function mountChatRoutes(
   routes: Routes,
-  deps: { aiCore: AiCore; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
+  deps: { aiCore: AiCore; admit: RequestHandler; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
 ): void {
   const ctx = (req: Request) => {
     const contextKey = req.header('x-context-key');
@@ -59,7 +59,7 @@ export function mountChatRoutes(
     next();
   };
 
-  routes.add('post', '/v1/chat/completions', deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
+  routes.add('post', '/v1/chat/completions', deps.admit, deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
     const out = await deps.aiCore.open('POST', '/v1/chat/completions', req.body, ctx(req), d);
     const charge = (u: WireUsage | undefined, model: string) => u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);

@@ -43,6 +43,8 @@ export interface RouteDeps {
   surface?: 'all' | 'public' | 'admin';
   /** Per-key rate limits and token budgets (entry-points/limits.ts). */
   limits: LimitDeps;
+  /** Load shedding in front of the answer routes (entry-points/admission.ts); default: admit all. */
+  admit?: RequestHandler;
 }
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
@@ -80,15 +82,16 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   };
 
   const surface = deps.surface ?? 'all';
+  const admit: RequestHandler = deps.admit ?? ((_req, _res, next) => next());
   if (surface !== 'admin') {
     // The public API's OpenAPI document, without a key (client generators, API gateways); built on first use.
     let document: object | undefined;
     routes.add('get', '/openapi.json', (_req, res) => void res.json((document ??= openApiDocument())));
-    mountChatRoutes(routes, { aiCore: deps.aiCore, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, limits: deps.limits });
-    routes.add('post', '/v1/prompt', auth('ask'), ...body, limit, async (req, res) => send(res, await ask(req, res)));
+    mountChatRoutes(routes, { aiCore: deps.aiCore, admit, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, limits: deps.limits });
+    routes.add('post', '/v1/prompt', admit, auth('ask'), ...body, limit, async (req, res) => send(res, await ask(req, res)));
 
     // The original sketch's route: ?prompt=… or the JSON body, plus its answer keys.
-    routes.add('post', '/prompt', auth('ask'), ...body, queryPrompt, limit, async (req, res) => {
+    routes.add('post', '/prompt', admit, auth('ask'), ...body, queryPrompt, limit, async (req, res) => {
       send(res, await ask(req, res), (b: AskResponse) => ({ ...b, llama: b.models.llama4?.text ?? '', gpt4: b.models.gpt4?.text ?? '' }));
     });
   }

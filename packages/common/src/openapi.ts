@@ -66,7 +66,7 @@ const PROMPT_ERRORS = {
   415: '`unsupported_media_type`: the body is not application/json',
   429: '`rate_limit_exceeded`: the key reached a limit (`limit` names it)',
   ...UPSTREAM_ERRORS,
-  503: '`keys_not_loaded` · `limits_unavailable` · `no_model_answered` (`models` says why each failed; Retry-After when a breaker or bulkhead refused) · `ai_core_unavailable` · `ai_core_unreachable`',
+  503: '`overloaded` (this replica is at capacity: Retry-After) · `keys_not_loaded` · `limits_unavailable` · `no_model_answered` (`models` says why each failed; Retry-After when a breaker or bulkhead refused) · `ai_core_unavailable` · `ai_core_unreachable`',
   504: '`deadline_exceeded`: the budget ran out in ai-core (`models`) · `ai_core_timeout`: at the gateway',
 };
 const CHAT_ERRORS = {
@@ -75,7 +75,7 @@ const CHAT_ERRORS = {
   404: '`model_not_found`',
   429: '`rate_limit_exceeded`: the key reached a limit · `rate_limited`: every model is throttling',
   500: '`internal_server_error` · `internal_error` (in ai-core): unexpected (logged; no details reach the client)',
-  503: '`no_model_answered` (Retry-After when a breaker or bulkhead refused) · `keys_not_loaded` · `limits_unavailable` · `ai_core_unavailable` · `ai_core_unreachable`',
+  503: '`overloaded` (this replica is at capacity: Retry-After) · `no_model_answered` (Retry-After when a breaker or bulkhead refused) · `keys_not_loaded` · `limits_unavailable` · `ai_core_unavailable` · `ai_core_unreachable`',
 };
 const MODELS_ERRORS = { ...AUTH_ERRORS, ...UPSTREAM_ERRORS, 503: CHAT_ERRORS[503], 504: '`ai_core_timeout`' };
 

@@ -1,0 +1,61 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { problemHandler, createLogger } from '@context-qa/common';
+import { admission } from '../src/entry-points/admission';
+
+/** An app whose only route holds each request until released, behind admission(2). */
+async function held() {
+  const releases: (() => void)[] = [];
+  let refused = 0;
+  const admit = admission(2, 1, () => refused++);
+  const app = express();
+  app.post('/ask', admit, (_req, res) => void releases.push(() => res.json({ ok: true })));
+  app.use(problemHandler(createLogger('test', 'silent')));
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ask`;
+  const waitHeld = async (n: number) => {
+    while (releases.length < n) await new Promise((r) => setTimeout(r, 5));
+  };
+  const waitInFlight = async (n: number) => {
+    while (admit.inFlight !== n) await new Promise((r) => setTimeout(r, 5));
+  };
+  return { url, releases, waitHeld, waitInFlight, refused: () => refused, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('admission (load shedding)', () => {
+  test('when the replica is at its in-flight limit, then a new request is refused at once with 503 overloaded and Retry-After', async () => {
+    const s = await held();
+    const first = [fetch(s.url, { method: 'POST' }), fetch(s.url, { method: 'POST' })];
+    await s.waitHeld(2);
+    const third = await fetch(s.url, { method: 'POST' });
+    expect(third.status).toBe(503);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(await third.json()).toMatchObject({ code: 'overloaded' });
+    expect(s.refused()).toBe(1);
+    // Slots come back when answers end: the next request is admitted again.
+    s.releases.forEach((r) => r());
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+    const again = fetch(s.url, { method: 'POST' });
+    await s.waitHeld(3);
+    s.releases[2]!();
+    expect((await again).status).toBe(200);
+    await s.close();
+  });
+
+  test('when a caller goes away, then its slot is freed', async () => {
+    const s = await held();
+    const gone = new AbortController();
+    const abandoned = [fetch(s.url, { method: 'POST', signal: gone.signal }).catch(() => undefined), fetch(s.url, { method: 'POST', signal: gone.signal }).catch(() => undefined)];
+    await s.waitHeld(2);
+    gone.abort();
+    await Promise.all(abandoned);
+    await s.waitInFlight(0); // the server has seen both sockets close
+    const next = fetch(s.url, { method: 'POST' });
+    await s.waitHeld(3);
+    s.releases[2]!();
+    expect((await next).status).toBe(200);
+    await s.close();
+  });
+});
