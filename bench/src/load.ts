@@ -25,6 +25,21 @@ export interface LoadStats {
   non2xx: number;
   /** What ai-core's answer cache did for the 2xx answers (their `cache`: hit, miss, bypass), counted. */
   cache?: Record<string, number>;
+  /** Open loop, when some requests were refused: answered (2xx) and refused (503) apart, each with its latency. */
+  split?: { answered: Latency; refused: Latency & { withRetryAfter: number } };
+}
+
+export interface Latency {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function latency(ms: number[]): Latency {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const pct = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+  return { count: sorted.length, p50: pct(50), p99: pct(99), max: Math.round(sorted.at(-1) ?? 0) };
 }
 
 const count = (tally: Record<string, number>, v: unknown) => {
@@ -51,6 +66,7 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
     timeoutMs: 30_000,
     request: (_i, signal) => fetch(spec.url, { method: 'POST', signal, headers: { 'content-type': 'application/json', ...spec.headers }, body: body() }),
   });
+  const refused = samples.filter((s) => s.status === 503);
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const cache: Record<string, number> = {};
   for (const s of samples) if (s.status >= 200 && s.status < 300) count(cache, (s.body as { cache?: unknown } | undefined)?.cache);
@@ -65,6 +81,14 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
     errors: samples.filter((s) => s.status === 0).length,
     non2xx: samples.filter((s) => s.status !== 0 && (s.status < 200 || s.status >= 300)).length,
     ...(Object.keys(cache).length ? { cache } : {}),
+    ...(refused.length
+      ? {
+          split: {
+            answered: latency(samples.filter((s) => s.status >= 200 && s.status < 300).map((s) => s.ms)),
+            refused: { ...latency(refused.map((s) => s.ms)), withRetryAfter: refused.filter((s) => s.retryAfter !== undefined).length },
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { costTable } from './cost';
+import { efficiencyTable } from './efficiency-report';
 import { markdownTable } from './markdown';
 import type { ScenarioResult } from './run';
 
@@ -16,7 +17,7 @@ const short = (name: string) =>
 
 /** The markdown tables for README.md: one row per scenario run, CPU% per process; time to first token and cost apart. */
 export function markdown(r: Report): string {
-  const loadRows = r.results.filter((x) => x.scenario !== 'ttft' && x.scenario !== 'cost');
+  const loadRows = r.results.filter((x) => x.scenario !== 'ttft' && x.scenario !== 'cost' && x.scenario !== 'efficiency');
   const procs = PROCS.filter((p) => loadRows.some((x) => x.processes[p]));
   const head = ['scenario', 'variant', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', ...procs.map((p) => `${short(p)} CPU%`)];
   const rows = loadRows.map((x) => [x.scenario, x.variant, x.rps, x.p50, x.p90, x.p99, x.max, x.errors + x.non2xx, ...procs.map((p) => x.processes[p]?.cpuPercent ?? '')]);
@@ -24,6 +25,7 @@ export function markdown(r: Report): string {
   const rss = soak ? procs.map((p) => `${short(p)} ${soak.processes[p]?.rssStartMiB} → ${soak.processes[p]?.rssEndMiB}`).join(', ') : '';
   const ttftRows = r.results.filter((x) => x.scenario === 'ttft');
   const costRows = r.results.filter((x) => x.scenario === 'cost');
+  const efficiencyRows = r.results.filter((x) => x.scenario === 'efficiency');
   return [
     `Benchmark ${r.short ? '(short smoke run, not for numbers) ' : ''}of ${r.date.slice(0, 10)}: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGiB} GiB, Node ${r.machine.node}, daprd ${r.machine.daprd}; ${r.durationSec} s ${r.results.some((x) => x.date) ? 'for this run' : 'in all'}.`,
     ...keptFrom(r),
@@ -33,6 +35,7 @@ export function markdown(r: Report): string {
     '',
     ...(ttftRows.length ? ttftTable(ttftRows) : []),
     ...(costRows.length ? costTable(costRows, short) : []),
+    ...(efficiencyRows.length ? efficiencyTable(efficiencyRows) : []),
   ].join('\n');
 }
 

@@ -16,6 +16,7 @@ import { load, type LoadSpec, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
 import { markdown, type Report } from './report';
 import { tracingOverhead } from './tracing';
+import { efficiency } from './efficiency';
 import { measureTtft, type TtftExtras, type TtftSpec } from './ttft';
 
 const short = process.argv.includes('--short');
@@ -26,7 +27,7 @@ const wanted = (scenario: string) => !only || only.split(',').includes(scenario)
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
 /** Report order; `--only` keeps the other scenarios' rows from the previous report. */
-export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak', 'cost', 'tracing'];
+export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak', 'cost', 'tracing', 'efficiency'];
 
 /**
  * The TTFT question. The simulator answers "[<model>] No context was provided,
@@ -224,6 +225,9 @@ async function main(): Promise<void> {
 
     // 8. What tracing costs: the same load with tracing off and on (bench/src/tracing.ts).
     if (wanted('tracing')) await tracingOverhead({ short, run, gateway: gw, apps });
+
+    // 9. What one answer costs per process, the capacity, and overload refused fast (bench/src/efficiency.ts).
+    if (wanted('efficiency')) await efficiency({ stack, short, run, gateway: gw });
   } finally {
     await direct.proc.stop();
     await stack.stop();

@@ -13,8 +13,10 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     expect({ status: r.status, tail: r.status === 0 ? '' : `${r.stdout.slice(-1500)}\n${r.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
     const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
     const scenarios = new Set(report.results.map((x: { scenario: string }) => x.scenario));
-    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'cost', 'overhead', 'parallelism', 'soak', 'tracing', 'ttft']);
-    const rows = report.results.filter((x: { scenario: string }) => x.scenario !== 'breaker');
+    expect([...scenarios].sort()).toEqual(['breaker', 'context', 'cost', 'efficiency', 'overhead', 'parallelism', 'soak', 'tracing', 'ttft']);
+    // Overload refuses on purpose: its refusals are checked below, not counted as errors.
+    const isOverload = (x: { variant: string }) => x.variant.startsWith('overload');
+    const rows = report.results.filter((x: { scenario: string; variant: string }) => x.scenario !== 'breaker' && !isOverload(x));
     for (const x of rows) {
       expect(x.requests).toBeGreaterThan(0);
       expect(x.processes['ai-core-service'].rssEndMiB).toBeGreaterThan(0);
@@ -50,7 +52,19 @@ test('when the benchmark runs in short mode, then it reports every scenario with
       'simulator (Azure gpt-4), stream',
     ]);
     for (const x of streams) expect({ variant: x.variant, chunks: x.chunks, first: x.ttft.p50 > 0 }).toEqual({ variant: x.variant, chunks: 20, first: true });
+    // Overload: nothing fails on our side; whatever is not answered is a 503 with Retry-After.
+    const overload = report.results.find((x: { variant: string }) => isOverload(x)) as {
+      errors: number;
+      non2xx: number;
+      split?: { refused: { count: number; withRetryAfter: number } };
+    };
+    expect({ errors: overload.errors, refused: overload.split?.refused.count ?? 0, withRetryAfter: overload.split?.refused.withRetryAfter ?? 0 }).toEqual({
+      errors: 0,
+      refused: overload.non2xx,
+      withRetryAfter: overload.non2xx,
+    });
     const md = readFileSync(path.join(out, 'latest.md'), 'utf8');
+    expect(md).toMatch(/\| primary, context hit, 20 req\/s \| 20 \|/);
     expect(md).toMatch(/\| overhead \| dapr, 50 req\/s \|/);
     expect(md).toMatch(/\| dapr, fastest, stream \| 2 \|/);
   } finally {

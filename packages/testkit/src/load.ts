@@ -9,6 +9,8 @@ export interface Sample {
   /** Start time relative to the load's start. */
   at: number;
   body?: unknown;
+  /** The Retry-After header, when the answer had one. */
+  retryAfter?: string;
 }
 
 export interface LoadOptions {
@@ -55,7 +57,8 @@ export async function steadyLoad(opts: LoadOptions): Promise<Sample[]> {
           } catch {
             /* not JSON */
           }
-          return { status: res.status, ms: performance.now() - started, at: started - t0, body };
+          const retryAfter = res.headers.get('retry-after');
+          return { status: res.status, ms: performance.now() - started, at: started - t0, body, ...(retryAfter ? { retryAfter } : {}) };
         })
         .catch(() => ({ status: 0, ms: performance.now() - started, at: started - t0 })),
     );

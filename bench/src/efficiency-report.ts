@@ -1,0 +1,46 @@
+import { cpuMsPerAnswer } from './efficiency';
+import { markdownTable } from './markdown';
+import type { ScenarioResult } from './run';
+
+/** Our processes, in request order; the simulator and the load generator stand apart (not ours). */
+const OURS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'redis', 'dynalite'];
+const label = (p: string) => p.replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
+
+/** Scenario efficiency: latency, answered/refused, and CPU-ms per answer per process (sum over ours). */
+export function efficiencyTable(rows: ScenarioResult[]): string[] {
+  const direct = rows.find((x) => x.variant.startsWith('simulator direct'));
+  const head = [
+    'variant',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'over the simulator p50 / p99 ms',
+    'answered',
+    'refused (503)',
+    'refused p99 ms',
+    ...OURS.map((p) => `${label(p)} CPU-ms`),
+    'ours CPU-ms / answer',
+  ];
+  const body = rows.map((x) => {
+    const cpu = cpuMsPerAnswer(x);
+    const isDirect = x === direct;
+    const ours = isDirect ? '' : Math.round(OURS.reduce((sum, p) => sum + (cpu[p] ?? 0), 0) * 100) / 100;
+    const over = !direct || isDirect ? '' : `${x.p50 - direct.p50} / ${x.p99 - direct.p99}`;
+    const refused = x.split?.refused;
+    return [
+      x.variant,
+      x.rps,
+      x.p50,
+      x.p99,
+      over,
+      x.requests - x.errors - x.non2xx,
+      refused ? `${refused.count} (${refused.withRetryAfter} with Retry-After)` : x.non2xx,
+      refused?.p99 ?? '',
+      ...OURS.map((p) => (isDirect ? '' : (cpu[p] ?? ''))),
+      ours,
+    ];
+  });
+  return markdownTable("Efficiency (`primary`, answer cache bypassed): one answer's cost and overload", head, body, [
+    "CPU-ms per answer: each process's CPU time over the row divided by the answers it gave. Latency over the simulator: this row's p50/p99 minus the simulator called directly at the same rate.",
+  ]);
+}
