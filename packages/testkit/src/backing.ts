@@ -44,7 +44,8 @@ export function dynamoClient(port: number): DynamoDBClient {
  * `dataDir` keeps the data across restarts (LevelDB); without it, in memory.
  */
 export function dynaliteProcess(port: number, logDir: string, dataDir?: string): ManagedProcess {
-  const cli = path.join(path.dirname(require.resolve('dynalite/package.json', { paths: [repoRoot] })), 'cli.js');
+  // The built launcher (dist/), also when this module runs from src/ under ts-jest.
+  const cli = path.join(repoRoot, 'packages', 'testkit', 'dist', 'dynalite-main.js');
   return new ManagedProcess({
     name: `dynalite:${port}`,
     command: process.execPath,
