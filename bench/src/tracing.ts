@@ -15,7 +15,7 @@ export async function tracingOverhead(opts: { short: boolean; run: Run; gateway:
     const tracedGw = `${traced.appUrl('gateway-service')}/v1/prompt`;
     const durationSec = opts.short ? 1 : 20;
     await opts.run('warm-up', 'tracing on', { url: tracedGw, body: { prompt: 'warm up' }, durationSec: opts.short ? 1 : 3, rate: 50 }, undefined, traced);
-    for (const rate of opts.short ? [50] : [200]) {
+    for (const rate of opts.short ? [50] : [100, 200]) {
       await opts.run('tracing', `off, ${rate} req/s`, { url: opts.gateway, body: { prompt: 'tracing' }, durationSec, rate });
       const before = { exports: otlp.exports, bytes: otlp.bytes };
       const row = await opts.run('tracing', `on (every span exported), ${rate} req/s`, { url: tracedGw, body: { prompt: 'tracing' }, durationSec, rate }, undefined, traced);
