@@ -1,4 +1,7 @@
 /** Fakes at the gateway's own ports, for unit tests only. */
+import { createLogger, Readiness } from '@context-qa/common';
+import type { AiCore } from '../src/adapters/ai-core-invoker';
+import { createApp } from '../src/app';
 import { RateLimiter, type CounterStore, type Limits } from '../src/domain/rate-limiter';
 import type { LimitDeps } from '../src/entry-points/limits';
 
@@ -48,3 +51,20 @@ export function limitDeps(defaults: Partial<Limits> = {}, opts: { counters?: Map
   };
   return { deps, counters, decisions, tokens };
 }
+
+const unused = async (): Promise<never> => {
+  throw new Error('not called');
+};
+
+/** The gateway app with nothing behind it (no ai-core, no keys): for routes that must answer on their own. */
+export const idleApp = (surface: 'all' | 'public' | 'admin' = 'all') =>
+  createApp({
+    logger: createLogger('test', 'silent'),
+    aiCore: { send: unused, open: unused } satisfies AiCore,
+    apiKeys: () => [],
+    readiness: new Readiness({}),
+    bodyLimit: '1kb',
+    requestTimeoutMs: 5000,
+    limits: limitDeps().deps,
+    surface,
+  });
