@@ -13,6 +13,7 @@ import { daprBin, repoRoot } from './paths';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';
 import { Stack } from './stack';
+import { controlPlaneListeners } from './sentry';
 import { DEV_KEYS } from './dev-keys';
 import { serviceApps, simulatedClouds, type ServicePorts } from './services';
 
@@ -104,20 +105,7 @@ async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void
       new ManagedProcess({
         name: 'placement',
         command: daprBin('placement'),
-        args: [
-          '--port',
-          String(placementPort),
-          '--listen-address',
-          '127.0.0.1',
-          '--healthz-port',
-          String(healthz),
-          '--healthz-listen-address',
-          '127.0.0.1',
-          '--metrics-port',
-          String(await freePort()),
-          '--metrics-listen-address',
-          '127.0.0.1',
-        ],
+        args: await controlPlaneListeners(placementPort, healthz),
         logFile: path.join(stack.logDir, 'placement.log'),
         ready: () => httpOk(`http://127.0.0.1:${healthz}/healthz`),
       }),

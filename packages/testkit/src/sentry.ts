@@ -34,18 +34,7 @@ export async function startSentry(dir: string, logDir: string, namespace = 'defa
       creds,
       '--trust-domain',
       TRUST_DOMAIN,
-      '--port',
-      String(port),
-      '--listen-address',
-      '127.0.0.1',
-      '--healthz-port',
-      String(healthz),
-      '--healthz-listen-address',
-      '127.0.0.1',
-      '--metrics-port',
-      String(await freePort()),
-      '--metrics-listen-address',
-      '127.0.0.1',
+      ...(await controlPlaneListeners(port, healthz)),
       '--log-level',
       'warn',
     ],
@@ -59,4 +48,17 @@ export async function startSentry(dir: string, logDir: string, namespace = 'defa
     sidecarArgs: ['--enable-mtls', '--sentry-address', `127.0.0.1:${port}`, '--control-plane-trust-domain', TRUST_DOMAIN],
     sidecarEnv: { DAPR_TRUST_ANCHORS: readFileSync(path.join(creds, 'ca.crt'), 'utf8'), NAMESPACE: namespace },
   };
+}
+
+/** A Dapr control-plane service's (sentry, placement) listeners, all on loopback; metrics on a free port. */
+export async function controlPlaneListeners(port: number, healthzPort: number): Promise<string[]> {
+  const flags: [string, string][] = [
+    ['--port', String(port)],
+    ['--listen-address', '127.0.0.1'],
+    ['--healthz-port', String(healthzPort)],
+    ['--healthz-listen-address', '127.0.0.1'],
+    ['--metrics-port', String(await freePort())],
+    ['--metrics-listen-address', '127.0.0.1'],
+  ];
+  return flags.flat();
 }
