@@ -12,7 +12,7 @@ export DAPR_RUNTIME_PATH := $(CURDIR)
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install everything (apt redis, Node 24, npm packages, Dapr: an installed 1.18.3 or built from source); idempotent
+setup: ## install everything (apt redis and chromium, Node 24, npm packages, Dapr: an installed 1.18.3 or built from source, promtool); idempotent
 	@scripts/setup.sh
 
 build: ## compile all TypeScript workspaces
