@@ -54,22 +54,12 @@ export default defineConfig(
   },
 
   {
-    // Tests: relaxations, each for a reason.
+    // Tests: one relaxation, for a reason.
     files: ['**/test/**/*.ts'],
     rules: {
       // Fakes implement async ports with `async` methods that need no `await`: `async`
       // keeps a thrown error a rejection, as in the adapters they stand in for.
       '@typescript-eslint/require-await': 'off',
-      // Response bodies (supertest's `res.body`, fetch's `res.json()`), parsed YAML/JSON
-      // fixtures and jest's asymmetric matchers (`expect.any()`, `expect.objectContaining()`)
-      // are typed `any`; a test reading a wrong shape fails its own assertion. Typing
-      // them is follow-up work (issue 13); sources get no such relaxation.
-      '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
 

@@ -100,7 +100,7 @@ describe('answer cache on /v1/prompt (ask)', () => {
     const out = await s.askOnce();
     expect(out).toMatchObject({ cache: 'miss', degraded: false });
     expect(s.lookups).toEqual(['error']);
-    expect(s.warnings[0]).toMatchObject({ op: 'get', keyHash: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(s.warnings[0]).toMatchObject<Record<string, unknown>>({ op: 'get', keyHash: expect.stringMatching(/^[0-9a-f]{16}$/) });
     expect(JSON.stringify(s.warnings)).not.toContain('sky blue');
   });
 
@@ -108,7 +108,7 @@ describe('answer cache on /v1/prompt (ask)', () => {
     s.answerStore.mode = 'set';
     const out = await s.askOnce();
     expect(out.cache).toBe('miss');
-    expect(s.warnings[0]).toMatchObject({ op: 'set', keyHash: expect.any(String) });
+    expect(s.warnings[0]).toMatchObject<Record<string, unknown>>({ op: 'set', keyHash: expect.any(String) });
   });
 
   test('when the cache read hangs, then the request deadline bounds it', async () => {

@@ -1,11 +1,14 @@
 /** ai-core-service's HTTP surface with fakes at its ports. */
 import request from 'supertest';
-import { createLogger, Readiness } from '@context-qa/common';
+import { createLogger, Readiness, type Problem } from '@context-qa/common';
 import { createApp } from '../src/app';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/ask';
-import { contextAdmin } from '../src/domain/context-admin';
+import { contextAdmin, type CacheSync } from '../src/domain/context-admin';
 import { contextDeps, unusedChat } from './fakes';
+
+/** A 400 problem for bad fields: each field's path and what is wrong with it. */
+type BadFields = Problem & { errors: { path: string; message: string }[] };
 
 function setup(opts: { appToken?: string; fail?: boolean } = {}) {
   const deps = contextDeps();
@@ -75,13 +78,13 @@ describe('ai-core HTTP', () => {
   test('when the cache cannot be refreshed, then the write still lands and the answer says so', async () => {
     const { app, cache, store } = setup();
     cache.failing = true;
-    expect((await request(app).put('/v1/context?key=k').send({ text: 'T' })).body.cache).toBe('failed');
+    expect(((await request(app).put('/v1/context?key=k').send({ text: 'T' })).body as { cache: CacheSync }).cache).toBe('failed');
     expect(store.data.get('k')).toBe('T');
   });
 
   test('when the body has bad fields, then 400 names each path', async () => {
     const res = await request(setup().app).post('/process').send({ prompt: 1, maxTokens: 0 });
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['maxTokens', 'prompt']);
+    expect((res.body as BadFields).errors.map((e) => e.path).sort()).toEqual(['maxTokens', 'prompt']);
   });
 });

@@ -35,9 +35,9 @@ describe('ask', () => {
   test('when both fail, then NoModelAnswered lists each status', async () => {
     s.models.gpt4.mode = 'fail';
     s.models.llama4.mode = 'fail';
-    const err = await s.run().catch((e) => e);
+    const err: unknown = await s.run().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoModelAnswered);
-    expect(err.models).toMatchObject({ gpt4: { status: 'error' }, llama4: { status: 'error' } });
+    expect((err as NoModelAnswered).models).toMatchObject({ gpt4: { status: 'error' }, llama4: { status: 'error' } });
   });
 
   test('when strategy is fastest, then the first success wins and the slower call is aborted', async () => {
@@ -94,9 +94,9 @@ describe('ask', () => {
 
   test('when the request budget runs out in sequential, then the second model is not called at all', async () => {
     s.models.gpt4.mode = 'hang';
-    const err = await s.run({ strategy: 'sequential' }, new Deadline(100)).catch((e) => e);
+    const err: unknown = await s.run({ strategy: 'sequential' }, new Deadline(100)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeadlineExceeded);
-    expect(err.models).toMatchObject({ gpt4: { code: 'cancelled' }, llama4: { code: 'cancelled' } });
+    expect((err as DeadlineExceeded).models).toMatchObject({ gpt4: { code: 'cancelled' }, llama4: { code: 'cancelled' } });
     expect(s.models.llama4.calls).toBe(0);
   });
 });

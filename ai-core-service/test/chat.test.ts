@@ -77,7 +77,7 @@ describe('chat (OpenAI-compatible use case)', () => {
     const b = new Deadline(1000);
     const out = await chat(await prepareChat(s.request(), undefined, b, s.deps), b, s.deps);
     expect(out.model).toBe('llama4');
-    expect(out.outcome).toMatchObject({ status: 'ok', finishReason: 'stop', text: expect.stringContaining('llama4 says') });
+    expect(out.outcome).toMatchObject<Record<string, unknown>>({ status: 'ok', finishReason: 'stop', text: expect.stringContaining('llama4 says') });
   });
 
   test('when the primary fails before its first token, then the next model streams and the caller never sees the failure', async () => {

@@ -7,10 +7,16 @@ import { unusedChat } from './fakes';
 
 const PROMPT = 'PROMPT-MARKER what is the plan?';
 
+/** A pino line as parsed JSON: its level, then whatever fields it carries. */
+interface LogLine {
+  level: number;
+  [field: string]: unknown;
+}
+
 function setup(degraded: boolean) {
-  const lines: Record<string, any>[] = [];
+  const lines: LogLine[] = [];
   const app = createApp({
-    logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s)) }),
+    logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) }),
     readiness: new Readiness({}),
     bodyLimit: '64kb',
     requestTimeoutMs: 5_000,
@@ -33,7 +39,7 @@ function setup(degraded: boolean) {
   return { app, lines };
 }
 
-async function settled(lines: Record<string, any>[], count: number): Promise<Record<string, any>[]> {
+async function settled(lines: LogLine[], count: number): Promise<LogLine[]> {
   const access = () => lines.filter((l) => l['msg'] === 'request');
   for (let i = 0; i < 100 && access().length < count; i++) await new Promise((r) => setImmediate(r));
   return access();

@@ -111,7 +111,7 @@ describe.each(CASES)('$kind provider', ({ op, target, make, badTemperature }) =>
     expect(plain.text).toContain('"The moon is made of basalt."');
     expect(plain.finishReason).toBe('stop');
     expect(out.end).toEqual({ type: 'end', finishReason: 'stop', usage: plain.usage });
-    expect(plain.usage).toMatchObject({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(plain.usage).toMatchObject<Record<string, unknown>>({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
   });
 
   test('when maxTokens cuts the answer, then it has that many words and both calls finish with `length`', async () => {

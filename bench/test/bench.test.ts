@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@context-qa/testkit';
+import type { Report } from '../src/report';
 
 test('when the benchmark runs in short mode, then it reports every scenario with no errors', () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
@@ -11,7 +12,7 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'bench/dist/run.js'), '--short', '--out', out], { encoding: 'utf8', timeout: 180_000 });
     // On failure, show why (the run's last words), not just an exit code.
     expect({ status: r.status, tail: r.status === 0 ? '' : `${r.stdout.slice(-1500)}\n${r.stderr.slice(-3000)}` }).toEqual({ status: 0, tail: '' });
-    const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8')) as Report;
     const scenarios = new Set(report.results.map((x: { scenario: string }) => x.scenario));
     expect([...scenarios].sort()).toEqual(['breaker', 'context', 'cost', 'efficiency', 'overhead', 'parallelism', 'soak', 'tracing', 'ttft']);
     // Overload refuses on purpose: its refusals are checked below, not counted as errors.
@@ -19,7 +20,7 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     const rows = report.results.filter((x: { scenario: string; variant: string }) => x.scenario !== 'breaker' && !isOverload(x));
     for (const x of rows) {
       expect(x.requests).toBeGreaterThan(0);
-      expect(x.processes['ai-core-service'].rssEndMiB).toBeGreaterThan(0);
+      expect(x.processes['ai-core-service']!.rssEndMiB).toBeGreaterThan(0);
     }
     // Named, with the first error, so a failure says which path broke and how.
     const failed = rows.filter((x: { errors: number; non2xx: number }) => x.errors + x.non2xx > 0);
@@ -32,12 +33,12 @@ test('when the benchmark runs in short mode, then it reports every scenario with
     // Cost: hits are all hits, model calls all model calls; the other scenarios never used the answer cache.
     const cost = report.results.filter((x: { scenario: string }) => x.scenario === 'cost');
     expect(cost.map((x: { variant: string; requests: number; cache?: Record<string, number> }) => [x.variant, x.cache])).toEqual([
-      ['model call (no-cache), 20 req/s', { bypass: cost[0].requests }],
-      ['cache hit, 20 req/s', { hit: cost[1].requests }],
-      ['limits off (gateway-service), 20 req/s', { bypass: cost[2].requests }],
-      ['limits on (gateway-limited), 20 req/s', { bypass: cost[3].requests }],
+      ['model call (no-cache), 20 req/s', { bypass: cost[0]!.requests }],
+      ['cache hit, 20 req/s', { hit: cost[1]!.requests }],
+      ['limits off (gateway-service), 20 req/s', { bypass: cost[2]!.requests }],
+      ['limits on (gateway-limited), 20 req/s', { bypass: cost[3]!.requests }],
     ]);
-    expect(cost[3].note).toMatch(/^\d+ tokens charged to the key's daily counter; 0 counter updates failed open$/);
+    expect(cost[3]!.note).toMatch(/^\d+ tokens charged to the key's daily counter; 0 counter updates failed open$/);
     const cached = report.results.filter(
       (x: { scenario: string; cache?: Record<string, number> }) => x.scenario !== 'cost' && x.cache && Object.keys(x.cache).some((k) => k !== 'bypass'),
     );
@@ -51,7 +52,7 @@ test('when the benchmark runs in short mode, then it reports every scenario with
       'direct, fastest, stream',
       'simulator (Azure gpt-4), stream',
     ]);
-    for (const x of streams) expect({ variant: x.variant, chunks: x.chunks, first: x.ttft.p50 > 0 }).toEqual({ variant: x.variant, chunks: 20, first: true });
+    for (const x of streams) expect({ variant: x.variant, chunks: x.chunks, first: x.ttft!.p50 > 0 }).toEqual({ variant: x.variant, chunks: 20, first: true });
     // Overload: nothing fails on our side; whatever is not answered is a 503 with Retry-After.
     const overload = report.results.find((x: { variant: string }) => isOverload(x)) as {
       errors: number;

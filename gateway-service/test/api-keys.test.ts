@@ -15,7 +15,7 @@ function source(answers: (string | undefined | Error)[], maxStalenessMs = 10_000
   let clock = 0;
   const skipped: number[] = [];
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const logger = createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
   const keys = new ApiKeySource(
     async () => {
       const next = answers.shift();
@@ -51,7 +51,11 @@ describe('ApiKeySource', () => {
     expect(keys.list()?.map((e) => e.id)).toEqual(['good', 'also-good']);
     expect(skipped).toEqual([1]);
     const logged = lines.find((l) => l['msg'] === 'malformed API-key entry skipped');
-    expect(logged).toMatchObject({ index: 1, keyId: 'bad', issues: expect.arrayContaining([expect.stringMatching(/^scope/), expect.stringMatching(/^sha256/)]) });
+    expect(logged).toMatchObject<Record<string, unknown>>({
+      index: 1,
+      keyId: 'bad',
+      issues: expect.arrayContaining([expect.stringMatching(/^scope/), expect.stringMatching(/^sha256/)]),
+    });
   });
 
   test('when a read fails (sidecar down, timeout), then the last good list is kept', async () => {

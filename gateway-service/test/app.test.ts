@@ -1,6 +1,6 @@
 /** gateway-service's HTTP surface with fakes at its ports (ai-core invoker, key list). */
 import request from 'supertest';
-import { AppError, createLogger, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
+import { AppError, createLogger, Readiness, sha256Hex, type AskResponse, type ModelStatus, type Problem } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';
@@ -93,13 +93,13 @@ describe('gateway /v1/prompt and the sketch route /prompt', () => {
     const res = await request(app).post('/v1/prompt').set(auth).send({ prompt: 'hi' });
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
-    expect(res.body.models.gpt4.status).toBe('timeout');
+    expect((res.body as { models: { gpt4: { status: ModelStatus } } }).models.gpt4.status).toBe('timeout');
   });
   test('when ai-core is unreachable, then the invoker error becomes its problem status', async () => {
     const { app } = setup(new AppError(503, 'Service Unavailable', 'ai-core is unavailable'));
     const res = await request(app).post('/v1/prompt').set(auth).send({ prompt: 'hi' });
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ detail: 'ai-core is unavailable', requestId: expect.any(String) });
+    expect(res.body).toMatchObject<Record<string, unknown>>({ detail: 'ai-core is unavailable', requestId: expect.any(String) });
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js/); // no stack trace
   });
 });
@@ -121,8 +121,9 @@ describe('gateway bad input: a clear problem, never a forward', () => {
     const res = await build(request(app).post('/v1/prompt').set(auth));
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body.detail).toMatch(detail);
-    expect(res.body.requestId).toBe(res.headers['x-request-id']);
+    const problem = res.body as Problem;
+    expect(problem.detail).toMatch(detail);
+    expect(problem.requestId).toBe(res.headers['x-request-id']);
     expect(calls).toHaveLength(0);
   });
 
@@ -144,7 +145,7 @@ describe('gateway bad input: a clear problem, never a forward', () => {
       .set(auth)
       .query({ prompt: 'x'.repeat(16_001) });
     expect(res.status).toBe(400);
-    expect(res.body.detail).toMatch(/prompt/);
+    expect((res.body as Problem).detail).toMatch(/prompt/);
   });
 });
 

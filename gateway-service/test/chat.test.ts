@@ -1,6 +1,6 @@
 /** The OpenAI-compatible routes' surface with a fake ai-core: validation and errors in OpenAI's shape. */
 import request from 'supertest';
-import { createLogger, openAiError, Readiness, sha256Hex, UNSUPPORTED_CHAT_FIELDS } from '@context-qa/common';
+import { createLogger, openAiError, Readiness, sha256Hex, UNSUPPORTED_CHAT_FIELDS, type OpenAiError } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';
@@ -36,9 +36,15 @@ const post = (app: ReturnType<typeof setup>['app'], body: unknown, key: string |
 const expectOpenAiError = (res: request.Response, status: number, code?: string, param?: string) => {
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/application\/json/);
-  expect(Object.keys(res.body)).toEqual(['error']);
-  expect(Object.keys(res.body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
-  expect(res.body.error).toMatchObject({ message: expect.any(String), type: expect.any(String), code: code ?? expect.any(String), ...(param ? { param } : {}) });
+  const body = res.body as OpenAiError;
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(body.error).toMatchObject<Record<string, unknown>>({
+    message: expect.any(String),
+    type: expect.any(String),
+    code: code ?? expect.any(String),
+    ...(param ? { param } : {}),
+  });
   expect(res.headers['x-request-id']).toBeTruthy();
 };
 
@@ -59,8 +65,9 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
     const { app, sent } = setup();
     const res = await post(app, body);
     expectOpenAiError(res, 400, 'invalid_request');
-    if (param) expect(res.body.error.param).toBe(param);
-    expect(res.body.error.type).toBe('invalid_request_error');
+    const { error } = res.body as OpenAiError;
+    if (param) expect(error.param).toBe(param);
+    expect(error.type).toBe('invalid_request_error');
     expect(sent).toEqual([]);
   });
 
@@ -68,7 +75,7 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
     const { app, sent } = setup();
     const res = await post(app, { ...ok, [field]: 1 });
     expectOpenAiError(res, 400, 'invalid_request', field);
-    expect(res.body.error.message).toContain('not supported');
+    expect((res.body as OpenAiError).error.message).toContain('not supported');
     expect(sent).toEqual([]);
   });
 
@@ -103,7 +110,7 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
     const { app } = setup();
     const res = await post(app, ok, null);
     expectOpenAiError(res, 401);
-    expect(res.body.error.type).toBe('authentication_error');
+    expect((res.body as OpenAiError).error.type).toBe('authentication_error');
     expectOpenAiError(await post(app, ok, 'nope'), 401);
   });
 

@@ -1,6 +1,6 @@
 /** Per-key limits at the edge, with counters in a Map (the shared store's behaviour is an integration test). */
 import request from 'supertest';
-import { createLogger, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
+import { createLogger, Readiness, sha256Hex, type AskResponse, type OpenAiError, type Problem } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
@@ -72,7 +72,7 @@ describe('per-key limits', () => {
     const s = setup({ tokensPerMinute: 50 });
     const res = await s.ask({ prompt: 'hi', maxTokens: 100 });
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe('exceeds_token_limit');
+    expect((res.body as Problem).code).toBe('exceeds_token_limit');
     expect(res.headers['retry-after']).toBeUndefined();
     expect(s.calls()).toBe(0);
   });
@@ -115,7 +115,7 @@ describe('per-key limits', () => {
     await new Promise((r) => setTimeout(r, 50));
     const refused = await s.ask();
     expect(refused.status).toBe(429);
-    expect(refused.body.limit).toBe('in_flight');
+    expect((refused.body as Problem).limit).toBe('in_flight');
     release();
     expect((await slow).status).toBe(200);
     await new Promise((r) => setTimeout(r, 20)); // the slot is released when the response closes
@@ -132,7 +132,7 @@ describe('per-key limits', () => {
     closed.counters.failing = true;
     const res = await closed.ask();
     expect(res.status).toBe(503);
-    expect(res.body.code).toBe('limits_unavailable');
+    expect((res.body as Problem).code).toBe('limits_unavailable');
     expect(res.headers['retry-after']).toBe('1');
     expect(closed.calls()).toBe(0);
   });
@@ -147,7 +147,7 @@ describe('per-key limits', () => {
     expect((await chat()).status).toBe(200);
     const res = await chat();
     expect(res.status).toBe(429);
-    expect(res.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect((res.body as OpenAiError).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
     expect(res.headers['retry-after']).toBeTruthy();
   });
 

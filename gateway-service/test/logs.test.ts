@@ -21,8 +21,14 @@ const answer: AskResponse = {
   models: { gpt4: { status: 'error', latencyMs: 1, code: 'rate_limited' }, llama4: { status: 'ok', text: 'A', latencyMs: 1 } },
 };
 
+/** A pino line as parsed JSON: its level, then whatever fields it carries. */
+interface LogLine {
+  level: number;
+  [field: string]: unknown;
+}
+
 function setup() {
-  const lines: Record<string, any>[] = [];
+  const lines: LogLine[] = [];
   const aiCore: AiCore = {
     async send(method) {
       if (method === 'POST') return { status: 200, body: answer };
@@ -32,7 +38,7 @@ function setup() {
     open: async () => ({ status: 200, body: answer }),
   };
   const app = createApp({
-    logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s)) }),
+    logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) }),
     aiCore,
     apiKeys: () => [
       { id: 'key-ask-1', scope: 'ask', sha256: sha256Hex(ASK_KEY) },
@@ -51,7 +57,7 @@ async function settled(lines: unknown[], count: number): Promise<void> {
   for (let i = 0; i < 100 && lines.length < count; i++) await new Promise((r) => setImmediate(r));
 }
 
-const accessLines = (lines: Record<string, any>[]) => lines.filter((l) => l['msg'] === 'request');
+const accessLines = (lines: LogLine[]) => lines.filter((l) => l['msg'] === 'request');
 
 describe('gateway logs', () => {
   test('when a prompt is answered, then exactly one access line has request id, key id, route, status, latency, answeredBy and degraded', async () => {
@@ -60,7 +66,7 @@ describe('gateway logs', () => {
     expect(res.status).toBe(200);
     await settled(lines, 1);
     expect(accessLines(lines)).toEqual([
-      expect.objectContaining({
+      expect.objectContaining<Record<string, unknown>>({
         level: 30,
         requestId: 'req-log-1',
         keyId: 'key-ask-1',
@@ -94,7 +100,7 @@ describe('gateway logs', () => {
     for (let i = 0; i < 100 && lines.filter((l) => l['audit']).length < 2; i++) await new Promise((r) => setImmediate(r));
     const audit = lines.filter((l) => l['audit'] === true);
     expect(audit).toEqual([
-      expect.objectContaining({
+      expect.objectContaining<Record<string, unknown>>({
         level: 30,
         action: 'context.put',
         keyId: 'key-admin-1',

@@ -11,8 +11,36 @@ import { loadConfig } from '@context-qa/common';
 import { configSchema as aiCoreSchema } from '../../ai-core-service/src/config';
 import { configSchema as gatewaySchema } from '../../gateway-service/src/config';
 
+/** The fields of the Kubernetes and Dapr documents this test reads. */
+interface Manifest {
+  kind?: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec?: unknown;
+}
+interface Container {
+  env?: { name: string; value?: unknown }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+}
+interface Deployment extends Manifest {
+  spec: { template: { metadata: { annotations: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[] } } };
+}
+interface ResiliencySpec {
+  policies: {
+    timeouts: Record<string, string>;
+    retries: Record<string, { maxRetries?: number; duration?: string; maxInterval?: string }>;
+  };
+  targets: {
+    apps: Record<string, { timeout: string }>;
+    components: Record<string, { outbound: { timeout: string; retry?: string } }>;
+  };
+}
+interface Resiliency extends Manifest {
+  spec: ResiliencySpec;
+}
+
 const root = path.join(__dirname, '../..');
-const docs = (file: string): any[] => parseAllDocuments(readFileSync(path.join(root, file), 'utf8')).map((d) => d.toJS());
+const docs = (file: string) => parseAllDocuments(readFileSync(path.join(root, file), 'utf8')).map((d) => d.toJS() as Manifest | null);
 
 /** Go durations as Dapr writes them: 250ms, 1s, 1m30s. */
 function ms(duration: string): number {
@@ -23,9 +51,9 @@ function ms(duration: string): number {
 }
 
 /** Worst time one state call may take in the sidecar: every attempt at its timeout, plus the waits between them. */
-function sidecarStateBudget(spec: any, component: string): number {
-  const target = spec.targets.components[component].outbound;
-  const timeout = ms(spec.policies.timeouts[target.timeout]);
+function sidecarStateBudget(spec: ResiliencySpec, component: string): number {
+  const target = spec.targets.components[component]!.outbound;
+  const timeout = ms(spec.policies.timeouts[target.timeout]!);
   const retry = target.retry ? spec.policies.retries[target.retry] : undefined;
   const retries = retry?.maxRetries ?? 0;
   const wait = retry ? ms(retry.duration ?? retry.maxInterval ?? '0ms') : 0;
@@ -35,12 +63,12 @@ function sidecarStateBudget(spec: any, component: string): number {
 /** A Deployment's env as the pod sees it: inline values over its ConfigMaps' data. */
 function podEnv(file: string): Record<string, string> {
   const all = docs(file);
-  const deployment = all.find((d) => d?.kind === 'Deployment');
-  const container = deployment.spec.template.spec.containers[0];
+  const deployment = all.find((d) => d?.kind === 'Deployment') as Deployment;
+  const container = deployment.spec.template.spec.containers[0]!;
   const fromMaps = (container.envFrom ?? [])
-    .map((e: any) => all.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === e.configMapRef?.name)?.data ?? {})
+    .map((e) => all.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === e.configMapRef?.name)?.data ?? {})
     .reduce((a: object, b: object) => ({ ...a, ...b }), {});
-  const inline = Object.fromEntries((container.env ?? []).filter((e: any) => 'value' in e).map((e: any) => [e.name, String(e.value)]));
+  const inline = Object.fromEntries((container.env ?? []).filter((e) => 'value' in e).map((e): [string, string] => [e.name, String(e.value)]));
   const pod = deployment.spec.template;
   return {
     ...fromMaps,
@@ -61,12 +89,12 @@ describe.each([
   ['local', 'dapr/resources/resiliency.yaml', {}, {}],
   ['eks', 'k8s/base/dapr/resiliency.yaml', podEnv('k8s/base/gateway.yaml'), podEnv('k8s/base/ai-core.yaml')],
 ])('the deadline chain (%s)', (_name, resiliencyFile, gatewayEnv, aiCoreEnv) => {
-  const spec = docs(resiliencyFile).find((d) => d?.kind === 'Resiliency').spec;
+  const spec = (docs(resiliencyFile).find((d) => d?.kind === 'Resiliency') as Resiliency).spec;
   const gateway = loadConfig(gatewaySchema, { ...gatewayEnv, ...SIM });
   const aiCore = loadConfig(aiCoreSchema, { ...aiCoreEnv, ...SIM });
 
   test("when the gateway's budget runs out, then it answers itself: its sidecar waits longer for ai-core", () => {
-    expect(ms(spec.policies.timeouts[spec.targets.apps['ai-core-service'].timeout])).toBeGreaterThan(gateway.REQUEST_TIMEOUT_MS);
+    expect(ms(spec.policies.timeouts[spec.targets.apps['ai-core-service']!.timeout]!)).toBeGreaterThan(gateway.REQUEST_TIMEOUT_MS);
   });
 
   test('when a state call is slow, then the sidecar ends it before ai-core stops waiting', () => {

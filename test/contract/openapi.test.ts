@@ -18,7 +18,7 @@ import { takeViolations } from '../support/gateway-responses';
 import { ajvSchema, responseValidator, type ObservedResponse, type OpenApiDoc } from '../support/openapi-validator';
 
 const root = path.join(__dirname, '../..');
-const documents = Object.entries(OPENAPI_FILES).map(([file, build]) => ({ file, doc: build() as unknown as OpenApiDoc & Record<string, any> }));
+const documents = Object.entries(OPENAPI_FILES).map(([file, build]) => ({ file, doc: build() as unknown as OpenApiDoc & Record<string, unknown> }));
 
 describe.each(documents)('$file', ({ file, doc }) => {
   test('is committed as generated (else run `make openapi`)', () => {
@@ -32,7 +32,7 @@ describe.each(documents)('$file', ({ file, doc }) => {
     ajv.addFormat('media-range', true);
     // Ajv resolves `$dynamicRef: "#meta"` in the wrong scope; with no dialect of our own it means the schema's `schema` def.
     const oas = readFileSync(path.join(__dirname, 'oas-3.1-schema.json'), 'utf8').replaceAll('"$dynamicRef": "#meta"', '"$ref": "#/$defs/schema"');
-    const validate = ajv.compile(JSON.parse(oas));
+    const validate = ajv.compile(JSON.parse(oas) as object);
     expect(validate(doc) ? [] : validate.errors).toEqual([]);
   });
 
@@ -42,7 +42,7 @@ describe.each(documents)('$file', ({ file, doc }) => {
       const target = ref
         .slice(2)
         .split('/')
-        .reduce<any>((node, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
       expect([ref, target !== undefined]).toEqual([ref, true]);
     }
     const ajv = new Ajv2020({ strict: true });

@@ -4,6 +4,7 @@
  * components/memory) and the model simulator, whose request counters prove
  * that a hit calls no model.
  */
+import type { AskResponse, ChatCompletion } from '@context-qa/common';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { DEV_KEYS, freePort, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 
@@ -35,7 +36,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
     });
   const ask = async (body: Record<string, unknown>, headers?: Record<string, string>) => {
     const res = await call('/v1/prompt', { body, ...(headers ? { headers } : {}) });
-    return { status: res.status, body: (await res.json()) as any, header: res.headers.get('x-context-qa-cache') };
+    return { status: res.status, body: (await res.json()) as AskResponse, header: res.headers.get('x-context-qa-cache') };
   };
   const modelCalls = async () => (await sim.requests('chat', GPT)) + (await sim.requests('converse', LLAMA));
   /** The write happens off the response path: repeat until the entry is served (or give up). */
@@ -137,11 +138,11 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
     const first = await chat();
     expect(first.status).toBe(200);
     expect(first.headers.get('x-context-qa-cache')).toBe('miss');
-    const text = ((await first.json()) as any).choices[0].message.content;
+    const text = ((await first.json()) as ChatCompletion).choices[0]!.message.content;
     let res = await chat();
     for (let i = 0; i < 20 && res.headers.get('x-context-qa-cache') !== 'hit'; i++) res = await chat();
     expect(res.headers.get('x-context-qa-cache')).toBe('hit');
-    expect(((await res.json()) as any).choices[0].message.content).toBe(text);
+    expect(((await res.json()) as ChatCompletion).choices[0]!.message.content).toBe(text);
     const before = await modelCalls();
     expect((await chat()).headers.get('x-context-qa-cache')).toBe('hit');
     expect(await modelCalls()).toBe(before);

@@ -15,7 +15,7 @@ describe('API keys from the secret store', () => {
   let stack: Stack;
   let gateway: string;
   const secrets = devSecrets();
-  const withMalformed = JSON.stringify([...JSON.parse(secrets['gateway-api-keys']!), { id: 'broken', scope: 'root', sha256: 'nothex' }]);
+  const withMalformed = JSON.stringify([...(JSON.parse(secrets['gateway-api-keys']!) as unknown[]), { id: 'broken', scope: 'root', sha256: 'nothex' }]);
 
   const ask = async () =>
     (

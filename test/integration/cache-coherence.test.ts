@@ -10,6 +10,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
+import type { AskResponse } from '@context-qa/common';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, Stack } from '@context-qa/testkit';
 
 const WRITEBACK_DELAY_MS = 2500;
@@ -46,7 +47,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     });
   const ask = async (contextKey: string) => {
     const res = await send('POST', '/v1/prompt', DEV_KEYS.ask, { prompt: 'Where is the office?', contextKey });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as AskResponse };
   };
   const admin = (method: 'PUT' | 'DELETE', key: string, body?: unknown) => send(method, `/v1/context/${encodeURIComponent(key)}`, DEV_KEYS.admin, body);
 
@@ -99,7 +100,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     const { first, conflicts } = await missWithPendingWriteBack(key);
     const put = await admin('PUT', key, { text: NEW });
     expect(put.status).toBe(200);
-    expect(((await put.json()) as any).cache).toBe('refreshed');
+    expect(((await put.json()) as { cache: string }).cache).toBe('refreshed');
     await first;
     await writeBackDone();
 

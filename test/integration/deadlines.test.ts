@@ -4,7 +4,7 @@
  * abandoned (the HTTP request really closed) rather than left running.
  */
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { STRATEGIES } from '@context-qa/common';
+import { STRATEGIES, type AskResponse, type Problem } from '@context-qa/common';
 import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
@@ -51,7 +51,7 @@ function helpers(ctx: { stack: Stack; sim: SimulatorAdmin }) {
     });
   const askJson = async (body: Record<string, unknown>) => {
     const res = await ask(body);
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as AskResponse };
   };
   /** Polls until `check` holds (bounded); returns its last value. */
   const until = async <T>(probe: () => Promise<T>, check: (v: T) => boolean, ms = 8000): Promise<T> => {
@@ -100,7 +100,7 @@ describe('one deadline per request, cancelled end to end', () => {
     // A public caller cannot shorten (or lengthen) the budget: the header is ignored at the edge.
     const res = await ask({ prompt: 'budget', strategy: 'both' }, { headers: { 'x-request-timeout-ms': '1' } });
     expect(res.status).toBe(504);
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as Problem;
     // Normally ai-core's own answer (it knew the gateway's budget); on a busy machine the gateway's may come first.
     expect(body.code).toMatch(/^(deadline_exceeded|ai_core_timeout)$/);
     expect(await until(openCalls, (n) => n === 0)).toBe(0);
@@ -119,16 +119,16 @@ describe('breakers that cannot be fooled', () => {
     const raced = await Promise.all([1, 2, 3].map((i) => askJson({ prompt: `race ${i}`, strategy: 'fastest' })));
     expect(raced.map((r) => r.body.answeredBy)).toEqual(['llama4', 'llama4', 'llama4']);
     await until(openCalls, (n) => n === 0);
-    expect((await askJson({ prompt: 'is it open?', strategy: 'both' })).body.models.gpt4.code).toBe('circuit_open');
+    expect((await askJson({ prompt: 'is it open?', strategy: 'both' })).body.models.gpt4!.code).toBe('circuit_open');
 
     await sleep(RESET_MS + 200); // half-open: the next call is the trial
     expect((await askJson({ prompt: 'trial', strategy: 'fastest' })).body.answeredBy).toBe('llama4');
     await until(openCalls, (n) => n === 0); // the trial ran to its deadline: GPT still hangs
-    expect((await askJson({ prompt: 'still open?', strategy: 'both' })).body.models.gpt4.code).toBe('circuit_open');
+    expect((await askJson({ prompt: 'still open?', strategy: 'both' })).body.models.gpt4!.code).toBe('circuit_open');
 
     await ctx.sim.heal();
     await sleep(RESET_MS + 200);
-    expect((await askJson({ prompt: 'healed trial', strategy: 'both' })).body.models.gpt4.status).toBe('ok');
-    expect((await askJson({ prompt: 'closed', strategy: 'both' })).body.models.gpt4.status).toBe('ok');
+    expect((await askJson({ prompt: 'healed trial', strategy: 'both' })).body.models.gpt4!.status).toBe('ok');
+    expect((await askJson({ prompt: 'closed', strategy: 'both' })).body.models.gpt4!.status).toBe('ok');
   }, 60_000);
 });

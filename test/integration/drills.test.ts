@@ -53,7 +53,7 @@ describe('fault drills', () => {
     expect(samples.every((s) => (s.body as AskResponse).answer.includes('Durable context.'))).toBe(true);
     let source = '';
     for (let i = 0; i < 60 && source !== 'redis'; i++) {
-      source = ((await (await ask({ prompt: 'q', contextKey: 'drill:redis' })).json()) as any).context.source;
+      source = ((await (await ask({ prompt: 'q', contextKey: 'drill:redis' })).json()) as AskResponse).context.source;
       if (source !== 'redis') await new Promise((r) => setTimeout(r, 250));
     }
     expect(source).toBe('redis');

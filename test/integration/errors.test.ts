@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Problem } from '@context-qa/common';
 import { DEV_KEYS, devSecrets, serviceApps, Stack } from '@context-qa/testkit';
 
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
@@ -28,7 +29,7 @@ describe('errors that tell clients what they need and nothing more', () => {
     });
     const text = await res.text();
     expect(res.status).toBe(503);
-    const body = JSON.parse(text);
+    const body = JSON.parse(text) as Problem;
     expect(body).toMatchObject({
       code: 'no_model_answered',
       requestId: res.headers.get('x-request-id'),

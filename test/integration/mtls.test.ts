@@ -11,10 +11,15 @@ import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 const DAPR_API_TOKEN = 'sidecar-api-token-for-tests';
 const APP_API_TOKEN = 'app-token-for-tests';
 
+/** The part of the EKS Dapr Configuration this test reads. */
+interface EksConfiguration {
+  spec: { accessControl: { policies: { namespace: string }[] } };
+}
+
 describe('mTLS and access control with real sentry and sidecars', () => {
   let stack: Stack;
-  const eks = parse(readFileSync(path.join(repoRoot, 'k8s/base/dapr/configuration.yaml'), 'utf8'));
-  const namespace = eks.spec.accessControl.policies[0].namespace;
+  const eks = parse(readFileSync(path.join(repoRoot, 'k8s/base/dapr/configuration.yaml'), 'utf8')) as EksConfiguration;
+  const namespace = eks.spec.accessControl.policies[0]!.namespace;
 
   beforeAll(async () => {
     const [aiCore, gateway] = serviceApps({

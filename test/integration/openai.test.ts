@@ -70,7 +70,7 @@ describe('the OpenAI-compatible API with the official client', () => {
     const stream = await streamOf('gpt4', 'Stream me a long answer about sidecars and service invocation please.');
     const iterator = stream[Symbol.asyncIterator]();
     let first: OpenAI.ChatCompletionChunk | undefined;
-    while (!first?.choices[0]?.delta.content) first = (await iterator.next()).value;
+    while (!first?.choices[0]?.delta.content) first = (await iterator.next()).value as OpenAI.ChatCompletionChunk | undefined;
     // The simulator has not finished the response behind this chunk yet.
     expect((await sim.route('chat-stream', GPT)).open).toBe(1);
     while (!(await iterator.next()).done);

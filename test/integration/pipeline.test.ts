@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
+import type { AskResponse, Problem } from '@context-qa/common';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 
@@ -30,7 +31,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     });
   const ask = async (body: Record<string, unknown>) => {
     const res = await call('/v1/prompt', { body });
-    return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+    return { status: res.status, body: (await res.json()) as AskResponse, headers: res.headers };
   };
   /** What an ingestion job does: write straight into the source of truth through Dapr. */
   const seedStore = (key: string, text: string) => stack.seedContextStore({ [key]: text });
@@ -56,7 +57,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     expect(out.status).toBe(200);
     expect(out.body).toMatchObject({ context: { source: 'redis', key: 'handbook/onboarding' }, degraded: false, answeredBy: 'gpt4' });
     expect(out.body.answer).toContain('New hires get a laptop on day one.');
-    expect(out.body.models.llama4.text).toContain('New hires get a laptop on day one.');
+    expect(out.body.models.llama4!.text).toContain('New hires get a laptop on day one.');
     expect(out.body.requestId).toBe(out.headers.get('x-request-id'));
   });
 
@@ -90,7 +91,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     const res = await call('/v1/prompt', { body: { prompt: 'hello' } });
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as Problem;
     expect(body.models).toMatchObject({ gpt4: { status: 'error' }, llama4: { status: 'error' } });
     expect(body.requestId).toBe(res.headers.get('x-request-id'));
   });
@@ -98,7 +99,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   test('when GPT-4 keeps failing, then its breaker opens, stops calling it, and closes after it heals', async () => {
     await sim.setFault(GPT, { failRate: 1, error: 'internal' });
     let status = '';
-    for (let i = 0; i < 20 && status !== 'circuit_open'; i++) status = (await ask({ prompt: 'breaker' })).body.models.gpt4.status;
+    for (let i = 0; i < 20 && status !== 'circuit_open'; i++) status = (await ask({ prompt: 'breaker' })).body.models.gpt4!.status;
     expect(status).toBe('circuit_open');
     const calledWhenOpen = await sim.requests('chat', GPT);
     for (let i = 0; i < 3; i++) {
@@ -141,7 +142,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     const res = await call('/v1/prompt', init);
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect(((await res.json()) as any).requestId).toBe(res.headers.get('x-request-id'));
+    expect(((await res.json()) as Problem).requestId).toBe(res.headers.get('x-request-id'));
     expect((await fetch(`${gateway}/readyz`)).status).toBe(200);
   });
 
@@ -152,7 +153,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
 
   test("when the sketch's POST /prompt?prompt= is used, then it answers with its llama and gpt4 keys", async () => {
     const res = await call('/prompt?prompt=What%20is%20context-qa%3F');
-    const body = (await res.json()) as any;
+    const body = (await res.json()) as AskResponse & { llama: string; gpt4: string };
     expect(res.status).toBe(200);
     expect(body.gpt4).toContain('[gpt-4]');
     expect(body.llama).toContain(`[${LLAMA}]`);

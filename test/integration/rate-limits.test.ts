@@ -5,13 +5,19 @@
  * well-formed; with the store stopped, a fail-open replica answers and a
  * fail-closed one refuses.
  */
-import { sha256Hex } from '@context-qa/common';
+import { sha256Hex, type Problem } from '@context-qa/common';
 import { devSecrets, gatewayReplica, serviceApps, Stack } from '@context-qa/testkit';
 
 const BURST_KEY = 'cqa_test_burst_3f8a2c';
 const BUDGET_KEY = 'cqa_test_budget_9d1e47';
 const ADMIN_KEY = 'cqa_test_admin_5b7c0d';
 const RPM = 25;
+
+/** The fields of GET /v1/usage/{keyId} (KeyUsage) that these tests read. */
+interface KeyUsage {
+  minute: { requests: number; tokens: number };
+  day: { tokens: number };
+}
 
 function secrets(): Record<string, unknown> {
   const keys = [
@@ -60,7 +66,7 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     expect(refused.headers.get('ratelimit-policy')).toBe(`"requests-per-minute";q=${RPM};w=60`);
     expect(await refused.json()).toMatchObject({ code: 'rate_limit_exceeded', limit: 'requests_per_minute' });
     const usage = await fetch(`${replicas[1]}/v1/usage/burst`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    expect(((await usage.json()) as any).minute.requests).toBe(RPM); // a refusal writes nothing
+    expect(((await usage.json()) as KeyUsage).minute.requests).toBe(RPM); // a refusal writes nothing
   }, 60_000);
 
   test("when a key's daily token budget is used up by reported usage, then the next request is refused before any model is called", async () => {
@@ -76,9 +82,9 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     const before = await sim.counters();
     const refused = await ask(replicas[0]!, BUDGET_KEY, 'one more');
     expect(refused.status).toBe(429);
-    expect(((await refused.json()) as any).limit).toBe('tokens_per_day');
+    expect(((await refused.json()) as Problem).limit).toBe('tokens_per_day');
     expect(await sim.counters()).toEqual(before); // refused before it cost anything
-    const usage = (await (await fetch(`${replicas[0]}/v1/usage/budget`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as any;
+    const usage = (await (await fetch(`${replicas[0]}/v1/usage/budget`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as KeyUsage;
     expect(usage.day.tokens).toBeGreaterThan(0);
   }, 60_000);
 
@@ -88,7 +94,7 @@ describe('rate limits across two gateway replicas (components/local)', () => {
       expect((await ask(replicas[0]!, BURST_KEY)).status).toBe(200); // counted as a store error, answered
       const closed = await ask(replicas[1]!, BURST_KEY);
       expect(closed.status).toBe(503);
-      expect(((await closed.json()) as any).code).toBe('limits_unavailable');
+      expect(((await closed.json()) as Problem).code).toBe('limits_unavailable');
     } finally {
       await stack.proc('redis').start();
     }

@@ -36,9 +36,40 @@ interface Rule {
   record?: string;
   expr: string;
 }
-const groups = (): { name: string; rules: Rule[] }[] => parse(readFileSync(RULES, 'utf8')).groups;
-const dashboard = () => JSON.parse(readFileSync(path.join(dir, 'grafana-dashboard.json'), 'utf8'));
+interface RuleGroup {
+  name: string;
+  rules: Rule[];
+}
+const groups = (): RuleGroup[] => (parse(readFileSync(RULES, 'utf8')) as { groups: RuleGroup[] }).groups;
+const dashboard = () => JSON.parse(readFileSync(path.join(dir, 'grafana-dashboard.json'), 'utf8')) as Dashboard;
 type Panel = { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string; datasource?: { uid: string } }[]; panels?: Panel[] };
+/** The fields of grafana-dashboard.json these tests read. */
+interface Dashboard {
+  templating: { list: unknown[] };
+  panels: Panel[];
+}
+
+/** The fields of the Kubernetes objects in k8s/ these tests read. */
+interface PrometheusRule {
+  kind: string;
+  spec: { groups: RuleGroup[] };
+}
+interface ConfigMap {
+  kind: string;
+  metadata: { labels: { grafana_dashboard?: string } };
+  data: { 'grafana-dashboard.json': string };
+}
+interface PodMonitor {
+  spec: {
+    jobLabel: string;
+    selector: { matchExpressions: { key: string; values: string[] }[] };
+    podMetricsEndpoints: { port: string }[];
+  };
+}
+interface Deployment {
+  kind: string;
+  spec: { template: { metadata: { labels: { 'app.kubernetes.io/name': string } }; spec: { containers: { ports?: { name?: string }[] }[] } } };
+}
 const panelsOf = (d: { panels: Panel[] }): Panel[] => d.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
 
 /** The services' default label (createMetrics: registry.setDefaultLabels). */
@@ -107,7 +138,9 @@ interface Analysis {
 
 /** promql-names' analysis of each expression (Grafana's interval variables substituted, as Grafana does before querying). */
 const analyse = (exprs: string[]): Analysis[] =>
-  JSON.parse(execFileSync(tool('promql-names'), { input: JSON.stringify(exprs.map((e) => e.replace(/\$__(rate_interval|interval|range)/g, '5m'))), encoding: 'utf8' }));
+  JSON.parse(
+    execFileSync(tool('promql-names'), { input: JSON.stringify(exprs.map((e) => e.replace(/\$__(rate_interval|interval|range)/g, '5m'))), encoding: 'utf8' }),
+  ) as Analysis[];
 
 /**
  * What is wrong with each expression: a parse error, a selector without a name, a name
@@ -162,7 +195,7 @@ describe('alert rules', () => {
   });
 
   test('the PrometheusRule carries the same groups as the plain rules file', () => {
-    const crd = parse(readFileSync(path.join(dir, 'prometheus-rule.yaml'), 'utf8'));
+    const crd = parse(readFileSync(path.join(dir, 'prometheus-rule.yaml'), 'utf8')) as PrometheusRule;
     expect(crd.kind).toBe('PrometheusRule');
     expect(crd.spec.groups).toEqual(groups());
   });
@@ -190,9 +223,9 @@ describe('dashboard', () => {
 
   test('kustomize renders the folder: PodMonitor, PrometheusRule, and the dashboard as a ConfigMap for Grafana', () => {
     const out = execFileSync(tool('kustomize', TOOLS), ['build', dir], { encoding: 'utf8' });
-    const docs = parseAllDocuments(out).map((d) => d.toJS());
+    const docs = parseAllDocuments(out).map((d) => d.toJS() as { kind: string });
     expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'PodMonitor', 'PrometheusRule']);
-    const cm = docs.find((d) => d.kind === 'ConfigMap');
+    const cm = docs.find((d) => d.kind === 'ConfigMap') as ConfigMap;
     expect(cm.metadata.labels.grafana_dashboard).toBe('1');
     expect(JSON.parse(cm.data['grafana-dashboard.json'])).toEqual(dashboard());
   });
@@ -258,16 +291,16 @@ describe('metric and label names in the queries', () => {
   });
 
   test("the alerts on `up` select the PodMonitor's targets: job is the pod's app.kubernetes.io/name, endpoint a port every selected pod names", () => {
-    const monitor = parse(readFileSync(path.join(dir, 'pod-monitor.yaml'), 'utf8'));
+    const monitor = parse(readFileSync(path.join(dir, 'pod-monitor.yaml'), 'utf8')) as PodMonitor;
     expect(monitor.spec.jobLabel).toBe('app.kubernetes.io/name');
-    const selected: string[] = monitor.spec.selector.matchExpressions.find((e: { key: string }) => e.key === 'app.kubernetes.io/name').values;
+    const selected: string[] = monitor.spec.selector.matchExpressions.find((e: { key: string }) => e.key === 'app.kubernetes.io/name')!.values;
     const endpoints: string[] = monitor.spec.podMetricsEndpoints.map((e: { port: string }) => e.port);
     // The pods' ports by app.kubernetes.io/name, from the Deployments in k8s/base.
     const ports = new Map<string, string[]>();
     for (const file of ['gateway.yaml', 'ai-core.yaml']) {
-      for (const d of parseAllDocuments(readFileSync(path.join(root, 'k8s/base', file), 'utf8')).map((x) => x.toJS())) {
+      for (const d of parseAllDocuments(readFileSync(path.join(root, 'k8s/base', file), 'utf8')).map((x) => x.toJS() as Deployment | null)) {
         if (d?.kind !== 'Deployment') continue;
-        const containers: { ports?: { name?: string }[] }[] = d.spec.template.spec.containers;
+        const containers = d.spec.template.spec.containers;
         ports.set(
           d.spec.template.metadata.labels['app.kubernetes.io/name'],
           containers.flatMap((c) => (c.ports ?? []).map((p) => p.name ?? '')),
@@ -281,11 +314,11 @@ describe('metric and label names in the queries', () => {
     for (const { matchers } of ups) {
       const job = matchers.find((m) => m.label === 'job');
       const endpoint = matchers.find((m) => m.label === 'endpoint');
-      expect({ job: job?.op, endpoint: endpoint?.op }).toEqual({ job: expect.stringMatching(/^=~?$/), endpoint: '=' });
+      expect({ job: job?.op, endpoint: endpoint?.op }).toEqual<Record<string, unknown>>({ job: expect.stringMatching(/^=~?$/), endpoint: '=' });
       for (const j of job!.op === '=' ? [job!.value] : job!.value.split('|')) {
         jobs.add(j);
         expect({ job: j, selected: selected.includes(j) }).toEqual({ job: j, selected: true });
-        expect({ job: j, ports: ports.get(j) }).toEqual({ job: j, ports: expect.arrayContaining([endpoint!.value]) });
+        expect({ job: j, ports: ports.get(j) }).toEqual<Record<string, unknown>>({ job: j, ports: expect.arrayContaining([endpoint!.value]) });
       }
       expect(endpoints).toContain(endpoint!.value);
     }

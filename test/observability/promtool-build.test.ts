@@ -55,7 +55,7 @@ test('the PATH of these tests has no go', () => {
 test('without go and with nothing built, it warns that test/observability needs promtool and promql-names, and exits 0', () => {
   const out = mkdtempSync(path.join(tmp, 'out-'));
   const r = build(out);
-  expect({ status: r.status, stderr: r.stderr }).toEqual({
+  expect({ status: r.status, stderr: r.stderr }).toEqual<Record<string, unknown>>({
     status: 0,
     stderr: expect.stringMatching(
       /^promtool: WARNING: promtool promql-names \(prometheus v[\d.]+\) not built: go is not on PATH; only test\/observability \(part of make test\) needs them\n$/,

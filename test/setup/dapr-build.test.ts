@@ -82,7 +82,7 @@ const plan = (r: { stdout: string }) =>
       .trim()
       .split('\n')
       .map((l) => [l.split(' ')[0], l.split(' ').slice(1).join(' ')]),
-  );
+  ) as Record<string, string>;
 
 test('the go binary is really absent from the PATH the no-Go runs get', () => {
   // stdin is /dev/null: bash sources ~/.bashrc (which may add go) when stdin is a socket, as node's pipes are.

@@ -43,7 +43,7 @@ function endedEvents(chunks: Uint8Array[]): Uint8Array[] | undefined {
  * or to its last event. A stream cut off before that is not checked.
  */
 function observed(res: Response, onEnd: (chunks: Uint8Array[]) => void): Response {
-  const reader = res.body!.getReader();
+  const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const chunks: Uint8Array[] = [];
   let ended = false; // an abort can both fail a read and cancel: check once
   const end = (whole: Uint8Array[] | undefined) => {

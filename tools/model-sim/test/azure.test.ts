@@ -62,19 +62,19 @@ describe('Azure OpenAI simulator', () => {
     }
     expect(sawFilterChunk).toBe(true);
     expect(text).toBe(plain);
-    expect(usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
+    expect(usage).toMatchObject<Record<string, unknown>>({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
   });
 
   test('when the deployment does not exist, then NotFoundError with code DeploymentNotFound', async () => {
-    const err = await ask(azure({ deployment: 'gpt-5-nope' })).catch((e) => e);
+    const err = await ask(azure({ deployment: 'gpt-5-nope' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
-    expect(err.code).toBe('DeploymentNotFound');
+    expect((err as NotFoundError).code).toBe('DeploymentNotFound');
   });
 
   test('when the api-version is unsupported, then 400; when it is missing, then 404 like Azure', async () => {
-    const err = await ask(azure({ apiVersion: '1999-01-01' })).catch((e) => e);
+    const err = await ask(azure({ apiVersion: '1999-01-01' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect(err.message).toContain('API version not supported');
+    expect((err as BadRequestError).message).toContain('API version not supported');
     const res = await fetch(`${sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions`, {
       method: 'POST',
       headers: { 'api-key': 'k', 'content-type': 'application/json' },
@@ -95,9 +95,9 @@ describe('Azure OpenAI simulator', () => {
 
   test('when throttled, then RateLimitError with retry-after', async () => {
     await admin.setFault(DEPLOYMENT, { failRate: 1, error: 'throttling' });
-    const err = await ask().catch((e) => e);
+    const err = await ask().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
-    expect(err.headers.get('retry-after')).toBe('1');
+    expect((err as RateLimitError).headers.get('retry-after')).toBe('1');
   });
 
   test.each(['internal', 'unavailable'])('when %s is injected, then InternalServerError', async (error) => {
@@ -109,7 +109,7 @@ describe('Azure OpenAI simulator', () => {
   test('when the deployment hangs, then the call ends in the client timeout', async () => {
     await admin.setFault(DEPLOYMENT, { hang: true });
     const t0 = Date.now();
-    const err = await ask(azure({ timeout: 300 })).catch((e) => e);
+    const err = await ask(azure({ timeout: 300 })).catch((e: unknown) => e);
     // Plain Node gives APIConnectionTimeoutError; under jest's VM the SDK cannot tell
     // its AbortError from another realm's and reports the parent class.
     expect(err).toBeInstanceOf(APIConnectionError);

@@ -78,22 +78,22 @@ describe('Bedrock Runtime simulator', () => {
     expect(kinds[0]).toBe('messageStart');
     expect(kinds.slice(-3)).toEqual(['contentBlockStop', 'messageStop', 'metadata']);
     expect(kinds.filter((k) => k === 'contentBlockDelta').length).toBeGreaterThan(1);
-    expect(usage).toMatchObject({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(usage).toMatchObject<Record<string, unknown>>({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
   });
 
   test('when InvokeModel gets the Llama native body, then it answers generation and token counts', async () => {
     const out = await client().send(
       new InvokeModelCommand({ modelId: MODEL, contentType: 'application/json', body: JSON.stringify({ prompt: PROMPT, max_gen_len: 512, temperature: 0.2, top_p: 0.9 }) }),
     );
-    const body = JSON.parse(new TextDecoder().decode(out.body));
+    const body = JSON.parse(new TextDecoder().decode(out.body)) as { generation: string };
     expect(body.generation).toContain('The moon is made of basalt.');
-    expect(body).toMatchObject({ prompt_token_count: expect.any(Number), generation_token_count: expect.any(Number), stop_reason: 'stop' });
+    expect(body).toMatchObject<Record<string, unknown>>({ prompt_token_count: expect.any(Number), generation_token_count: expect.any(Number), stop_reason: 'stop' });
   });
 
   test('when InvokeModelWithResponseStream is called, then chunks carry the generation and a final stop_reason', async () => {
     const out = await client().send(new InvokeModelWithResponseStreamCommand({ modelId: MODEL, body: JSON.stringify({ prompt: PROMPT }) }));
     const parts: { generation: string; stop_reason: string | null }[] = [];
-    for await (const ev of out.body!) parts.push(JSON.parse(new TextDecoder().decode(ev.chunk!.bytes)));
+    for await (const ev of out.body!) parts.push(JSON.parse(new TextDecoder().decode(ev.chunk!.bytes)) as (typeof parts)[number]);
     expect(parts.map((p) => p.generation).join('')).toContain('basalt');
     expect(parts.at(-1)?.stop_reason).toBe('stop');
   });
@@ -105,9 +105,9 @@ describe('Bedrock Runtime simulator', () => {
   test('when the base Maverick id is used without an inference profile, then ValidationException says so', async () => {
     const err = await client()
       .send(converse(PROMPT, 'meta.llama4-maverick-17b-instruct-v1:0'))
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationException);
-    expect(err.message).toMatch(/inference profile/);
+    expect((err as ValidationException).message).toMatch(/inference profile/);
   });
 
   test('when the request is not SigV4-signed, then AccessDeniedException (403)', async () => {
@@ -119,14 +119,14 @@ describe('Bedrock Runtime simulator', () => {
   test('when the body is malformed, then ValidationException names the field', async () => {
     const err = await client()
       .send(new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens: 0 } }))
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationException);
-    expect(err.message).toContain('inferenceConfig.maxTokens');
+    expect((err as ValidationException).message).toContain('inferenceConfig.maxTokens');
     const missing = await client()
       .send(new InvokeModelCommand({ modelId: MODEL, body: JSON.stringify({ max_gen_len: 10 }) }))
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ValidationException);
-    expect(missing.message).toContain('prompt');
+    expect((missing as ValidationException).message).toContain('prompt');
   });
 
   test.each([
@@ -140,9 +140,9 @@ describe('Bedrock Runtime simulator', () => {
     await admin.setFault(MODEL, { failRate: 1, error });
     const err = await client()
       .send(converse())
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(cls);
-    expect(err.$metadata.httpStatusCode).toBe(status);
+    expect((err as InstanceType<typeof cls>).$metadata.httpStatusCode).toBe(status);
     expect((await admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 1, errors: 1 });
   });
 
@@ -150,8 +150,8 @@ describe('Bedrock Runtime simulator', () => {
     await admin.setFault(MODEL, { hang: true });
     const err = await client(300)
       .send(converse())
-      .catch((e) => e);
-    expect(err.name).toBe('TimeoutError');
+      .catch((e: unknown) => e);
+    expect((err as Error).name).toBe('TimeoutError');
     expect(await admin.requests('converse', MODEL)).toBe(1);
   });
 
@@ -159,8 +159,8 @@ describe('Bedrock Runtime simulator', () => {
     await admin.setFault(MODEL, { hang: true });
     const err = await client()
       .send(converse(), { abortSignal: AbortSignal.timeout(200) })
-      .catch((e) => e);
-    expect(err.name).toBe('AbortError');
+      .catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
   });
 
   test('when latency is injected, then the answer comes no sooner', async () => {
@@ -176,7 +176,7 @@ describe('Bedrock Runtime simulator', () => {
     let deltas = 0;
     const err = await (async () => {
       for await (const ev of out.stream!) if (ev.contentBlockDelta) deltas++;
-    })().catch((e) => e);
+    })().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelStreamErrorException);
     expect(deltas).toBe(n);
   });
