@@ -4,10 +4,9 @@ import type { ScenarioResult } from './run';
 
 /** Our processes, in request order; the simulator and the load generator stand apart (not ours). */
 const OURS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'redis', 'dynalite'];
-const label = (p: string) => p.replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
 
 /** Scenario efficiency: latency, answered/refused, and CPU-ms per answer per process (sum over ours). */
-export function efficiencyTable(rows: ScenarioResult[]): string[] {
+export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) => string): string[] {
   const direct = rows.find((x) => x.variant.startsWith('simulator direct'));
   const head = [
     'variant',

@@ -36,10 +36,12 @@ export interface Latency {
   max: number;
 }
 
+/** The p-th percentile (nearest rank, rounded) of ascending latencies; 0 when there are none. */
+const percentile = (sorted: number[], p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+
 function latency(ms: number[]): Latency {
   const sorted = [...ms].sort((a, b) => a - b);
-  const pct = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
-  return { count: sorted.length, p50: pct(50), p99: pct(99), max: Math.round(sorted.at(-1) ?? 0) };
+  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: Math.round(sorted.at(-1) ?? 0) };
 }
 
 const count = (tally: Record<string, number>, v: unknown) => {
@@ -70,7 +72,7 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const cache: Record<string, number> = {};
   for (const s of samples) if (s.status >= 200 && s.status < 300) count(cache, (s.body as { cache?: unknown } | undefined)?.cache);
-  const pct = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor((p / 100) * ms.length))] ?? 0);
+  const pct = (p: number) => percentile(ms, p);
   return {
     requests: samples.length,
     rps: Math.round(samples.length / spec.durationSec),

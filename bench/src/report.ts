@@ -35,7 +35,7 @@ export function markdown(r: Report): string {
     '',
     ...(ttftRows.length ? ttftTable(ttftRows) : []),
     ...(costRows.length ? costTable(costRows, short) : []),
-    ...(efficiencyRows.length ? efficiencyTable(efficiencyRows) : []),
+    ...(efficiencyRows.length ? efficiencyTable(efficiencyRows, short) : []),
   ].join('\n');
 }
 
