@@ -34,11 +34,9 @@ bench: setup ## benchmark the whole local stack (~10 min) → bench/results/late
 # TRACING=1 (make dev TRACING=1) also builds (first time: minutes) and runs Jaeger, and
 # prints its UI address; make exports command-line variables, so dev.js sees TRACING.
 dev: setup ## run the whole stack in the foreground; Ctrl-C stops everything; TRACING=1 adds Jaeger
-	@$(if $(filter 1 true,$(TRACING)),tools/jaeger/build.sh)
 	@node packages/testkit/dist/dev.js
 
 dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f dapr/dapr.yaml` (the Dapr CLI); TRACING=1 adds Jaeger
-	@$(if $(filter 1 true,$(TRACING)),tools/jaeger/build.sh)
 	@DEV_LAUNCHER=dapr-cli node packages/testkit/dist/dev.js
 
 check-manifests: build ## validate k8s/, components/ and dapr/ offline; DEPLOYABLE=<overlay> also fails on placeholders left in it
