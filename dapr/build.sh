@@ -27,7 +27,7 @@ case $mode in auto | always | never) ;; *)
 esac
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
-export CGO_ENABLED=0
+. "$root/scripts/go-build.sh"
 
 tilde() { case $1 in "${HOME:-/nonexistent}"/*) echo "~${1#"$HOME"}" ;; *) echo "$1" ;; esac; }
 wanted() { if [ "$1" = dapr ]; then echo "CLI >= $CLI_VERSION (1.x)"; else echo "$1 $DAPR_VERSION"; fi; }
@@ -53,6 +53,9 @@ version_of() { # name path
   esac
   printf '%s' "$text" | tr -d '[:space:]'
 }
+
+# True when our build <out>/<name> reports exactly <version>.
+reports() { [ "$(version_of "$1" "$out/$1")" = "$2" ]; } # name version
 
 version_ok() { # name version
   if [ "$1" = dapr ]; then # 1.x with x >= the pinned minor
@@ -103,12 +106,6 @@ choose() { # name
   echo build
 }
 
-# A build is current when it reports its pinned version and was built from the
-# current sources of its module (a dependency change rebuilds).
-stamp_of() { # module-dir
-  cat "$1/go.sum" "$1/go.mod" $(find "$1" -name '*.go') | sha256sum | cut -c1-16
-}
-
 # Neither found nor buildable: daprd is required; the others are skipped.
 unavailable() { # name version why needed-by
   local name=$1 var
@@ -137,9 +134,9 @@ provide() { # name module-dir package version needed-by ldflags [go build flags.
   fi
   # Never build through a link to an installed binary (go build would overwrite it).
   [ -L "$out/$name" ] && rm -f "$out/$name"
-  stamp=$(stamp_of "$mod")
-  if [ -f "$out/$name" ] && [ -x "$out/$name" ] && [ "$(cat "$out/.$name.stamp" 2>/dev/null)" = "$stamp" ] \
-    && [ "$(version_of "$name" "$out/$name")" = "$version" ]; then
+  # Current: built from the module's current sources (a dependency change rebuilds) and reporting its version.
+  stamp=$(go_stamp "$mod")
+  if go_current "$out" "$name" "$stamp" reports "$name" "$version"; then
     echo "built from Go modules" >"$out/.$name.source"
     echo "dapr: $name $version built from Go modules (up to date)"; return
   fi
@@ -148,8 +145,7 @@ provide() { # name module-dir package version needed-by ldflags [go build flags.
   echo "dapr: building $name $version ($pkg) from Go modules"
   t0=$SECONDS
   rm -f "$out/$name" "$out/.$name.source"
-  (cd "$mod" && go build -trimpath -ldflags "-s -w $ldflags" "$@" -o "$out/$name" "$pkg")
-  echo "$stamp" >"$out/.$name.stamp"
+  go_build "$out" "$name" "$stamp" "$mod" "$pkg" "$ldflags" "$@"
   echo "built from Go modules" >"$out/.$name.source"
   echo "dapr: built $name $version in $((SECONDS - t0)) s ($(du -hL "$out/$name" | cut -f1))"
 }

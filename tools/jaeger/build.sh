@@ -10,20 +10,16 @@ JAEGER_VERSION=v2.13.0
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out="$root/.dapr/bin"
-mkdir -p "$out"
-export CGO_ENABLED=0
+. "$root/scripts/go-build.sh"
 
-stamp=$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)
-if [ -x "$out/jaeger" ] && [ "$(cat "$out/.jaeger.stamp" 2>/dev/null)" = "$stamp" ] \
-  && "$out/jaeger" version 2>/dev/null | grep -q "\"gitVersion\":\"$JAEGER_VERSION\""; then
+stamp=$(go_stamp "$here")
+if go_current "$out" jaeger "$stamp" sh -c "'$out/jaeger' version | grep -q '\"gitVersion\":\"$JAEGER_VERSION\"'"; then
   echo "jaeger: $JAEGER_VERSION is up to date"
   exit 0
 fi
 echo "jaeger: building $JAEGER_VERSION (module $JAEGER_MODULE_VERSION; first build takes minutes)"
 t0=$SECONDS
 v=github.com/jaegertracing/jaeger/internal/version
-(cd "$here" && go build -trimpath \
-  -ldflags "-s -w -X $v.latestVersion=$JAEGER_VERSION -X $v.commitSHA=$JAEGER_MODULE_VERSION" \
-  -o "$out/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
-echo "$stamp" > "$out/.jaeger.stamp"
+go_build "$out" jaeger "$stamp" "$here" github.com/jaegertracing/jaeger/cmd/jaeger \
+  "-X $v.latestVersion=$JAEGER_VERSION -X $v.commitSHA=$JAEGER_MODULE_VERSION"
 echo "jaeger: built in $((SECONDS - t0)) s ($(du -h "$out/jaeger" | cut -f1))"

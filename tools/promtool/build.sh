@@ -9,29 +9,22 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${PROMTOOL_OUT:-$(cd "$here/../.." && pwd)/.tools/bin}
 version=$(awk '{ for (i = 1; i < NF; i++) if ($i == "github.com/prometheus/prometheus") print $(i + 1) }' "$here/go.mod")
-stamp=$(cat "$here/go.mod" "$here/go.sum" $(find "$here" -name '*.go') | sha256sum | cut -c1-16)
-export CGO_ENABLED=0
-
-current() { # name version-check-command...
-  local name=$1; shift
-  [ -x "$out/$name" ] && [ "$(cat "$out/.$name.stamp" 2>/dev/null)" = "$stamp" ] && "$@" >/dev/null 2>&1
-}
+. "$here/../../scripts/go-build.sh"
+stamp=$(go_stamp "$here")
 
 build() { # name package
   local name=$1 pkg=$2
   echo "promtool: building $name (prometheus $version)"
   local t0=$SECONDS
-  mkdir -p "$out"
   # Without -X, promtool reports an empty version: stamp the module's.
-  (cd "$here" && go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" -o "$out/$name" "$pkg")
-  echo "$stamp" > "$out/.$name.stamp"
+  go_build "$out" "$name" "$stamp" "$here" "$pkg" "-X github.com/prometheus/common/version.Version=$version"
   echo "promtool: built $name in $((SECONDS - t0)) s"
 }
 
 declare -A pkg=([promtool]=github.com/prometheus/prometheus/cmd/promtool [promql-names]=./promql-names)
 stale=()
-current promtool sh -c "'$out/promtool' --version | grep -q 'version $version '" || stale+=(promtool)
-current promql-names sh -c "echo '[\"up\"]' | '$out/promql-names' | grep -q '\"up\"'" || stale+=(promql-names)
+go_current "$out" promtool "$stamp" sh -c "'$out/promtool' --version | grep -q 'version $version '" || stale+=(promtool)
+go_current "$out" promql-names "$stamp" sh -c "echo '[\"up\"]' | '$out/promql-names' | grep -q '\"up\"'" || stale+=(promql-names)
 
 for name in promtool promql-names; do
   [[ " ${stale[*]} " == *" $name "* ]] || echo "promtool: $name is up to date"

@@ -1,0 +1,23 @@
+# Sourced by dapr/build.sh, tools/promtool/build.sh and tools/jaeger/build.sh: a Go
+# program built from a module of ours, skipped while an earlier build is current.
+
+# What a build depends on: its module's go.sum, go.mod and Go files.
+go_stamp() { # module-dir
+  cat "$1/go.sum" "$1/go.mod" $(find "$1" -name '*.go') | sha256sum | cut -c1-16
+}
+
+# True when <out>/<name> was built from <stamp> and `check...` succeeds (it reports the pinned version).
+go_current() { # out name stamp check...
+  local out=$1 name=$2 stamp=$3
+  shift 3
+  [ -f "$out/$name" ] && [ -x "$out/$name" ] && [ "$(cat "$out/.$name.stamp" 2>/dev/null)" = "$stamp" ] && "$@" >/dev/null 2>&1
+}
+
+# Builds <package> of the module in <module-dir> into <out>/<name> (static, stripped) and records <stamp>.
+go_build() { # out name stamp module-dir package ldflags [go build flags...]
+  local out=$1 name=$2 stamp=$3 dir=$4 pkg=$5 ldflags=$6
+  shift 6
+  mkdir -p "$out"
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" "$@" -o "$out/$name" "$pkg")
+  echo "$stamp" >"$out/.$name.stamp"
+}
