@@ -13,9 +13,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEV_KEYS, gatewayReplica, type Stack } from '@context-qa/testkit';
-import type { LoadSpec } from './load';
 import { markdownTable } from './markdown';
-import type { ScenarioResult } from './run';
+import type { RunRow, ScenarioResult } from './run';
 
 export const LIMITED = 'gateway-limited';
 /** Every limit on, none reachable by this load: the cost of enforcement, never a refusal. */
@@ -35,7 +34,7 @@ export interface CostContext {
   auth: Record<string, string>;
   /** `auth` plus Cache-Control: no-cache: a model call every time. */
   noCache: Record<string, string>;
-  run: (scenario: string, variant: string, spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> }, note?: string) => Promise<ScenarioResult>;
+  run: RunRow;
   models: string[];
 }
 

@@ -8,19 +8,12 @@
  * - then half the capacity: it recovers by itself.
  */
 import type { Stack } from '@context-qa/testkit';
-import type { ScenarioResult } from './run';
-
-type Run = (
-  scenario: string,
-  variant: string,
-  spec: { url: string; body: unknown; durationSec: number; rate?: number; connections?: number; headers?: Record<string, string> },
-  note?: string,
-) => Promise<ScenarioResult>;
+import type { RunRow, ScenarioResult } from './run';
 
 const SCENARIO = 'efficiency';
 const SYSTEM = 'You are a precise assistant for question answering.';
 
-export async function efficiency(o: { stack: Stack; short: boolean; run: Run; gateway: string }): Promise<void> {
+export async function efficiency(o: { stack: Stack; short: boolean; run: RunRow; gateway: string }): Promise<void> {
   const secs = (full: number) => (o.short ? 1 : full);
   const rate = o.short ? 20 : 100;
   await o.stack.seedContextStore({ 'efficiency:hot': 'The efficiency context is short and always in the cache.' });

@@ -50,6 +50,15 @@ export interface ScenarioResult extends LoadStats, Partial<TtftExtras> {
   date?: string;
 }
 
+/** One load and its report row (a warm-up's is not kept); `on`: the stack whose processes are watched (default the main one). */
+export type RunRow = (
+  scenario: string,
+  variant: string,
+  spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> },
+  note?: string,
+  on?: Stack,
+) => Promise<ScenarioResult>;
+
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
           .concat([['load generator', process.pid]]),
       );
     /** One load; its row is reported unless it is a warm-up. Spec headers replace the default (no-cache) ones. */
-    const run = async (scenario: string, variant: string, spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> }, note?: string, on = stack) => {
+    const run: RunRow = async (scenario, variant, spec, note, on = stack) => {
       const done = watch(pids(on));
       const stats = await load({ headers, ...spec });
       const row: ScenarioResult = { scenario, variant, ...stats, processes: done(), ...(note ? { note } : {}) };

@@ -4,11 +4,9 @@
  * sidecars export every span (sampling 1) to an OTLP receiver in this process.
  */
 import { OtlpReceiver, serviceApps, Stack } from '@context-qa/testkit';
-import type { ScenarioResult } from './run';
+import type { RunRow } from './run';
 
-type Run = (scenario: string, variant: string, spec: { url: string; body: object; durationSec: number; rate: number }, note?: string, on?: Stack) => Promise<ScenarioResult>;
-
-export async function tracingOverhead(opts: { short: boolean; run: Run; gateway: string; apps: Parameters<typeof serviceApps>[0] }): Promise<void> {
+export async function tracingOverhead(opts: { short: boolean; run: RunRow; gateway: string; apps: Parameters<typeof serviceApps>[0] }): Promise<void> {
   const otlp = await OtlpReceiver.start({ keep: false });
   const traced = await new Stack({ apps: serviceApps(opts.apps), tracing: { otlpEndpoint: otlp.endpoint } }).start();
   try {
