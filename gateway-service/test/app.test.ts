@@ -1,9 +1,9 @@
 /** gateway-service's HTTP surface with fakes at its ports (ai-core invoker, key list). */
 import request from 'supertest';
-import { AppError, createLogger, Readiness, sha256Hex, type AskResponse, type ModelStatus, type Problem } from '@context-qa/common';
+import { AppError, createLogger, Readiness, sha256Hex, type ModelStatus, type Problem } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
-import { limitDeps } from './fakes';
+import { askResponse, limitDeps } from './fakes';
 
 const ASK_KEY = 'test-ask-key';
 const ADMIN_KEY = 'test-admin-key';
@@ -12,17 +12,7 @@ const keys = [
   { id: 'b', scope: 'admin' as const, sha256: sha256Hex(ADMIN_KEY) },
 ];
 
-const answer = (over: Partial<AskResponse> = {}): AskResponse => ({
-  requestId: 'x',
-  answer: 'A',
-  answeredBy: 'gpt4',
-  strategy: 'both',
-  degraded: false,
-  context: { source: 'none', key: 'k' },
-  cache: 'miss',
-  models: { gpt4: { status: 'ok', text: 'G', latencyMs: 1 }, llama4: { status: 'error', latencyMs: 1, error: 'upstream: x' } },
-  ...over,
-});
+const answer = askResponse;
 
 function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 200, body: answer() }, surface?: 'all' | 'public' | 'admin') {
   const calls: { method: string; path: string; body: unknown; requestId: string }[] = [];

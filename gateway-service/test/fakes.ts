@@ -1,5 +1,5 @@
 /** Fakes at the gateway's own ports, for unit tests only. */
-import { createLogger, Readiness } from '@context-qa/common';
+import { createLogger, Readiness, type AskResponse } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import { RateLimiter, type CounterStore, type Limits } from '../src/domain/rate-limiter';
@@ -68,3 +68,16 @@ export const idleApp = (surface: 'all' | 'public' | 'admin' = 'all') =>
     limits: limitDeps().deps,
     surface,
   });
+
+/** An answer as ai-core sends it: gpt4 answered, llama4 failed; `over` replaces any field. */
+export const askResponse = (over: Partial<AskResponse> = {}): AskResponse => ({
+  requestId: 'x',
+  answer: 'A',
+  answeredBy: 'gpt4',
+  strategy: 'both',
+  degraded: false,
+  context: { source: 'none', key: 'k' },
+  cache: 'miss',
+  models: { gpt4: { status: 'ok', text: 'G', latencyMs: 1 }, llama4: { status: 'error', latencyMs: 1, error: 'upstream: x' } },
+  ...over,
+});

@@ -5,25 +5,20 @@ import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
 import { RateLimiter } from '../src/domain/rate-limiter';
-import { limitDeps, MapCounters } from './fakes';
+import { askResponse, limitDeps, MapCounters } from './fakes';
 
 const ASK = 'limits-ask-key';
 const ADMIN = 'limits-admin-key';
 
-const answer = (over: Partial<AskResponse> = {}): AskResponse => ({
-  requestId: 'x',
-  answer: 'A',
-  answeredBy: 'gpt4',
-  strategy: 'both',
-  degraded: false,
-  cache: 'miss',
-  context: { source: 'none', key: 'k' },
-  models: {
-    gpt4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 20 } },
-    llama4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 10 } },
-  },
-  ...over,
-});
+/** Both models answered, with usage to charge. */
+const answer = (over: Partial<AskResponse> = {}): AskResponse =>
+  askResponse({
+    models: {
+      gpt4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 20 } },
+      llama4: { status: 'ok', latencyMs: 1, usage: { inputTokens: 30, outputTokens: 10 } },
+    },
+    ...over,
+  });
 
 function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Promise<Forwarded> } = {}) {
   const counters = new MapCounters();
