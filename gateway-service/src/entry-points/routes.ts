@@ -9,7 +9,6 @@ import {
   jsonBody,
   noteAccess,
   openAiErrorHandler,
-  openApiDocument,
   parseOr400,
   PROBLEM_CONTENT_TYPE,
   requestContext,
@@ -20,6 +19,7 @@ import {
   type Logger,
   type Readiness,
 } from '@context-qa/common';
+import { openApiDocument } from '@context-qa/common/dist/openapi';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
 import { chargeUsage, estimates, limitRequests, promptUsage, type LimitDeps } from './limits';

@@ -14,5 +14,5 @@ export * from './openai';
 export * from './openai-http';
 export * from './state-api';
 export * from './responses';
-export { openApiDocument } from './openapi';
-export { adminOpenApiDocument } from './openapi-admin';
+// openapi.ts is imported by path (@context-qa/common/dist/openapi): only the gateway serves it,
+// and ai-core need not load the generator at start.
