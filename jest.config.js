@@ -3,7 +3,8 @@
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/**/test/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.tools/', '/.dapr/'],
+  // The cluster and container tiers are their own steps (make check-cluster, make check-images).
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.tools/', '/.dapr/', ...(process.env.JEST_TIER ? [] : ['/test/cluster/', '/test/containers/'])],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   testTimeout: 60_000,
   // Checks every response from a gateway a Stack started against docs/openapi*.json.
