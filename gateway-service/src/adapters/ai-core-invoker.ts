@@ -11,10 +11,12 @@ import {
   httpError,
   REMAINING_HEADER,
   sidecarHeaders,
+  sidecarRequest,
   sidecarUrl,
   type AppError,
   type Deadline,
   type SidecarConfig,
+  type SidecarResponse,
 } from '@context-qa/common';
 
 export interface Forwarded {
@@ -56,61 +58,74 @@ const HOP_MARGIN_MS = 250;
 export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_DIRECT_URL?: string | undefined }): AiCore {
   const base = config.AI_CORE_DIRECT_URL ?? `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
 
-  /** The call itself; a transport failure becomes the problem its cause deserves. */
-  async function call(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Response> {
+  function request(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline) {
+    return {
+      url: `${base}${path}`,
+      method,
+      headers: {
+        ...sidecarHeaders(config),
+        'x-request-id': ctx.requestId,
+        [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
+        ...ctx.headers,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: deadline.signal,
+    };
+  }
+
+  /** A whole answer, read through our own keep-alive client (sidecar-http.ts: a fraction of fetch's cost). */
+  async function whole(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<SidecarResponse> {
+    const { url, ...init } = request(method, path, body, ctx, deadline);
     try {
-      return await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          ...sidecarHeaders(config),
-          'x-request-id': ctx.requestId,
-          [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
-          ...ctx.headers,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: deadline.signal,
-      });
+      return await sidecarRequest(url, init);
     } catch (err) {
       throw stopped(deadline, err);
     }
   }
 
-  /** A complete, non-2xx-or-not answer: ai-core's own (passed on) or the sidecar's (mapped, its words logged only). */
-  async function settle(res: Response, deadline: Deadline): Promise<Forwarded> {
-    let text: string;
+  /** An answer that may stream: fetch, whose body the SSE relay reads as a web stream. */
+  async function streaming(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Response | SidecarResponse> {
+    const { url, ...init } = request(method, path, body, ctx, deadline);
     try {
-      text = await res.text(); // the body can stall after the headers: still ai-core being too slow
+      const res = await fetch(url, init);
+      if (res.ok && (res.headers.get('content-type') ?? '').includes('text/event-stream')) return res;
+      // The body can stall after the headers: still ai-core being too slow.
+      return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, text: await res.text() };
     } catch (err) {
       throw stopped(deadline, err);
     }
-    const json = parseJson(text);
-    const type = res.headers.get('content-type') ?? '';
-    // ai-core refused the sidecar's app token: a deployment fault, never the caller's 401.
-    if (res.status === 401) throw upstream(502, 'ai_core_rejected_token', 'ai-core refused the call', text.slice(0, 300));
-    // ai-core answered (success, its problem+json, or an OpenAI-shaped error): pass it through.
-    const openAiShaped = typeof (json as { error?: unknown } | undefined)?.error === 'object';
-    if (res.ok || type.includes('application/problem+json') || openAiShaped) {
-      const retryAfter = res.headers.get('retry-after');
-      const answeredBy = res.headers.get(ANSWERED_BY_HEADER);
-      const cache = res.headers.get(ANSWER_CACHE_HEADER);
-      return { status: res.status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}), ...(answeredBy ? { answeredBy } : {}), ...(cache ? { cache } : {}) };
-    }
-    // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
-    const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);
-    if (/deadline|timeout/i.test(message)) throw upstream(504, 'ai_core_timeout', 'ai-core timed out', message);
-    if (res.status >= 500 || res.status === 404) throw upstream(503, 'ai_core_unavailable', 'ai-core is unavailable', message);
-    throw upstream(502, 'ai_core_bad_response', `unexpected ${res.status} from ai-core`, message);
   }
 
   return {
-    send: async (method, path, body, ctx, deadline) => settle(await call(method, path, body, ctx, deadline), deadline),
+    send: async (method, path, body, ctx, deadline) => settle(await whole(method, path, body, ctx, deadline)),
     async open(method, path, body, ctx, deadline) {
-      const res = await call(method, path, body, ctx, deadline);
-      const streamed = res.ok && (res.headers.get('content-type') ?? '').includes('text/event-stream');
-      return streamed ? { stream: res } : settle(res, deadline);
+      const res = await streaming(method, path, body, ctx, deadline);
+      return res instanceof Response ? { stream: res } : settle(res);
     },
   };
+}
+
+/** A complete answer: ai-core's own (passed on) or the sidecar's (mapped, its words logged only). */
+function settle(res: SidecarResponse): Forwarded {
+  const { text, status } = res;
+  const json = parseJson(text);
+  const type = res.header('content-type') ?? '';
+  // ai-core refused the sidecar's app token: a deployment fault, never the caller's 401.
+  if (status === 401) throw upstream(502, 'ai_core_rejected_token', 'ai-core refused the call', text.slice(0, 300));
+  // ai-core answered (success, its problem+json, or an OpenAI-shaped error): pass it through.
+  const openAiShaped = typeof (json as { error?: unknown } | undefined)?.error === 'object';
+  if ((status >= 200 && status < 300) || type.includes('application/problem+json') || openAiShaped) {
+    const retryAfter = res.header('retry-after');
+    const answeredBy = res.header(ANSWERED_BY_HEADER);
+    const cache = res.header(ANSWER_CACHE_HEADER);
+    return { status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}), ...(answeredBy ? { answeredBy } : {}), ...(cache ? { cache } : {}) };
+  }
+  // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
+  const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);
+  if (/deadline|timeout/i.test(message)) throw upstream(504, 'ai_core_timeout', 'ai-core timed out', message);
+  if (status >= 500 || status === 404) throw upstream(503, 'ai_core_unavailable', 'ai-core is unavailable', message);
+  throw upstream(502, 'ai_core_bad_response', `unexpected ${status} from ai-core`, message);
 }
 
 function stopped(deadline: Deadline, err: unknown): AppError {

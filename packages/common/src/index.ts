@@ -16,3 +16,4 @@ export * from './state-api';
 export * from './responses';
 // openapi.ts is imported by path (@context-qa/common/dist/openapi): only the gateway serves it,
 // and ai-core need not load the generator at start.
+export * from './sidecar-http';

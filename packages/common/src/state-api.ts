@@ -2,9 +2,10 @@
  * A Dapr state store through the sidecar's HTTP state API (v1.0), not the JS
  * SDK: the SDK's state.get drops the ETag and the metadata headers, and
  * state.save turns a 409 into a logged `{error}` value, so compare-and-set and
- * the store's TTL would be invisible. fetch also lets a timeout really cancel.
+ * the store's TTL would be invisible. Our own client also lets a timeout really cancel.
  */
 import { DeadlineExceeded, sidecarHeaders, sidecarUrl, type SidecarConfig } from './dapr';
+import { sidecarRequest, SidecarTimeout, type SidecarRequest, type SidecarResponse } from './sidecar-http';
 
 interface Got {
   value: unknown;
@@ -19,31 +20,30 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
   const at = (key: string) => `${base}/${encodeURIComponent(key)}`;
 
   /** Bounded by the store's own timeout and, on the request path, by the request (`outer`). */
-  async function send(op: string, key: string, url: string, init: RequestInit = {}, outer?: AbortSignal): Promise<Response> {
-    const own = AbortSignal.timeout(timeoutMs);
+  async function send(op: string, url: string, init: SidecarRequest = {}, outer?: AbortSignal): Promise<SidecarResponse> {
     try {
-      return await fetch(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: outer ? AbortSignal.any([own, outer]) : own });
+      return await sidecarRequest(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: outer, timeoutMs });
     } catch (err) {
       if (outer?.aborted) throw new Error(`${storeName} ${op}: stopped, the request ended`, { cause: err });
-      if (own.aborted) throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
+      if (err instanceof SidecarTimeout) throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
       throw new Error(`${storeName} ${op}: sidecar unreachable`, { cause: err });
     }
   }
   /** daprd's error body names the key; keys may be normalised prompts, which are never logged. */
-  async function failure(op: string, key: string, res: Response): Promise<Error> {
-    const body = (await res.text()).split(key).join('<key>').split(encodeURIComponent(key)).join('<key>');
+  function failure(op: string, key: string, res: SidecarResponse): Error {
+    const body = res.text.split(key).join('<key>').split(encodeURIComponent(key)).join('<key>');
     return new Error(`${storeName} ${op}: HTTP ${res.status} ${body.slice(0, 500)}`);
   }
 
   return {
     async get(key: string, consistency?: 'strong', signal?: AbortSignal): Promise<Got | undefined> {
-      const res = await send('get', key, `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`, {}, signal);
+      const res = await send('get', `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`, {}, signal);
       if (res.status === 204) return undefined;
-      if (res.status !== 200) throw await failure('get', key, res);
-      const raw = await res.text();
+      if (res.status !== 200) throw failure('get', key, res);
+      const raw = res.text;
       if (raw === '') return undefined;
-      const etag = res.headers.get('etag') ?? undefined;
-      const expiry = Date.parse(res.headers.get('metadata.ttlExpireTime') ?? '');
+      const etag = res.header('etag');
+      const expiry = Date.parse(res.header('metadata.ttlexpiretime') ?? '');
       return { value: parseValue(storeName, raw), ...(etag ? { etag } : {}), ...(Number.isFinite(expiry) ? { expiresAt: expiry } : {}) };
     },
     /** true: written; false: 409, the etag (or create-only) condition failed. */
@@ -55,14 +55,14 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
         ...(opts.firstWrite ? { options: { concurrency: 'first-write' } } : {}),
         ...(opts.ttlSeconds ? { metadata: { ttlInSeconds: String(opts.ttlSeconds) } } : {}),
       };
-      const res = await send('save', key, base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
+      const res = await send('save', base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
       if (res.status === 204 || res.status === 200) return true;
       if (res.status === 409) return false;
-      throw await failure('save', key, res);
+      throw failure('save', key, res);
     },
     async delete(key: string): Promise<void> {
-      const res = await send('delete', key, at(key), { method: 'DELETE' });
-      if (res.status !== 204 && res.status !== 200) throw await failure('delete', key, res);
+      const res = await send('delete', at(key), { method: 'DELETE' });
+      if (res.status !== 204 && res.status !== 200) throw failure('delete', key, res);
     },
   };
 }
