@@ -1,4 +1,4 @@
-import { cpuMsPerAnswer } from './efficiency';
+import { cpuMsPerAnswer, FLOOR } from './efficiency';
 import { markdownTable } from './markdown';
 import type { ScenarioResult } from './run';
 
@@ -8,6 +8,7 @@ const OURS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service
 /** Scenario efficiency: latency, answered/refused, and CPU-ms per answer per process (sum over ours). */
 export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) => string): string[] {
   const direct = rows.find((x) => x.variant.startsWith('simulator direct'));
+  const isFloor = (x: ScenarioResult) => x.variant.startsWith(FLOOR);
   const head = [
     'variant',
     'req/s',
@@ -19,12 +20,13 @@ export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) =>
     'refused p99 ms',
     ...OURS.map((p) => `${label(p)} CPU-ms`),
     'ours CPU-ms / answer',
+    'bare proxy CPU-ms',
   ];
   const body = rows.map((x) => {
     const cpu = cpuMsPerAnswer(x);
-    const isDirect = x === direct;
+    const isDirect = x === direct || isFloor(x);
     const ours = isDirect ? '' : Math.round(OURS.reduce((sum, p) => sum + (cpu[p] ?? 0), 0) * 100) / 100;
-    const over = !direct || isDirect ? '' : `${x.p50 - direct.p50} / ${x.p99 - direct.p99}`;
+    const over = !direct || x === direct ? '' : `${x.p50 - direct.p50} / ${x.p99 - direct.p99}`;
     const refused = x.split?.refused;
     return [
       x.variant,
@@ -37,9 +39,10 @@ export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) =>
       refused?.p99 ?? '',
       ...OURS.map((p) => (isDirect ? '' : (cpu[p] ?? ''))),
       ours,
+      cpu[FLOOR] ?? '',
     ];
   });
   return markdownTable("Efficiency (`primary`, answer cache bypassed): one answer's cost and overload", head, body, [
-    "CPU-ms per answer: each process's CPU time over the row divided by the answers it gave. Latency over the simulator: this row's p50/p99 minus the simulator called directly at the same rate.",
+    "CPU-ms per answer: each process's CPU time over the row divided by the answers it gave. Latency over the simulator: this row's p50/p99 minus the simulator called directly at the same rate. The floor row: a bare node:http keep-alive proxy (bench/src/floor-proxy.ts) in front of the simulator, the least one Node hop costs on this machine.",
   ]);
 }

@@ -7,10 +7,14 @@
  * - offered twice that capacity for 30 s: answered within the deadline or refused fast (503 + Retry-After);
  * - then half the capacity: it recovers by itself.
  */
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import type { Stack } from '@context-qa/testkit';
 import type { RunRow, ScenarioResult } from './run';
 
 const SCENARIO = 'efficiency';
+/** The row (and process) of a bare Node proxy in front of the simulator: what one Node hop costs at least. */
+export const FLOOR = 'floor: bare Node proxy → simulator';
 const SYSTEM = 'You are a precise assistant for question answering.';
 
 export async function efficiency(o: { stack: Stack; short: boolean; run: RunRow; gateway: string }): Promise<void> {
@@ -29,7 +33,15 @@ export async function efficiency(o: { stack: Stack; short: boolean; run: RunRow;
     ],
     max_tokens: 512,
   };
-  await o.run(SCENARIO, `simulator direct, ${rate} req/s`, { url: simulator, body: simBody, durationSec: secs(20), rate, headers: { 'api-key': 'simulated' } });
+  const simHeaders = { 'api-key': 'simulated' };
+  await o.run(SCENARIO, `simulator direct, ${rate} req/s`, { url: simulator, body: simBody, durationSec: secs(20), rate, headers: simHeaders });
+  const proxy = await floorProxy(simulator);
+  try {
+    const url = `http://127.0.0.1:${proxy.port}/`;
+    await o.run(SCENARIO, `${FLOOR}, ${rate} req/s`, { url, body: simBody, durationSec: secs(20), rate, headers: simHeaders }, undefined, undefined, { [FLOOR]: proxy.pid });
+  } finally {
+    proxy.stop();
+  }
   await o.run('warm-up', 'efficiency', { url: o.gateway, body: hit, durationSec: secs(5), rate });
   await o.run(SCENARIO, `primary, context hit, ${rate} req/s`, { url: o.gateway, body: hit, durationSec: secs(20), rate });
   await o.run(SCENARIO, `primary, context miss, ${rate} req/s`, { url: o.gateway, body: miss, durationSec: secs(20), rate });
@@ -46,4 +58,14 @@ export function cpuMsPerAnswer(row: ScenarioResult): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [proc, usage] of Object.entries(row.processes)) out[proc] = perSecond > 0 ? Math.round(((usage.cpuPercent * 10) / perSecond) * 100) / 100 : 0;
   return out;
+}
+
+/** bench/src/floor-proxy.ts as a child process, listening on a free loopback port. */
+async function floorProxy(upstream: string): Promise<{ port: number; pid: number; stop: () => void }> {
+  const child = fork(path.join(__dirname, 'floor-proxy.js'), [upstream], { stdio: 'ignore' });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve(Number(m)));
+    child.once('exit', (code) => reject(new Error(`floor proxy exited (${code})`)));
+  });
+  return { port, pid: child.pid!, stop: () => child.kill() };
 }

@@ -57,6 +57,8 @@ export type RunRow = (
   spec: Omit<LoadSpec, 'headers'> & { headers?: Record<string, string> },
   note?: string,
   on?: Stack,
+  /** Processes outside the stack to watch too, by name. */
+  extra?: Record<string, number>,
 ) => Promise<ScenarioResult>;
 
 function argValue(flag: string): string | undefined {
@@ -108,8 +110,8 @@ async function main(): Promise<void> {
           .concat([['load generator', process.pid]]),
       );
     /** One load; its row is reported unless it is a warm-up. Spec headers replace the default (no-cache) ones. */
-    const run: RunRow = async (scenario, variant, spec, note, on = stack) => {
-      const done = watch(pids(on));
+    const run: RunRow = async (scenario, variant, spec, note, on = stack, extra = {}) => {
+      const done = watch({ ...pids(on), ...extra });
       const stats = await load({ headers, ...spec });
       const row: ScenarioResult = { scenario, variant, ...stats, processes: done(), ...(note ? { note } : {}) };
       if (scenario !== 'warm-up') results.push(row);
