@@ -2,13 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { problemHandler, createLogger } from '@context-qa/common';
-import { admission } from '../src/entry-points/admission';
+import { admission, eventLoopLag } from '../src/entry-points/admission';
 
 /** An app whose only route holds each request until released, behind admission(2). */
-async function held() {
+async function held(lag?: () => number) {
   const releases: (() => void)[] = [];
   let refused = 0;
-  const admit = admission(2, 1, () => refused++);
+  const admit = admission({ maxInFlight: 2, maxLagMs: lag ? 50 : 0, onRefused: () => refused++, ...(lag ? { lag } : {}) });
   const app = express();
   app.post('/ask', admit, (_req, res) => void releases.push(() => res.json({ ok: true })));
   app.use(problemHandler(createLogger('test', 'silent')));
@@ -57,5 +57,37 @@ describe('admission (load shedding)', () => {
     s.releases[2]!();
     expect((await next).status).toBe(200);
     await s.close();
+  });
+
+  test('when the event loop runs later than the limit, then new requests are refused until it catches up', async () => {
+    let lagMs = 80;
+    const s = await held(() => lagMs);
+    const late = await fetch(s.url, { method: 'POST' });
+    expect(late.status).toBe(503);
+    expect(late.headers.get('retry-after')).toBe('1');
+    expect(await late.json()).toMatchObject({ code: 'overloaded' });
+    lagMs = 5;
+    const caughtUp = fetch(s.url, { method: 'POST' });
+    await s.waitHeld(1);
+    s.releases[0]!();
+    expect((await caughtUp).status).toBe(200);
+    expect(s.refused()).toBe(1);
+    await s.close();
+  });
+});
+
+describe('eventLoopLag', () => {
+  test('when the loop is blocked, then the lag shows it; when it runs freely again, then the lag falls back', async () => {
+    const lag = eventLoopLag(10, 0.5);
+    const block = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    block(200);
+    await new Promise((r) => setTimeout(r, 15)); // the first tick after the block
+    const peak = lag();
+    expect(peak).toBeGreaterThan(50);
+    await new Promise((r) => setTimeout(r, 300)); // ~30 free ticks, each halving what is left of the block
+    expect(lag()).toBeLessThan(peak / 2);
   });
 });

@@ -1,18 +1,34 @@
 import { httpError } from '@context-qa/common';
 import type { RequestHandler } from 'express';
 
+export interface AdmissionOptions {
+  /** Answer requests in flight beyond which a new one is refused; 0: no limit. */
+  maxInFlight: number;
+  /** Event-loop delay (ms, mean over the last window) beyond which new requests are refused; 0: not watched. */
+  maxLagMs: number;
+  retryAfterS?: number;
+  onRefused?: (why: 'in_flight' | 'event_loop_lag') => void;
+  /** The current event-loop delay in ms (default: eventLoopLag(); tests pass their own). */
+  lag?: () => number;
+}
+
 /**
- * Load shedding for the answer routes: beyond `maxInFlight` requests in this
- * replica, a new one is refused at once (503 `overloaded`, Retry-After) before
- * any work (auth, body, limits, ai-core). Past capacity, queueing would only
- * make every answer late; refusing fast keeps the admitted ones within their
- * deadline and tells clients (and the load balancer's retries) to come back.
+ * Load shedding for the answer routes: a new request is refused at once (503
+ * `overloaded`, Retry-After) before any work (auth, body, limits, ai-core) when
+ * `maxInFlight` answers are already under way in this replica, or when its event
+ * loop is running late. The second catches what a fixed count cannot: when the
+ * process itself is short of CPU, every request (a refusal too) first waits its
+ * turn in the loop, so admitting more only makes every answer and every refusal
+ * later; refusing until the loop catches up frees the CPU the answers would take.
  */
-export function admission(maxInFlight: number, retryAfterS = 1, onRefused: () => void = () => {}): RequestHandler & { readonly inFlight: number } {
+export function admission(opts: AdmissionOptions): RequestHandler & { readonly inFlight: number } {
+  const { maxInFlight, maxLagMs, retryAfterS = 1, onRefused = () => {} } = opts;
+  const lag = opts.lag ?? (maxLagMs > 0 ? eventLoopLag() : () => 0);
   let inFlight = 0;
   const admit: RequestHandler = (_req, res, next) => {
-    if (maxInFlight > 0 && inFlight >= maxInFlight) {
-      onRefused();
+    const why = maxInFlight > 0 && inFlight >= maxInFlight ? 'in_flight' : maxLagMs > 0 && lag() > maxLagMs ? 'event_loop_lag' : undefined;
+    if (why) {
+      onRefused(why);
       res.setHeader('retry-after', String(retryAfterS));
       return next(httpError(503, 'the gateway is at capacity; retry shortly', { code: 'overloaded' }));
     }
@@ -22,4 +38,20 @@ export function admission(maxInFlight: number, retryAfterS = 1, onRefused: () =>
     next();
   };
   return Object.defineProperty(admit, 'inFlight', { get: () => inFlight }) as RequestHandler & { readonly inFlight: number };
+}
+
+/**
+ * How late this process's event loop runs, in ms: a timer every `intervalMs`
+ * notes how much later than due it fired, smoothed so one GC pause does not
+ * shed a burst of requests but a loop that stays behind shows within a few ticks.
+ */
+export function eventLoopLag(intervalMs = 20, weight = 0.3): () => number {
+  let due = performance.now() + intervalMs;
+  let lagMs = 0;
+  setInterval(() => {
+    const now = performance.now();
+    lagMs = lagMs * (1 - weight) + Math.max(0, now - due) * weight;
+    due = now + intervalMs;
+  }, intervalMs).unref();
+  return () => lagMs;
 }
