@@ -42,6 +42,12 @@ dapr-run: setup ## like dev, but sidecars and apps are started by `dapr run -f d
 check-manifests: build ## validate k8s/, components/ and dapr/ offline; DEPLOYABLE=<overlay> also fails on placeholders left in it
 	@node tools/manifest-check/dist/main.js $(addprefix --deployable=,$(DEPLOYABLE))
 
+.PHONY: check-cluster
+check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 control plane on loopback (first run builds it from Go modules)
+	@dapr/build.sh
+	@tools/kube/build.sh
+	@JEST_TIER=cluster npx jest --ci test/cluster
+
 openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas
 	@node packages/common/dist/openapi-gen.js
 

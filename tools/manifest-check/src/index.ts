@@ -6,6 +6,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { configSchema as aiCoreConfig } from '@context-qa/ai-core-service/dist/config';
 import { configSchema as gatewayConfig } from '@context-qa/gateway-service/dist/config';
+import { parse } from 'yaml';
+import { DAPR_HELM_VALUES } from './injector';
 import { fileDocs, kustomizeDocs, describe, type Doc } from './load';
 import { placeholdersIn } from './placeholders';
 import { checkRules } from './rules';
@@ -76,7 +78,9 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
   const appIds = ['gateway-service', gatewayConfig.shape.AI_CORE_APP_ID.parse(undefined)];
   const texts = [...new Set(all.map((d) => d.source).filter((s) => !s.startsWith('kustomize')))].map((s) => ({ source: s, text: readFileSync(path.join(root, s), 'utf8') }));
   const deployableSources = new Set(deployable.map((d) => `kustomize build ${d}`));
-  problems.push(...checkRules({ rendered, componentSets, local, usedComponents: [...new Set(usedComponents)], appIds, texts, deployable: deployableSources }));
+  const valuesFile = path.join(root, DAPR_HELM_VALUES);
+  const daprHelmValues: unknown = existsSync(valuesFile) ? parse(readFileSync(valuesFile, 'utf8')) : undefined;
+  problems.push(...checkRules({ rendered, componentSets, local, usedComponents: [...new Set(usedComponents)], appIds, texts, deployable: deployableSources, daprHelmValues }));
   return { checked: all.length, problems, notes: templateNotes(rendered, deployableSources) };
 }
 

@@ -1,5 +1,6 @@
 /** Our own rules on top of the schemas: what every deployment of context-qa must get right. */
 import { checkAdminListener, checkIngresses } from './exposure';
+import { checkInjectorValues } from './injector';
 import { describe, type Doc } from './load';
 import { checkNetworkPolicy } from './network';
 import { placeholdersIn } from './placeholders';
@@ -20,6 +21,8 @@ export interface RuleInput {
   texts: { source: string; text: string }[];
   /** Sources (`kustomize build <dir>`) of the overlays about to be applied: no placeholders left. */
   deployable: Set<string>;
+  /** The Helm values Dapr is installed with (k8s/dapr/helm-values.yaml), if the file exists. */
+  daprHelmValues?: unknown;
 }
 
 const REQUIRED_ANNOTATIONS = [
@@ -67,6 +70,7 @@ export function checkRules(input: RuleInput): string[] {
     checkDapr(docs, input.appIds, fail);
   }
   checkDapr(input.local, input.appIds, fail);
+  checkInjectorValues(input.rendered, input.daprHelmValues, fail);
 
   for (const [set, docs] of input.componentSets) {
     const names = new Set(docs.filter((d) => d.obj['kind'] === 'Component').map((d) => d.obj['metadata']!.name));

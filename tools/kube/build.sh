@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the control plane `make check-cluster` runs into <repo>/.tools/kube/bin
+# (git-ignored): etcd, kube-apiserver, kube-controller-manager and kubectl from
+# the Go modules in tools/kube/{etcd,kubernetes}, the Dapr sidecar injector and
+# operator from tools/kube/dapr (at dapr/runtime's pin; sentry comes from
+# dapr/build.sh), and helm (renders the Dapr chart) from tools/kube/helm. A binary is
+# rebuilt only when its module's pins or Go files change (cold: README "make check-cluster").
+# KUBE_BIN_DIR overrides the output directory.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${KUBE_BIN_DIR:-$root/.tools/kube/bin}
+here=$root/tools/kube
+. "$root/scripts/go-build.sh"
+command -v go >/dev/null || { echo "kube: go is not on PATH (needed to build the control plane)" >&2; exit 1; }
+
+K8S_VERSION=v1.34.4
+ETCD_VERSION=3.6.16
+DAPR_VERSION=1.18.3
+HELM_VERSION=3.19.4
+# What upstream's release build stamps (hack/lib/version.sh); unstamped binaries say v0.0.0-master.
+k8s_ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  k8s_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=34 -X $pkg.gitTreeState=clean"
+done
+dapr_ldflags="-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
+
+provide() { # name module package version-check-regex ldflags check-args...
+  local name=$1 mod=$here/$2 pkg=$3 want=$4 ldflags=$5 stamp t0
+  shift 5
+  stamp=$(go_stamp "$mod")
+  if go_current "$out" "$name" "$stamp" reports "$name" "$want" "$@"; then
+    echo "kube: $name up to date"
+    return
+  fi
+  echo "kube: building $name ($pkg)"
+  t0=$SECONDS
+  go_build "$out" "$name" "$stamp" "$mod" "$pkg" "$ldflags"
+  echo "kube: built $name in $((SECONDS - t0)) s ($(du -h "$out/$name" | cut -f1))"
+}
+
+# True when `<out>/<name> args...` prints <regex>. KUBECONFIG points nowhere: the Dapr
+# binaries log their version first thing, then fail for want of a cluster.
+reports() { # name regex args...
+  local name=$1 want=$2
+  shift 2
+  local text
+  text=$(KUBECONFIG=/nonexistent/kubeconfig timeout 20 "$out/$name" "$@" 2>&1 </dev/null || true)
+  grep -q -- "$want" <<<"$text"
+}
+
+# One Dapr pin: the injector and operator must match the daprd the repo runs.
+pin() { sed -n 's|^[[:space:]]*require github.com/dapr/dapr \(v[^ ]*\)$|\1|p; s|^[[:space:]]*github.com/dapr/dapr \(v[^ ]*\)$|\1|p' "$1" | head -n1; }
+if [ "$(pin "$here/dapr/go.mod")" != "$(pin "$root/dapr/runtime/go.mod")" ]; then
+  echo "kube: tools/kube/dapr pins dapr $(pin "$here/dapr/go.mod"), dapr/runtime $(pin "$root/dapr/runtime/go.mod"): make them one" >&2
+  exit 1
+fi
+
+# kube-apiserver first: by far the longest build (5 to 14 minutes on 2 busy cores).
+provide kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "Kubernetes $K8S_VERSION" "$k8s_ldflags" --version
+provide kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "Kubernetes $K8S_VERSION" "$k8s_ldflags" --version
+provide kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "Client Version: $K8S_VERSION" "$k8s_ldflags" version --client
+provide etcd etcd . "etcd Version: $ETCD_VERSION" "" --version
+provide injector dapr github.com/dapr/dapr/cmd/injector "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x
+provide operator dapr github.com/dapr/dapr/cmd/operator "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x
+# Renders the Dapr chart the docs install, as Helm would.
+provide helm helm helm.sh/helm/v3/cmd/helm "v$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" version --short
+# A client that gets an app's identity from sentry and lists what the operator serves it.
+provide sidecar-probe dapr ./sidecar-probe "Usage" "" --help
