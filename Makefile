@@ -51,12 +51,22 @@ check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 
 openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas
 	@node packages/common/dist/openapi-gen.js
 
-# Images (needs a Docker engine; not available on the dev machines here).
-REGISTRY ?= $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com/context-qa
+# Images: docker when a Docker engine answers, else podman (apt-installed with runc when
+# missing); on the registry bases when they can be pulled, else on local stand-ins (make
+# base-images; tools/images/README.md says how they differ). Each image is checked against
+# tools/images/budget.txt and gets an SBOM in .run/images/sbom. Tags: localhost/context-qa/<service>:local,
+# plus $(REGISTRY)/<service>:$(TAG) when REGISTRY is set (it is, for ECR, when AWS_ACCOUNT_ID is).
+REGISTRY ?= $(if $(AWS_ACCOUNT_ID),$(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com/context-qa)
 TAG ?= $(shell git rev-parse --short HEAD)
-images: ## docker build both services (context: repo root)
-	docker build -f gateway-service/Dockerfile -t $(REGISTRY)/gateway-service:$(TAG) .
-	docker build -f ai-core-service/Dockerfile -t $(REGISTRY)/ai-core-service:$(TAG) .
+.PHONY: base-images
+base-images: ## local stand-ins for the two registry base images (Debian via mmdebstrap, Node 24 from npm); skipped when current
+	@tools/images/base-images
+images: ## build both service images (docker or podman), check their size budget, write their SBOMs
+	@REGISTRY=$(REGISTRY) TAG=$(TAG) tools/images/images
+
+.PHONY: check-images
+check-images: setup build images ## container tier: the pipeline suite with both services as containers (read-only, non-root), image checks
+	@JEST_TIER=containers npx jest --ci test/containers
 
 push: images ## push both images to ECR (needs AWS_ACCOUNT_ID, AWS_REGION and aws CLI credentials)
 	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(REGISTRY)

@@ -10,3 +10,5 @@ export * from './sentry';
 export * from './load';
 export * from './otlp';
 export * from './gateway-urls';
+export * from './container';
+export * from './pod-contract';

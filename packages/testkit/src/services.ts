@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { repoRoot } from './paths';
+import type { ServiceName } from './pod-contract';
 import type { AppContext, AppSpec } from './stack';
+import { containerArgs, containerEngine, ContainerProcess, containerRun, defaultLaunch, engineEnv, type ContainerRun, type Launch } from './container';
 
 export interface ServicePorts {
   gateway: { app: number; metrics: number; daprHttp: number };
@@ -19,6 +21,10 @@ export interface ServiceOptions {
    * bench), which a cache hit would hide. `aiCoreEnv` can still set ANSWER_CACHE_TTL_SECONDS.
    */
   answerCache?: boolean;
+  /** Host processes (default) or the services' images as containers; default from CONTEXT_QA_LAUNCH. */
+  launch?: Launch;
+  /** Container settings to change from their manifest's (e.g. a writable root, to see what a service writes). */
+  container?: Partial<ContainerRun>;
 }
 
 /** ai-core's model settings pointing at the simulator; the SDKs still sign and authenticate. */
@@ -33,27 +39,36 @@ export const simulatedClouds = (simulatorUrl: string): NodeJS.ProcessEnv => ({
 
 const main = (service: string) => path.join(repoRoot, service, 'dist', 'main.js');
 
-type ServiceName = 'ai-core-service' | 'gateway-service';
-
-/** One service from its built dist/, with its own sidecar. */
-function serviceApp(appId: ServiceName, ports: ServicePorts[keyof ServicePorts] | undefined, env: (stack: AppContext['stack']) => NodeJS.ProcessEnv): AppSpec {
+/** One service from its built dist/ (or its image), with its own sidecar. */
+function serviceApp(
+  appId: ServiceName,
+  ports: ServicePorts[keyof ServicePorts] | undefined,
+  env: (stack: AppContext['stack']) => NodeJS.ProcessEnv,
+  opts: Pick<ServiceOptions, 'launch' | 'container'> = {},
+): AppSpec {
   return {
     appId,
     ...(ports ? { appPort: ports.app, daprHttpPort: ports.daprHttp } : {}),
-    start: ({ appPort, sidecar, stack }) => ({
-      command: process.execPath,
-      args: [main(appId)],
-      // Ready, not just alive: a gateway without its key list would answer 503 to a valid key.
-      readyPath: '/readyz',
-      env: {
+    start: ({ appPort, sidecar, stack }) => {
+      const serviceEnv = {
         HOST: '127.0.0.1',
         PORT: String(appPort),
         METRICS_PORT: String(ports?.metrics ?? 0),
         DAPR_HTTP_PORT: String(sidecar.ports.http),
         ...stack.tracingEnv,
         ...env(stack),
-      },
-    }),
+      };
+      // Ready, not just alive: a gateway without its key list would answer 503 to a valid key.
+      if ((opts.launch ?? defaultLaunch()) === 'host') return { command: process.execPath, args: [main(appId)], readyPath: '/readyz', env: serviceEnv };
+      const run = containerRun(appId, `${appId}-${appPort}`, opts.container);
+      return {
+        command: containerEngine(),
+        args: containerArgs(run, serviceEnv),
+        readyPath: '/readyz',
+        env: engineEnv(),
+        launch: (spec) => new ContainerProcess(spec, run.name, run.terminationGraceSeconds * 1000),
+      };
+    },
   };
 }
 
@@ -65,11 +80,16 @@ export function gatewayReplica(name: string, env: NodeJS.ProcessEnv = {}): AppSp
 /** ai-core-service and gateway-service, each with its own sidecar; ai-core talks to the simulator. */
 export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
   return [
-    serviceApp('ai-core-service', opts.ports?.aiCore, (stack) => ({
-      ...simulatedClouds(stack.simulatorUrl),
-      ...(opts.answerCache ? {} : { ANSWER_CACHE_TTL_SECONDS: '0' }),
-      ...opts.aiCoreEnv,
-    })),
-    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...opts.gatewayEnv })),
+    serviceApp(
+      'ai-core-service',
+      opts.ports?.aiCore,
+      (stack) => ({
+        ...simulatedClouds(stack.simulatorUrl),
+        ...(opts.answerCache ? {} : { ANSWER_CACHE_TTL_SECONDS: '0' }),
+        ...opts.aiCoreEnv,
+      }),
+      opts,
+    ),
+    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...opts.gatewayEnv }), opts),
   ];
 }

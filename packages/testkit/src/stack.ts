@@ -8,7 +8,7 @@ import { SimulatorAdmin } from '@context-qa/model-sim';
 import { devSecrets } from './dev-keys';
 import { startSentry } from './sentry';
 import { freePort, httpOk } from './ports';
-import { ManagedProcess } from './process';
+import { ManagedProcess, type ProcessSpec } from './process';
 import { gatewayUrls } from './gateway-urls';
 
 export const CONTEXT_TABLE = 'context-qa';
@@ -20,7 +20,7 @@ export interface AppSpec {
   name?: string;
   appPort?: number;
   /** Starts the app; gets the stack so it can read sidecar ports, etc. */
-  start?: (ctx: AppContext) => { command: string; args: string[]; env?: NodeJS.ProcessEnv; readyPath?: string };
+  start?: (ctx: AppContext) => { command: string; args: string[]; env?: NodeJS.ProcessEnv; readyPath?: string; launch?: (spec: ProcessSpec) => ManagedProcess };
   /** Extra env for the sidecar (e.g. DAPR_API_TOKEN, APP_API_TOKEN). */
   sidecarEnv?: NodeJS.ProcessEnv;
   sidecarArgs?: string[];
@@ -133,8 +133,8 @@ export class Stack {
       await this.startBacking();
       const configFile = renderConfig(this.dir, path.join(this.dir, 'name-resolution.db'), (doc) => {
         const t = this.options.tracing;
-        // Dapr's OTLP/HTTP exporter wants host:port, no scheme.
-        if (t) doc.spec['tracing'] = { ...(doc.spec['tracing'] as object), otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' } };
+        // Every request sampled, to Dapr's OTLP/HTTP exporter (it wants host:port, no scheme).
+        if (t) doc.spec['tracing'] = { samplingRate: '1', otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' } };
         this.options.config?.(doc);
       });
       const resourcesPaths = [componentsDir(this.components), path.join(repoRoot, 'dapr', 'resources')];
@@ -198,10 +198,10 @@ export class Stack {
     this.appPorts.set(name, appPort);
     if (app.appId === 'gateway-service') gatewayUrls.add(`http://127.0.0.1:${appPort}`);
     if (!app.start) return;
-    const { command, args, env, readyPath = '/healthz' } = app.start({ appPort, sidecar: car, stack: this });
+    const { command, args, env, readyPath = '/healthz', launch = (spec) => new ManagedProcess(spec) } = app.start({ appPort, sidecar: car, stack: this });
     await this.add(
       name,
-      new ManagedProcess({
+      launch({
         name,
         command,
         args,
