@@ -24,7 +24,9 @@ export const configSchema = withChecks(
       .int()
       .min(0)
       .default(0)
-      .describe('event-loop delay (ms, smoothed over ~100 ms) beyond which new answer requests are refused (503 overloaded): the replica is short of CPU; 0: not watched'),
+      .describe(
+        'event-loop delay (ms, exponentially smoothed, ~60 ms time constant) beyond which new answer requests are refused (503 overloaded) while answers are under way: the replica is short of CPU; 0: not watched',
+      ),
     AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
     AI_CORE_DIRECT_URL: z.url().optional().describe('benchmarks only: call ai-core at this URL without Dapr, to measure what the sidecars cost'),
     SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),

@@ -54,7 +54,11 @@ export async function start(config: Config, logger: Logger) {
     httpMiddleware: metrics.httpMiddleware,
     aiCore: daprInvoker(config),
     // One admission count per replica, shared by both listeners.
-    admit: admission({ maxInFlight: config.MAX_IN_FLIGHT, maxLagMs: config.MAX_EVENT_LOOP_DELAY_MS, onRefused: () => metrics.rateLimit('refused', 'overloaded') }),
+    admit: admission({
+      maxInFlight: config.MAX_IN_FLIGHT,
+      maxLagMs: config.MAX_EVENT_LOOP_DELAY_MS,
+      onRefused: (why) => metrics.rateLimit('refused', why === 'in_flight' ? 'overloaded' : 'overloaded_event_loop'),
+    }),
     apiKeys: () => keys.list(),
   };
   // With ADMIN_PORT the context routes live only on that (internal) listener.

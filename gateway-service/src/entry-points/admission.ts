@@ -1,13 +1,15 @@
 import { httpError } from '@context-qa/common';
 import type { RequestHandler } from 'express';
 
+export type RefusedBecause = 'in_flight' | 'event_loop_lag';
+
 export interface AdmissionOptions {
   /** Answer requests in flight beyond which a new one is refused; 0: no limit. */
   maxInFlight: number;
-  /** Event-loop delay (ms, mean over the last window) beyond which new requests are refused; 0: not watched. */
+  /** Event-loop delay (ms, smoothed) beyond which new requests are refused while answers are under way; 0: not watched. */
   maxLagMs: number;
   retryAfterS?: number;
-  onRefused?: (why: 'in_flight' | 'event_loop_lag') => void;
+  onRefused?: (why: RefusedBecause) => void;
   /** The current event-loop delay in ms (default: eventLoopLag(); tests pass their own). */
   lag?: () => number;
 }
@@ -24,9 +26,11 @@ export interface AdmissionOptions {
 export function admission(opts: AdmissionOptions): RequestHandler & { readonly inFlight: number } {
   const { maxInFlight, maxLagMs, retryAfterS = 1, onRefused = () => {} } = opts;
   const lag = opts.lag ?? (maxLagMs > 0 ? eventLoopLag() : () => 0);
+  // A late loop with few answers under way is not their doing (GC, scrapes, admin calls): admit those.
+  const lagFloor = Math.max(1, Math.floor(maxInFlight / 8));
   let inFlight = 0;
   const admit: RequestHandler = (_req, res, next) => {
-    const why = maxInFlight > 0 && inFlight >= maxInFlight ? 'in_flight' : maxLagMs > 0 && lag() > maxLagMs ? 'event_loop_lag' : undefined;
+    const why = maxInFlight > 0 && inFlight >= maxInFlight ? 'in_flight' : maxLagMs > 0 && inFlight >= lagFloor && lag() > maxLagMs ? 'event_loop_lag' : undefined;
     if (why) {
       onRefused(why);
       res.setHeader('retry-after', String(retryAfterS));
@@ -42,8 +46,10 @@ export function admission(opts: AdmissionOptions): RequestHandler & { readonly i
 
 /**
  * How late this process's event loop runs, in ms: a timer every `intervalMs`
- * notes how much later than due it fired, smoothed so one GC pause does not
- * shed a burst of requests but a loop that stays behind shows within a few ticks.
+ * notes how much later than due it fired, exponentially smoothed (`weight` per
+ * tick: ~60 ms time constant by default), so a loop that stays behind shows
+ * within a few ticks and a short pause fades as fast. A pause of P ms reads as
+ * weight × P at first: size the limit above the pauses to tolerate.
  */
 export function eventLoopLag(intervalMs = 20, weight = 0.3): () => number {
   let due = performance.now() + intervalMs;

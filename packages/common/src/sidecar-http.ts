@@ -9,7 +9,7 @@ import http from 'node:http';
 
 export interface SidecarResponse {
   status: number;
-  /** A response header by lower-case name (the first value when repeated). */
+  /** A response header by lower-case name, as Node reads it (repeats joined with ", ", single-valued ones like etag: the first). */
   header(name: string): string | undefined;
   text: string;
 }

@@ -1,4 +1,5 @@
 /** The sidecar client against a plain HTTP server standing in for daprd. */
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sidecarRequest, SidecarTimeout } from '../src';
@@ -77,6 +78,22 @@ describe('sidecarRequest', () => {
     expect(await p).toBe(reason);
     for (let i = 0; i < 50 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
     expect(closed).toBe(true);
+  });
+
+  test("when calls settle, then none leaves a listener on the caller's long-lived signal; an aborted signal sends nothing", async () => {
+    const ctl = new AbortController();
+    let seen = 0;
+    handler = (_req, res) => {
+      seen++;
+      res.writeHead(seen === 1 ? 200 : 500).end('x');
+    };
+    await sidecarRequest(`${url}/ok`, { signal: ctl.signal });
+    await sidecarRequest(`${url}/err`, { signal: ctl.signal, timeoutMs: 1000 });
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(0);
+    const reason = new Error('gone before');
+    ctl.abort(reason);
+    expect(await rejection(sidecarRequest(`${url}/never`, { signal: ctl.signal }))).toBe(reason);
+    expect(seen).toBe(2);
   });
 
   test('when the server drops the connection mid-body, then an error, not a truncated text', async () => {
