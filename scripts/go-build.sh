@@ -1,5 +1,5 @@
-# Sourced by dapr/build.sh, tools/promtool/build.sh and tools/jaeger/build.sh: a Go
-# program built from a module of ours, skipped while an earlier build is current.
+# Sourced by dapr/build.sh and the build.sh of tools/promtool, tools/jaeger, tools/syft and
+# tools/kube: a Go program built from a module of ours, skipped while an earlier build is current.
 
 # What a build depends on: its module's go.sum, go.mod and Go files.
 go_stamp() { # module-dir
@@ -20,4 +20,20 @@ go_build() { # out name stamp module-dir package ldflags [go build flags...]
   mkdir -p "$out"
   (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" "$@" -o "$out/$name" "$pkg")
   echo "$stamp" >"$out/.$name.stamp"
+}
+
+# go_current, else a timed go_build, saying which under <label>; Go must be on PATH to build.
+go_provide() { # label out name module-dir package ldflags check...
+  local label=$1 out=$2 name=$3 dir=$4 pkg=$5 ldflags=$6 stamp t0
+  shift 6
+  stamp=$(go_stamp "$dir")
+  if go_current "$out" "$name" "$stamp" "$@"; then
+    echo "$label: $name is up to date"
+    return
+  fi
+  command -v go >/dev/null || { echo "$label: go is not on PATH; cannot build $name ($pkg)" >&2; return 1; }
+  echo "$label: building $name ($pkg; a first build takes minutes)"
+  t0=$SECONDS
+  go_build "$out" "$name" "$stamp" "$dir" "$pkg" "$ldflags"
+  echo "$label: built $name in $((SECONDS - t0)) s ($(du -h "$out/$name" | cut -f1))"
 }

@@ -12,14 +12,7 @@ root=$(cd "$here/../.." && pwd)
 out="$root/.dapr/bin"
 . "$root/scripts/go-build.sh"
 
-stamp=$(go_stamp "$here")
-if go_current "$out" jaeger "$stamp" sh -c "'$out/jaeger' version | grep -q '\"gitVersion\":\"$JAEGER_VERSION\"'"; then
-  echo "jaeger: $JAEGER_VERSION is up to date"
-  exit 0
-fi
-echo "jaeger: building $JAEGER_VERSION (module $JAEGER_MODULE_VERSION; first build takes minutes)"
-t0=$SECONDS
 v=github.com/jaegertracing/jaeger/internal/version
-go_build "$out" jaeger "$stamp" "$here" github.com/jaegertracing/jaeger/cmd/jaeger \
-  "-X $v.latestVersion=$JAEGER_VERSION -X $v.commitSHA=$JAEGER_MODULE_VERSION"
-echo "jaeger: built in $((SECONDS - t0)) s ($(du -h "$out/jaeger" | cut -f1))"
+go_provide jaeger "$out" jaeger "$here" github.com/jaegertracing/jaeger/cmd/jaeger \
+  "-X $v.latestVersion=$JAEGER_VERSION -X $v.commitSHA=$JAEGER_MODULE_VERSION" \
+  sh -c "'$out/jaeger' version | grep -q '\"gitVersion\":\"$JAEGER_VERSION\"'"

@@ -25,17 +25,9 @@ done
 dapr_ldflags="-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
 
 provide() { # name module package version-check-regex ldflags check-args...
-  local name=$1 mod=$here/$2 pkg=$3 want=$4 ldflags=$5 stamp t0
+  local name=$1 mod=$here/$2 pkg=$3 want=$4 ldflags=$5
   shift 5
-  stamp=$(go_stamp "$mod")
-  if go_current "$out" "$name" "$stamp" reports "$name" "$want" "$@"; then
-    echo "kube: $name up to date"
-    return
-  fi
-  echo "kube: building $name ($pkg)"
-  t0=$SECONDS
-  go_build "$out" "$name" "$stamp" "$mod" "$pkg" "$ldflags"
-  echo "kube: built $name in $((SECONDS - t0)) s ($(du -h "$out/$name" | cut -f1))"
+  go_provide kube "$out" "$name" "$mod" "$pkg" "$ldflags" reports "$name" "$want" "$@"
 }
 
 # True when `<out>/<name> args...` prints <regex>. KUBECONFIG points nowhere: the Dapr

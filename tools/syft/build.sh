@@ -7,14 +7,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${SYFT_OUT:-$(cd "$here/../.." && pwd)/.tools/bin}
 version=$(awk '$1 == "github.com/anchore/syft" { print $2 }' "$here/go.mod")
 . "$here/../../scripts/go-build.sh"
-stamp=$(go_stamp "$here")
-if go_current "$out" syft "$stamp" sh -c "'$out/syft' version | grep -q '${version#v}'"; then
-  echo "syft: $version is up to date"
-  exit 0
-fi
-command -v go >/dev/null || { echo "syft: go is not on PATH; cannot build syft $version" >&2; exit 1; }
-echo "syft: building $version (first build takes minutes)"
-t0=$SECONDS
 # Without -X, syft reports "[not provided]" as its version.
-go_build "$out" syft "$stamp" "$here" github.com/anchore/syft/cmd/syft "-X main.version=${version#v}"
-echo "syft: built in $((SECONDS - t0)) s"
+go_provide syft "$out" syft "$here" github.com/anchore/syft/cmd/syft "-X main.version=${version#v}" \
+  sh -c "'$out/syft' version | grep -q '${version#v}'"
