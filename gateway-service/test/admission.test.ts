@@ -21,41 +21,47 @@ async function held(lag?: () => number) {
   const waitInFlight = async (n: number) => {
     while (admit.inFlight !== n) await new Promise((r) => setTimeout(r, 5));
   };
-  return { url, releases, waitHeld, waitInFlight, refused: () => refused, close: () => new Promise((r) => server.close(r)) };
+  const post = (init: RequestInit = {}) => fetch(url, { method: 'POST', ...init });
+  /** One more request, held as the n-th, released, and answered 200: it was admitted. */
+  const admittedAs = async (n: number) => {
+    const answer = post();
+    await waitHeld(n);
+    releases[n - 1]!();
+    expect((await answer).status).toBe(200);
+  };
+  return { post, admittedAs, releases, waitHeld, waitInFlight, refused: () => refused, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Refused at once: 503 overloaded, with Retry-After. */
+async function expectOverloaded(res: Response): Promise<void> {
+  expect(res.status).toBe(503);
+  expect(res.headers.get('retry-after')).toBe('1');
+  expect(await res.json()).toMatchObject({ code: 'overloaded' });
 }
 
 describe('admission (load shedding)', () => {
   test('when the replica is at its in-flight limit, then a new request is refused at once with 503 overloaded and Retry-After', async () => {
     const s = await held();
-    const first = [fetch(s.url, { method: 'POST' }), fetch(s.url, { method: 'POST' })];
+    const first = [s.post(), s.post()];
     await s.waitHeld(2);
-    const third = await fetch(s.url, { method: 'POST' });
-    expect(third.status).toBe(503);
-    expect(third.headers.get('retry-after')).toBe('1');
-    expect(await third.json()).toMatchObject({ code: 'overloaded' });
+    await expectOverloaded(await s.post());
     expect(s.refused()).toBe(1);
     // Slots come back when answers end: the next request is admitted again.
     s.releases.forEach((r) => r());
     expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
-    const again = fetch(s.url, { method: 'POST' });
-    await s.waitHeld(3);
-    s.releases[2]!();
-    expect((await again).status).toBe(200);
+    await s.admittedAs(3);
     await s.close();
   });
 
   test('when a caller goes away, then its slot is freed', async () => {
     const s = await held();
     const gone = new AbortController();
-    const abandoned = [fetch(s.url, { method: 'POST', signal: gone.signal }).catch(() => undefined), fetch(s.url, { method: 'POST', signal: gone.signal }).catch(() => undefined)];
+    const abandoned = [s.post({ signal: gone.signal }).catch(() => undefined), s.post({ signal: gone.signal }).catch(() => undefined)];
     await s.waitHeld(2);
     gone.abort();
     await Promise.all(abandoned);
     await s.waitInFlight(0); // the server has seen both sockets close
-    const next = fetch(s.url, { method: 'POST' });
-    await s.waitHeld(3);
-    s.releases[2]!();
-    expect((await next).status).toBe(200);
+    await s.admittedAs(3);
     await s.close();
   });
 
@@ -63,14 +69,11 @@ describe('admission (load shedding)', () => {
     let lagMs = 80;
     const s = await held(() => lagMs);
     // Nothing under way: the lateness is not the answers' doing, so one is admitted.
-    const first = fetch(s.url, { method: 'POST' });
+    const first = s.post();
     await s.waitHeld(1);
-    const late = await fetch(s.url, { method: 'POST' });
-    expect(late.status).toBe(503);
-    expect(late.headers.get('retry-after')).toBe('1');
-    expect(await late.json()).toMatchObject({ code: 'overloaded' });
+    await expectOverloaded(await s.post());
     lagMs = 5;
-    const caughtUp = fetch(s.url, { method: 'POST' });
+    const caughtUp = s.post();
     await s.waitHeld(2);
     s.releases.forEach((r) => r());
     expect((await Promise.all([first, caughtUp])).map((r) => r.status)).toEqual([200, 200]);
