@@ -1,5 +1,6 @@
 /** Dapr access shared by both services: the SDK client, secrets, sidecar readiness, deadlines. */
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
+import { sidecarRequest } from './sidecar-http';
 
 export interface SidecarConfig {
   DAPR_HOST: string;
@@ -32,11 +33,8 @@ export function createDaprClient(c: SidecarConfig): DaprClient {
 
 /** Fast readiness probe: the sidecar's outbound APIs (components loaded) answer. */
 export async function sidecarReady(c: SidecarConfig, timeoutMs = 500): Promise<boolean> {
-  const res = await fetch(`${sidecarUrl(c)}/v1.0/healthz/outbound`, {
-    headers: sidecarHeaders(c),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return res.ok;
+  const res = await sidecarRequest(`${sidecarUrl(c)}/v1.0/healthz/outbound`, { headers: sidecarHeaders(c), timeoutMs });
+  return res.status >= 200 && res.status < 300;
 }
 
 /** Thrown when a dependency did not answer within its budget. */
