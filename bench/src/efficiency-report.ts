@@ -24,8 +24,8 @@ export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) =>
   ];
   const body = rows.map((x) => {
     const cpu = cpuMsPerAnswer(x);
-    const isDirect = x === direct || isFloor(x);
-    const ours = isDirect ? '' : Math.round(OURS.reduce((sum, p) => sum + (cpu[p] ?? 0), 0) * 100) / 100;
+    const reference = x === direct || isFloor(x); // not through our processes
+    const ours = reference ? '' : Math.round(OURS.reduce((sum, p) => sum + (cpu[p] ?? 0), 0) * 100) / 100;
     const over = !direct || x === direct ? '' : `${x.p50 - direct.p50} / ${x.p99 - direct.p99}`;
     const refused = x.split?.refused;
     return [
@@ -37,7 +37,7 @@ export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) =>
       x.requests - x.errors - x.non2xx,
       refused ? `${refused.count} (${refused.withRetryAfter} with Retry-After)` : x.non2xx,
       refused?.p99 ?? '',
-      ...OURS.map((p) => (isDirect ? '' : (cpu[p] ?? ''))),
+      ...OURS.map((p) => (reference ? '' : (cpu[p] ?? ''))),
       ours,
       cpu[FLOOR] ?? '',
     ];
