@@ -7,6 +7,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import {
+  AI_CORE_ROUTES,
   ANSWER_CACHE_HEADER,
   ANSWERED_BY_HEADER,
   chatRequestSchema,
@@ -40,7 +41,7 @@ export function mountChatRoutes(
   const deadline = (req: Request, res: Response) => requestDeadline(req, res, deps.requestTimeoutMs);
 
   routes.add('get', '/v1/models', deps.ask, async (req, res) => {
-    relayWhole(res, await deps.aiCore.send('GET', '/v1/models', undefined, ctx(req), deadline(req, res)));
+    relayWhole(res, await deps.aiCore.send('GET', AI_CORE_ROUTES.models.path, undefined, ctx(req), deadline(req, res)));
   });
 
   /** Bad requests are refused before they count against a key's limits. */
@@ -61,7 +62,7 @@ export function mountChatRoutes(
 
   routes.add('post', '/v1/chat/completions', deps.admit, deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
-    const out = await deps.aiCore.open('POST', '/v1/chat/completions', req.body, ctx(req), d);
+    const out = await deps.aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body, ctx(req), d);
     const charge = (u: WireUsage | undefined, model: string) => u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);
     if ('stream' in out) return relayStream(res, out.stream, d, deps.logger, (u) => charge(u, out.stream.headers.get(ANSWERED_BY_HEADER) ?? ''));
     relayWhole(res, out);

@@ -1,6 +1,7 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import {
   addHealthRoutes,
+  AI_CORE_ROUTES,
   askRequestSchema,
   contextKeySchema,
   contextPutSchema,
@@ -66,7 +67,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const ask = async (req: Request, res: Response) => {
     // The caller's Cache-Control (no-cache: skip the answer cache) is ai-core's to judge.
     const cacheControl = req.header('cache-control');
-    const out = await call(req, res, 'POST', '/process', parseOr400(askRequestSchema, req.body), cacheControl ? { 'cache-control': cacheControl } : undefined);
+    const out = await call(req, res, 'POST', AI_CORE_ROUTES.process.path, parseOr400(askRequestSchema, req.body), cacheControl ? { 'cache-control': cacheControl } : undefined);
     const answer = out.body as AskResponse;
     if (out.status < 300) {
       noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
@@ -113,7 +114,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   function mountContextRoutes() {
     // ai-core takes the key as ?key= (see its routes): it survives Dapr's path decoding.
     const contextKey = (req: Request) => parseOr400(contextKeySchema, req.params['key']);
-    const contextPath = (key: string) => `/v1/context?key=${encodeURIComponent(key)}`;
+    const contextPath = (key: string) => `${AI_CORE_ROUTES.context.path}?key=${encodeURIComponent(key)}`;
     routes.add('get', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await call(req, res, 'GET', contextPath(contextKey(req)))));
     routes.add('put', '/v1/context/:key', auth('admin'), ...body, async (req, res) => {
       const key = contextKey(req);

@@ -40,6 +40,22 @@ export type ModelName = string;
 /** The two models of the default catalogue, which the legacy /prompt route answers as `llama` and `gpt4`. */
 export const LEGACY_MODEL_NAMES = ['llama4', 'gpt4'] as const;
 
+/**
+ * Every ai-core route the gateway calls through Dapr service invocation, with its verbs.
+ * One list: the gateway's call sites take their paths from it, and the EKS access-control
+ * policy (k8s/base/dapr/configuration.yaml) must allow exactly these, no more
+ * (`make check-manifests`; test/integration/mtls.test.ts calls each under that policy).
+ * A route missing there is denied on EKS only: 403 at ai-core's sidecar, 502 to the caller.
+ */
+export const AI_CORE_ROUTES = {
+  process: { path: '/process', verbs: ['POST'] },
+  /** The context key travels as ?key=; access control matches the path only. */
+  context: { path: '/v1/context', verbs: ['GET', 'PUT', 'DELETE'] },
+  chatCompletions: { path: '/v1/chat/completions', verbs: ['POST'] },
+  models: { path: '/v1/models', verbs: ['GET'] },
+} as const satisfies Record<string, { path: `/${string}`; verbs: readonly ('GET' | 'POST' | 'PUT' | 'DELETE')[] }>;
+export type AiCoreRoute = keyof typeof AI_CORE_ROUTES;
+
 export type ModelStatus = ModelOutcome['status'];
 
 /**
