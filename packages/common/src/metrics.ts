@@ -41,10 +41,22 @@ export function createMetrics(service: string) {
   return { registry, httpMiddleware };
 }
 
-/** Serves GET /metrics on its own port, which the public ingress never exposes. */
-export function serveMetrics(registry: Registry, port: number, host: string): Promise<RunningServer> {
+/** A JSON route of the internal port: status and body. */
+export type InternalRoute = () => Promise<{ status: number; body: unknown }>;
+
+/**
+ * Serves GET /metrics on its own port, which the public ingress never exposes,
+ * and the `internal` routes (e.g. readiness with its checks: too detailed for the public port).
+ */
+export function serveMetrics(registry: Registry, port: number, host: string, internal: Record<string, InternalRoute> = {}): Promise<RunningServer> {
   return listen(
     (req, res) => {
+      const route = Object.hasOwn(internal, req.url ?? '') ? internal[req.url!] : undefined;
+      if (route)
+        return void route().then(
+          ({ status, body }) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
+          () => res.writeHead(500).end(),
+        );
       if (req.url !== '/metrics') return void res.writeHead(404).end();
       registry.metrics().then(
         (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),

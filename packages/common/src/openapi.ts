@@ -203,7 +203,10 @@ function publicRegistry(): OpenAPIRegistry {
     tags: ['health'],
     summary: 'It should get traffic (own sidecar reachable, API keys loaded; never depends on ai-core)',
     ...open,
-    responses: { 200: response('Ready', json(readinessSchema)), 503: response('Not ready, or draining at shutdown', json(readinessSchema)) },
+    responses: {
+      200: response('Ready', json(readinessSchema)),
+      503: response('Not ready, or draining at shutdown (`code` not_ready; which check failed is on the internal metrics port)', problem),
+    },
   });
   registry.registerPath({
     method: 'get',

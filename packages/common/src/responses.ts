@@ -70,7 +70,8 @@ export const problemSchema = z
   .meta({ id: 'Problem' });
 
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
-export const readinessSchema = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) }).meta({ id: 'Readiness' });
+/** The public port says ready only (503 problem+json `not_ready` otherwise); the checks are on the metrics port. */
+export const readinessSchema = z.object({ status: z.literal('ready') }).meta({ id: 'Readiness' });
 
 // The OpenAI Chat Completions wire format, as far as we serve it.
 

@@ -5,6 +5,7 @@ import { accessLog } from './access-log';
 import { env, loadConfig } from './config';
 import { listen, requestId, type RunningServer } from './http';
 import { createLogger, type Logger } from './logger';
+import { httpError, problemFrom, PROBLEM_CONTENT_TYPE } from './problem';
 import { serveMetrics } from './metrics';
 
 /** Settings every service has: listeners, logging, body size, shutdown, own sidecar. */
@@ -130,16 +131,28 @@ export class Readiness {
   }
 }
 
-/** No response of ours is to be content-sniffed (an error body echoing a path must never render as HTML). */
-const noSniff: RequestHandler = (_req, res, next) => {
-  res.setHeader('x-content-type-options', 'nosniff');
+/**
+ * On every response, whatever route or error wrote it: never content-sniffed (an error
+ * body echoing a path must never render as HTML), HTTPS only from the first visit on
+ * (browsers ignore HSTS over plain HTTP, so local dev is unaffected), never framed
+ * (clickjacking the playground), and no shared browsing context with an opener.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   next();
 };
 
 /** An Express app with the request id, the access log and (optionally) HTTP metrics in front of every route. */
 export function baseApp(logger: Logger, httpMiddleware?: RequestHandler): Express {
   const app = express().disable('x-powered-by').disable('etag');
-  app.use(requestId, noSniff, accessLog(logger));
+  app.use(requestId, securityHeaders, accessLog(logger));
   if (httpMiddleware) app.use(httpMiddleware);
   return app;
 }
@@ -167,7 +180,7 @@ export async function serveApp(
   };
   const api: RunningServer = await listen(app, config.PORT, config.HOST, limits);
   const extra = opts.extra ? await listen(opts.extra.app, opts.extra.port, config.HOST, limits) : undefined;
-  const metrics = await serveMetrics(opts.registry, config.METRICS_PORT, config.HOST);
+  const metrics = await serveMetrics(opts.registry, config.METRICS_PORT, config.HOST, { '/readyz': () => readinessDetail(opts.readiness) });
   return {
     port: api.port,
     metricsPort: metrics.port,
@@ -182,11 +195,23 @@ export async function serveApp(
   };
 }
 
-/** GET /healthz (the process is alive) and GET /readyz (it should get traffic). */
+/** Which checks pass, for operators on the internal (metrics) port: names what is missing. */
+async function readinessDetail(readiness: Readiness) {
+  const status = await readiness.status();
+  return { status: status.ready ? 200 : 503, body: status };
+}
+
+/**
+ * GET /healthz (the process is alive) and GET /readyz (it should get traffic).
+ * The public port says ready or not only: which dependency is down (sidecar, key
+ * list) is for operators, on the metrics port (readinessDetail).
+ */
 export function addHealthRoutes(routes: { add(method: 'get', path: string, ...h: RequestHandler[]): void }, readiness: Readiness): void {
   routes.add('get', '/healthz', (_req, res) => void res.json({ status: 'ok' }));
   routes.add('get', '/readyz', async (_req, res) => {
-    const status = await readiness.status();
-    res.status(status.ready ? 200 : 503).json(status);
+    if ((await readiness.status()).ready) return void res.json({ status: 'ready' });
+    // Written here, not thrown: the problem handler logs every 5xx at error, and a draining pod is no error.
+    const problem = problemFrom(httpError(503, 'not ready to take traffic', { code: 'not_ready' }), res.getHeader('x-request-id') as string | undefined);
+    res.status(503).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   });
 }
