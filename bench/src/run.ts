@@ -77,6 +77,9 @@ async function main(): Promise<void> {
       BREAKER_VOLUME_THRESHOLD: '5',
       BREAKER_RESET_TIMEOUT_MS: '3000',
       BREAKER_ROLLING_WINDOW_MS: '5000',
+      // The window must cover the longest call it judges (a stream: the request budget), so the budget is 5 s here.
+      REQUEST_TIMEOUT_MS: '5000',
+      STREAM_IDLE_TIMEOUT_MS: '2000',
     },
     // Load shedding sized to this 2-core stack: ~500 answers/s flat out (primary) × ~100 ms of acceptable wait.
     gatewayEnv: { LOG_LEVEL: 'warn', MAX_IN_FLIGHT: '64' },
@@ -301,6 +304,7 @@ async function startDirectGateway(stack: Stack) {
       LOG_LEVEL: 'warn',
       DAPR_HTTP_PORT: String(stack.sidecar('gateway-service').ports.http), // API keys still come from the secret store
       AI_CORE_DIRECT_URL: stack.appUrl('ai-core-service'),
+      BENCHMARK_MODE: 'true', // the gateway refuses a direct URL without it
     },
     logFile: path.join(stack.logDir, 'gateway-direct.log'),
     ready: () => httpOk(`http://127.0.0.1:${port}/readyz`),

@@ -28,7 +28,11 @@ export const configSchema = withChecks(
         'event-loop delay (ms, exponentially smoothed, ~60 ms time constant) beyond which new answer requests are refused (503 overloaded) while answers are under way: the replica is short of CPU; 0: not watched',
       ),
     AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
-    AI_CORE_DIRECT_URL: z.url().optional().describe('benchmarks only: call ai-core at this URL without Dapr, to measure what the sidecars cost'),
+    AI_CORE_DIRECT_URL: z
+      .url()
+      .optional()
+      .describe('benchmarks only (needs BENCHMARK_MODE=true): call ai-core at this URL without Dapr, to measure what the sidecars cost; no Dapr token is sent there'),
+    BENCHMARK_MODE: env.bool(false).describe('true only in benchmark runs: allows AI_CORE_DIRECT_URL, which bypasses the sidecars, their mTLS and access control'),
     SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),
     API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of {id, scope, sha256}'),
     API_KEYS_REFRESH_MS: env.ms(60_000).describe('how often the key list is re-read (rotation without restart)'),
@@ -69,3 +73,7 @@ export const configSchema = withChecks(
 );
 
 export type Config = z.infer<typeof configSchema>;
+    // A direct URL skips the sidecars' mTLS, access control and resiliency: never by a stray variable in production.
+    ...(c.AI_CORE_DIRECT_URL && !c.BENCHMARK_MODE
+      ? [{ path: ['AI_CORE_DIRECT_URL'], message: 'is for benchmarks only: refused unless BENCHMARK_MODE=true (it bypasses Dapr)' }]
+      : []),

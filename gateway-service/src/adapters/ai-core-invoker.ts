@@ -62,8 +62,10 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
     return {
       url: `${base}${path}`,
       method,
+  // The Dapr token is for our own sidecar only: a direct URL (benchmarks) never gets it.
+  const tokenHeaders = config.AI_CORE_DIRECT_URL ? {} : sidecarHeaders(config);
       headers: {
-        ...sidecarHeaders(config),
+        ...tokenHeaders,
         'x-request-id': ctx.requestId,
         [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
         ...ctx.headers,

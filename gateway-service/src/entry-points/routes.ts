@@ -97,17 +97,17 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     });
   }
 
-  /** Audit trail of context writes: which key id, what, on which context key, how it ended; never the text. */
-  const audit = (res: Response, action: string, key: string) => {
+  /**
+   * Audit trail of admin access (context reads and writes, usage reads): which key id did what,
+   * to what (a context key only hashed: it may be a normalised prompt), how it ended; never the text.
+   */
+  const audit = (res: Response, action: string, target: { contextKeyHash: string } | { targetKeyId: string }) => {
     const { requestId } = ctx();
     // 'close' also fires when the caller goes away mid-write: that attempt is audited too.
     res.once('close', () => {
       const status = res.statusCode;
       const result = !res.writableFinished ? 'aborted' : status < 300 ? 'ok' : 'failed';
-      deps.logger.info(
-        { audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, contextKeyHash: keyHash(key), requestId, status, result },
-        'context write',
-      );
+      deps.logger.info({ audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, ...target, requestId, status, result }, 'audit');
     });
   };
 
@@ -115,15 +115,19 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     // ai-core takes the key as ?key= (see its routes): it survives Dapr's path decoding.
     const contextKey = (req: Request) => parseOr400(contextKeySchema, req.params['key']);
     const contextPath = (key: string) => `${AI_CORE_ROUTES.context.path}?key=${encodeURIComponent(key)}`;
-    routes.add('get', '/v1/context/:key', auth('admin'), async (req, res) => send(res, await call(req, res, 'GET', contextPath(contextKey(req)))));
+    routes.add('get', '/v1/context/:key', auth('admin'), async (req, res) => {
+      const key = contextKey(req);
+      audit(res, 'context.get', { contextKeyHash: keyHash(key) });
+      send(res, await call(req, res, 'GET', contextPath(key)));
+    });
     routes.add('put', '/v1/context/:key', auth('admin'), ...body, async (req, res) => {
       const key = contextKey(req);
-      audit(res, 'context.put', key);
+      audit(res, 'context.put', { contextKeyHash: keyHash(key) });
       send(res, await call(req, res, 'PUT', contextPath(key), parseOr400(contextPutSchema, req.body)));
     });
     routes.add('delete', '/v1/context/:key', auth('admin'), async (req, res) => {
       const key = contextKey(req);
-      audit(res, 'context.delete', key);
+      audit(res, 'context.delete', { contextKeyHash: keyHash(key) });
       send(res, await call(req, res, 'DELETE', contextPath(key)));
     });
   }
@@ -132,6 +136,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     // What a key has used: this minute's requests and tokens, today's tokens, requests in flight.
     routes.add('get', '/v1/usage/:keyId', auth('admin'), async (req, res) => {
       const keyId = parseOr400(keyIdSchema, req.params['keyId']);
+      audit(res, 'usage.get', { targetKeyId: keyId });
       res.json(await deps.limits.limiter.usage(keyId));
     });
   }
