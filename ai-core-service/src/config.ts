@@ -1,6 +1,6 @@
 import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common';
 import { z } from 'zod';
-import { azureEndpoint, modelIssues, modelsSchema } from './models-config';
+import { azureEndpoint, modelEndpoint, modelIssues, modelsSchema } from './models-config';
 
 export { catalogue, modelPreference, modelSpecs, type CatalogueEntry, type ModelSpec } from './models-config';
 
@@ -32,7 +32,7 @@ export const configSchema = withChecks(
 
     BEDROCK_REGION: z.string().default('us-east-1'),
     BEDROCK_MODEL_ID: z.string().default('us.meta.llama4-maverick-17b-instruct-v1:0').describe('model or inference-profile id'),
-    BEDROCK_ENDPOINT: z.url().optional().describe('override (the simulator); unset for real Bedrock'),
+    BEDROCK_ENDPOINT: modelEndpoint.optional().describe('override (the simulator; https, or http to loopback only); unset for real Bedrock'),
 
     AZURE_OPENAI_ENDPOINT: azureEndpoint.optional().describe('https://<resource>.openai.azure.com (or the simulator); required by Azure models without an endpoint of their own'),
     AZURE_OPENAI_DEPLOYMENT: z.string().default('gpt-4'),

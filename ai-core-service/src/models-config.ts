@@ -7,7 +7,17 @@
 import { LEGACY_MODEL_NAMES, type ModelName } from '@context-qa/common';
 import { z } from 'zod';
 
-export const azureEndpoint = z.url().refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource');
+/** Plain HTTP stays on this host (the simulator in tests and `make dev`): 127.0.0.0/8, ::1, localhost. */
+const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+
+/** A model endpoint gets API keys, signed requests and prompts: HTTPS, or HTTP to loopback only. */
+const ENDPOINT_RULE = 'must be an https URL (plain http only to a loopback address: 127.0.0.0/8, ::1, localhost)';
+export const modelEndpoint = z.url({ protocol: /^https?$/, error: ENDPOINT_RULE }).refine((u) => {
+  const url = URL.parse(u); // zod still refines a value its URL check refused: that one is reported already
+  return !url || url.protocol === 'https:' || isLoopback(url.hostname);
+}, ENDPOINT_RULE);
+
+export const azureEndpoint = modelEndpoint.refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource');
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'name must be 1–64 of a-z 0-9 . _ - (starting with a letter or digit)');
 
@@ -18,7 +28,7 @@ const ENTRY = {
     provider: z.literal('bedrock'),
     modelId: z.string().min(1),
     region: z.string().min(1).optional(),
-    endpoint: z.url().optional(),
+    endpoint: modelEndpoint.optional(),
   }),
   'azure-openai': z.strictObject({
     name,
