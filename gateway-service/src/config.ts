@@ -38,7 +38,21 @@ export const configSchema = withChecks(
     API_KEYS_REFRESH_MS: env.ms(60_000).describe('how often the key list is re-read (rotation without restart)'),
     RATE_LIMIT_STORE: z.string().default('rate-limits').describe('Dapr state store holding the per-key counters, shared by all replicas'),
     RATE_LIMIT_TIMEOUT_MS: env.ms(300).describe('budget of one counter call to the store'),
-    RATE_LIMIT_FAIL_CLOSED: env.bool(false).describe('when the counter store is unreachable: false answers anyway (counted, logged), true answers 503'),
+    RATE_LIMIT_FAIL_CLOSED: env
+      .bool(false)
+      .describe('when the limit store is unreachable: false decides with a per-replica limiter (RATE_LIMIT_FALLBACK_REPLICAS; counted, logged), true answers 503'),
+    RATE_LIMIT_FALLBACK_REPLICAS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe('replicas assumed to share a key while the limit store is unreachable: each replica then allows its limits divided by this'),
+    RATE_LIMIT_LEASE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe('an in-flight slot expires this long after its last renewal (renewed every third of it while the request runs): a lost release frees itself'),
     RATE_LIMIT_DEFAULT_RPM: z.coerce.number().int().min(0).default(0).describe('requests per minute for keys without their own limit; 0: none'),
     RATE_LIMIT_DEFAULT_TPM: z.coerce.number().int().min(0).default(0).describe('tokens (input + output) per minute; 0: none'),
     RATE_LIMIT_DEFAULT_TPD: z.coerce.number().int().min(0).default(0).describe('tokens per UTC day; 0: none'),

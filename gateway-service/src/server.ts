@@ -1,7 +1,8 @@
 /** Wires config to adapters and HTTP; start() returns the bound ports and a stop(). */
 import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger } from '@context-qa/common';
 import { daprInvoker } from './adapters/ai-core-invoker';
-import { daprCounters } from './adapters/dapr-counters';
+import { daprLimitRecords } from './adapters/dapr-limit-records';
+import { casRecords, memoryKv } from './adapters/limit-records-cas';
 import { ApiKeySource } from './adapters/api-key-source';
 import { createApp } from './app';
 import { admission } from './entry-points/admission';
@@ -23,13 +24,17 @@ export async function start(config: Config, logger: Logger) {
   // ai-core being down is answered per request (503), never by readiness:
   // a downstream outage must not empty the load balancer.
   const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: () => Promise.resolve(keys.fresh) });
-  const counters = daprCounters(config, config.RATE_LIMIT_STORE, config.RATE_LIMIT_TIMEOUT_MS);
-  const limiter = new RateLimiter(counters, {
+  const warnStoreError = atMostEvery(STORE_WARN_EVERY_MS, (err: unknown, since: number) =>
+    logger.warn({ err, failuresSinceLastWarning: since }, 'rate-limit store failed: this replica decides alone meanwhile (per-replica share of each limit)'),
+  );
+  const limiter = new RateLimiter(daprLimitRecords(config, config.RATE_LIMIT_STORE, config.RATE_LIMIT_TIMEOUT_MS), {
     failClosed: config.RATE_LIMIT_FAIL_CLOSED,
-    inFlightTtlSeconds: Math.ceil((config.REQUEST_TIMEOUT_MS * 2) / 1000),
+    leaseSeconds: config.RATE_LIMIT_LEASE_SECONDS,
+    fallback: casRecords(memoryKv(), 'per-replica limits'),
+    fallbackReplicas: config.RATE_LIMIT_FALLBACK_REPLICAS,
     onStoreError: (err) => {
       metrics.rateLimit('store_error');
-      logger.warn({ err }, 'rate-limit store failed: request admitted (RATE_LIMIT_FAIL_CLOSED=false)');
+      warnStoreError(err);
     },
   });
   const limits: LimitDeps = {
@@ -74,4 +79,19 @@ export async function start(config: Config, logger: Logger) {
       await dapr.stop();
     },
   });
+}
+
+/** An outage fails every request: one warn line per this period, with the count since the last one. */
+const STORE_WARN_EVERY_MS = 10_000;
+
+function atMostEvery(ms: number, log: (err: unknown, since: number) => void): (err: unknown) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let since = 0;
+  return (err) => {
+    since++;
+    if (Date.now() - last < ms) return;
+    last = Date.now();
+    log(err, since);
+    since = 0;
+  };
 }
