@@ -1,4 +1,5 @@
-import { Deadline } from '@context-qa/common';
+import { Deadline, type ModelErrorCode } from '@context-qa/common';
+import type CircuitBreaker from 'opossum';
 import { GuardedModel, type BreakerState } from '../src/adapters/models/guarded';
 import { ModelError } from '../src/domain/ports';
 import { FakeModel } from './fakes';
@@ -11,14 +12,28 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
   const guards: GuardedModel[] = [];
   const make = (model: FakeModel, over: Partial<ConstructorParameters<typeof GuardedModel>[1]> = {}) => {
     const states: BreakerState[] = [];
+    const failures: ModelErrorCode[] = [];
     const g = new GuardedModel(
       model,
       { timeoutMs: 200, errorThresholdPercentage: 50, resetTimeoutMs: 300, volumeThreshold: 3, rollingCountTimeoutMs: 10_000, maxInFlight: 10, ...over },
-      { call: () => {}, breaker: (_m, s) => states.push(s) },
+      { call: () => {}, breaker: (_m, s) => states.push(s), failure: (_m, code) => failures.push(code) },
     );
     guards.push(g);
-    return { g, states };
+    return { g, states, failures };
   };
+  /** Waits for Opossum's reset timer: the breaker is half-open once it has fired. */
+  const halfOpen = async (g: GuardedModel) => {
+    while (g.state !== 'half_open') await sleep(20);
+  };
+  /** Opens `g`'s breaker with one failure (volumeThreshold 1), then waits for half-open with the model in `mode`. */
+  const openThenHalfOpen = async (model: FakeModel, g: GuardedModel, mode: FakeModel['mode'] = 'ok') => {
+    model.mode = 'fail';
+    await g.run(req, budget());
+    expect(g.state).toBe('open');
+    model.mode = mode;
+    await halfOpen(g);
+  };
+  const streamOpts = (over: { lostRace?: AbortSignal; onDelta?: (t: string) => void } = {}) => ({ idleMs: 1000, onDelta: () => {}, ...over });
   afterAll(() => guards.forEach((g) => g.shutdown()));
 
   test('when the model hangs, then the deadline aborts the call itself and reports timeout', async () => {
@@ -159,5 +174,64 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     expect((await g.run(req, new Deadline(100))).code).toBe('circuit_open'); // 100 ms < the 200 ms model deadline
     expect(model.calls).toBe(calls);
     expect(g.state).toBe('half_open'); // still waiting for a trial that can decide
+  });
+
+  test('when a half-open trial has streamed tokens and its caller goes, then its first token was its success: the breaker closes', async () => {
+    const model = new FakeModel('gpt4');
+    const { g } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    const b = budget();
+    const out = await g.runStream(req, b, streamOpts({ onDelta: () => b.stop('client_gone') })); // gone after the first token
+    expect(out.code).toBe('cancelled'); // the caller still learns the stream was cut, never a quiet end
+    expect(g.state).toBe('closed'); // before: an inconclusive trial, re-opened for another reset period
+  });
+
+  test('when a half-open trial is running, then a second call is refused by us, without reaching Opossum or counting a failure', async () => {
+    const model = new FakeModel('gpt4');
+    const { g, failures } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    model.delayMs = 100;
+    const firesBefore = g.stats.fires;
+    const [trial, second] = await Promise.all([g.run(req, budget()), g.run(req, budget())]);
+    expect(trial.status).toBe('ok');
+    expect(second).toMatchObject({ status: 'circuit_open', code: 'circuit_open' });
+    expect(model.calls).toBe(2); // the failure that opened it, and the trial
+    expect(g.stats.fires).toBe(firesBefore + 1); // before: Opossum counted the second fire, then rejected it
+    expect(failures).toEqual(['upstream_error']); // before: also a circuit_open "failure" (a failed model span)
+    expect(g.state).toBe('closed');
+  });
+
+  test('when a stream of unknown health loses the race, then it is stopped at its first token and counts as a success', async () => {
+    const model = new FakeModel('llama4');
+    model.delayMs = 20;
+    const { g } = make(model);
+    const lost = new AbortController();
+    lost.abort(); // the other model's first token came first
+    const deltas: string[] = [];
+    const out = await g.runStream(req, budget(), streamOpts({ lostRace: lost.signal, onDelta: (t) => deltas.push(t) }));
+    expect(out).toMatchObject({ status: 'skipped', code: 'not_needed' }); // before: it ran on to its end ('ok')
+    expect(deltas).toEqual([]); // nothing of a loser reaches the caller
+    expect(g.stats).toEqual({ fires: 1, successes: 1, failures: 0 });
+  });
+
+  test("when the response has ended (its budget's timer cleared), then a call still running ends with its request's budget", async () => {
+    const model = new FakeModel('llama4');
+    model.mode = 'hang';
+    const { g } = make(model, { volumeThreshold: 1, timeoutMs: 2000 });
+    const b = new Deadline(100);
+    const p = g.run(req, b);
+    b.done(); // what the response's 'finish' does: a race loser runs on in the background
+    expect((await p).code).toBe('cancelled'); // neutral, and not later than its request would have ended
+    expect(model.aborted).toBe(1);
+    expect(g.state).toBe('closed');
+  });
+
+  test("when calls are judged, then Opossum's rolling percentiles are off (no sort of every latency in the window)", async () => {
+    const model = new FakeModel('gpt4');
+    const { g } = make(model);
+    await g.run(req, budget());
+    const breaker = (g as unknown as { breaker: CircuitBreaker }).breaker;
+    expect(breaker.stats.latencyMean).toBe(-1); // Opossum's value when rollingPercentilesEnabled is false
+    expect(breaker.options).toMatchObject({ rollingPercentilesEnabled: false, enableSnapshots: false });
   });
 });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { chunks, SimulatorAdmin, startSimulator, type Simulator } from '@context-qa/model-sim';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel, converseMessages } from '../src/adapters/models/bedrock';
+import { samplingFor } from '../src/adapters/models/sampling';
 import { ModelError, type GenerateRequest, type ModelProvider, type StreamEvent } from '../src/domain/ports';
 
 const MAVERICK = 'us.meta.llama4-maverick-17b-instruct-v1:0';
@@ -22,8 +23,6 @@ interface Case {
   op: string;
   target: string;
   make: (url: string) => ModelProvider;
-  /** A temperature the API refuses, and the field its error names: proof the value was sent. */
-  badTemperature: [number, RegExp];
 }
 
 const CASES: Case[] = [
@@ -32,14 +31,12 @@ const CASES: Case[] = [
     op: 'converse-stream',
     target: MAVERICK,
     make: (url) => bedrockModel({ name: 'llama4', region: 'us-east-1', modelId: MAVERICK, endpoint: url }),
-    badTemperature: [1.5, /inferenceConfig\.temperature/],
   },
   {
     kind: 'azure-openai',
     op: 'chat-stream',
     target: 'gpt-4',
     make: (url) => azureOpenAIModel({ name: 'gpt4', endpoint: url, deployment: 'gpt-4', apiVersion: '2024-10-21', apiKey: async () => 'sim-key' }),
-    badTemperature: [2.5, /'temperature'/],
   },
 ];
 
@@ -98,7 +95,7 @@ afterEach(async () => {
 });
 const signal = () => new AbortController().signal;
 
-describe.each(CASES)('$kind provider', ({ op, target, make, badTemperature }) => {
+describe.each(CASES)('$kind provider', ({ op, target, make }) => {
   let model: ModelProvider;
   beforeAll(() => (model = make(sim.url)));
 
@@ -124,12 +121,12 @@ describe.each(CASES)('$kind provider', ({ op, target, make, badTemperature }) =>
     expect(out.end?.finishReason).toBe('length');
   });
 
-  test('when the temperature is out of the API range, then the API names it (it was sent) and the call is bad_request', async () => {
-    const [temperature, field] = badTemperature;
-    const err = await model.generate({ ...REQ, temperature }, signal()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ kind: 'bad_request' });
-    expect(((err as ModelError).cause as Error).message).toMatch(field);
+  test.each([1.5, 2])("when the temperature is %p (OpenAI's range, above Llama's 1), then it is put in the API's range and the model answers", async (temperature) => {
+    const plain = await model.generate({ ...REQ, temperature, topP: 1, stop: ['never-said'] }, signal());
+    expect(plain.text).toContain('"The moon is made of basalt."');
+    const out = await drain(model.stream({ ...REQ, temperature }, signal()));
+    expect(out.error).toBeUndefined();
+    expect(out.end?.finishReason).toBe('stop');
   });
 
   test('when earlier turns are given, then the model sees them (the answer quotes context from the history)', async () => {
@@ -208,6 +205,16 @@ describe.each(CASES)('$kind provider', ({ op, target, make, badTemperature }) =>
     }
     await eventually(async () => (await admin.route(op, target)).open === 0);
     expect(await admin.route(op, target)).toMatchObject({ requests: 1, open: 0, abandoned: 1 });
+  });
+});
+
+describe('sampling parameters per provider (adapters/models/sampling.ts)', () => {
+  test("when a value is above the provider's range, then it is clamped to its top; values inside stay exact", () => {
+    const req = { ...REQ, temperature: 1.5, topP: 0.9, stop: ['a', 'b'] };
+    expect(samplingFor('bedrock', req)).toEqual({ temperature: 1, topP: 0.9, stop: ['a', 'b'] });
+    expect(samplingFor('azure-openai', req)).toEqual({ temperature: 1.5, topP: 0.9, stop: ['a', 'b'] });
+    expect(samplingFor('bedrock', { ...REQ, temperature: 0.7 })).toEqual({ temperature: 0.7 });
+    expect(samplingFor('bedrock', REQ)).toEqual({}); // unset: the model's own defaults
   });
 });
 

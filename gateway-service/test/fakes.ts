@@ -1,55 +1,74 @@
 /** Fakes at the gateway's own ports, for unit tests only. */
-import { createLogger, Readiness, type AskResponse } from '@context-qa/common';
+import { createLogger, DeadlineExceeded, Readiness, type AskResponse } from '@context-qa/common';
 import type { AiCore } from '../src/adapters/ai-core-invoker';
+import { casRecords, memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
 import { createApp } from '../src/app';
-import { RateLimiter, type CounterStore, type Limits } from '../src/domain/rate-limiter';
+import { RateLimiter, type LimitStore, type Limits } from '../src/domain/rate-limiter';
 import type { LimitDeps } from '../src/entry-points/limits';
 
-/** Counters in a Map (one process: atomic by construction); `failing` makes every call throw. */
-export class MapCounters implements CounterStore {
-  readonly data = new Map<string, number>();
+/** A versioned store in memory (the stand-in for the Dapr state API): `failing` makes every call throw. */
+export class FlakyKv implements VersionedKv {
+  private readonly inner = memoryKv();
   failing = false;
-  async add(key: string, delta: number): Promise<number> {
-    if (this.failing) throw new Error('counter store down');
-    const next = Math.max(0, (this.data.get(key) ?? 0) + delta);
-    this.data.set(key, next);
-    return next;
+  /** The next n writes land, then report a timeout: the ambiguous write of a sidecar that gave up late. */
+  lostResults = 0;
+  writes = 0;
+  async get(key: string) {
+    if (this.failing) throw new Error('limit store down');
+    return this.inner.get(key);
   }
-  async take(key: string, amount: number, limit: number): Promise<{ ok: boolean; value: number }> {
-    if (this.failing) throw new Error('counter store down');
-    const value = this.data.get(key) ?? 0;
-    if (value + amount > limit) return { ok: false, value };
-    this.data.set(key, value + amount);
-    return { ok: true, value: value + amount };
-  }
-  async get(key: string): Promise<number> {
-    if (this.failing) throw new Error('counter store down');
-    return this.data.get(key) ?? 0;
+  async save(key: string, value: unknown, opts: { ttlSeconds?: number; etag?: string; firstWrite?: boolean }) {
+    if (this.failing) throw new Error('limit store down');
+    const written = await this.inner.save(key, value, opts);
+    if (written) this.writes++;
+    if (written && this.lostResults > 0) {
+      this.lostResults--;
+      throw new DeadlineExceeded('limit store save took longer than 300 ms');
+    }
+    return written;
   }
 }
 
 export const NO_LIMITS: Limits = { requestsPerMinute: 0, tokensPerMinute: 0, tokensPerDay: 0, maxInFlight: 0 };
+/** A fixed clock: no test can straddle a minute boundary. */
+export const FIXED_NOW = Date.UTC(2026, 0, 1, 12, 0, 30);
 
-/** Limit deps over `counters`, recording decisions and token counts. */
-export function limitDeps(defaults: Partial<Limits> = {}, opts: { counters?: MapCounters; failClosed?: boolean } = {}) {
-  const counters = opts.counters ?? new MapCounters();
+/** A limiter over `kv` (shared) and its own per-replica fallback. */
+export function limiterOver(kv: VersionedKv, opts: { failClosed?: boolean; clock?: () => number; onStoreError?: (err: unknown) => void; leaseSeconds?: number } = {}) {
+  const store = casRecords(kv, 'test limits');
+  const limiter = new RateLimiter(store, {
+    failClosed: opts.failClosed ?? false,
+    leaseSeconds: opts.leaseSeconds ?? 10,
+    fallback: casRecords(memoryKv(), 'per-replica limits'),
+    fallbackReplicas: 2,
+    onStoreError: opts.onStoreError ?? (() => {}),
+    clock: opts.clock ?? (() => FIXED_NOW),
+  });
+  return { limiter, store };
+}
+
+/** The record once every update sent so far has been applied (updates queue per record, in order); writes nothing. */
+export const settledRecord = async (store: LimitStore, key: string) => (await store.update(key, (stored) => ({ record: undefined, stored }), 60)).stored;
+
+/** Model calls a strategy (or chat alias) makes: both models, and fuse's synthesis on top. */
+const CALLS: Record<string, number> = { both: 2, fastest: 2, sequential: 2, fuse: 3 };
+
+/** Limit deps over `kv`, recording decisions and token counts. */
+export function limitDeps(defaults: Partial<Limits> = {}, opts: { kv?: FlakyKv; failClosed?: boolean } = {}) {
+  const kv = opts.kv ?? new FlakyKv();
   const decisions: string[] = [];
   const tokens: [string, string, string, number][] = [];
+  const { limiter, store } = limiterOver(kv, { ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}), onStoreError: () => decisions.push('store_error') });
   const deps: LimitDeps = {
-    // A fixed clock: no test can straddle a minute boundary.
-    limiter: new RateLimiter(counters, {
-      failClosed: opts.failClosed ?? false,
-      inFlightTtlSeconds: 60,
-      onStoreError: () => decisions.push('store_error'),
-      clock: () => Date.UTC(2026, 0, 1, 12, 0, 30),
-    }),
+    limiter,
     defaults: { ...NO_LIMITS, ...defaults },
     assumedMaxTokens: 100,
     assumedContextTokens: 0,
+    maxCalls: (name) => (Object.hasOwn(CALLS, name) ? CALLS[name]! : 1),
     onDecision: (d, reason) => decisions.push(reason ? `${d}:${reason}` : d),
     onTokens: (keyId, model, type, n) => tokens.push([keyId, model, type, n]),
   };
-  return { deps, counters, decisions, tokens };
+  return { deps, kv, store, decisions, tokens };
 }
 
 const unused = async (): Promise<never> => {

@@ -1,14 +1,14 @@
-/** Per-key limits at the edge, with counters in a Map (the shared store's behaviour is an integration test). */
+/** Per-key limits at the edge, with the limit records in memory (the shared store's behaviour is an integration test). */
 import request from 'supertest';
 import { createLogger, Readiness, sha256Hex, type AskResponse, type OpenAiError, type Problem } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
-import { RateLimiter } from '../src/domain/rate-limiter';
-import { askResponse, limitDeps, MapCounters } from './fakes';
+import type { Spend } from '@context-qa/common';
+import { askResponse, FlakyKv, limiterOver, limitDeps } from './fakes';
 
-const ASK = 'limits-ask-key';
-const ADMIN = 'limits-admin-key';
+const ASK = 'cqa_limits_ask_key';
+const ADMIN = 'cqa_limits_admin_key';
 
 /** Both models answered, with usage to charge. */
 const answer = (over: Partial<AskResponse> = {}): AskResponse =>
@@ -20,11 +20,18 @@ const answer = (over: Partial<AskResponse> = {}): AskResponse =>
     ...over,
   });
 
+/** What ai-core reports both models of answer() spent: 90 tokens. */
+const SPEND: Spend = { gpt4: { input: 30, output: 20 }, llama4: { input: 30, output: 10 } };
+
+const until = async (what: () => Promise<boolean>) => {
+  while (!(await what())) await new Promise((r) => setTimeout(r, 5));
+};
+
 function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Promise<Forwarded> } = {}) {
-  const counters = new MapCounters();
-  const { deps, decisions, tokens } = limitDeps({}, { counters, ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}) });
+  const kv = new FlakyKv();
+  const { deps, store, decisions, tokens } = limitDeps({}, { kv, ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}) });
   let calls = 0;
-  const reply = opts.reply ?? (async () => ({ status: 200, body: answer() }));
+  const reply = opts.reply ?? (async () => ({ status: 200, body: answer(), spend: SPEND }));
   const aiCore: AiCore = {
     send: async () => (calls++, reply()),
     open: async () => (calls++, reply()),
@@ -42,7 +49,8 @@ function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Pr
     limits: deps,
   });
   const ask = (body: object = { prompt: 'hi', maxTokens: 10 }) => request(app).post('/v1/prompt').set('authorization', `Bearer ${ASK}`).send(body);
-  return { app, ask, counters, decisions, tokens, calls: () => calls };
+  const record = () => store.get('limits:asker');
+  return { app, ask, kv, record, decisions, tokens, calls: () => calls };
 }
 
 describe('per-key limits', () => {
@@ -75,7 +83,7 @@ describe('per-key limits', () => {
   test('when many requests race for a token budget, then their estimates are reserved and only what fits is admitted', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const s = setup({ tokensPerMinute: 200 }, { reply: async () => (await held, { status: 200, body: answer() }) });
+    const s = setup({ tokensPerMinute: 200 }, { reply: async () => (await held, { status: 200, body: answer(), spend: SPEND }) });
     // Each costs (1 prompt token + 10 output) × 2 models = 22 by its estimate: 9 fit in 200.
     const racing = Array.from({ length: 20 }, () => s.ask().then((r) => r));
     await new Promise((r) => setTimeout(r, 100));
@@ -88,24 +96,23 @@ describe('per-key limits', () => {
   test("when an answer comes back, then the models' reported usage is charged and counted per key and model; a cache hit costs nothing", async () => {
     const s = setup({ tokensPerDay: 1000 });
     expect((await s.ask()).status).toBe(200);
-    expect([...s.counters.data].find(([k]) => k.startsWith('tpd:asker:'))?.[1]).toBe(90);
+    await until(async () => (await s.record())?.dayTokens === 90); // settled when the response ends
     expect(s.tokens).toEqual([
       ['asker', 'gpt4', 'input', 30],
       ['asker', 'gpt4', 'output', 20],
       ['asker', 'llama4', 'input', 30],
       ['asker', 'llama4', 'output', 10],
     ]);
-    const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }) }) });
+    const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }), spend: {} }) });
     expect((await hit.ask()).status).toBe(200);
-    await new Promise((r) => setImmediate(r));
-    expect([...hit.counters.data].find(([k]) => k.startsWith('tpd:'))?.[1]).toBe(0); // the reservation was given back
+    await until(async () => (await hit.record())?.dayTokens === 0); // the reservation was given back
   });
 
   test('when a key has its maximum in flight, then the next one is refused until one ends', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let first = true;
-    const s = setup({ maxInFlight: 1 }, { reply: async () => (first ? ((first = false), await held) : undefined, { status: 200, body: answer() }) });
+    const s = setup({ maxInFlight: 1 }, { reply: async () => (first ? ((first = false), await held) : undefined, { status: 200, body: answer(), spend: SPEND }) });
     const slow = s.ask().then((r) => r); // supertest sends on then()
     await new Promise((r) => setTimeout(r, 50));
     const refused = await s.ask();
@@ -113,18 +120,22 @@ describe('per-key limits', () => {
     expect((refused.body as Problem).limit).toBe('in_flight');
     release();
     expect((await slow).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 20)); // the slot is released when the response closes
+    await until(async () => Object.keys((await s.record())?.leases ?? {}).length === 0); // released when the response closes
     expect((await s.ask()).status).toBe(200);
   });
 
-  test('when the counter store is down, then requests are answered (fail open, counted) or refused with 503 (fail closed)', async () => {
-    const open = setup({ requestsPerMinute: 1 });
-    open.counters.failing = true;
+  test('when the limit store is down, then a per-replica limiter decides (its share of each limit, counted) or 503 (fail closed)', async () => {
+    const open = setup({ requestsPerMinute: 4 });
+    open.kv.failing = true;
+    // Two replicas assumed (limitDeps): this one allows 2 of the 4 a minute.
     expect((await open.ask()).status).toBe(200);
     expect((await open.ask()).status).toBe(200);
-    expect(open.decisions).toEqual(['store_error', 'admitted', 'store_error', 'admitted']);
+    const refused = await open.ask();
+    expect(refused.status).toBe(429);
+    expect((refused.body as Problem).limit).toBe('requests_per_minute');
+    expect(open.decisions).toEqual(['store_error', 'admitted', 'store_error', 'admitted', 'store_error', 'refused:requests_per_minute']);
     const closed = setup({ requestsPerMinute: 1 }, { failClosed: true });
-    closed.counters.failing = true;
+    closed.kv.failing = true;
     const res = await closed.ask();
     expect(res.status).toBe(503);
     expect((res.body as Problem).code).toBe('limits_unavailable');
@@ -157,21 +168,17 @@ describe('per-key limits', () => {
 });
 
 describe('RateLimiter windows', () => {
-  const limiter = () => {
-    const counters = new MapCounters();
-    return new RateLimiter(counters, { failClosed: false, inFlightTtlSeconds: 60, onStoreError: () => {} });
-  };
   const limits = { requestsPerMinute: 1, tokensPerMinute: 0, tokensPerDay: 100, maxInFlight: 0 };
   const t0 = Date.UTC(2026, 10, 26, 12, 0, 10);
 
   test('when the minute turns, then the request count starts again; when the day turns, then the token budget does', async () => {
-    const l = limiter();
+    const { limiter: l, store } = limiterOver(new FlakyKv());
     expect((await l.admit('k', limits, 10, t0)).ok).toBe(true);
     expect(await l.admit('k', limits, 10, t0 + 1000)).toMatchObject({ ok: false, reason: 'requests_per_minute', retryAfterS: 49 });
     const next = await l.admit('k', limits, 10, t0 + 60_000);
     expect(next.ok).toBe(true);
     if (next.ok) next.charge(95);
-    await new Promise((r) => setImmediate(r));
+    await until(async () => (await store.get('limits:k'))?.dayTokens === 105);
     expect(await l.admit('k', limits, 10, t0 + 120_000)).toMatchObject({ ok: false, reason: 'tokens_per_day' });
     expect((await l.admit('k', limits, 10, t0 + 86_400_000)).ok).toBe(true); // a new UTC day
   });

@@ -1,7 +1,18 @@
 /** Our answers in OpenAI's wire format: a completion, or a stream of SSE chunks. */
 import type { Response } from 'express';
-import { ANSWERED_BY_HEADER, MODEL_ERROR_CODES, noteAccess, openAiError, usageWire, type ChatCompletion, type ChatCompletionChunk, type ModelOutcome } from '@context-qa/common';
+import {
+  ANSWERED_BY_HEADER,
+  MODEL_ERROR_CODES,
+  noteAccess,
+  openAiError,
+  SPEND_TRAILER,
+  usageWire,
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type ModelOutcome,
+} from '@context-qa/common';
 import type { ChatSink } from '../domain/chat';
+import { spending } from '../domain/spend';
 
 export interface WireMeta {
   id: string;
@@ -49,9 +60,7 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
     end(outcome) {
       send(chunk({}, outcome.finishReason ?? 'stop'));
       if (includeUsage) send({ ...chunk({}), choices: [], usage: outcome.usage ? usageWire(outcome.usage) : null });
-      // For the gateway's token accounting, whatever the caller asked: an SSE comment, which clients
-      // ignore and the gateway does not relay.
-      if (outcome.usage) res.write(`: usage ${JSON.stringify(usageWire(outcome.usage))}\n\n`);
+      writeSpend(res);
       res.end('data: [DONE]\n\n');
     },
     fail(outcome) {
@@ -59,9 +68,20 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
       const why = code === 'deadline_exceeded' ? 'the request deadline passed' : MODEL_ERROR_CODES[code];
       noteAccess(res, { streamError: code }); // the status stays 200: the access line says it broke off
       send(openAiError(502, `the answer was cut off: ${why}`, code));
+      writeSpend(res);
       res.end();
     },
   };
+}
+
+/**
+ * What every model call of the request spent, for the gateway's accounting,
+ * whatever the caller asked: an SSE comment, which clients ignore and the
+ * gateway does not relay.
+ */
+function writeSpend(res: Response): void {
+  const meter = spending.meter();
+  if (meter) res.write(`${SPEND_TRAILER}${JSON.stringify(meter.total())}\n\n`);
 }
 
 /** Writes an OpenAI error body (what OpenAI clients parse), with the request id header already set. */

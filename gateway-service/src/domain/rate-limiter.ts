@@ -1,31 +1,33 @@
 /**
- * Per-key limits shared by every gateway replica: fixed windows (the UTC
- * minute, the UTC day) counted in a shared store whose increments are atomic
- * (compare-and-set through Dapr, adapters/dapr-counters.ts). A request takes
- * its slot and reserves its estimated tokens before any model is called; after
- * the answer the reservation is corrected to the models' reported usage (kept
- * as it is when no usage comes back).
+ * Per-key limits shared by every gateway replica: each key's limits are one
+ * record (domain/limit-record.ts) in a shared store, moved by one
+ * compare-and-set per decision (adapters/limit-records-cas.ts). A request is
+ * admitted by every limit at once or refused with nothing written; it reserves
+ * its estimated tokens and holds a lease while it runs (renewed, so a lost
+ * release frees itself within the lease); after the answer the reservation is
+ * corrected to the models' reported usage. When the shared store cannot be
+ * reached, a per-replica record decides instead, with each limit divided by
+ * the replicas assumed to share the load (or 503, with failClosed).
  */
-import type { KeyLimits } from './api-keys';
+import { randomBytes } from 'node:crypto';
+import { assertAmount, decide, usageOf, roll, emptyRecord, type LimitOp, type LimitReason, type LimitRecord, type Limits, type Usage } from './limit-record';
 
-/** Resolved limits of one caller; 0 means no limit. */
-export type Limits = Required<KeyLimits>;
+export { assertAmount, type LimitReason, type LimitRecord, type Limits } from './limit-record';
 
-/** Counters whose updates are atomic across replicas; each expires with its window. */
-export interface CounterStore {
-  /** Adds unconditionally (refunds, releases); never below 0. */
-  add(key: string, delta: number, ttlSeconds: number): Promise<number>;
-  /** Adds `amount` only if the result stays within `limit`; a refusal writes nothing. */
-  take(key: string, amount: number, limit: number, ttlSeconds: number): Promise<{ ok: boolean; value: number }>;
-  get(key: string): Promise<number>;
+/**
+ * Records updated atomically across replicas. `change` is pure and may run
+ * more than once (a conflict, an ambiguous write re-read): it returns the
+ * record to write (none: nothing changed) and what to answer.
+ */
+export interface LimitStore {
+  update<T extends { record?: LimitRecord }>(key: string, change: (stored: LimitRecord | undefined) => T, ttlSeconds: number): Promise<T>;
+  get(key: string): Promise<LimitRecord | undefined>;
 }
 
-/** Writes to one counter kept conflicting (a burst on one key): refuse briefly rather than guess. */
+/** Writes to one record kept conflicting (a burst on one key): refuse briefly rather than guess. */
 export class CounterBusy extends Error {
   override name = 'CounterBusy';
 }
-
-export type LimitReason = 'requests_per_minute' | 'tokens_per_minute' | 'tokens_per_day' | 'in_flight' | 'busy';
 
 /** What the caller may still do, for the RateLimit headers (remaining, seconds to reset). */
 export interface LimitState {
@@ -44,130 +46,121 @@ export class LimitStoreUnavailable extends Error {
 }
 
 export interface LimiterOptions {
+  /** The store unreachable: true throws LimitStoreUnavailable (503), false decides with the per-replica `fallback`. */
   failClosed: boolean;
-  /** TTL of the in-flight counter: a replica that dies mid-request cannot hold a slot longer. */
-  inFlightTtlSeconds: number;
-  /** Called when the store failed and the request was admitted anyway (fail open). */
+  /** How long an in-flight slot lives unless renewed (every third of it while the request runs). */
+  leaseSeconds: number;
+  /** This replica's own records, used while the shared store is unreachable. */
+  fallback: LimitStore;
+  /** Replicas assumed to share a key's load while the shared store is unreachable: each gets its limits divided by this. */
+  fallbackReplicas: number;
+  /** Called when the shared store failed (a decision made by the fallback, a lost release, charge or renewal). */
   onStoreError(err: unknown): void;
-  /** For tests: the time windows are computed from. */
+  /** For tests: the time windows and leases are computed from. */
   clock?: () => number;
 }
 
-/** One limit: a conditional increment of one counter. */
-interface Step {
-  key: string;
-  amount: number;
-  limit: number;
-  ttl: number;
-  reason: LimitReason;
-  retryAfterS: number;
-  note?: (value: number) => void;
+/** A day and a little: the record holds the day's tokens. */
+const RECORD_TTL_SECONDS = 2 * 86_400;
+const none = () => undefined;
+const recordKey = (keyId: string) => `limits:${keyId}`;
+/** Ids of our own making: a caller-chosen id (x-request-id) repeated would look like a write already counted. */
+const newId = () => randomBytes(9).toString('base64url');
+const anyLimit = (l: Limits) => l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.tokensPerDay > 0 || l.maxInFlight > 0;
+
+/** Each limit divided among `replicas` (at least 1: a limited key still gets through somewhere). */
+export function perReplica(limits: Limits, replicas: number): Limits {
+  const share = (l: number) => (l > 0 ? Math.max(1, Math.floor(l / replicas)) : 0);
+  return {
+    requestsPerMinute: share(limits.requestsPerMinute),
+    tokensPerMinute: share(limits.tokensPerMinute),
+    tokensPerDay: share(limits.tokensPerDay),
+    maxInFlight: share(limits.maxInFlight),
+  };
 }
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-const none = () => undefined;
+function stateOf(limits: Limits, u: Usage): LimitState {
+  const left = (limit: number, used: number, resetS: number) => (limit > 0 ? { remaining: Math.max(0, limit - used), resetS } : undefined);
+  const requests = left(limits.requestsPerMinute, u.requests, u.minuteResetS);
+  const minuteTokens = left(limits.tokensPerMinute, u.minuteTokens, u.minuteResetS);
+  const dayTokens = left(limits.tokensPerDay, u.dayTokens, u.dayResetS);
+  return { limits, ...(requests ? { requests } : {}), ...(minuteTokens ? { minuteTokens } : {}), ...(dayTokens ? { dayTokens } : {}) };
+}
 
 export class RateLimiter {
+  private readonly clock: () => number;
+  private readonly leaseMs: number;
+
   constructor(
-    private readonly store: CounterStore,
+    private readonly store: LimitStore,
     private readonly options: LimiterOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.leaseMs = options.leaseSeconds * 1000;
+  }
 
   /**
    * Admits one request of `keyId` whose cost is estimated at `estimate`
-   * tokens, or says why not. Every limit is a conditional increment, so no
-   * number of concurrent requests on any number of replicas gets past it:
-   * the request takes its slot, and reserves its estimated tokens, or is
-   * refused without writing (and gives back what it took for earlier limits).
+   * tokens, or says why not: one decision over all of the key's limits, so no
+   * number of concurrent requests on any number of replicas gets past one,
+   * and a refusal takes nothing. `estimate` must be a finite number ≥ 0.
    */
-  async admit(keyId: string, limits: Limits, estimate: number, now = this.options.clock?.() ?? Date.now()): Promise<Admission> {
-    const minute = Math.floor(now / MINUTE);
-    const day = Math.floor(now / DAY);
-    const minuteResetS = Math.ceil(((minute + 1) * MINUTE - now) / 1000);
-    const dayResetS = Math.ceil(((day + 1) * DAY - now) / 1000);
-    const state: LimitState = { limits };
-    const all: Step[] = [
-      {
-        key: `rpm:${keyId}:${minute}`,
-        amount: 1,
-        limit: limits.requestsPerMinute,
-        ttl: 120,
-        reason: 'requests_per_minute',
-        retryAfterS: minuteResetS,
-        note: (v: number) => (state.requests = { remaining: Math.max(0, limits.requestsPerMinute - v), resetS: minuteResetS }),
-      },
-      {
-        key: `tpm:${keyId}:${minute}`,
-        amount: estimate,
-        limit: limits.tokensPerMinute,
-        ttl: 120,
-        reason: 'tokens_per_minute',
-        retryAfterS: minuteResetS,
-        note: (v: number) => (state.minuteTokens = { remaining: Math.max(0, limits.tokensPerMinute - v), resetS: minuteResetS }),
-      },
-      {
-        key: `tpd:${keyId}:${day}`,
-        amount: estimate,
-        limit: limits.tokensPerDay,
-        ttl: 2 * 86_400,
-        reason: 'tokens_per_day',
-        retryAfterS: dayResetS,
-        note: (v: number) => (state.dayTokens = { remaining: Math.max(0, limits.tokensPerDay - v), resetS: dayResetS }),
-      },
-      { key: `inflight:${keyId}`, amount: 1, limit: limits.maxInFlight, ttl: this.options.inFlightTtlSeconds, reason: 'in_flight', retryAfterS: 1 },
-    ];
-    const steps = all.filter((step) => step.limit > 0);
-    // All limits at once (one round of compare-and-set, not four); if one refuses, the others give back.
-    const results = await Promise.allSettled(steps.map((step) => this.store.take(step.key, step.amount, step.limit, step.ttl)));
-    const taken = steps.filter((_, i) => results[i]!.status === 'fulfilled' && (results[i] as PromiseFulfilledResult<{ ok: boolean }>).value.ok);
-    const giveBack = () => Promise.all(taken.map((t) => this.store.add(t.key, -t.amount, t.ttl).catch((err) => this.options.onStoreError(err))));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await giveBack();
-      if (failed.reason instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state };
-      if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: failed.reason });
-      this.options.onStoreError(failed.reason);
-      return { ok: true, state, release: none, charge: none };
+  async admit(keyId: string, limits: Limits, estimate: number, now = this.clock()): Promise<Admission> {
+    assertAmount('a token estimate', estimate);
+    if (!anyLimit(limits)) return { ok: true, state: { limits }, release: none, charge: none };
+    const id = newId();
+    const op = (l: Limits): LimitOp => ({ kind: 'admit', opId: `${id}:a`, limits: l, tokens: estimate, leaseId: id, leaseExpiresAt: now + this.leaseMs });
+    let store = this.store;
+    let applied = limits;
+    let decision;
+    try {
+      decision = await store.update(recordKey(keyId), (stored) => decide(stored, op(applied), now), RECORD_TTL_SECONDS);
+    } catch (err) {
+      if (err instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state: { limits } };
+      if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
+      this.options.onStoreError(err);
+      store = this.options.fallback;
+      applied = perReplica(limits, this.options.fallbackReplicas);
+      decision = await store.update(recordKey(keyId), (stored) => decide(stored, op(applied), now), RECORD_TTL_SECONDS);
     }
-    steps.forEach((step, i) => {
-      const { ok, value } = (results[i] as PromiseFulfilledResult<{ ok: boolean; value: number }>).value;
-      step.note?.(ok ? value : value + step.amount);
-    });
-    const refusedAt = steps.findIndex((_, i) => !(results[i] as PromiseFulfilledResult<{ ok: boolean }>).value.ok);
-    if (refusedAt >= 0) {
-      await giveBack();
-      return { ok: false, reason: steps[refusedAt]!.reason, retryAfterS: steps[refusedAt]!.retryAfterS, state };
-    }
-    const inFlight = taken.find((t) => t.reason === 'in_flight');
-    const tokenSteps = taken.filter((t) => t.reason === 'tokens_per_minute' || t.reason === 'tokens_per_day');
+    const { verdict, usage } = decision;
+    const state = stateOf(applied, usage); // the headers tell the limits that decided
+    if (!verdict.ok) return { ok: false, reason: verdict.reason, retryAfterS: verdict.retryAfterS, state };
+    return { ok: true, state, ...this.held(store, keyId, id, limits.maxInFlight > 0, estimate, verdict) };
+  }
+
+  /** The admitted request's release (its lease, renewed until then) and its charge. */
+  private held(store: LimitStore, keyId: string, id: string, leased: boolean, estimate: number, window: { minute: number; day: number }) {
+    const send = (op: LimitOp) =>
+      void store.update(recordKey(keyId), (stored) => decide(stored, op, this.clock()), RECORD_TTL_SECONDS).catch((err) => this.options.onStoreError(err));
+    const renewal = leased ? setInterval(() => send({ kind: 'renew', leaseId: id, leaseExpiresAt: this.clock() + this.leaseMs }), this.leaseMs / 3) : undefined;
+    renewal?.unref();
     let released = false;
+    let charged = estimate;
+    let charges = 0;
     return {
-      ok: true,
-      state,
+      // A release that fails is not retried: the lease, no longer renewed, expires within leaseSeconds.
       release: () => {
-        if (inFlight && !released) void this.store.add(inFlight.key, -1, inFlight.ttl).catch((err) => this.options.onStoreError(err));
+        if (released) return;
         released = true;
+        clearInterval(renewal);
+        if (leased) send({ kind: 'release', leaseId: id });
       },
-      // The reservation becomes the reported usage: the difference is added (or given back).
-      charge: (tokens) => {
-        const delta = tokens - estimate;
-        if (delta !== 0) for (const t of tokenSteps) void this.store.add(t.key, delta, t.ttl).catch((err) => this.options.onStoreError(err));
+      // The reservation becomes the reported usage (absolute): the difference is added or given back.
+      charge: (tokens: number) => {
+        assertAmount('a token charge', tokens);
+        const delta = tokens - charged;
+        charged = tokens;
+        if (delta !== 0) send({ kind: 'charge', opId: `${id}:c${++charges}`, ...window, delta });
       },
     };
   }
 
-  /** Today's and this minute's counts of one key, for the admin usage route. */
-  async usage(keyId: string, now = this.options.clock?.() ?? Date.now()) {
-    const minute = Math.floor(now / MINUTE);
-    const day = Math.floor(now / DAY);
-    const [requests, minuteTokens, dayTokens, inFlight] = await Promise.all([
-      this.store.get(`rpm:${keyId}:${minute}`),
-      this.store.get(`tpm:${keyId}:${minute}`),
-      this.store.get(`tpd:${keyId}:${day}`),
-      this.store.get(`inflight:${keyId}`),
-    ]);
-    return { keyId, minute: { requests, tokens: minuteTokens, resetsInSeconds: Math.ceil(((minute + 1) * MINUTE - now) / 1000) }, day: { tokens: dayTokens }, inFlight };
+  /** Today's and this minute's counts of one key, and its requests in flight, for the admin usage route. */
+  async usage(keyId: string, now = this.clock()) {
+    const stored = await this.store.get(recordKey(keyId));
+    const u = usageOf(roll(stored ?? emptyRecord(now), now), now);
+    return { keyId, minute: { requests: u.requests, tokens: u.minuteTokens, resetsInSeconds: u.minuteResetS }, day: { tokens: u.dayTokens }, inFlight: u.inFlight };
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * The per-key limits at the edge: admit or refuse (429 + Retry-After) before
- * anything is forwarded, put the RateLimit headers on every answer, hold an
- * in-flight slot until the response ends, and charge the models' reported
- * usage once the answer is known (a cache hit costs none).
+ * The per-key limits at the edge: admit or refuse (429 + Retry-After) after the
+ * request is validated and before anything is forwarded, put the RateLimit
+ * headers on every answer, hold an in-flight slot until the response ends,
+ * and settle the reservation once it ends: to what ai-core says every model
+ * call of the request spent, to nothing when no model ran, and kept as it is
+ * when that cannot be known (ai-core too slow, the caller gone mid-answer).
  */
-import type { Request, RequestHandler, Response } from 'express';
-import { httpError, type AskResponse } from '@context-qa/common';
+import type { RequestHandler, Response } from 'express';
+import { estimateTokens, httpError, spendTotal, textOf, type AskRequest, type ChatRequest, type Spend } from '@context-qa/common';
 import type { Caller } from '../domain/api-keys';
 import { LimitStoreUnavailable, rateLimitHeaders, type Limits, type RateLimiter } from '../domain/rate-limiter';
 
@@ -16,43 +18,35 @@ export interface LimitDeps {
   assumedMaxTokens: number;
   /** Context tokens a request may carry into the prompt (ai-core's CONTEXT_BUDGET_CHARS / 4). */
   assumedContextTokens: number;
+  /** The most model calls a request to this model, alias or strategy can make (ai-core's table, adapters/call-table.ts). */
+  maxCalls(modelOrStrategy: string): number;
   onDecision(decision: 'admitted' | 'refused', reason?: string): void;
   onTokens(keyId: string, model: string, type: 'input' | 'output', n: number): void;
 }
 
-/** Roughly 4 characters a token, as the simulator and the usual tokenizers for English. */
-const tokensIn = (chars: number) => Math.ceil(chars / 4);
-
-/** Model calls a strategy (or chat alias) makes: both models, and fuse's synthesis on top. */
-const CALLS: Record<string, number> = { both: 2, fastest: 2, sequential: 2, fuse: 3 };
-const callsFor = (name: string) => (Object.hasOwn(CALLS, name) ? CALLS[name]! : 1);
+type Sizing = Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens' | 'maxCalls'>;
 
 /**
- * Cost estimate before any model is called: per model called, the prompt, the
- * context it may carry and the most it may produce. Deliberately high: it is
- * corrected to the reported usage after the answer.
+ * Cost estimates before any model is called, from the validated request only:
+ * per model call, the prompt, the context it may carry and the most it may
+ * produce, times the calls its route can make. Deliberately high: the
+ * reservation is settled to the real spend afterwards.
  */
 export const estimates = {
-  prompt: (req: Request, d: Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens'>) => {
-    const b = (req.body ?? {}) as { prompt?: unknown; maxTokens?: unknown; strategy?: unknown };
-    const perModel = tokensIn(typeof b.prompt === 'string' ? b.prompt.length : 0) + d.assumedContextTokens + (typeof b.maxTokens === 'number' ? b.maxTokens : d.assumedMaxTokens);
-    return perModel * callsFor(typeof b.strategy === 'string' ? b.strategy : 'both');
-  },
-  chat: (req: Request, d: Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens'>) => {
-    const b = (req.body ?? {}) as { model?: unknown; messages?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
-    const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : d.assumedMaxTokens;
-    const perModel = tokensIn(JSON.stringify(b.messages ?? '').length) + d.assumedContextTokens + max;
-    return perModel * callsFor(String(b.model));
+  prompt: (body: AskRequest, d: Sizing) => (estimateTokens(body.prompt) + d.assumedContextTokens + (body.maxTokens ?? d.assumedMaxTokens)) * d.maxCalls(body.strategy),
+  chat: (body: ChatRequest, d: Sizing) => {
+    const input = body.messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), 0);
+    return (input + d.assumedContextTokens + (body.max_completion_tokens ?? body.max_tokens ?? d.assumedMaxTokens)) * d.maxCalls(body.model);
   },
 };
 
-export function limitRequests(deps: LimitDeps, estimate: (req: Request, d: LimitDeps) => number): RequestHandler {
+/** `estimate` reads the validated body (routes validate before this handler: nothing is counted for a bad request). */
+export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing) => number): RequestHandler {
   return async (req, res, next) => {
     const caller = res.locals['caller'] as Caller;
     const limits: Limits = { ...deps.defaults, ...caller.limits };
     const tokenLimits = [limits.tokensPerMinute, limits.tokensPerDay].filter((l) => l > 0);
-    // The estimate reads the whole body: only for keys whose tokens are limited (it is what they reserve).
-    const cost = tokenLimits.length ? estimate(req, deps) : 0;
+    const cost = tokenLimits.length ? estimate(req.body as B, deps) : 0;
     // A request that could never fit is the request's problem, not a wait: no Retry-After.
     if (tokenLimits.some((l) => cost > l)) {
       return next(
@@ -79,29 +73,43 @@ export function limitRequests(deps: LimitDeps, estimate: (req: Request, d: Limit
       );
     }
     deps.onDecision('admitted');
+    const { release, charge } = admission;
+    const settle = () => {
+      release();
+      const spent = settledSpend(res);
+      if (spent === undefined) return; // unknown: the reservation stands
+      for (const [model, s] of Object.entries(spent)) {
+        deps.onTokens(caller.id, model, 'input', s.input);
+        deps.onTokens(caller.id, model, 'output', s.output);
+      }
+      charge(spendTotal(spent));
+    };
     if (res.closed)
-      admission.release(); // the caller left while we were deciding
-    else res.once('close', admission.release);
-    res.locals['charge'] = admission.charge;
+      settle(); // the caller left while we were deciding
+    else res.once('close', settle);
     next();
   };
 }
 
-/** Corrects the reservation to what the models reported (none for a cache hit) and counts it per key and model. */
-export function chargeUsage(res: Response, deps: LimitDeps, usage: { model: string; input: number; output: number }[]): void {
-  const keyId = (res.locals['caller'] as Caller | undefined)?.id;
-  const charge = res.locals['charge'] as ((tokens: number) => void) | undefined;
-  if (!keyId) return;
-  for (const u of usage) {
-    deps.onTokens(keyId, u.model, 'input', u.input);
-    deps.onTokens(keyId, u.model, 'output', u.output);
-  }
-  charge?.(usage.reduce((sum, u) => sum + u.input + u.output, 0));
+/** What the route learnt ai-core spent on this request (its spend header, or a stream's trailer). */
+export const noteSpend = (res: Response, spend: Spend): void => void (res.locals['spend'] = spend);
+
+/**
+ * The spend to charge once the response has ended: ai-core's report when it
+ * sent one; none when the answer finished without one (refused before any
+ * model ran: our validation, ai-core's 4xx, ai-core or its sidecar
+ * unreachable: 503); undefined (keep the reservation) when models may have run
+ * unseen: ai-core too slow (504), a bad gateway (502), the caller gone.
+ */
+function settledSpend(res: Response): Spend | undefined {
+  const spent = res.locals['spend'] as Spend | undefined;
+  if (spent) return spent;
+  const noModelRan = res.writableFinished && (res.statusCode < 500 || res.statusCode === 503);
+  return noModelRan ? {} : undefined;
 }
 
-/** The usage in a /v1/prompt answer: every model call, fuse's synthesis included (a cache hit: none). */
-export function promptUsage(answer: AskResponse): { model: string; input: number; output: number }[] {
-  if (answer.cache === 'hit') return [];
-  const calls = [...Object.entries(answer.models), ...(answer.fusion?.synthesis ? [[answer.fusion.by, answer.fusion.synthesis] as const] : [])];
-  return calls.flatMap(([model, o]) => (o.usage ? [{ model, input: o.usage.inputTokens, output: o.usage.outputTokens }] : []));
-}
+/** The sketch route's ?prompt=… becomes the body before it is validated. */
+export const queryPrompt: RequestHandler = (req, _res, next) => {
+  if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
+  next();
+};

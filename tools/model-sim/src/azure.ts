@@ -129,6 +129,11 @@ function validate(body: Record<string, unknown>): string | undefined {
   if (temperature !== undefined && !(typeof temperature === 'number' && temperature >= 0 && temperature <= 2)) {
     return "Invalid 'temperature': must be a number from 0 to 2";
   }
+  const topP = body['top_p'];
+  if (topP !== undefined && !(typeof topP === 'number' && topP >= 0 && topP <= 1)) return "Invalid 'top_p': must be a number from 0 to 1";
+  const stop = body['stop'];
+  if (Array.isArray(stop) && stop.length > 4)
+    return `Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${stop.length} instead.`;
   return undefined;
 }
 

@@ -75,6 +75,8 @@ function parseConverse(body: unknown): ConverseInput | string {
       return invalid(`inferenceConfig.${k}`, 'Member must have value less than or equal to 1');
     }
   }
+  const stops = cfg['stopSequences'];
+  if (stops !== undefined && !(Array.isArray(stops) && stops.length <= 2500)) return invalid('inferenceConfig.stopSequences', 'Member must have length less than or equal to 2500');
   return { text: [system, ...texts].join('\n'), user, maxTokens };
 }
 

@@ -50,6 +50,23 @@ describe('Azure OpenAI simulator', () => {
     expect(out.choices[0]?.message.content).toContain('[gpt-4o]');
   });
 
+  test.each([
+    [{ temperature: 2.5 }, "'temperature'"],
+    [{ top_p: 1.5 }, "'top_p'"],
+    [{ stop: ['a', 'b', 'c', 'd', 'e'] }, "'stop'"],
+  ])('when sampling is %j (outside the Azure OpenAI ranges), then 400 naming the parameter', async (sampling, param) => {
+    const err = await azure()
+      .chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, ...sampling })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).message).toContain(param);
+  });
+
+  test('when temperature is 2 and top_p 1 (the tops of the ranges), then it answers', async () => {
+    const out = await azure().chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, temperature: 2, top_p: 1 });
+    expect(out.choices[0]?.finish_reason).toBe('stop');
+  });
+
   test('when streaming, then chunks (after a content-filter chunk with no delta) join to the answer, then usage and [DONE]', async () => {
     const plain = (await ask()).choices[0]?.message.content;
     let text = '';

@@ -130,6 +130,19 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test.each([
+    [{ temperature: 1.5 }, 'inferenceConfig.temperature'],
+    [{ topP: 1.01 }, 'inferenceConfig.topP'],
+    [{ stopSequences: Array.from({ length: 2501 }, (_, i) => `s${i}`) }, 'inferenceConfig.stopSequences'],
+  ])('when inferenceConfig is %j (outside Converse ranges for Llama), then 400 ValidationException names the field', async (inferenceConfig, field) => {
+    const err = await client()
+      .send(new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationException);
+    expect((err as ValidationException).$metadata.httpStatusCode).toBe(400);
+    expect((err as ValidationException).message).toContain(field);
+  });
+
+  test.each([
     ['throttling', ThrottlingException, 429],
     ['internal', InternalServerException, 500],
     ['unavailable', ServiceUnavailableException, 503],

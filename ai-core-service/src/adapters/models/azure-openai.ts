@@ -4,6 +4,7 @@ import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 
 import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
+import { samplingFor } from './sampling';
 
 export interface AzureOptions {
   name: ModelName;
@@ -44,18 +45,21 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
     client = undefined; // current() reads the key again
     return call(await current());
   };
-  const params = (req: GenerateRequest): ChatCompletionCreateParamsBase => ({
-    model: opts.deployment,
-    messages: [
-      { role: 'system', content: req.system },
-      ...(req.history ?? []).map((t): ChatCompletionMessageParam => ({ role: t.role, content: t.text })),
-      { role: 'user', content: req.user },
-    ],
-    max_tokens: req.maxTokens,
-    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-    ...(req.topP !== undefined ? { top_p: req.topP } : {}),
-    ...(req.stop?.length ? { stop: req.stop } : {}),
-  });
+  const params = (req: GenerateRequest): ChatCompletionCreateParamsBase => {
+    const { temperature, topP, stop } = samplingFor('azure-openai', req);
+    return {
+      model: opts.deployment,
+      messages: [
+        { role: 'system', content: req.system },
+        ...(req.history ?? []).map((t): ChatCompletionMessageParam => ({ role: t.role, content: t.text })),
+        { role: 'user', content: req.user },
+      ],
+      max_tokens: req.maxTokens,
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(topP !== undefined ? { top_p: topP } : {}),
+      ...(stop ? { stop } : {}),
+    };
+  };
 
   return {
     name: opts.name,

@@ -4,6 +4,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
+import { samplingFor } from './sampling';
 
 export interface BedrockOptions {
   name: ModelName;
@@ -22,17 +23,20 @@ export function bedrockModel(opts: BedrockOptions): ModelProvider {
     // One attempt per call: the breaker and the strategy's fallback are the only retry.
     maxAttempts: 1,
   });
-  const input = (req: GenerateRequest) => ({
-    modelId: opts.modelId,
-    system: [{ text: req.system }],
-    messages: converseMessages(req),
-    inferenceConfig: {
-      maxTokens: req.maxTokens,
-      ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-      ...(req.topP !== undefined ? { topP: req.topP } : {}),
-      ...(req.stop?.length ? { stopSequences: req.stop } : {}),
-    },
-  });
+  const input = (req: GenerateRequest) => {
+    const { temperature, topP, stop } = samplingFor('bedrock', req);
+    return {
+      modelId: opts.modelId,
+      system: [{ text: req.system }],
+      messages: converseMessages(req),
+      inferenceConfig: {
+        maxTokens: req.maxTokens,
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(topP !== undefined ? { topP } : {}),
+        ...(stop ? { stopSequences: stop } : {}),
+      },
+    };
+  };
 
   return {
     name: opts.name,

@@ -10,6 +10,10 @@
  * closes a half-open breaker), so NeutralBreaker drops that success event, the
  * call is taken out of the window's fire count, and an inconclusive half-open
  * trial re-opens the breaker for another reset period instead of closing it.
+ * A stream's first token is a verdict of its own: the model is alive, so a
+ * stream we cut after it (race lost, caller gone, budget spent) is a success.
+ * Half-open, exactly one trial runs at a time, tracked here: Opossum would
+ * reject a second one only after counting its fire.
  */
 import CircuitBreaker from 'opossum';
 import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
@@ -39,9 +43,10 @@ export interface ModelObserver {
 export interface CallOptions {
   /**
    * Aborts when another model already answered (`fastest`). Honoured only while
-   * this model is proven healthy: otherwise the call runs on to its own deadline
-   * so that the breaker learns whether the model is alive (a hanging model that
-   * always loses the race would never be detected).
+   * this model is proven healthy, or once its stream produced a first token:
+   * otherwise the call runs on to its own deadline so that the breaker learns
+   * whether the model is alive (a hanging model that always loses the race
+   * would never be detected).
    */
   lostRace?: AbortSignal;
 }
@@ -49,8 +54,11 @@ export interface CallOptions {
 /** What the breaker runs: one model call, under the model's deadline when it has one. */
 interface Work {
   req: GenerateRequest;
-  run(signal: AbortSignal): Promise<GenerateResult>;
+  /** `signal` ends the call for any reason; `caller` only when we stopped it (the model's deadline is not in it). */
+  run(signal: AbortSignal, caller: AbortSignal): Promise<GenerateResult>;
   deadlineMs?: number;
+  /** Set once a healthy call was cut short: the breaker saw a success, the caller gets this code and no answer. */
+  cutAs?(): ModelErrorCode | undefined;
 }
 
 const NEUTRAL = new Set<ModelErrorCode>(['cancelled', 'bad_request']);
@@ -66,6 +74,8 @@ class NeutralBreaker<A extends unknown[], R> extends CircuitBreaker<A, R> {
 export class GuardedModel {
   private readonly breaker: NeutralBreaker<[Work, AbortSignal], GenerateResult>;
   private inFlight = 0;
+  /** The half-open trial is running: every other call is refused until it has decided. */
+  private trialRunning = false;
   private lastAnsweredAt = Number.NEGATIVE_INFINITY;
   private readonly running = new Set<Promise<ModelOutcome>>();
 
@@ -82,6 +92,9 @@ export class GuardedModel {
       volumeThreshold: settings.volumeThreshold,
       rollingCountTimeout: settings.rollingCountTimeoutMs,
       errorFilter: isNeutral,
+      // Unused here, and costly: percentiles sort every latency in the window on each failure's stats read.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
     });
     // Opening and closing happen inside a call (its span gets the event); half-open comes from
     // Opossum's timer, whose span is long over: the next trial's span says it instead.
@@ -115,10 +128,10 @@ export class GuardedModel {
    * request ran out of time, which says nothing about the model).
    */
   private async attempt(work: Work, outer: AbortSignal): Promise<GenerateResult> {
-    if (work.deadlineMs === undefined) return work.run(outer);
+    if (work.deadlineMs === undefined) return work.run(outer, outer);
     const deadline = AbortSignal.timeout(work.deadlineMs);
     try {
-      return await work.run(AbortSignal.any([outer, deadline]));
+      return await work.run(AbortSignal.any([outer, deadline]), outer);
     } catch (err) {
       if (deadline.aborted && !outer.aborted) throw new ModelError('timeout', `no answer within ${work.deadlineMs} ms`, { cause: err });
       throw err;
@@ -135,14 +148,39 @@ export class GuardedModel {
    * One streamed answer, each delta handed to `onDelta` as it arrives. The
    * breaker sees the whole stream as one call, so a failure after the first
    * token counts too; a stall of `idleMs` is a timeout, and so is a stream
-   * longer than `maxMs` (the request's own maximum).
+   * longer than `maxMs`, when given (the request's budget bounds it anyway).
+   * The first token proves the model healthy: from then on a lost race stops
+   * the stream at once, and a stream we cut counts as the success it was.
    */
-  runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; maxMs: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
-    // maxMs bounds a stream nobody waits for any more (a race loser of unknown health runs on).
-    const work = {
+  runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; maxMs?: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
+    const stop = new AbortController(); // the race was lost after the first token
+    const onLost = () => stop.abort();
+    let text: string | undefined; // undefined until the first token
+    let cut: ModelErrorCode | undefined;
+    const work: Work = {
       req,
-      run: (signal: AbortSignal) => collectStream((s) => this.provider.stream(req, s), signal, opts.idleMs, opts.onDelta),
-      deadlineMs: opts.maxMs,
+      ...(opts.maxMs !== undefined ? { deadlineMs: opts.maxMs } : {}),
+      cutAs: () => cut,
+      run: async (signal, caller) => {
+        const onDelta = (delta: string) => {
+          if (text === undefined) {
+            if (opts.lostRace?.aborted) stop.abort();
+            else opts.lostRace?.addEventListener('abort', onLost, { once: true });
+          }
+          text = (text ?? '') + delta;
+          if (!stop.signal.aborted) opts.onDelta(delta);
+        };
+        try {
+          return await collectStream((s) => this.provider.stream(req, s), AbortSignal.any([signal, stop.signal]), opts.idleMs, onDelta);
+        } catch (err) {
+          // Cut by us after its first token: proven alive (a model's own failure or deadline still counts).
+          if (text === undefined || !(stop.signal.aborted || caller.aborted)) throw err;
+          cut = stop.signal.aborted ? 'not_needed' : 'cancelled';
+          return { text };
+        } finally {
+          opts.lostRace?.removeEventListener('abort', onLost);
+        }
+      },
     };
     return this.guard(work, opts.idleMs, budget, opts);
   }
@@ -157,7 +195,7 @@ export class GuardedModel {
     const refusal =
       this.inFlight >= this.settings.maxInFlight
         ? 'overloaded'
-        : this.breaker.opened || (this.breaker.halfOpen && budget.remainingMs() < verdictWithinMs)
+        : this.breaker.opened || (this.breaker.halfOpen && (this.trialRunning || budget.remainingMs() < verdictWithinMs))
           ? 'circuit_open'
           : undefined;
     if (refusal) {
@@ -166,7 +204,10 @@ export class GuardedModel {
       this.observer?.call(this.provider.name, outcome);
       return Promise.resolve(outcome);
     }
-    const signal = opts.lostRace && this.proven ? AbortSignal.any([budget.signal, opts.lostRace]) : budget.signal;
+    // The request's budget on a timer of our own: the response's end clears the budget's timer, and a
+    // race loser running on in the background must still end when its request would have.
+    const request = AbortSignal.any([budget.signal, AbortSignal.timeout(budget.remainingMs())]);
+    const signal = opts.lostRace && this.proven ? AbortSignal.any([request, opts.lostRace]) : request;
     const p = this.fire(work, signal);
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
@@ -183,25 +224,30 @@ export class GuardedModel {
     // The window bucket this call's fire is counted in (buckets rotate while it runs).
     const bucket = this.breaker.status.window[0];
     this.inFlight++;
+    this.trialRunning ||= trial;
     let outcome: ModelOutcome;
     let result: GenerateResult | undefined;
     if (trial) modelEvent('context_qa.breaker.trial', { 'context_qa.model': this.provider.name });
     try {
       result = await this.breaker.fire(work, signal);
       this.lastAnsweredAt = performance.now();
-      outcome = {
-        status: 'ok',
-        text: result.text,
-        latencyMs: 0,
-        ...(result.usage ? { usage: result.usage } : {}),
-        ...(result.finishReason ? { finishReason: result.finishReason } : {}),
-      };
+      const cut = work.cutAs?.();
+      outcome = cut
+        ? refused(cut)
+        : {
+            status: 'ok',
+            text: result.text,
+            latencyMs: 0,
+            ...(result.usage ? { usage: result.usage } : {}),
+            ...(result.finishReason ? { finishReason: result.finishReason } : {}),
+          };
     } catch (err) {
       if (isNeutral(err)) this.forgetFire(bucket, trial);
       outcome = refused(codeOf(err));
       this.observer?.failure?.(this.provider.name, outcome.code!, err);
     } finally {
       this.inFlight--;
+      if (trial) this.trialRunning = false;
     }
     outcome.latencyMs = Math.round(performance.now() - started);
     record(outcome, result);

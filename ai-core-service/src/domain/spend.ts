@@ -1,0 +1,93 @@
+/**
+ * Meters every model call made for one request (drafts, synthesis, race
+ * losers, fallbacks), so the gateway can charge what was spent rather than
+ * what the answer's own `usage` says. The meter rides the request's async
+ * context: whatever runs a model on the request's behalf is metered, without
+ * threading it through every use case.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common';
+import type { ChatDeps } from './chat';
+import type { GenerateRequest } from './ports';
+
+/** Refused before any call, or rejected by the provider up front: nothing was spent. */
+const NOTHING_SPENT = new Set<ModelErrorCode | undefined>(['circuit_open', 'overloaded', 'not_needed', 'bad_request', 'unauthorized', 'rate_limited']);
+
+const inputTokens = (req: GenerateRequest): number => estimateTokens(req.system) + estimateTokens(req.user) + (req.history ?? []).reduce((n, t) => n + estimateTokens(t.text), 0);
+
+/** What one call cost: the provider's report, else an estimate of what it consumed (a stream cut off: what it produced). */
+function spentBy(outcome: ModelOutcome, req: GenerateRequest, producedTokens: number): { input: number; output: number } {
+  if (outcome.usage) return { input: outcome.usage.inputTokens, output: outcome.usage.outputTokens };
+  if (outcome.status !== 'ok' && NOTHING_SPENT.has(outcome.code) && producedTokens === 0) return { input: 0, output: 0 };
+  return { input: inputTokens(req), output: Math.max(producedTokens, estimateTokens(outcome.text ?? '')) };
+}
+
+export class SpendMeter {
+  private readonly settled: Spend = {};
+  /** Calls still running (a race loser finishing in the background): each at the most it may cost. */
+  private readonly running = new Map<symbol, { model: ModelName; input: number; output: number }>();
+
+  /** Meters one call; `produced()` estimates the tokens a stream has delivered so far. */
+  track(model: ModelName, req: GenerateRequest, call: Promise<ModelOutcome>, produced: () => number = () => 0): Promise<ModelOutcome> {
+    const id = Symbol(model);
+    this.running.set(id, { model, input: inputTokens(req), output: req.maxTokens });
+    return call.then((outcome) => {
+      this.running.delete(id);
+      this.add(model, spentBy(outcome, req, produced()));
+      return outcome;
+    });
+  }
+
+  /** The spend so far: settled calls as reported, running ones at their maximum (they may finish after the answer leaves). */
+  total(): Spend {
+    const total: Spend = {};
+    const add = (model: ModelName, s: { input: number; output: number }) => {
+      const t = (total[model] ??= { input: 0, output: 0 });
+      t.input += s.input;
+      t.output += s.output;
+    };
+    for (const [model, s] of Object.entries(this.settled)) add(model, s);
+    for (const r of this.running.values()) add(r.model, r);
+    return total;
+  }
+
+  private add(model: ModelName, s: { input: number; output: number }): void {
+    const t = (this.settled[model] ??= { input: 0, output: 0 });
+    t.input += s.input;
+    t.output += s.output;
+  }
+}
+
+const current = new AsyncLocalStorage<SpendMeter>();
+
+export const spending = {
+  /** Runs `fn` (a request's handling) with a fresh meter. */
+  run: <T>(meter: SpendMeter, fn: () => T): T => current.run(meter, fn),
+  /** The request's meter; undefined outside one (start-up, tests of a use case alone). */
+  meter: (): SpendMeter | undefined => current.getStore(),
+};
+
+type Runners = Pick<ChatDeps, 'runModel' | 'streamModel'>;
+
+/** The model runners, metered into the current request's SpendMeter (streams count what they delivered as they go). */
+export function meterCalls<D extends Runners>(deps: D): D {
+  const { runModel, streamModel } = deps;
+  return {
+    ...deps,
+    runModel: (m, req, budget, opts) => {
+      const call = runModel(m, req, budget, opts);
+      return spending.meter()?.track(m, req, call) ?? call;
+    },
+    streamModel: (m, req, budget, opts) => {
+      let produced = 0;
+      const call = streamModel(m, req, budget, {
+        ...opts,
+        onDelta: (text) => {
+          produced += estimateTokens(text);
+          opts.onDelta(text);
+        },
+      });
+      return spending.meter()?.track(m, req, call, () => produced) ?? call;
+    },
+  } satisfies Runners;
+}

@@ -1,0 +1,54 @@
+/**
+ * How many model calls a request to each model, alias or strategy can make:
+ * ai-core's table (its strategies over its configured models, `max_calls` in
+ * its model list), read through the sidecar and refreshed, so a third model in
+ * ai-core's MODELS or another CHAT_AUTO_STRATEGY changes what the gateway
+ * reserves without a gateway change. Until the first read (or for a name
+ * ai-core does not list), `fallback` calls are assumed.
+ */
+import { AI_CORE_ROUTES, Deadline, type Logger } from '@context-qa/common';
+import type { AiCore } from './ai-core-invoker';
+
+const READ_BUDGET_MS = 2000;
+
+export class CallTable {
+  private calls = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly aiCore: AiCore,
+    private readonly fallback: number,
+    private readonly logger: Logger,
+  ) {}
+
+  maxCalls = (name: string): number => this.calls.get(name) ?? this.fallback;
+
+  async refresh(): Promise<boolean> {
+    try {
+      const out = await this.aiCore.send('GET', AI_CORE_ROUTES.models.path, undefined, { requestId: 'call-table' }, new Deadline(READ_BUDGET_MS));
+      const data = (out.body as { data?: { id?: unknown; max_calls?: unknown }[] } | undefined)?.data;
+      if (out.status !== 200 || !Array.isArray(data)) throw new Error(`ai-core answered ${out.status}`);
+      const valid = data.filter((m): m is { id: string; max_calls: number } => typeof m.id === 'string' && Number.isSafeInteger(m.max_calls) && Number(m.max_calls) >= 1);
+      this.calls = new Map(valid.map((m) => [m.id, m.max_calls]));
+      return true;
+    } catch (err) {
+      this.logger.debug({ err }, `ai-core's model list could not be read: assuming ${this.fallback} calls a request`);
+      return false;
+    }
+  }
+
+  /** Reads now (retried every 2 s until it works), then every `intervalMs`. */
+  start(intervalMs: number): void {
+    const tick = async () => {
+      const ok = await this.refresh();
+      if (!this.stopped) this.timer = setTimeout(tick, ok ? intervalMs : 2000).unref();
+    };
+    void tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Limit records updated by compare-and-set over any store with versions
+ * (ETags): read the record and its ETag, decide, write with that ETag
+ * (first-write concurrency), and on a conflict read again. No store needs an
+ * atomic increment or a script, so the backend stays a component YAML away.
+ *
+ * Within one replica, the updates waiting on one record go as one batch: one
+ * read, each decided in arrival order, one write. A hot key (a burst from one
+ * caller, which is what limits are for) then costs one compare-and-set per
+ * round instead of one per request, and conflicts come only from other replicas.
+ *
+ * A write whose result is unknown (a timeout after the store applied it, a
+ * 500) is re-read and decided again: an operation already in the record is
+ * recognised by its id (LimitRecord.applied) and not applied twice; with the
+ * ETag, at most one of the two writes can land.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { asRecord, type LimitRecord } from '../domain/limit-record';
+import { CounterBusy, type LimitStore } from '../domain/rate-limiter';
+
+/** A key-value store with versions: what the Dapr state API offers (stateApi in @context-qa/common). */
+export interface VersionedKv {
+  get(key: string): Promise<{ value: unknown; etag?: string } | undefined>;
+  /** true: written; false: the ETag (or, without one, create-only) condition failed. */
+  save(key: string, value: unknown, opts: { ttlSeconds?: number; etag?: string; firstWrite?: boolean }): Promise<boolean>;
+}
+
+/** How long one batch may keep losing to other replicas before its updates are refused as busy. */
+const CAS_BUDGET_MS = 2000;
+/** Writes with an unknown result in a row before the store counts as failing. */
+const MAX_UNKNOWN_WRITES = 2;
+
+interface Waiting {
+  change(stored: LimitRecord | undefined): { record?: LimitRecord };
+  ttlSeconds: number;
+  resolve(r: unknown): void;
+  reject(err: unknown): void;
+}
+
+export function casRecords(kv: VersionedKv, name: string): LimitStore & { conflicts: () => number } {
+  const waiting = new Map<string, Waiting[]>();
+  let conflicts = 0;
+
+  async function drain(key: string): Promise<void> {
+    for (let batch = waiting.get(key)!; batch.length > 0; batch = waiting.get(key)!) {
+      waiting.set(key, []); // later arrivals form the next batch
+      await apply(key, batch).catch((err) => batch.forEach((u) => u.reject(err)));
+    }
+    waiting.delete(key);
+  }
+
+  /** One compare-and-set for the whole batch; each change sees the record as the ones before it left it. */
+  async function apply(key: string, batch: Waiting[]): Promise<void> {
+    const giveUpAt = Date.now() + CAS_BUDGET_MS;
+    let unknownWrites = 0;
+    for (let attempt = 1; Date.now() < giveUpAt; attempt++) {
+      const got = await kv.get(key);
+      let record = asRecord(got?.value);
+      let changed = false;
+      // A change that throws (a programming error) fails alone, and writes nothing.
+      const outcomes = batch.map((u) => {
+        try {
+          const result = u.change(record);
+          if (result.record) [record, changed] = [result.record, true];
+          return { result };
+        } catch (error) {
+          return { error };
+        }
+      });
+      const settle = () =>
+        batch.forEach((u, i) => {
+          const o = outcomes[i]!;
+          if ('error' in o) u.reject(o.error);
+          else u.resolve(o.result);
+        });
+      if (!changed) return settle();
+      let written: boolean;
+      try {
+        const ttlSeconds = Math.max(...batch.map((u) => u.ttlSeconds));
+        written = await kv.save(key, record, { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
+      } catch (err) {
+        // The write may have landed (state.redis also answers a losing create with a 500): read again and decide again.
+        if (++unknownWrites > MAX_UNKNOWN_WRITES) throw err;
+        continue;
+      }
+      if (written) return settle();
+      unknownWrites = 0;
+      conflicts++;
+      await sleep(Math.random() * 3 * Math.min(attempt, 8)); // spread the replicas' retries
+    }
+    throw new CounterBusy(`${name}: writes to one record kept conflicting for ${CAS_BUDGET_MS} ms`);
+  }
+
+  return {
+    conflicts: () => conflicts,
+    async get(key) {
+      return asRecord((await kv.get(key))?.value);
+    },
+    update: <T extends { record?: LimitRecord }>(key: string, change: (stored: LimitRecord | undefined) => T, ttlSeconds: number) =>
+      new Promise<T>((resolve, reject) => {
+        const u: Waiting = { change, ttlSeconds, resolve: (r) => resolve(r as T), reject };
+        const queue = waiting.get(key);
+        if (queue) return void queue.push(u);
+        waiting.set(key, [u]);
+        void drain(key);
+      }),
+  };
+}
+
+/** This process's own versioned map: the per-replica fallback's store (atomic by construction; values copied in and out). */
+export function memoryKv(): VersionedKv {
+  const data = new Map<string, { json: string; version: number }>();
+  return {
+    get: (key) => {
+      const hit = data.get(key);
+      return Promise.resolve(hit ? { value: JSON.parse(hit.json) as unknown, etag: String(hit.version) } : undefined);
+    },
+    save: (key, value, opts) => {
+      const hit = data.get(key);
+      if (opts.etag ? hit?.version !== Number(opts.etag) : opts.firstWrite && hit) return Promise.resolve(false);
+      data.set(key, { json: JSON.stringify(value), version: (hit?.version ?? 0) + 1 });
+      return Promise.resolve(true);
+    },
+  };
+}

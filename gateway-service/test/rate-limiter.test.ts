@@ -1,0 +1,168 @@
+/** The limiter's decisions over a versioned store in memory: one decision per request, amounts, leases, ambiguous writes, the per-replica fallback. */
+import type { Admission, Limits } from '../src/domain/rate-limiter';
+import { FlakyKv, limiterOver, settledRecord } from './fakes';
+
+const t0 = Date.UTC(2026, 10, 26, 12, 0, 10);
+const limits = (over: Partial<Limits>): Limits => ({ requestsPerMinute: 0, tokensPerMinute: 0, tokensPerDay: 0, maxInFlight: 0, ...over });
+const admitted = (a: Admission) => {
+  if (!a.ok) throw new Error(`refused: ${a.reason}`);
+  return a;
+};
+const until = async (what: () => Promise<boolean>) => {
+  while (!(await what())) await new Promise((r) => setTimeout(r, 2));
+};
+
+describe('one decision per request', () => {
+  test('when requests refused for in_flight race for the last request of the minute, then none is refused for requests_per_minute', async () => {
+    const { limiter } = limiterOver(new FlakyKv(), { clock: () => t0 });
+    const l = limits({ requestsPerMinute: 2, maxInFlight: 1 });
+    admitted(await limiter.admit('k', l, 0));
+    const racing = await Promise.all([limiter.admit('k', l, 0), limiter.admit('k', l, 0), limiter.admit('k', l, 0)]);
+    expect(racing.map((a) => (a.ok ? 'ok' : a.reason))).toEqual(['in_flight', 'in_flight', 'in_flight']);
+  });
+
+  test('when a request is refused for tokens, then it holds neither a request slot nor an in-flight slot', async () => {
+    const { limiter, store } = limiterOver(new FlakyKv(), { clock: () => t0 });
+    const l = limits({ requestsPerMinute: 2, tokensPerMinute: 100, maxInFlight: 1 });
+    expect(await limiter.admit('k', l, 101)).toMatchObject({ ok: false, reason: 'tokens_per_minute' });
+    expect(await store.get('limits:k')).toBeUndefined(); // nothing written
+    admitted(await limiter.admit('k', l, 50));
+  });
+});
+
+/** A seeded generator: a failure names its seed and replays. */
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INVALID = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, -0.5, -1e15, -Number.MAX_VALUE, Number.MAX_VALUE, 1e300, 2 ** 53];
+
+describe('amounts (property: random sequences of admits, charges and releases)', () => {
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: no counter ever drops below what was admitted and charged; an invalid amount throws and writes nothing', async (seed) => {
+    const random = mulberry32(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    // Invalid, small, fractional, zero, huge (near 2^53 once summed).
+    const anyAmount = () => pick([() => pick(INVALID), () => Math.floor(random() * 500), () => random() * 50, () => 0, () => Math.floor(random() * 1e15)])();
+    const valid = (n: number) => n >= 0 && n <= Number.MAX_SAFE_INTEGER;
+    const kv = new FlakyKv();
+    const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+    const l = limits({ tokensPerMinute: 5e14, tokensPerDay: 1e15, maxInFlight: 3 });
+    /** Every admitted request with what it counts: its reservation, then its last charge (released ones too). */
+    const admissions: { admission: Extract<Admission, { ok: true }>; counts: number; live: boolean }[] = [];
+    const settled = () => settledRecord(store, 'limits:k');
+    let peak = 0;
+    for (let step = 0; step < 80; step++) {
+      const n = anyAmount();
+      const writesBefore = kv.writes;
+      const op = random();
+      const target = admissions.length ? pick(admissions) : undefined;
+      if (op < 0.45 || !target) {
+        if (!valid(n)) {
+          await expect(limiter.admit('k', l, n)).rejects.toThrow(RangeError);
+          expect(kv.writes).toBe(writesBefore);
+          continue;
+        }
+        const a = await limiter.admit('k', l, n);
+        if (a.ok) admissions.push({ admission: a, counts: n, live: true });
+      } else if (op < 0.8) {
+        if (!valid(n)) {
+          expect(() => target.admission.charge(n)).toThrow(RangeError);
+          expect((await settled(), kv.writes)).toBe(writesBefore);
+          continue;
+        }
+        target.admission.charge(n);
+        target.counts = n;
+      } else {
+        target.admission.release();
+        target.live = false;
+      }
+      const record = await settled();
+      const owed = admissions.reduce((sum, a) => sum + a.counts, 0);
+      // Doubles: once a counter held ~1e15 its fractions are rounded (to 1/8 there), whatever it holds later.
+      peak = Math.max(peak, owed, record?.minuteTokens ?? 0);
+      const slack = peak * 2 ** -48 + 1e-9;
+      expect(record?.minuteTokens ?? 0).toBeGreaterThanOrEqual(owed - slack);
+      expect(record?.dayTokens ?? 0).toBeGreaterThanOrEqual(owed - slack);
+      expect(record?.minuteTokens ?? 0).toBeLessThanOrEqual(owed + slack); // and nothing counted twice
+      expect(record?.requests ?? 0).toBe(admissions.length);
+      expect(Object.keys(record?.leases ?? {})).toHaveLength(admissions.filter((a) => a.live).length);
+    }
+  });
+});
+
+describe('leases', () => {
+  test('when a release is lost (the store down for a moment), then the slot frees itself within the lease', async () => {
+    const kv = new FlakyKv();
+    let now = t0;
+    let lost = 0;
+    const { limiter } = limiterOver(kv, { clock: () => now, leaseSeconds: 10, onStoreError: () => lost++ });
+    const l = limits({ maxInFlight: 1 });
+    const first = admitted(await limiter.admit('k', l, 0));
+    kv.failing = true;
+    first.release();
+    await until(async () => lost === 1);
+    kv.failing = false;
+    expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: false, reason: 'in_flight' });
+    now += 9_000;
+    expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: false, reason: 'in_flight' });
+    now += 1_001;
+    admitted(await limiter.admit('k', l, 0));
+  });
+
+  test('when a request runs longer than its lease, then the lease is renewed and its slot stays taken until it ends', async () => {
+    jest.useFakeTimers({ now: t0 });
+    try {
+      const kv = new FlakyKv();
+      const { limiter, store } = limiterOver(kv, { clock: () => Date.now(), leaseSeconds: 3 });
+      const l = limits({ maxInFlight: 1 });
+      const long = admitted(await limiter.admit('k', l, 0));
+      await jest.advanceTimersByTimeAsync(30_000); // ten leases
+      expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: false, reason: 'in_flight' });
+      long.release();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(Object.keys((await store.get('limits:k'))!.leases)).toHaveLength(0);
+      admitted(await limiter.admit('k', l, 0));
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('ambiguous writes', () => {
+  test('when a write lands but its answer is lost (a timeout), then it is re-read and counted once', async () => {
+    const kv = new FlakyKv();
+    const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+    const l = limits({ requestsPerMinute: 10, tokensPerDay: 1000, maxInFlight: 5 });
+    kv.lostResults = 1;
+    const a = admitted(await limiter.admit('k', l, 40));
+    expect(await store.get('limits:k')).toMatchObject({ requests: 1, dayTokens: 40 });
+    kv.lostResults = 1;
+    a.charge(25);
+    await until(async () => kv.lostResults === 0);
+    expect(await settledRecord(store, 'limits:k')).toMatchObject({ requests: 1, dayTokens: 25 });
+    expect(kv.writes).toBe(2);
+  });
+});
+
+describe('the store unreachable', () => {
+  test('when the shared store fails, then a per-replica record decides with each limit divided by the replicas assumed', async () => {
+    const kv = new FlakyKv();
+    const errors: unknown[] = [];
+    const { limiter } = limiterOver(kv, { clock: () => t0, onStoreError: (err) => errors.push(err) });
+    kv.failing = true;
+    const l = limits({ requestsPerMinute: 6, maxInFlight: 4 });
+    const decided = [];
+    for (let i = 0; i < 4; i++) decided.push(await limiter.admit('k', l, 0));
+    // Two replicas assumed: 3 requests a minute and 2 in flight on this one.
+    expect(decided.map((a) => (a.ok ? 'ok' : a.reason))).toEqual(['ok', 'ok', 'in_flight', 'in_flight']);
+    expect(errors).toHaveLength(4);
+    admitted(decided[0]!).release();
+    expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: true });
+    expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: false, reason: 'requests_per_minute' });
+  });
+});

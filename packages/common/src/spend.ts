@@ -1,0 +1,56 @@
+/**
+ * What a request spent, as ai-core reports it to the gateway, and what a
+ * request may cost before it runs. ai-core owns the strategy table and meters
+ * every model call it makes for a request (drafts, synthesis, race losers,
+ * fallbacks); the gateway charges that total to the key's budget.
+ */
+import { z } from 'zod';
+import type { ModelName, Strategy } from './contract';
+
+/** Tokens charged per model for one request: the sum over every call made to it. */
+export type Spend = Record<ModelName, { input: number; output: number }>;
+
+/** ai-core → gateway, on every whole answer (a success, its problems, a cache hit: `{}`). */
+export const SPEND_HEADER = 'x-context-qa-spend';
+/** ai-core → gateway, the last event of a stream (an SSE comment: clients ignore it; the gateway does not relay it). */
+export const SPEND_TRAILER = ': spend ';
+
+const tokens = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const spendSchema = z.record(z.string().min(1).max(128), z.object({ input: tokens, output: tokens }));
+
+/** The spend a header or trailer carries; undefined when absent or malformed (never a credit). */
+export function parseSpend(text: string | undefined): Spend | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed = spendSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const spendTotal = (spend: Spend): number => Object.values(spend).reduce((sum, s) => sum + s.input + s.output, 0);
+
+/**
+ * Tokens a text may take before a tokenizer has seen it: ~4 characters a token
+ * for ASCII (English, code), one token a character for anything else (CJK,
+ * emoji, accented text often take one or more each): high rather than low.
+ */
+export function estimateTokens(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (const ch of text) {
+    if (ch.charCodeAt(0) < 128) ascii++;
+    else other++;
+  }
+  return Math.ceil(ascii / 4) + other;
+}
+
+/**
+ * The most model calls a strategy can make over `models` models: every one of
+ * them (primary may fall back through all, fastest's losers run on, both and
+ * sequential call all), and fuse one synthesis on top.
+ */
+export function maxModelCalls(strategy: Strategy, models: number): number {
+  return strategy === 'fuse' ? models + 1 : models;
+}
