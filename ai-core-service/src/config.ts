@@ -57,7 +57,9 @@ export const configSchema = withChecks(
     BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
     BREAKER_RESET_TIMEOUT_MS: env.ms(30_000).describe('how long a breaker stays open before a trial call'),
     BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5).describe('calls in the window before the breaker may open'),
-    BREAKER_ROLLING_WINDOW_MS: env.ms(10_000),
+    BREAKER_ROLLING_WINDOW_MS: env
+      .ms(30_000)
+      .describe('the window the breaker counts calls in; at least the longest call it judges (MODEL_TIMEOUT_MS, and a stream: REQUEST_TIMEOUT_MS)'),
   }),
   (c) => [
     ...baseConfigIssues(c),
@@ -70,6 +72,16 @@ export const configSchema = withChecks(
           {
             path: ['MODEL_TIMEOUT_MS'],
             message: `${c.MODEL_TIMEOUT_MS} ms plus CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms; CACHE_TIMEOUT_MS counts twice with the answer cache on)`,
+          },
+        ]
+      : []),
+    // Opossum counts a call's fire when it starts and its verdict when it ends: a verdict landing after
+    // its fire left the window skews the error rate (up to failures without fires: one failure opens).
+    ...(c.BREAKER_ROLLING_WINDOW_MS < Math.max(c.MODEL_TIMEOUT_MS, c.REQUEST_TIMEOUT_MS)
+      ? [
+          {
+            path: ['BREAKER_ROLLING_WINDOW_MS'],
+            message: `${c.BREAKER_ROLLING_WINDOW_MS} ms is shorter than the longest call the breaker judges: a call runs up to MODEL_TIMEOUT_MS (${c.MODEL_TIMEOUT_MS} ms), a stream up to REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)`,
           },
         ]
       : []),

@@ -80,7 +80,8 @@ export async function start(config: Config, logger: Logger) {
     contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
     defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
     runModel: (m, r, budget, opts) => model(m).run(r, budget, opts),
-    streamModel: (m, r, budget, opts) => model(m).runStream(r, budget, { ...opts, idleMs: config.STREAM_IDLE_TIMEOUT_MS, maxMs: config.REQUEST_TIMEOUT_MS }),
+    // No maxMs: a stream is bounded by its own request's budget (a loser in the background too), not by the global maximum.
+    streamModel: (m, r, budget, opts) => model(m).runStream(r, budget, { ...opts, idleMs: config.STREAM_IDLE_TIMEOUT_MS }),
     answers,
   };
   const chatService: ChatService = {
@@ -126,7 +127,7 @@ export async function start(config: Config, logger: Logger) {
     cleanup: async () => {
       if (writeBacks.size > 0) logger.info({ pending: writeBacks.size }, 'waiting for cache write-backs');
       await writeBacks.drain(); // each is bounded by CACHE_TIMEOUT_MS: none is dropped
-      // Race losers still finishing in the background: bounded by MODEL_TIMEOUT_MS (streams: REQUEST_TIMEOUT_MS).
+      // Race losers still finishing in the background: bounded by MODEL_TIMEOUT_MS and by their request's budget.
       await Promise.all([...guarded.values()].map((g) => g.settle()));
       guarded.forEach((g) => g.shutdown());
       await dapr.stop();
