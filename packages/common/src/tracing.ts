@@ -11,6 +11,7 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { z } from 'zod';
 import { env, loadConfig } from './config';
+import { REDACTED_QUERY, spanPath, spanPathAndQuery, spanUrl, spanUrlOfRequest } from './span-urls';
 
 export const tracingConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z
@@ -32,8 +33,6 @@ export const tracingEnabled = (c: TracingConfig): boolean =>
 
 /** Probes and scrapes would flood the traces and say nothing about answers. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-/** The sketch route takes its prompt in the query: user text never goes into a span. */
-const REDACTED_QUERY = ['prompt', 'sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
 /** Spans still buffered at shutdown get this long to leave (the pod's grace period is finite). */
 const FLUSH_MS = 3000;
 
@@ -75,11 +74,21 @@ export function startTracing(service: string, opts: TracingOptions = {}, environ
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0]!),
         requireParentforOutgoingSpans: true,
+        // URLs in spans show route patterns: no prompt (the sketch route's query), no context key (span-urls.ts).
         redactedQueryParamsServer: REDACTED_QUERY,
+        startIncomingSpanHook: (req) => ({ 'url.path': spanPath((req.url ?? '/').split('?')[0]!) }),
+        startOutgoingSpanHook: (options) => ({ 'url.full': spanUrlOfRequest(options) }),
       }),
       // The route handler's span only: one span per middleware would bury the useful ones.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
-      new UndiciInstrumentation({ requireParentforSpans: true }),
+      new UndiciInstrumentation({
+        requireParentforSpans: true,
+        startSpanHook: (req) => {
+          const safe = spanPathAndQuery(req.path);
+          const at = safe.indexOf('?');
+          return { 'url.full': spanUrl(req.origin + req.path), 'url.path': at === -1 ? safe : safe.slice(0, at), 'url.query': at === -1 ? '' : safe.slice(at) };
+        },
+      }),
     ],
     // Metrics stay with prom-client (/metrics) and logs with pino (stdout): traces only here.
     metricReaders: [],
