@@ -85,7 +85,7 @@ export async function start(config: Config, logger: Logger) {
     answers,
   };
   const chatService: ChatService = {
-    prepare: (req, contextKey, budget) => prepareChat(req, contextKey, budget, chatDeps),
+    prepare: (req, scope, budget) => prepareChat(req, scope, budget, chatDeps),
     complete: (prepared, budget, opts) => chat(prepared, budget, chatDeps, opts),
     stream: (prepared, budget, sink) => {
       answers.bypassed(); // streams never use the answer cache

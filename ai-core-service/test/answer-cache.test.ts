@@ -1,9 +1,9 @@
-import { createLogger, Deadline, type AskRequest, type ChatRequest } from '@context-qa/common';
+import { createLogger, Deadline, type AskRequest, type ChatMessage, type ChatRequest } from '@context-qa/common';
 import { AnswerCache, catalogueVersion, noCacheRequested, type AnswerLookupOutcome } from '../src/domain/answer-cache';
 import { ask, type AskDeps } from '../src/domain/ask';
 import type { CallBudget } from '../src/domain/ports';
 import { chat, prepareChat, type ChatDeps } from '../src/domain/chat';
-import { contextDeps, FakeAnswerStore, guardedModels, MapStore } from './fakes';
+import { contextDeps, FakeAnswerStore, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 
 const CATALOGUE = [
   { name: 'gpt4', provider: 'azure-openai', target: 'gpt-4' },
@@ -29,15 +29,16 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   const askDeps: AskDeps = depsFor(context, { answers });
   const chatDeps: ChatDeps = depsFor(context, { answers, streamModel: () => Promise.reject(new Error('no streams here')) });
   const calls = () => models.gpt4.calls + models.llama4.calls;
-  const askOnce = async (over: Partial<AskRequest> = {}, o: { bypass?: boolean } = {}, budget: CallBudget = new Deadline(10_000)) => {
-    const out = await ask({ prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over }, 'r', budget, askDeps, o);
+  const askOnce = async (over: Partial<AskRequest> = {}, o: { bypass?: boolean; tenant?: string } = {}, budget: CallBudget = new Deadline(10_000)) => {
+    const out = await ask({ prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over }, 'r', budget, askDeps, { tenant: TENANT, ...o });
     await answerStore.settled();
     return out;
   };
-  const chatOnce = async (over: Partial<ChatRequest> = {}, o: { bypass?: boolean } = {}) => {
+  const chatOnce = async (over: Partial<ChatRequest> = {}, o: { bypass?: boolean; tenant?: string } = {}) => {
     const b = new Deadline(10_000);
-    const prepared = await prepareChat({ model: 'auto', messages: [{ role: 'user', content: 'Why is the sky blue?' }], context_key: 'sky', ...over }, undefined, b, chatDeps);
-    const out = await chat(prepared, b, chatDeps, o);
+    const { tenant = TENANT, ...cacheOpts } = o;
+    const prepared = await prepareChat({ model: 'auto', messages: [{ role: 'user', content: 'Why is the sky blue?' }], context_key: 'sky', ...over }, { tenant }, b, chatDeps);
+    const out = await chat(prepared, b, chatDeps, cacheOpts);
     await answerStore.settled();
     return out;
   };
@@ -48,7 +49,7 @@ describe('answer cache on /v1/prompt (ask)', () => {
   let s: ReturnType<typeof setup>;
   beforeEach(() => {
     s = setup();
-    s.store.data.set('sky', 'Rayleigh scattering.');
+    s.store.data.set(inTenant('sky'), 'Rayleigh scattering.');
   });
   afterEach(() => s.shutdown());
 
@@ -56,7 +57,7 @@ describe('answer cache on /v1/prompt (ask)', () => {
     const first = await s.askOnce();
     expect(first.cache).toBe('miss');
     const before = s.calls();
-    const second = await s.askOnce({ prompt: '  Why is   the sky blue? ' }); // same after normalisation
+    const second = await s.askOnce();
     expect(second).toMatchObject({ cache: 'hit', answer: first.answer, answeredBy: 'gpt4', degraded: false, requestId: 'r', context: { key: 'sky' } });
     expect(s.calls()).toBe(before);
     expect(s.answerStore.data.size).toBe(1);
@@ -67,6 +68,7 @@ describe('answer cache on /v1/prompt (ask)', () => {
     ['another strategy', { strategy: 'primary' }],
     ['another maxTokens', { maxTokens: 7 }],
     ['another question', { prompt: 'Why is the sky BLUE?' }],
+    ['only whitespace', { prompt: 'Why is  the sky blue?' }],
   ])('when the request differs by %s, then it misses', async (_what, over) => {
     await s.askOnce();
     expect((await s.askOnce(over)).cache).toBe('miss');
@@ -125,7 +127,7 @@ describe('answer cache on /v1/prompt (ask)', () => {
 
   test('when TTL is 0, then the cache is off: bypass, nothing read or written', async () => {
     const off = setup({ ttlSeconds: 0 });
-    off.store.data.set('sky', 'x');
+    off.store.data.set(inTenant('sky'), 'x');
     expect((await off.askOnce()).cache).toBe('bypass');
     expect((await off.askOnce()).cache).toBe('bypass');
     expect(off.answerStore.gets).toBe(0);
@@ -137,25 +139,62 @@ describe('answer cache on /v1/prompt (ask)', () => {
 describe('answer cache keys', () => {
   test('when the context content changes, the key changes; when the catalogue changes, every key changes', async () => {
     const a = setup();
-    a.store.data.set('sky', 'one');
+    a.store.data.set(inTenant('sky'), 'one');
     await a.askOnce();
     const keyOne = [...a.answerStore.data.keys()][0];
     // Same context key, new content through a fresh context cache: a different entry.
     const b = setup();
-    b.store.data.set('sky', 'two');
+    b.store.data.set(inTenant('sky'), 'two');
     await b.askOnce();
     expect([...b.answerStore.data.keys()][0]).not.toBe(keyOne);
     // Same content, another model target: a different entry.
     const c = setup({ version: catalogueVersion([CATALOGUE[0]!, { ...CATALOGUE[1]!, target: 'meta.llama4-scout-17b-instruct-v1:0' }], 1000) });
-    c.store.data.set('sky', 'one');
+    c.store.data.set(inTenant('sky'), 'one');
     await c.askOnce();
     expect([...c.answerStore.data.keys()][0]).not.toBe(keyOne);
     // Same everything: the same entry.
     const d = setup();
-    d.store.data.set('sky', 'one');
+    d.store.data.set(inTenant('sky'), 'one');
     await d.askOnce();
     expect([...d.answerStore.data.keys()][0]).toBe(keyOne);
     [a, b, c, d].forEach((x) => x.shutdown());
+  });
+
+  test('when the question differs only by a character NFKC would fold (2³ vs 23), then the keys differ', async () => {
+    const k = setup();
+    k.store.data.set(inTenant('sky'), 'one');
+    await k.askOnce({ prompt: 'Is 2³ = 8?' });
+    expect((await k.askOnce({ prompt: 'Is 23 = 8?' })).cache).toBe('miss');
+    expect(k.answerStore.data.size).toBe(2);
+    k.shutdown();
+  });
+
+  test('when two code snippets differ only in indentation, then the keys differ (prompt and chat)', async () => {
+    const k = setup();
+    k.store.data.set(inTenant('sky'), 'one');
+    const snippet = (indent: string) => `What does this print?\nif True:\n${indent}print(1)\nprint(2)`;
+    await k.askOnce({ prompt: snippet('    ') });
+    expect((await k.askOnce({ prompt: snippet('        ') })).cache).toBe('miss');
+    const user = (content: string): ChatMessage[] => [{ role: 'user', content }];
+    await k.chatOnce({ messages: user(snippet('    ')) });
+    expect((await k.chatOnce({ messages: user(snippet('        ')) })).cache).toBe('miss');
+    expect((await k.chatOnce({ messages: user(snippet('    ')) })).cache).toBe('hit');
+    k.shutdown();
+  });
+
+  test('when another tenant asks the same question over the same context text, then it misses: its entries are its own', async () => {
+    const k = setup();
+    k.store.data.set(inTenant('sky'), 'one');
+    k.store.data.set('other::sky', 'one');
+    await k.askOnce();
+    expect((await k.askOnce()).cache).toBe('hit');
+    expect((await k.askOnce({}, { tenant: 'other' })).cache).toBe('miss');
+    await k.chatOnce();
+    expect((await k.chatOnce({}, { tenant: 'other' })).cache).toBe('miss');
+    const keys = [...k.answerStore.data.keys()];
+    expect(keys.filter((key) => key.startsWith(`${TENANT}::`))).toHaveLength(2);
+    expect(keys.filter((key) => key.startsWith('other::'))).toHaveLength(2);
+    k.shutdown();
   });
 
   test.each([
@@ -173,7 +212,7 @@ describe('answer cache on chat completions', () => {
   let s: ReturnType<typeof setup>;
   beforeEach(() => {
     s = setup();
-    s.store.data.set('sky', 'Rayleigh scattering.');
+    s.store.data.set(inTenant('sky'), 'Rayleigh scattering.');
   });
   afterEach(() => s.shutdown());
 

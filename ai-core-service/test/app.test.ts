@@ -1,11 +1,11 @@
 /** ai-core-service's HTTP surface with fakes at its ports. */
 import request from 'supertest';
-import { createLogger, Readiness, type Problem } from '@context-qa/common';
+import { createLogger, Readiness, TENANT_HEADER, type Problem } from '@context-qa/common';
 import { createApp } from '../src/app';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/ask';
 import { contextAdmin, type CacheSync } from '../src/domain/context-admin';
-import { contextDeps, unusedChat } from './fakes';
+import { contextDeps, inTenant, TENANT, unusedChat } from './fakes';
 
 /** A 400 problem for bad fields: each field's path and what is wrong with it. */
 type BadFields = Problem & { errors: { path: string; message: string }[] };
@@ -43,13 +43,14 @@ describe('ai-core HTTP', () => {
     const { app } = setup({ appToken: 'tok' });
     expect((await request(app).post('/process').send({ prompt: 'hi' })).status).toBe(401);
     expect((await request(app).post('/process').set('dapr-api-token', 'bad').send({ prompt: 'hi' })).status).toBe(401);
-    expect((await request(app).post('/process').set('dapr-api-token', 'tok').send({ prompt: 'hi' })).status).toBe(200);
+    expect((await request(app).post('/process').set('dapr-api-token', 'tok').set(TENANT_HEADER, TENANT).send({ prompt: 'hi' })).status).toBe(200);
     expect((await request(app).get('/healthz')).status).toBe(200);
   });
 
   test('when no model answers, then 503 problem+json listing each model status', async () => {
     const res = await request(setup({ fail: true }).app)
       .post('/process')
+      .set(TENANT_HEADER, TENANT)
       .send({ prompt: 'hi' });
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
@@ -62,28 +63,28 @@ describe('ai-core HTTP', () => {
 
   test('when context is put, then the store holds it and the cache copy is refreshed; delete invalidates both', async () => {
     const { app, cache, store } = setup();
-    const put = await request(app).put('/v1/context?key=k1').send({ text: 'T', ttlSeconds: 30 });
+    const put = await request(app).put('/v1/context?key=k1').set(TENANT_HEADER, TENANT).send({ text: 'T', ttlSeconds: 30 });
     expect(put.body).toEqual({ key: 'k1', stored: true, cache: 'refreshed' });
-    expect(store.data.get('k1')).toBe('T');
-    expect(cache.data.get('k1')).toBe('T');
-    expect(cache.ttls.get('k1')).toBeGreaterThan(0); // never outlives the stored item
-    expect(cache.ttls.get('k1')).toBeLessThanOrEqual(30);
-    expect((await request(app).get('/v1/context?key=k1')).body).toEqual({ key: 'k1', text: 'T' });
-    expect((await request(app).delete('/v1/context?key=k1')).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
-    expect(cache.data.has('k1') || store.data.has('k1')).toBe(false);
-    expect(cache.tombstones.has('k1')).toBe(true);
-    expect((await request(app).get('/v1/context?key=k1')).status).toBe(404);
+    expect(store.data.get(inTenant('k1'))).toBe('T');
+    expect(cache.data.get(inTenant('k1'))).toBe('T');
+    expect(cache.ttls.get(inTenant('k1'))).toBeGreaterThan(0); // never outlives the stored item
+    expect(cache.ttls.get(inTenant('k1'))).toBeLessThanOrEqual(30);
+    expect((await request(app).get('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).body).toEqual({ key: 'k1', text: 'T' });
+    expect((await request(app).delete('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
+    expect(cache.data.has(inTenant('k1')) || store.data.has(inTenant('k1'))).toBe(false);
+    expect(cache.tombstones.has(inTenant('k1'))).toBe(true);
+    expect((await request(app).get('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).status).toBe(404);
   });
 
   test('when the cache cannot be refreshed, then the write still lands and the answer says so', async () => {
     const { app, cache, store } = setup();
     cache.failing = true;
-    expect(((await request(app).put('/v1/context?key=k').send({ text: 'T' })).body as { cache: CacheSync }).cache).toBe('failed');
-    expect(store.data.get('k')).toBe('T');
+    expect(((await request(app).put('/v1/context?key=k').set(TENANT_HEADER, TENANT).send({ text: 'T' })).body as { cache: CacheSync }).cache).toBe('failed');
+    expect(store.data.get(inTenant('k'))).toBe('T');
   });
 
   test('when the body has bad fields, then 400 names each path', async () => {
-    const res = await request(setup().app).post('/process').send({ prompt: 1, maxTokens: 0 });
+    const res = await request(setup().app).post('/process').set(TENANT_HEADER, TENANT).send({ prompt: 1, maxTokens: 0 });
     expect(res.status).toBe(400);
     expect((res.body as BadFields).errors.map((e) => e.path).sort()).toEqual(['maxTokens', 'prompt']);
   });

@@ -1,6 +1,6 @@
 import { Deadline, STRATEGIES, type AskRequest } from '@context-qa/common';
 import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
-import { contextDeps, guardedModels, MapStore } from './fakes';
+import { contextDeps, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 
 function setup() {
   const { models, deps: depsFor, shutdown } = guardedModels();
@@ -8,7 +8,7 @@ function setup() {
   const deps: AskDeps = depsFor({ ...contextDeps(), store });
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
   const budget = () => new Deadline(10_000);
-  const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b, deps);
+  const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b, deps, { tenant: TENANT });
   return { models, store, deps, request, run, shutdown };
 }
 
@@ -18,8 +18,8 @@ describe('ask', () => {
   afterEach(() => s.shutdown());
 
   test('when both models answer, then the preferred one is used, with context from the store', async () => {
-    s.store.data.set('topic', 'CONTEXT-TEXT');
-    const out = await ask(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000), s.deps);
+    s.store.data.set(inTenant('topic'), 'CONTEXT-TEXT');
+    const out = await ask(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000), s.deps, { tenant: TENANT });
     expect(out).toMatchObject({ requestId: 'r1', answeredBy: 'gpt4', degraded: false, context: { source: 'dynamodb', key: 'topic' } });
     expect(out.answer).toContain('CONTEXT-TEXT');
     expect(out.models.llama4?.status).toBe('ok');

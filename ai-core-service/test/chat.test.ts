@@ -1,6 +1,6 @@
 import { Deadline, type ChatRequest, type ModelOutcome } from '@context-qa/common';
 import { chat, prepareChat, routeFor, streamChat, UnknownModel, UnsupportedRouting, type ChatDeps, type ChatSink } from '../src/domain/chat';
-import { contextDeps, guardedModels } from './fakes';
+import { contextDeps, guardedModels, inTenant, TENANT } from './fakes';
 
 function setup() {
   const { models, deps: depsFor, shutdown } = guardedModels();
@@ -21,7 +21,7 @@ function setup() {
   const stream = async (over: Partial<ChatRequest>) => {
     const b = new Deadline(10_000);
     const { s, seen } = sink();
-    const prepared = await prepareChat(request({ ...over, stream: true }), undefined, b, deps);
+    const prepared = await prepareChat(request({ ...over, stream: true }), { tenant: TENANT }, b, deps);
     const out = await streamChat(prepared, b, deps, s);
     return { out, seen };
   };
@@ -42,11 +42,11 @@ describe('chat (OpenAI-compatible use case)', () => {
   });
 
   test('when asked to stream with both, then it is refused before any model is called', async () => {
-    await expect(prepareChat(s.request({ model: 'both', stream: true }), undefined, new Deadline(1000), s.deps)).rejects.toBeInstanceOf(UnsupportedRouting);
+    await expect(prepareChat(s.request({ model: 'both', stream: true }), { tenant: TENANT }, new Deadline(1000), s.deps)).rejects.toBeInstanceOf(UnsupportedRouting);
   });
 
   test('when a conversation has system messages and earlier turns, then the prompt keeps them apart from the question and context', async () => {
-    s.context.store.data.set('topic', 'CTX');
+    s.context.store.data.set(inTenant('topic'), 'CTX');
     const prepared = await prepareChat(
       s.request({
         messages: [
@@ -58,7 +58,7 @@ describe('chat (OpenAI-compatible use case)', () => {
         max_tokens: 7,
         stop: 'END',
       }),
-      'topic',
+      { tenant: TENANT, contextKey: 'topic' },
       new Deadline(1000),
       s.deps,
     );
@@ -75,7 +75,7 @@ describe('chat (OpenAI-compatible use case)', () => {
   test('when not streaming, then the first model of the route that answers is the answer', async () => {
     s.models.gpt4.mode = 'fail';
     const b = new Deadline(1000);
-    const out = await chat(await prepareChat(s.request(), undefined, b, s.deps), b, s.deps);
+    const out = await chat(await prepareChat(s.request(), { tenant: TENANT }, b, s.deps), b, s.deps);
     expect(out.model).toBe('llama4');
     expect(out.outcome).toMatchObject<Record<string, unknown>>({ status: 'ok', finishReason: 'stop', text: expect.stringContaining('llama4 says') });
   });
@@ -116,7 +116,7 @@ describe('chat (OpenAI-compatible use case)', () => {
 
   test('when both models answered recently and fastest streams, then the winner is not stopped by its own win', async () => {
     const b = new Deadline(1000);
-    await chat(await prepareChat(s.request({ model: 'both' }), undefined, b, s.deps), b, s.deps); // both proven now
+    await chat(await prepareChat(s.request({ model: 'both' }), { tenant: TENANT }, b, s.deps), b, s.deps); // both proven now
     s.models.gpt4.delayMs = 200;
     const { out, seen } = await s.stream({ model: 'fastest' });
     expect(out.model).toBe('llama4');

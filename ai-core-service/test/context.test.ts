@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createLogger } from '@context-qa/common';
 import { contextKeyFor, lookupContext } from '../src/domain/context';
 import { contextAdmin } from '../src/domain/context-admin';
-import { contextDeps } from './fakes';
+import { contextDeps, inTenant, TENANT } from './fakes';
 
 describe('contextKeyFor', () => {
   test('when a contextKey is given, then it is used as is', () => {
@@ -89,47 +89,48 @@ describe('lookupContext (cache-aside)', () => {
 });
 
 describe('cache coherence: read-miss write-backs and admin writes interleaved with a slow cache', () => {
+  const K = inTenant('k'); // where the admin routes keep context key k of TENANT
   /** A lookup that missed the cache and read OLD from the store, its write-back parked before it lands. */
   async function pendingWriteBack() {
     const deps = contextDeps();
-    await deps.store.set('k', 'OLD');
+    await deps.store.set(K, 'OLD');
     const held = deps.cache.hold('write');
-    const looked = lookupContext('k', deps);
+    const looked = lookupContext(K, deps);
     await held.reached;
     return { deps, admin: contextAdmin(deps), held, looked };
   }
 
   test('when the context is deleted before the write-back lands, then the cache never serves the old text', async () => {
     const { deps, admin, held, looked } = await pendingWriteBack();
-    expect(await admin.delete('k')).toBe('invalidated');
+    expect(await admin.delete(TENANT, 'k')).toBe('invalidated');
     held.release();
     expect((await looked).text).toBe('OLD'); // read before the delete: fine
     await deps.writeBacks.drain();
-    expect(deps.cache.data.get('k')).toBeUndefined();
-    expect(await lookupContext('k', deps)).toEqual({ source: 'none', degraded: false });
+    expect(deps.cache.data.get(K)).toBeUndefined();
+    expect(await lookupContext(K, deps)).toEqual({ source: 'none', degraded: false });
   });
 
   test('when the context is overwritten before the write-back lands, then the cache holds the new text', async () => {
     const { deps, admin, held, looked } = await pendingWriteBack();
-    expect(await admin.put('k', 'NEW')).toBe('refreshed');
+    expect(await admin.put(TENANT, 'k', 'NEW')).toBe('refreshed');
     held.release();
     await looked;
     await deps.writeBacks.drain();
-    expect(deps.cache.data.get('k')).toBe('NEW');
-    expect(await lookupContext('k', deps)).toEqual({ source: 'redis', text: 'NEW', degraded: false });
+    expect(deps.cache.data.get(K)).toBe('NEW');
+    expect(await lookupContext(K, deps)).toEqual({ source: 'redis', text: 'NEW', degraded: false });
   });
 
   test('when two PUTs race and the first refresh lands last, then cache and store agree', async () => {
     const deps = contextDeps();
     const admin = contextAdmin(deps);
     const held = deps.cache.hold('write');
-    const first = admin.put('k', 'A');
+    const first = admin.put(TENANT, 'k', 'A');
     await held.reached; // A is in the store; its cache write is slow
-    await admin.put('k', 'B');
+    await admin.put(TENANT, 'k', 'B');
     held.release();
     await first;
-    expect(deps.store.data.get('k')).toBe('B');
-    expect(deps.cache.data.get('k')).toBe('B');
+    expect(deps.store.data.get(K)).toBe('B');
+    expect(deps.cache.data.get(K)).toBe('B');
   });
 });
 
@@ -169,5 +170,29 @@ describe('store failures are logged', () => {
       expect.objectContaining<Record<string, unknown>>({ level: 40, store: 'fake-cache', op: 'write', err: expect.objectContaining({ message: 'fake-cache down' }) }),
     ]);
     expect(JSON.stringify(lines)).not.toContain('CONTEXT-TEXT');
+  });
+});
+
+describe('tenants in the context stores', () => {
+  test("when two tenants store the same context key, then each reads only its own text, and a bare key is no one's", async () => {
+    const deps = contextDeps();
+    const admin = contextAdmin(deps);
+    await admin.put('team-a', 'pricing', 'A prices');
+    await admin.put('team-b', 'pricing', 'B prices');
+    expect(await admin.get('team-a', 'pricing')).toBe('A prices');
+    expect(await admin.get('team-b', 'pricing')).toBe('B prices');
+    expect(await admin.get('team-c', 'pricing')).toBeUndefined();
+    expect([...deps.store.data.keys()].sort()).toEqual(['team-a::pricing', 'team-b::pricing']);
+    expect(await admin.delete('team-b', 'pricing')).toBe('invalidated');
+    expect(await admin.get('team-a', 'pricing')).toBe('A prices');
+  });
+
+  test('when a context key itself contains "::", then it still cannot reach another tenant (tenants have no ":")', async () => {
+    const deps = contextDeps();
+    const admin = contextAdmin(deps);
+    await admin.put('team-a', 'x', 'A text');
+    // team-b's key "a::x" is stored as "team-b::a::x"; no tenant name can end in "team-a" followed by "::x" from inside a key.
+    expect(await admin.get('team-b', 'team-a::x')).toBeUndefined();
+    expect(await admin.get('team', 'a::x')).toBeUndefined();
   });
 });

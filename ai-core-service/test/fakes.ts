@@ -1,5 +1,5 @@
 /** Fakes at ai-core's own ports, for unit tests only. */
-import { createLogger, type ModelName } from '@context-qa/common';
+import { createLogger, tenantStoreKey, type ModelName } from '@context-qa/common';
 import type { AskDeps } from '../src/domain/ask';
 import type { ChatDeps } from '../src/domain/chat';
 import type { ContextDeps } from '../src/domain/context';
@@ -8,6 +8,10 @@ import type { AnswerStore, CacheEntry, CallBudget, ContextCache, GenerateRequest
 import { GuardedModel } from '../src/adapters/models/guarded';
 import { ModelError } from '../src/domain/ports';
 import type { ChatService } from '../src/entry-points/chat';
+
+/** The tenant unit tests ask as (the gateway's decision in production), and where its context key lives in the stores. */
+export const TENANT = 't1';
+export const inTenant = (key: string): string => tenantStoreKey(TENANT, key);
 
 type StoreOp = 'get' | 'set' | 'delete' | 'read' | 'write';
 

@@ -1,13 +1,13 @@
 import { Deadline, type AskRequest } from '@context-qa/common';
 import { ask, type AskDeps } from '../src/domain/ask';
 import { similarity, synthesisRequest } from '../src/domain/fuse';
-import { contextDeps, guardedModels, MapStore } from './fakes';
+import { contextDeps, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 
 function setup(agreementThreshold: number) {
   const { models, deps: depsFor, shutdown } = guardedModels();
   const store = new MapStore();
   const deps: AskDeps = depsFor({ ...contextDeps(), store }, { agreementThreshold });
-  const run = (over: Partial<AskRequest> = {}) => ask({ prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), deps);
+  const run = (over: Partial<AskRequest> = {}) => ask({ prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), deps, { tenant: TENANT });
   return { models, store, run, shutdown };
 }
 
@@ -34,7 +34,7 @@ describe('fuse', () => {
 
   test('when the drafts differ, then the preferred model writes the answer from the question, the context and both drafts', async () => {
     const s = make(0.99);
-    s.store.data.set('sky', 'Rayleigh scattering.');
+    s.store.data.set(inTenant('sky'), 'Rayleigh scattering.');
     const out = await s.run({ contextKey: 'sky' });
     expect(out.fusion).toMatchObject({ outcome: 'synthesised', by: 'gpt4', from: ['gpt4', 'llama4'], synthesis: { status: 'ok' } });
     expect(s.models.gpt4.calls).toBe(2);

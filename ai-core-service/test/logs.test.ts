@@ -1,9 +1,9 @@
 /** ai-core-service's log lines: one access line per request; a degraded answer's cause at warn, without prompt or context text. */
 import request from 'supertest';
-import { createLogger, Readiness, type AskResponse } from '@context-qa/common';
+import { createLogger, Readiness, TENANT_HEADER, type AskResponse } from '@context-qa/common';
 import { createApp } from '../src/app';
 import type { ContextAdmin } from '../src/domain/context-admin';
-import { unusedChat } from './fakes';
+import { TENANT, unusedChat } from './fakes';
 
 const PROMPT = 'PROMPT-MARKER what is the plan?';
 
@@ -48,7 +48,7 @@ async function settled(lines: LogLine[], count: number): Promise<LogLine[]> {
 describe('ai-core logs', () => {
   test('when an answer is degraded, then a warn line names each failed model with status and code, and the access line says so', async () => {
     const { app, lines } = setup(true);
-    const res = await request(app).post('/process').set('x-request-id', 'req-deg-1').send({ prompt: PROMPT });
+    const res = await request(app).post('/process').set('x-request-id', 'req-deg-1').set(TENANT_HEADER, TENANT).send({ prompt: PROMPT });
     expect(res.status).toBe(200);
     const access = await settled(lines, 1);
     expect(lines.filter((l) => l['level'] === 40 && l['degraded'] === true)).toEqual([
@@ -60,7 +60,7 @@ describe('ai-core logs', () => {
 
   test('when an answer is not degraded, then nothing is logged at warn', async () => {
     const { app, lines } = setup(false);
-    await request(app).post('/process').send({ prompt: PROMPT });
+    await request(app).post('/process').set(TENANT_HEADER, TENANT).send({ prompt: PROMPT });
     await settled(lines, 1);
     expect(lines.filter((l) => l['level'] >= 40)).toEqual([]);
   });

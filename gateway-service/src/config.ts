@@ -34,7 +34,10 @@ export const configSchema = withChecks(
       .describe('benchmarks only (needs BENCHMARK_MODE=true): call ai-core at this URL without Dapr, to measure what the sidecars cost; no Dapr token is sent there'),
     BENCHMARK_MODE: env.bool(false).describe('true only in benchmark runs: allows AI_CORE_DIRECT_URL, which bypasses the sidecars, their mTLS and access control'),
     SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),
-    API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of {id, scope, sha256}'),
+    API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of key entries {id, scope, sha256, …} (README "Tenants")'),
+    LOCAL_DEV: env
+      .bool(false)
+      .describe('true only on a developer machine (make dev and the test stacks set it): accepts the published dev keys; elsewhere their entries are skipped'),
     API_KEYS_REFRESH_MS: env.ms(60_000).describe('how often the key list is re-read (rotation without restart)'),
     RATE_LIMIT_STORE: z.string().default('rate-limits').describe('Dapr state store holding the per-key counters, shared by all replicas'),
     RATE_LIMIT_TIMEOUT_MS: env.ms(300).describe('budget of one counter call to the store'),

@@ -8,6 +8,7 @@ import { createApp } from './app';
 import { admission } from './entry-points/admission';
 import type { Config } from './config';
 import { RateLimiter } from './domain/rate-limiter';
+import { DEV_KEY_HASHES } from './domain/api-keys';
 import type { LimitDeps } from './entry-points/limits';
 import { gatewayMetrics } from './metrics';
 
@@ -18,6 +19,7 @@ export async function start(config: Config, logger: Logger) {
   const keys = new ApiKeySource(() => secret(config.API_KEYS_SECRET), logger, {
     maxStalenessMs: config.API_KEYS_MAX_STALENESS_MS,
     onSkipped: metrics.onSkippedKeys,
+    ...(config.LOCAL_DEV ? {} : { refusedHashes: DEV_KEY_HASHES }),
   });
   metrics.watchKeys(keys);
   keys.start(config.API_KEYS_REFRESH_MS);

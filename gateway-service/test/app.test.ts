@@ -5,8 +5,8 @@ import type { AiCore } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import { askResponse, limitDeps } from './fakes';
 
-const ASK_KEY = 'test-ask-key';
-const ADMIN_KEY = 'test-admin-key';
+const ASK_KEY = 'cqa_test_ask_key_1';
+const ADMIN_KEY = 'cqa_test_admin_key_1';
 const keys = [
   { id: 'a', scope: 'ask' as const, sha256: sha256Hex(ASK_KEY) },
   { id: 'b', scope: 'admin' as const, sha256: sha256Hex(ADMIN_KEY) },

@@ -5,7 +5,7 @@ import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';
 
-const KEY = 'chat-test-key';
+const KEY = 'cqa_chat_test_key';
 
 function setup(reply: Forwarded = { status: 200, body: { object: 'chat.completion' } }) {
   const sent: unknown[] = [];

@@ -3,9 +3,12 @@
  * SHA-256 of everything that changes it, so a repeat of the same request costs
  * no model call.
  *
- * The key covers the question (normalised), the context *content* actually
- * used (its hash: updating or deleting context gives a new key, so an answer
- * built on old context is unreachable without a scan), the route/strategy,
+ * The key is the tenant's (`<tenant>::<hash>`: one tenant never reads another's
+ * answers) and covers exactly the text the models read, un-normalised (system
+ * instructions, history, question and the context *content*: updating or
+ * deleting context gives a new key, so an answer built on old context is
+ * unreachable without a scan; "2³" and "23", or two indentations of one
+ * snippet, are different questions), the route/strategy,
  * maxTokens and the other sampling parameters, and a version string of the
  * model catalogue (each model's provider and target, in preference order) and
  * of the prompt template. Entries expire after ANSWER_CACHE_TTL_SECONDS.
@@ -14,11 +17,11 @@
  * request's deadline included) is a miss, a failed write is dropped; both are
  * logged at warn with a key hash and counted.
  */
-import { keyHash, sha256Hex as sha256, type AnswerCacheStatus, type Logger } from '@context-qa/common';
+import { keyHash, sha256Hex as sha256, tenantStoreKey, type AnswerCacheStatus, type Logger, type Tenant } from '@context-qa/common';
 import type { AnswerStore } from './ports';
 
 /** Bump when the prompt template or the stored shape changes: every old entry then misses. */
-export const ANSWER_CACHE_SCHEMA = 'answers/v1';
+export const ANSWER_CACHE_SCHEMA = 'answers/v2';
 
 export type AnswerLookupOutcome = 'hit' | 'miss' | 'bypass' | 'error';
 export type AnswerWriteOutcome = 'written' | 'error';
@@ -34,11 +37,19 @@ export interface AnswerCacheDeps {
   observeWrite?: (outcome: AnswerWriteOutcome) => void;
 }
 
-/** NFKC, trimmed, whitespace collapsed. Case is kept: it can change what a question means. */
-export const normaliseQuestion = (text: string): string => text.normalize('NFKC').trim().replace(/\s+/g, ' ');
+/** The texts a prompt is built from, verbatim; how they are put together is the version's (the prompt template). */
+export interface ModelInput {
+  /** The application's own system/developer messages (chat); none on /v1/prompt. */
+  instructions: readonly string[];
+  history: readonly { role: string; text: string }[];
+  question: string;
+  /** The context text the prompt was built from; undefined: none. */
+  context: string | undefined;
+}
 
-/** The context part of a key: the hash of the text the prompt was built from, or none. */
-export const contextFingerprint = (text: string | undefined): string | null => (text === undefined ? null : sha256(text));
+/** The input part of a key: one hash of exactly those texts, nothing normalised. */
+export const inputFingerprint = (input: ModelInput): string =>
+  sha256(JSON.stringify([input.instructions, input.history.map((t) => [t.role, t.text]), input.question, input.context ?? null]));
 
 /** `Cache-Control: no-cache` (or no-store) from the caller: skip the cache. */
 export const noCacheRequested = (cacheControl: string | undefined): boolean => cacheControl !== undefined && /(^|,)\s*no-(cache|store)\s*(=[^,]*)?(,|$)/i.test(cacheControl);
@@ -55,9 +66,9 @@ export class AnswerCache {
     return this.deps.ttlSeconds > 0;
   }
 
-  /** The store key for a request's parts (any JSON; the order of fields is fixed by the caller). */
-  keyFor(parts: Record<string, unknown>): string {
-    return sha256(JSON.stringify({ v: this.deps.version, ...parts }));
+  /** The store key for a tenant's request parts (any JSON; the order of fields is fixed by the caller). */
+  keyFor(tenant: Tenant, parts: Record<string, unknown>): string {
+    return tenantStoreKey(tenant, sha256(JSON.stringify({ v: this.deps.version, ...parts })));
   }
 
   /** Counts a request that did not use the cache (disabled, asked to bypass, context unknown, stream). */

@@ -1,5 +1,5 @@
-import type { AnswerCacheStatus, AskRequest, AskResponse, ModelName, ModelOutcome } from '@context-qa/common';
-import { contextFingerprint, normaliseQuestion, type AnswerCache, type CacheRequest } from './answer-cache';
+import { tenantStoreKey, type AnswerCacheStatus, type AskRequest, type AskResponse, type ModelName, type ModelOutcome, type Tenant } from '@context-qa/common';
+import { inputFingerprint, type AnswerCache, type CacheRequest } from './answer-cache';
 import { contextKeyFor, lookupContext, type ContextDeps } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
 import { buildPrompt } from './prompt';
@@ -17,6 +17,11 @@ export interface AskDeps {
   answers?: AnswerCache;
   /** Strategy fuse: drafts at least this similar agree (FUSE_AGREEMENT_THRESHOLD). */
   agreementThreshold: number;
+}
+
+/** Per request: whose context and cached answers (the gateway's decision, never defaulted here), and the caller's cache wish. */
+export interface AskOptions extends CacheRequest {
+  tenant: Tenant;
 }
 
 /** What a cached /v1/prompt answer holds: everything but the request's own id, context source and cache status. */
@@ -58,15 +63,20 @@ export const isFailure = (o: ModelOutcome | undefined) => o !== undefined && (FA
  * content), else prompt, models by strategy, pick the answer; a good answer is
  * cached off the response path.
  */
-export async function ask(req: AskRequest, requestId: string, budget: CallBudget, deps: AskDeps, opts: CacheRequest = {}): Promise<AskResponse> {
+export async function ask(req: AskRequest, requestId: string, budget: CallBudget, deps: AskDeps, opts: AskOptions): Promise<AskResponse> {
   const key = contextKeyFor(req.prompt, req.contextKey);
-  const context = await lookupContext(key, deps.context, budget.signal);
+  const context = await lookupContext(tenantStoreKey(opts.tenant, key), deps.context, budget.signal);
   const maxTokens = req.maxTokens ?? deps.defaultMaxTokens;
   const answers = deps.answers;
   // Without the context (its store failed) the key would be wrong: never read or write then.
   const useCache = answers?.enabled === true && !opts.bypass && req.cache !== false && !context.degraded;
   const cacheKey = useCache
-    ? answers.keyFor({ route: 'prompt', prompt: normaliseQuestion(req.prompt), context: contextFingerprint(context.text), strategy: req.strategy, maxTokens })
+    ? answers.keyFor(opts.tenant, {
+        route: 'prompt',
+        input: inputFingerprint({ instructions: [], history: [], question: req.prompt, context: context.text }),
+        strategy: req.strategy,
+        maxTokens,
+      })
     : undefined;
   const { cache, hit } = answers ? await answers.consult(cacheKey, budget.signal, isCachedAnswer) : { cache: 'bypass' as AnswerCacheStatus };
   if (hit) {

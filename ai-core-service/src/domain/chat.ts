@@ -3,8 +3,8 @@
  * a model or routing alias instead of a strategy field, and a streamed variant
  * whose fallback happens before the first token reaches the caller.
  */
-import { textOf, type AnswerCacheStatus, type ChatRequest, type ModelName, type ModelOutcome, type Strategy } from '@context-qa/common';
-import { contextFingerprint, normaliseQuestion, type AnswerCache, type CacheRequest } from './answer-cache';
+import { tenantStoreKey, textOf, type AnswerCacheStatus, type ChatRequest, type ModelName, type ModelOutcome, type Strategy, type Tenant } from '@context-qa/common';
+import { inputFingerprint, type AnswerCache, type CacheRequest } from './answer-cache';
 import { isFailure, noAnswer } from './ask';
 import { contextKeyFor, lookupContext, type ContextDeps, type ContextLookup } from './context';
 import type { CallBudget, GenerateRequest } from './ports';
@@ -70,8 +70,14 @@ export interface PreparedChat {
   cacheKey?: string;
 }
 
+/** Whose context and cached answers (the gateway's decision) and, from the x-context-key header, which context. */
+export interface ChatScope {
+  tenant: Tenant;
+  contextKey?: string | undefined;
+}
+
 /** Routing, context lookup and prompt: everything before a model is called. */
-export async function prepareChat(req: ChatRequest, contextKey: string | undefined, budget: CallBudget, deps: ChatDeps): Promise<PreparedChat> {
+export async function prepareChat(req: ChatRequest, scope: ChatScope, budget: CallBudget, deps: ChatDeps): Promise<PreparedChat> {
   const route = routeFor(req.model, deps);
   if (req.stream && !STREAM_STRATEGIES.has(route.strategy)) {
     throw new UnsupportedRouting(`"${req.model}" (${route.strategy}) cannot stream: stream with "primary", "fastest" or one model`);
@@ -80,8 +86,8 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
   const question = textOf(turns.at(-1)!.content).trim();
   if (!question) throw new UnsupportedRouting('the last user message is empty', 'messages');
   const instructions = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content));
-  const key = contextKeyFor(question, contextKey ?? req.context_key);
-  const context = await lookupContext(key, deps.context, budget.signal);
+  const key = contextKeyFor(question, scope.contextKey ?? req.context_key);
+  const context = await lookupContext(tenantStoreKey(scope.tenant, key), deps.context, budget.signal);
   const prompt = buildPrompt(question, context.text, deps.contextBudgetChars);
   const stop = req.stop == null ? undefined : typeof req.stop === 'string' ? [req.stop] : req.stop;
   const generate: GenerateRequest = {
@@ -97,14 +103,11 @@ export async function prepareChat(req: ChatRequest, contextKey: string | undefin
   const history = generate.history ?? [];
   const cacheKey =
     deps.answers?.enabled && !context.degraded
-      ? deps.answers.keyFor({
+      ? deps.answers.keyFor(scope.tenant, {
           route: 'chat',
           models: route.order,
           strategy: route.strategy,
-          instructions,
-          history: history.map((t) => [t.role, t.text]),
-          question: normaliseQuestion(question),
-          context: contextFingerprint(context.text),
+          input: inputFingerprint({ instructions, history, question, context: context.text }),
           maxTokens: generate.maxTokens,
           temperature: generate.temperature ?? null,
           topP: generate.topP ?? null,

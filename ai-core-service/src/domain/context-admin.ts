@@ -1,3 +1,4 @@
+import { tenantStoreKey, type Tenant } from '@context-qa/common';
 import { logged, syncCache, type CacheSync, type CacheSyncDeps } from './cache-sync';
 
 export type { CacheSync };
@@ -6,18 +7,24 @@ export type { CacheSync };
  * Operator writes: the source of truth first (durable), then the cache is made
  * to hold what the store now holds (refreshed, or a tombstone on delete) by
  * compare-and-set, so a concurrent write-back or PUT cannot leave old text there.
+ * Each call is one tenant's: the stores see `<tenant>::<key>` only.
  */
 export function contextAdmin(deps: CacheSyncDeps) {
   const { store, logger } = deps;
   return {
-    get: async (key: string) => (await logged(logger, store, 'get', key, () => store.get(key)))?.text,
-    async put(key: string, text: string, ttlSeconds?: number): Promise<CacheSync> {
-      await logged(logger, store, 'set', key, () => store.set(key, text, ttlSeconds));
-      return syncCache(deps, key);
+    async get(tenant: Tenant, key: string): Promise<string | undefined> {
+      const k = tenantStoreKey(tenant, key);
+      return (await logged(logger, store, 'get', k, () => store.get(k)))?.text;
     },
-    async delete(key: string): Promise<CacheSync> {
-      await logged(logger, store, 'delete', key, () => store.delete(key));
-      return syncCache(deps, key);
+    async put(tenant: Tenant, key: string, text: string, ttlSeconds?: number): Promise<CacheSync> {
+      const k = tenantStoreKey(tenant, key);
+      await logged(logger, store, 'set', k, () => store.set(k, text, ttlSeconds));
+      return syncCache(deps, k);
+    },
+    async delete(tenant: Tenant, key: string): Promise<CacheSync> {
+      const k = tenantStoreKey(tenant, key);
+      await logged(logger, store, 'delete', k, () => store.delete(k));
+      return syncCache(deps, k);
     },
   };
 }

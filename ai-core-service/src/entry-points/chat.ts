@@ -21,12 +21,13 @@ import {
 import { randomBytes } from 'node:crypto';
 import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
 import { noCacheRequested, type AnswerCacheStatus, type CacheRequest } from '../domain/answer-cache';
-import { UnknownModel, UnsupportedRouting, type ChatSink, type PreparedChat } from '../domain/chat';
+import { UnknownModel, UnsupportedRouting, type ChatScope, type ChatSink, type PreparedChat } from '../domain/chat';
 import type { Outcomes } from '../domain/strategies';
 import { completion, sendOpenAiError, sseSink } from './chat-wire';
+import { tenantOf } from './tenant';
 
 export interface ChatService {
-  prepare(req: ChatRequest, contextKey: string | undefined, budget: Deadline): Promise<PreparedChat>;
+  prepare(req: ChatRequest, scope: ChatScope, budget: Deadline): Promise<PreparedChat>;
   /** The answer cache applies here only; `opts.bypass`: the caller sent Cache-Control: no-cache. */
   complete(prepared: PreparedChat, budget: Deadline, opts?: CacheRequest): Promise<{ model: string; outcome: ModelOutcome; models: Outcomes; cache: AnswerCacheStatus }>;
   /** Streams never use the answer cache (x-context-qa-cache: bypass). */
@@ -54,7 +55,7 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
     // Unique even when callers reuse their x-request-id; still findable by it.
     const meta = { id: `chatcmpl-${requestContext.get()?.requestId ?? ''}-${randomBytes(4).toString('hex')}`, created: Math.floor(Date.now() / 1000) };
     try {
-      const prepared = await deps.chat.prepare(parsed.data, contextKeyHeader(req), deadline);
+      const prepared = await deps.chat.prepare(parsed.data, { tenant: tenantOf(res), contextKey: contextKeyHeader(req) }, deadline);
       noteAccess(res, { degraded: prepared.context.degraded });
       if (!parsed.data.stream) {
         const { model, outcome, cache } = await deps.chat.complete(prepared, deadline, { bypass: noCacheRequested(req.header('cache-control')) });

@@ -2,6 +2,7 @@ import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
   addHealthRoutes,
+  AI_CORE_ROUTES,
   ANSWER_CACHE_HEADER,
   askRequestSchema,
   contextKeySchema,
@@ -21,15 +22,16 @@ import {
   type Logger,
   type Readiness,
 } from '@context-qa/common';
-import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
-import { noCacheRequested, type CacheRequest } from '../domain/answer-cache';
+import { DeadlineExceeded, NoModelAnswered, type AskOptions } from '../domain/ask';
+import { noCacheRequested } from '../domain/answer-cache';
 import { mountChatRoutes, OPENAI_PATHS, type ChatService } from './chat';
 import type { ContextAdmin } from '../domain/context-admin';
+import { requireTenant, tenantOf } from './tenant';
 
 export interface RouteDeps {
   logger: Logger;
-  /** `opts.bypass`: the caller sent Cache-Control: no-cache (the body flag `cache: false` is in `req`). */
-  ask: (req: AskRequest, requestId: string, deadline: Deadline, opts?: CacheRequest) => Promise<AskResponse>;
+  /** `opts.bypass`: the caller sent Cache-Control: no-cache (the body flag `cache: false` is in `req`); `opts.tenant`: the gateway's. */
+  ask: (req: AskRequest, requestId: string, deadline: Deadline, opts: AskOptions) => Promise<AskResponse>;
   /** The OpenAI-compatible chat (routes in chat.ts). */
   chat: ChatService;
   /** Upper bound of one request; the gateway's remaining budget (header) may be smaller. */
@@ -49,6 +51,8 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const routes = routeTable(app);
   const body = jsonBody(deps.bodyLimit);
   if (deps.appToken) app.use(requireAppToken(deps.appToken));
+  // Every route that reads or writes context or cached answers is one tenant's: no tenant, no request.
+  app.use([AI_CORE_ROUTES.process.path, AI_CORE_ROUTES.context.path, AI_CORE_ROUTES.chatCompletions.path], requireTenant);
   // The key travels as ?key=: Dapr invocation decodes the method path, so an
   // encoded '/', '?' or '#' inside a key would not survive as a path segment.
   const key = (query: unknown) => parseOr400(keyQuery, query).key;
@@ -58,7 +62,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const requestId = requestContext.get()?.requestId ?? '';
     const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
     try {
-      const answer = await deps.ask(input, requestId, deadline, { bypass: noCacheRequested(req.header('cache-control')) });
+      const answer = await deps.ask(input, requestId, deadline, { bypass: noCacheRequested(req.header('cache-control')), tenant: tenantOf(res) });
       noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
       res.setHeader(ANSWER_CACHE_HEADER, answer.cache);
       if (answer.degraded) {
@@ -89,18 +93,18 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   routes.add('get', '/v1/context', async (req, res) => {
     const k = key(req.query);
-    const text = await deps.contexts.get(k);
+    const text = await deps.contexts.get(tenantOf(res), k);
     if (text === undefined) throw httpError(404, 'no context is stored under this key');
     res.json({ key: k, text });
   });
   routes.add('put', '/v1/context', ...body, async (req, res) => {
     const k = key(req.query);
     const { text, ttlSeconds } = parseOr400(contextPutSchema, req.body);
-    res.json({ key: k, stored: true, cache: await deps.contexts.put(k, text, ttlSeconds) });
+    res.json({ key: k, stored: true, cache: await deps.contexts.put(tenantOf(res), k, text, ttlSeconds) });
   });
   routes.add('delete', '/v1/context', async (req, res) => {
     const k = key(req.query);
-    res.json({ key: k, deleted: true, cache: await deps.contexts.delete(k) });
+    res.json({ key: k, deleted: true, cache: await deps.contexts.delete(tenantOf(res), k) });
   });
 
   mountChatRoutes(routes, { chat: deps.chat, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });

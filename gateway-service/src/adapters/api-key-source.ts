@@ -6,6 +6,8 @@ export interface ApiKeySourceOptions {
   maxStalenessMs: number;
   /** Called with how many entries of a read list were malformed and skipped. */
   onSkipped?: (count: number) => void;
+  /** Hashes no entry may have here (the published dev keys outside local dev): such entries are skipped. */
+  refusedHashes?: ReadonlySet<string>;
   now?: () => number;
 }
 
@@ -14,7 +16,8 @@ export interface ApiKeySourceOptions {
  * interval, so keys rotate without a restart.
  * - A missing secret (reader answers undefined) is an empty list: deleting the
  *   secret revokes every key.
- * - A malformed entry is skipped (and logged); the others stay valid.
+ * - A malformed entry is skipped (and logged); the others stay valid. So is an
+ *   entry with a refused hash (a published dev key outside local dev).
  * - A failed read, or a value that is not a JSON list, keeps the last good list:
  *   a sidecar hiccup must not lock every caller out.
  */
@@ -73,11 +76,13 @@ export class ApiKeySource {
     let skipped = 0;
     items.forEach((item, index) => {
       const result = apiKeyEntrySchema.safeParse(item);
-      if (result.success) return void valid.push(result.data);
-      skipped++;
       const id = (item as { id?: unknown } | null)?.id;
+      const keyId = typeof id === 'string' ? { keyId: id.slice(0, 64) } : {};
+      if (result.success && !this.options.refusedHashes?.has(result.data.sha256)) return void valid.push(result.data);
+      skipped++;
+      if (result.success) return void this.logger.error({ index, ...keyId }, 'API-key entry with a published dev key skipped: dev keys work only in local dev (LOCAL_DEV)');
       const issues = result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`);
-      this.logger.error({ index, ...(typeof id === 'string' ? { keyId: id.slice(0, 64) } : {}), issues }, 'malformed API-key entry skipped');
+      this.logger.error({ index, ...keyId, issues }, 'malformed API-key entry skipped');
     });
     if (skipped > 0) this.options.onSkipped?.(skipped);
     return valid;

@@ -19,6 +19,7 @@ import {
   type Logger,
 } from '@context-qa/common';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
+import { tenantHeaders } from './tenancy';
 import { chargeUsage, estimates, limitRequests, type LimitDeps } from './limits';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
@@ -32,16 +33,16 @@ export function mountChatRoutes(
   routes: Routes,
   deps: { aiCore: AiCore; admit: RequestHandler; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
 ): void {
-  const ctx = (req: Request) => {
+  const ctx = (req: Request, res: Response) => {
     const contextKey = req.header('x-context-key');
     const cacheControl = req.header('cache-control'); // no-cache: ai-core skips its answer cache
-    const headers = { ...(contextKey ? { 'x-context-key': contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}) };
+    const headers = { ...(contextKey ? { 'x-context-key': contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}), ...tenantHeaders(res) };
     return { ...(requestContext.get() ?? { requestId: '' }), ...(Object.keys(headers).length ? { headers } : {}) };
   };
   const deadline = (req: Request, res: Response) => requestDeadline(req, res, deps.requestTimeoutMs);
 
   routes.add('get', '/v1/models', deps.ask, async (req, res) => {
-    relayWhole(res, await deps.aiCore.send('GET', AI_CORE_ROUTES.models.path, undefined, ctx(req), deadline(req, res)));
+    relayWhole(res, await deps.aiCore.send('GET', AI_CORE_ROUTES.models.path, undefined, ctx(req, res), deadline(req, res)));
   });
 
   /** Bad requests are refused before they count against a key's limits. */
@@ -62,7 +63,7 @@ export function mountChatRoutes(
 
   routes.add('post', '/v1/chat/completions', deps.admit, deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
-    const out = await deps.aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body, ctx(req), d);
+    const out = await deps.aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body, ctx(req, res), d);
     const charge = (u: WireUsage | undefined, model: string) => u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);
     if ('stream' in out) return relayStream(res, out.stream, d, deps.logger, (u) => charge(u, out.stream.headers.get(ANSWERED_BY_HEADER) ?? ''));
     relayWhole(res, out);

@@ -24,7 +24,11 @@ import { openApiDocument } from '@context-qa/common/dist/openapi';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
 import { chargeUsage, estimates, limitRequests, promptUsage, type LimitDeps } from './limits';
-import { allows, apiKeyEntrySchema, verifyApiKey, type ApiKeyEntry, type Scope } from '../domain/api-keys';
+import { allows, apiKeyEntrySchema, checkApiKey, maySeeUsageOf, type ApiKeyEntry, type Caller, type Scope } from '../domain/api-keys';
+import { resolveTenant, tenantHeaders } from './tenancy';
+
+const readTenant = resolveTenant('read');
+const writeTenant = resolveTenant('write');
 
 const keyIdSchema = apiKeyEntrySchema.shape.id;
 
@@ -51,7 +55,7 @@ export interface RouteDeps {
 export function mountRoutes(app: Express, deps: RouteDeps): void {
   const routes = routeTable(app);
   const body = jsonBody(deps.bodyLimit);
-  const auth = (scope: Scope) => authenticate(deps.apiKeys, scope);
+  const auth = (scope: Scope) => authenticate(deps.apiKeys, scope, deps.logger);
   const ctx = () => requestContext.get() ?? { requestId: '' };
   const send = <B>(res: Response, out: Forwarded, map: (b: B) => unknown = (b) => b) => {
     relayAnswerHeaders(res, out);
@@ -63,7 +67,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     else res.status(out.status).json(map(out.body as B));
   };
   const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown, headers?: Record<string, string>) =>
-    deps.aiCore.send(method, path, payload, { ...ctx(), ...(headers ? { headers } : {}) }, requestDeadline(req, res, deps.requestTimeoutMs));
+    deps.aiCore.send(method, path, payload, { ...ctx(), headers: { ...headers, ...tenantHeaders(res) } }, requestDeadline(req, res, deps.requestTimeoutMs));
   const ask = async (req: Request, res: Response) => {
     // The caller's Cache-Control (no-cache: skip the answer cache) is ai-core's to judge.
     const cacheControl = req.header('cache-control');
@@ -137,6 +141,9 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     routes.add('get', '/v1/usage/:keyId', auth('admin'), async (req, res) => {
       const keyId = parseOr400(keyIdSchema, req.params['keyId']);
       audit(res, 'usage.get', { targetKeyId: keyId });
+      // Another tenant's key is as unknown as a key that does not exist.
+      const target = deps.apiKeys()?.find((e) => e.id === keyId);
+      if (!maySeeUsageOf(res.locals['caller'] as Caller, target)) throw httpError(404, 'no API key with this id in your tenant', { code: 'key_not_found' });
       res.json(await deps.limits.limiter.usage(keyId));
     });
   }
@@ -147,10 +154,12 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
 /**
  * Authorization: Bearer <key> or x-api-key: <key>; 401 without a valid key, 403
- * without the scope. Before the key list is loaded a presented key cannot be
- * judged: 503 with Retry-After (the list is retried every second), never a 401.
+ * without the scope; then the tenant the request acts in (tenancy.ts): reads
+ * (asking, GET) may use a granted tenant, writes only the key's own. Before
+ * the key list is loaded a presented key cannot be judged: 503 with
+ * Retry-After (the list is retried every second), never a 401.
  */
-function authenticate(keys: () => readonly ApiKeyEntry[] | undefined, scope: Scope): RequestHandler {
+function authenticate(keys: () => readonly ApiKeyEntry[] | undefined, scope: Scope, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
     const presented = bearer ?? req.header('x-api-key');
@@ -159,14 +168,17 @@ function authenticate(keys: () => readonly ApiKeyEntry[] | undefined, scope: Sco
       res.setHeader('retry-after', '1');
       return next(httpError(503, 'API keys are not loaded yet; retry shortly', { code: 'keys_not_loaded' }));
     }
-    const caller = presented && list ? verifyApiKey(list, presented) : undefined;
-    if (!caller) {
+    const check = presented && list ? checkApiKey(list, presented) : undefined;
+    if (!check || !('caller' in check)) {
+      // Expired reads like unknown to the caller; the log says which key, so its owner can be told.
+      if (check?.refused === 'expired') logger.info({ keyId: check.keyId }, 'expired API key refused');
       res.setHeader('www-authenticate', 'Bearer');
       return next(httpError(401, presented ? 'API key not recognised' : 'an API key is required (Authorization: Bearer or x-api-key)'));
     }
+    const { caller } = check;
     noteAccess(res, { keyId: caller.id });
     res.locals['caller'] = caller;
     if (!allows(caller.scope, scope)) return next(httpError(403, `this API key lacks the "${scope}" scope`));
-    next();
+    (scope === 'ask' || req.method === 'GET' ? readTenant : writeTenant)(req, res, next);
   };
 }

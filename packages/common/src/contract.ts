@@ -82,6 +82,21 @@ export type ContextSource = AskResponse['context']['source'];
 
 /** What the answer cache did: served the answer, missed (models called), or was not used. */
 export type AnswerCacheStatus = AskResponse['cache'];
+/**
+ * Tenants (README "Tenants"). Every context key, stored document and cached answer belongs to one;
+ * the pattern has no ':', so the store key `<tenant>::<key>` cannot be forged by any context key.
+ */
+export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant is 1–63 of a–z, 0–9 and "-", starting with a letter or digit');
+export type Tenant = z.infer<typeof tenantSchema>;
+/** The tenant of a key entry without one: today's keys and examples keep working. */
+export const DEFAULT_TENANT = 'default';
+/** Request header: read (or, all-tenants admin, manage) another tenant's context; validated by the gateway only. */
+export const REQUESTED_TENANT_HEADER = 'x-context-tenant';
+/** gateway → ai-core only: the tenant the gateway decided from the authenticated key; never taken from a caller. */
+export const TENANT_HEADER = 'x-context-qa-tenant';
+/** Where a tenant's context lives in the context stores (an ingestion job writes the same key). */
+export const tenantStoreKey = (tenant: Tenant, key: string): string => `${tenant}::${key}`;
+
 /** Response header (both /v1/prompt and /v1/chat/completions) carrying the AnswerCacheStatus. */
 export const ANSWER_CACHE_HEADER = 'x-context-qa-cache';
 

@@ -6,7 +6,7 @@
 import { OpenApiGeneratorV31, type OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { contextKeySchema, contextPutSchema } from './contract';
-import { API_KEY_SECURITY, AUTH_ERRORS, baseRegistry, errorResponses, json, problem, requestIdHeader, response, UPSTREAM_ERRORS } from './openapi';
+import { API_KEY_SECURITY, AUTH_ERRORS, baseRegistry, errorResponses, json, problem, requestIdHeader, response, tenantHeader, UPSTREAM_ERRORS } from './openapi';
 
 const cacheSync = z.enum(['refreshed', 'invalidated', 'failed']).describe("What became of the Redis copy (failed: it expires on its own; the store's text stands).");
 const contextDocument = z.object({ key: z.string(), text: z.string() }).meta({ id: 'ContextDocument' });
@@ -45,7 +45,7 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'getContext',
     tags,
     summary: 'The stored context (DynamoDB)',
-    request: { params: keyParam, headers: z.object(requestIdHeader) },
+    request: { params: keyParam, headers: z.object({ ...requestIdHeader, ...tenantHeader }) },
     responses: { 200: response('The context', json(contextDocument)), ...errorResponses(problem, READ_ERRORS) },
   });
   registry.registerPath({
@@ -54,7 +54,7 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'putContext',
     tags,
     summary: 'Store context: DynamoDB first, then the Redis copy is refreshed',
-    request: { params: keyParam, headers: z.object(requestIdHeader), body: { required: true, content: json(contextPutSchema) } },
+    request: { params: keyParam, headers: z.object({ ...requestIdHeader, ...tenantHeader }), body: { required: true, content: json(contextPutSchema) } },
     responses: { 200: response('Stored', json(contextWritten)), ...errorResponses(problem, ERRORS) },
   });
   registry.registerPath({
@@ -63,7 +63,7 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'deleteContext',
     tags,
     summary: 'Delete context from DynamoDB and invalidate the Redis copy',
-    request: { params: keyParam, headers: z.object(requestIdHeader) },
+    request: { params: keyParam, headers: z.object({ ...requestIdHeader, ...tenantHeader }) },
     responses: { 200: response('Deleted', json(contextDeleted)), ...errorResponses(problem, READ_ERRORS) },
   });
   registry.registerPath({
@@ -73,7 +73,15 @@ function adminRegistry(): OpenAPIRegistry {
     tags: ['limits'],
     summary: "A key's use of its rate limits and token budgets",
     request: { params: z.object({ keyId: z.string().min(1).max(128).describe("The key's `id` (never the key itself).") }), headers: z.object(requestIdHeader) },
-    responses: { 200: response('The usage', json(keyUsage)), ...errorResponses(problem, { 400: ERRORS[400], ...AUTH_ERRORS, 500: UPSTREAM_ERRORS[500] }) },
+    responses: {
+      200: response('The usage', json(keyUsage)),
+      ...errorResponses(problem, {
+        400: ERRORS[400],
+        ...AUTH_ERRORS,
+        404: "`key_not_found`: no key with this id in the admin's tenant (any key with allTenants)",
+        500: UPSTREAM_ERRORS[500],
+      }),
+    },
   });
   return registry;
 }

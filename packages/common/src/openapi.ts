@@ -6,7 +6,7 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ANSWER_CACHE_HEADER, askRequestSchema } from './contract';
+import { ANSWER_CACHE_HEADER, askRequestSchema, REQUESTED_TENANT_HEADER, tenantSchema } from './contract';
 import { ANSWERED_BY_HEADER, chatRequestSchema } from './openai';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 import {
@@ -52,8 +52,8 @@ export function errorResponses(body: Content, codes: Record<number, string>, ext
 }
 
 export const AUTH_ERRORS = {
-  401: '`unauthorized`: no API key, or an unknown one',
-  403: '`forbidden`: the key lacks the scope',
+  401: '`unauthorized`: no API key, or an unknown, malformed or expired one',
+  403: '`forbidden`: the key lacks the scope · `tenant_not_granted`: x-context-tenant names a tenant the key may not use',
 };
 export const UPSTREAM_ERRORS = {
   500: '`internal_server_error`: unexpected (logged; no details reach the client)',
@@ -86,8 +86,13 @@ export const requestIdHeader = {
     .optional()
     .describe('Your id for this request (echoed, and in logs); another value is replaced by a new UUID.'),
 };
+/** README "Tenants": read a granted tenant's context (admin with allTenants: manage any tenant's). */
+export const tenantHeader = {
+  [REQUESTED_TENANT_HEADER]: tenantSchema.optional().describe("Another tenant whose context to use, if the key is granted it; default: the key's own tenant."),
+};
 const requestHeaders = {
   ...requestIdHeader,
+  ...tenantHeader,
   'cache-control': z.string().optional().describe('`no-cache` skips the answer cache.'),
 };
 

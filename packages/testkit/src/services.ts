@@ -37,6 +37,9 @@ export const simulatedClouds = (simulatorUrl: string): NodeJS.ProcessEnv => ({
   AWS_EC2_METADATA_DISABLED: 'true',
 });
 
+/** Every stack here is local dev: the published dev keys (dev-keys.ts) are accepted. */
+const LOCAL_GATEWAY_ENV = { LOCAL_DEV: 'true' };
+
 const main = (service: string) => path.join(repoRoot, service, 'dist', 'main.js');
 
 /** One service from its built dist/ (or its image), with its own sidecar. */
@@ -74,7 +77,7 @@ function serviceApp(
 
 /** One more gateway replica (same app id, its own sidecar and port), named `name` in the stack. */
 export function gatewayReplica(name: string, env: NodeJS.ProcessEnv = {}): AppSpec {
-  return { ...serviceApp('gateway-service', undefined, () => ({ ...env })), name };
+  return { ...serviceApp('gateway-service', undefined, () => ({ ...LOCAL_GATEWAY_ENV, ...env })), name };
 }
 
 /** ai-core-service and gateway-service, each with its own sidecar; ai-core talks to the simulator. */
@@ -90,6 +93,6 @@ export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
       }),
       opts,
     ),
-    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...opts.gatewayEnv }), opts),
+    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...LOCAL_GATEWAY_ENV, ...opts.gatewayEnv }), opts),
   ];
 }

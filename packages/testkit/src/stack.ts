@@ -5,6 +5,7 @@ import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simu
 import { renderConfig, sidecar, sidecarPorts, type DaprConfigurationDoc, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { SimulatorAdmin } from '@context-qa/model-sim';
+import { DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common';
 import { devSecrets } from './dev-keys';
 import { startSentry } from './sentry';
 import { freePort, httpOk } from './ports';
@@ -215,10 +216,11 @@ export class Stack {
 
   /**
    * Writes context straight into ai-core's source-of-truth store through its
-   * sidecar's state API, as an ingestion job would (bypassing ai-core and the cache).
+   * sidecar's state API, as an ingestion job would (bypassing ai-core and the cache),
+   * under the tenant's store keys (`<tenant>::<key>`).
    */
-  async seedContextStore(entries: Record<string, string>): Promise<void> {
-    const items = Object.entries(entries).map(([key, text]) => ({ key, value: { text } }));
+  async seedContextStore(entries: Record<string, string>, tenant: string = DEFAULT_TENANT): Promise<void> {
+    const items = Object.entries(entries).map(([key, text]) => ({ key: tenantStoreKey(tenant, key), value: { text } }));
     for (let i = 0; i < items.length; i += 100) {
       const res = await fetch(`${this.sidecar('ai-core-service').httpUrl}/v1.0/state/context-store`, {
         method: 'POST',

@@ -1,0 +1,80 @@
+/** ai-core takes the tenant from the gateway's header only, and refuses a request without one rather than defaulting. */
+import request from 'supertest';
+import { createLogger, Readiness, TENANT_HEADER, type AskRequest } from '@context-qa/common';
+import { createApp } from '../src/app';
+import { contextAdmin } from '../src/domain/context-admin';
+import type { ChatService } from '../src/entry-points/chat';
+import { contextDeps, unusedChat } from './fakes';
+
+function setup() {
+  const deps = contextDeps();
+  const asked: { tenant: string; req: AskRequest }[] = [];
+  const prepared: string[] = [];
+  const chat: ChatService = {
+    ...unusedChat,
+    prepare: (_req, scope) => {
+      prepared.push(scope.tenant);
+      return Promise.reject(new Error('stop here: the tenant is what this test reads'));
+    },
+  };
+  const app = createApp({
+    logger: createLogger('test', 'silent'),
+    readiness: new Readiness({}),
+    bodyLimit: '64kb',
+    requestTimeoutMs: 5_000,
+    chat,
+    contexts: contextAdmin(deps),
+    ask: async (req, requestId, _deadline, opts) => {
+      asked.push({ tenant: opts.tenant, req });
+      return { requestId, answer: 'a', answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' }, cache: 'miss', models: {} };
+    },
+  });
+  return { app, asked, prepared, store: deps.store };
+}
+
+describe('the tenant header', () => {
+  test.each([
+    ['POST /process', (app: ReturnType<typeof setup>['app']) => request(app).post('/process').send({ prompt: 'hi' })],
+    ['GET /v1/context', (app: ReturnType<typeof setup>['app']) => request(app).get('/v1/context?key=k')],
+    ['PUT /v1/context', (app: ReturnType<typeof setup>['app']) => request(app).put('/v1/context?key=k').send({ text: 'T' })],
+    ['DELETE /v1/context', (app: ReturnType<typeof setup>['app']) => request(app).delete('/v1/context?key=k')],
+  ])('when %s arrives without it, then 400 problem+json tenant_required and nothing is read or written', async (_route, send) => {
+    const s = setup();
+    const res = await send(s.app);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(res.body).toMatchObject({ code: 'tenant_required' });
+    expect(s.asked).toEqual([]);
+    expect(s.store.data.size).toBe(0);
+  });
+
+  test('when chat completions arrive without it, then 400 in OpenAI shape and nothing is prepared', async () => {
+    const s = setup();
+    const res = await request(s.app)
+      .post('/v1/chat/completions')
+      .send({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: { code: 'tenant_required' } });
+    expect(s.prepared).toEqual([]);
+  });
+
+  test('when it is malformed (a ":" could forge a store key), then 400', async () => {
+    const s = setup();
+    const res = await request(s.app).get('/v1/context?key=k').set(TENANT_HEADER, 'a::b');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'tenant_required' });
+  });
+
+  test('when it is present, then the use cases get exactly that tenant', async () => {
+    const s = setup();
+    expect((await request(s.app).post('/process').set(TENANT_HEADER, 'team-a').send({ prompt: 'hi' })).status).toBe(200);
+    expect(s.asked.map((a) => a.tenant)).toEqual(['team-a']);
+    await request(s.app)
+      .post('/v1/chat/completions')
+      .set(TENANT_HEADER, 'team-b')
+      .send({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
+    expect(s.prepared).toEqual(['team-b']);
+    await request(s.app).put('/v1/context?key=k').set(TENANT_HEADER, 'team-c').send({ text: 'T' });
+    expect([...s.store.data.keys()]).toEqual(['team-c::k']);
+  });
+});
