@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import type { AskResponse, Problem } from '@context-qa/common';
+import { DEFAULT_TENANT, tenantStoreKey, type AskResponse, type Problem } from '@context-qa/common';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 
@@ -174,15 +174,16 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   if (components === 'local') {
     test('when context is written back, then Redis and dynalite hold it, checked with their own clients', async () => {
       await seedStore('faq:sla', 'Uptime is 99.9 percent.');
+      const stored = tenantStoreKey(DEFAULT_TENANT, 'faq:sla'); // the dev keys' tenant (README "Tenants")
       await ask({ prompt: 'What is the SLA?', contextKey: 'faq:sla' });
       const redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
       await redis.connect();
-      for (let i = 0; i < 40 && !(await redis.exists('faq:sla')); i++) await new Promise((r) => setTimeout(r, 50)); // written after the answer
+      for (let i = 0; i < 40 && !(await redis.exists(stored)); i++) await new Promise((r) => setTimeout(r, 50)); // written after the answer
       const ddb = dynamoClient(stack.dynamoPort);
       try {
-        expect(JSON.parse((await redis.hGet('faq:sla', 'data'))!)).toMatchObject({ text: 'Uptime is 99.9 percent.' });
-        expect(await redis.ttl('faq:sla')).toBeGreaterThan(0);
-        const item = await ddb.send(new GetItemCommand({ TableName: CONTEXT_TABLE, Key: { key: { S: 'faq:sla' } } }));
+        expect(JSON.parse((await redis.hGet(stored, 'data'))!)).toMatchObject({ text: 'Uptime is 99.9 percent.' });
+        expect(await redis.ttl(stored)).toBeGreaterThan(0);
+        const item = await ddb.send(new GetItemCommand({ TableName: CONTEXT_TABLE, Key: { key: { S: stored } } }));
         expect(JSON.parse(item.Item?.['value']?.S ?? '{}')).toEqual({ text: 'Uptime is 99.9 percent.' });
       } finally {
         await redis.quit();
