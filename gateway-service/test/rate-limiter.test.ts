@@ -166,3 +166,17 @@ describe('the store unreachable', () => {
     expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: false, reason: 'requests_per_minute' });
   });
 });
+
+describe('batching', () => {
+  test('when a request is released and charged in the same tick, then both land in one write', async () => {
+    const kv = new FlakyKv();
+    const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+    const a = admitted(await limiter.admit('k', limits({ tokensPerDay: 1000, maxInFlight: 2 }), 300));
+    await new Promise((r) => setImmediate(r)); // the record's queue idle, as when a response ends
+    const writes = kv.writes;
+    a.release();
+    a.charge(120);
+    expect(await settledRecord(store, 'limits:k')).toMatchObject({ dayTokens: 120, leases: {} });
+    expect(kv.writes).toBe(writes + 1);
+  });
+});

@@ -7,7 +7,7 @@
  * fail-open replica decides alone (its share) and a fail-closed one refuses.
  */
 import { sha256Hex, type Problem } from '@context-qa/common';
-import { devSecrets, gatewayReplica, serviceApps, Stack, waitFor } from '@context-qa/testkit';
+import { devSecrets, gatewayReplica, httpOk, serviceApps, Stack, waitFor } from '@context-qa/testkit';
 
 const BURST_KEY = 'cqa_test_burst_3f8a2c';
 const BUDGET_KEY = 'cqa_test_budget_9d1e47';
@@ -29,7 +29,8 @@ interface KeyUsage {
 function secrets(): Record<string, unknown> {
   const keys = [
     { id: 'burst', scope: 'ask', sha256: sha256Hex(BURST_KEY), limits: { requestsPerMinute: RPM } },
-    { id: 'budget', scope: 'ask', sha256: sha256Hex(BUDGET_KEY), limits: { tokensPerDay: 400 } },
+    // maxInFlight only to observe settlement: a request's charge lands with its lease's release.
+    { id: 'budget', scope: 'ask', sha256: sha256Hex(BUDGET_KEY), limits: { tokensPerDay: 400, maxInFlight: 5 } },
     { id: 'mixed', scope: 'ask', sha256: sha256Hex(MIXED_KEY), limits: { requestsPerMinute: 5, maxInFlight: 1 } },
     { id: 'lease', scope: 'ask', sha256: sha256Hex(LEASE_KEY), limits: { maxInFlight: 1 } },
     { id: 'ops', scope: 'admin', sha256: sha256Hex(ADMIN_KEY) },
@@ -126,6 +127,8 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     } finally {
       await stack.simulator.heal();
       await b.start();
+      // Started is alive; ready is keys loaded (before, a key gets 503 keys_not_loaded).
+      await waitFor('gateway-b ready', () => httpOk(`${replicas[1]!}/readyz`), 30_000);
     }
   }, 60_000);
 
@@ -136,6 +139,8 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     for (let i = 0; i < 20 && status === 200; i++) {
       status = (await ask(replicas[i % 2]!, BUDGET_KEY, `budget question ${i}`)).status;
       if (status === 200) answered++;
+      // The reservation is settled to the spend after the response, with the lease's release (one write): wait for it.
+      await inFlightIs('budget', 0);
     }
     expect(status).toBe(429);
     expect(answered).toBeGreaterThan(0);

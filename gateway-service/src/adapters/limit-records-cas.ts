@@ -42,6 +42,7 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
   let conflicts = 0;
 
   async function drain(key: string): Promise<void> {
+    await Promise.resolve(); // updates sent in the same tick (a release and its charge) join the first batch
     for (let batch = waiting.get(key)!; batch.length > 0; batch = waiting.get(key)!) {
       waiting.set(key, []); // later arrivals form the next batch
       await apply(key, batch).catch((err) => batch.forEach((u) => u.reject(err)));
