@@ -10,7 +10,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import type { AskResponse } from '@context-qa/common';
+import { DEFAULT_TENANT, tenantStoreKey, type AskResponse } from '@context-qa/common';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, Stack } from '@context-qa/testkit';
 
 const WRITEBACK_DELAY_MS = 2500;
@@ -64,9 +64,11 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     }
     throw new Error(`gave up waiting for ${what}`);
   }
+  /** Where the dev keys' tenant's context key lives in Redis and DynamoDB (README "Tenants"). */
+  const stored = (key: string) => tenantStoreKey(DEFAULT_TENANT, key);
   /** The text Redis holds for the key (undefined: nothing, or a tombstone). */
   const redisText = async (key: string): Promise<string | undefined> => {
-    const data = await redis.hGet(key, 'data');
+    const data = await redis.hGet(stored(key), 'data');
     return data ? (JSON.parse(data) as { text?: string }).text : undefined;
   };
 
@@ -107,7 +109,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     expect(await redisText(key)).toBe(NEW);
     const ddb = dynamoClient(stack.dynamoPort);
     try {
-      const item = await ddb.send(new GetItemCommand({ TableName: CONTEXT_TABLE, Key: { key: { S: key } } }));
+      const item = await ddb.send(new GetItemCommand({ TableName: CONTEXT_TABLE, Key: { key: { S: stored(key) } } }));
       expect(JSON.parse(item.Item?.['value']?.S ?? '{}')).toEqual({ text: NEW });
     } finally {
       ddb.destroy();
@@ -123,7 +125,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     const key = `coherence/ttl-${Date.now()}`;
     expect((await admin('PUT', key, { text: NEW, ttlSeconds: 30 })).status).toBe(200);
     expect(await redisText(key)).toBe(NEW);
-    const ttl = await redis.ttl(key);
+    const ttl = await redis.ttl(stored(key));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(30);
   });

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { AI_CORE_ROUTES, type AiCoreRoute } from '@context-qa/common';
+import { AI_CORE_ROUTES, DEFAULT_TENANT, TENANT_HEADER, type AiCoreRoute } from '@context-qa/common';
 import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 
 const DAPR_API_TOKEN = 'sidecar-api-token-for-tests';
@@ -113,7 +113,8 @@ describe('mTLS and access control with real sentry and sidecars', () => {
   const invoke = (from: string, method: string, path: string, body?: unknown, token: string | null = DAPR_API_TOKEN) =>
     fetch(`${stack.sidecar(from).httpUrl}/v1.0/invoke/ai-core-service/method${path}`, {
       method,
-      headers: { ...(token ? { 'dapr-api-token': token } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      // The tenant header, as the gateway sets it (README "Tenants"): ai-core refuses /process without one.
+      headers: { ...(token ? { 'dapr-api-token': token } : {}), [TENANT_HEADER]: DEFAULT_TENANT, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
 
@@ -169,7 +170,8 @@ describe('mTLS and access control with real sentry and sidecars', () => {
 
   test("when APP_API_TOKEN is set, then calling ai-core's port directly without it is refused", async () => {
     const direct = `${stack.appUrl('ai-core-service')}/process`;
-    const post = (headers: Record<string, string>) => fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"prompt":"x"}' });
+    const post = (headers: Record<string, string>) =>
+      fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json', [TENANT_HEADER]: DEFAULT_TENANT, ...headers }, body: '{"prompt":"x"}' });
     expect((await post({})).status).toBe(401);
     expect((await post({ 'dapr-api-token': APP_API_TOKEN })).status).toBe(200);
   });
