@@ -180,3 +180,13 @@ describe('batching', () => {
     expect(kv.writes).toBe(writes + 1);
   });
 });
+
+test('when a key has no token limit, then its charge writes nothing (one write per request for requests per minute)', async () => {
+  const kv = new FlakyKv();
+  const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+  const a = admitted(await limiter.admit('k', limits({ requestsPerMinute: 10 }), 0));
+  a.release();
+  a.charge(500);
+  expect(await settledRecord(store, 'limits:k')).toMatchObject({ requests: 1, dayTokens: 0 });
+  expect(kv.writes).toBe(1);
+});

@@ -126,11 +126,19 @@ export class RateLimiter {
     const { verdict, usage } = decision;
     const state = stateOf(applied, usage); // the headers tell the limits that decided
     if (!verdict.ok) return { ok: false, reason: verdict.reason, retryAfterS: verdict.retryAfterS, state };
-    return { ok: true, state, ...this.held(store, keyId, id, limits.maxInFlight > 0, estimate, verdict) };
+    const held = { leased: limits.maxInFlight > 0, tokensLimited: limits.tokensPerMinute > 0 || limits.tokensPerDay > 0 };
+    return { ok: true, state, ...this.held(store, keyId, id, held, estimate, verdict) };
   }
 
   /** The admitted request's release (its lease, renewed until then) and its charge. */
-  private held(store: LimitStore, keyId: string, id: string, leased: boolean, estimate: number, window: { minute: number; day: number }) {
+  private held(
+    store: LimitStore,
+    keyId: string,
+    id: string,
+    { leased, tokensLimited }: { leased: boolean; tokensLimited: boolean },
+    estimate: number,
+    window: { minute: number; day: number },
+  ) {
     const send = (op: LimitOp) =>
       void store.update(recordKey(keyId), (stored) => decide(stored, op, this.clock()), RECORD_TTL_SECONDS).catch((err) => this.options.onStoreError(err));
     const renewal = leased ? setInterval(() => send({ kind: 'renew', leaseId: id, leaseExpiresAt: this.clock() + this.leaseMs }), this.leaseMs / 3) : undefined;
@@ -151,7 +159,8 @@ export class RateLimiter {
         assertAmount('a token charge', tokens);
         const delta = tokens - charged;
         charged = tokens;
-        if (delta !== 0) send({ kind: 'charge', opId: `${id}:c${++charges}`, ...window, delta });
+        // A key without token limits reserved nothing, and its spend is counted in metrics, not here: no write.
+        if (delta !== 0 && tokensLimited) send({ kind: 'charge', opId: `${id}:c${++charges}`, ...window, delta });
       },
     };
   }
