@@ -190,3 +190,12 @@ test('when a key has no token limit, then its charge writes nothing (one write p
   expect(await settledRecord(store, 'limits:k')).toMatchObject({ requests: 1, dayTokens: 0 });
   expect(kv.writes).toBe(1);
 });
+
+test('when two replicas (two limiters over one store) race 60 requests for a limit of 25, then exactly 25 are admitted', async () => {
+  const kv = new FlakyKv();
+  const [a, b] = [limiterOver(kv, { clock: () => t0 }).limiter, limiterOver(kv, { clock: () => t0 }).limiter];
+  const l = limits({ requestsPerMinute: 25, tokensPerMinute: 10_000, maxInFlight: 40 });
+  const decided = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).admit('k', l, 7)));
+  expect(decided.filter((d) => d.ok)).toHaveLength(25);
+  expect(decided.filter((d) => !d.ok).map((d) => !d.ok && d.reason)).toEqual(Array.from({ length: 35 }, () => 'requests_per_minute'));
+});
