@@ -1,5 +1,5 @@
 /** Wires config to adapters, domain and HTTP; start() returns the bound ports and a stop(). */
-import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger, type ModelName } from '@context-qa/common';
+import { createDaprClient, daprSecret, maxModelCalls, Readiness, serveApp, sidecarReady, type Logger, type ModelName } from '@context-qa/common';
 import { daprAnswerStore } from './adapters/dapr-answer-cache';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';
@@ -8,9 +8,10 @@ import { createApp } from './app';
 import { catalogue, modelPreference, modelSpecs, type Config } from './config';
 import { AnswerCache, catalogueVersion } from './domain/answer-cache';
 import { ask } from './domain/ask';
-import { ALIASES, chat, prepareChat, streamChat, type ChatDeps } from './domain/chat';
+import { ALIASES, chat, prepareChat, routeFor, streamChat, type ChatDeps } from './domain/chat';
 import type { ChatService } from './entry-points/chat';
 import { contextAdmin } from './domain/context-admin';
+import { meterCalls } from './domain/spend';
 import { PendingWrites } from './domain/pending-writes';
 import { aiCoreMetrics } from './metrics';
 
@@ -72,7 +73,8 @@ export async function start(config: Config, logger: Logger) {
     observe: metrics.context,
     observeWriteBack: metrics.writeBack,
   };
-  const chatDeps: ChatDeps = {
+  // Every model call, on every route, is metered into its request's spend (domain/spend.ts).
+  const chatDeps: ChatDeps = meterCalls({
     context,
     preference,
     autoStrategy: config.CHAT_AUTO_STRATEGY,
@@ -83,7 +85,8 @@ export async function start(config: Config, logger: Logger) {
     // No maxMs: a stream is bounded by its own request's budget (a loser in the background too), not by the global maximum.
     streamModel: (m, r, budget, opts) => model(m).runStream(r, budget, { ...opts, idleMs: config.STREAM_IDLE_TIMEOUT_MS }),
     answers,
-  };
+  });
+
   const chatService: ChatService = {
     prepare: (req, scope, budget) => prepareChat(req, scope, budget, chatDeps),
     complete: (prepared, budget, opts) => chat(prepared, budget, chatDeps, opts),
@@ -91,7 +94,12 @@ export async function start(config: Config, logger: Logger) {
       answers.bypassed(); // streams never use the answer cache
       return streamChat(prepared, budget, chatDeps, sink);
     },
-    models: () => [...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })), ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' }))],
+    // max_calls: what a request may cost in model calls (the gateway reserves tokens for that many).
+    models: () =>
+      [...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })), ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' }))].map((m) => {
+        const route = routeFor(m.id, chatDeps);
+        return { ...m, max_calls: maxModelCalls(route.strategy, route.order.length) };
+      }),
   };
   const readiness = new Readiness({ sidecar: () => sidecarReady(config) });
   const app = createApp({

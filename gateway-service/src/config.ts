@@ -67,6 +67,12 @@ export const configSchema = withChecks(
       .max(4096)
       .default(512)
       .describe("output tokens a request without its own maximum is assumed to cost before it runs (ai-core's DEFAULT_MAX_TOKENS)"),
+    RATE_LIMIT_ASSUMED_MAX_CALLS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe("model calls a request is assumed to make until ai-core's table (max_calls in its model list) has been read, or for a model it does not list"),
     RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: z.coerce
       .number()
       .int()
@@ -77,6 +83,10 @@ export const configSchema = withChecks(
   }),
   (c) => [
     ...baseConfigIssues(c),
+    // A direct URL skips the sidecars' mTLS, access control and resiliency: never by a stray variable in production.
+    ...(c.AI_CORE_DIRECT_URL && !c.BENCHMARK_MODE
+      ? [{ path: ['AI_CORE_DIRECT_URL'], message: 'is for benchmarks only: refused unless BENCHMARK_MODE=true (it bypasses Dapr)' }]
+      : []),
     // Else a healthy gateway would go unready between two refreshes.
     ...(c.API_KEYS_MAX_STALENESS_MS > c.API_KEYS_REFRESH_MS
       ? []
@@ -90,7 +100,3 @@ export const configSchema = withChecks(
 );
 
 export type Config = z.infer<typeof configSchema>;
-    // A direct URL skips the sidecars' mTLS, access control and resiliency: never by a stray variable in production.
-    ...(c.AI_CORE_DIRECT_URL && !c.BENCHMARK_MODE
-      ? [{ path: ['AI_CORE_DIRECT_URL'], message: 'is for benchmarks only: refused unless BENCHMARK_MODE=true (it bypasses Dapr)' }]
-      : []),

@@ -1,11 +1,13 @@
 /** Wires config to adapters and HTTP; start() returns the bound ports and a stop(). */
 import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger } from '@context-qa/common';
 import { daprInvoker } from './adapters/ai-core-invoker';
+import { CallTable } from './adapters/call-table';
 import { daprLimitRecords } from './adapters/dapr-limit-records';
 import { casRecords, memoryKv } from './adapters/limit-records-cas';
 import { ApiKeySource } from './adapters/api-key-source';
 import { createApp } from './app';
 import { admission } from './entry-points/admission';
+import { keyConcurrency } from './entry-points/key-concurrency';
 import type { Config } from './config';
 import { RateLimiter } from './domain/rate-limiter';
 import { DEV_KEY_HASHES } from './domain/api-keys';
@@ -39,8 +41,13 @@ export async function start(config: Config, logger: Logger) {
       warnStoreError(err);
     },
   });
+  const aiCore = daprInvoker(config);
+  // What each model, alias and strategy can cost in calls: ai-core's own table, re-read like the keys.
+  const callTable = new CallTable(aiCore, config.RATE_LIMIT_ASSUMED_MAX_CALLS, logger);
+  callTable.start(config.API_KEYS_REFRESH_MS);
   const limits: LimitDeps = {
     limiter,
+    maxCalls: callTable.maxCalls,
     defaults: {
       requestsPerMinute: config.RATE_LIMIT_DEFAULT_RPM,
       tokensPerMinute: config.RATE_LIMIT_DEFAULT_TPM,
@@ -59,8 +66,10 @@ export async function start(config: Config, logger: Logger) {
     bodyLimit: config.BODY_LIMIT,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     httpMiddleware: metrics.httpMiddleware,
-    aiCore: daprInvoker(config),
+    aiCore,
     // One admission count per replica, shared by both listeners.
+    // One count per key per replica, shared by both listeners, like admission.
+    perKey: keyConcurrency(limits),
     admit: admission({
       maxInFlight: config.MAX_IN_FLIGHT,
       maxLagMs: config.MAX_EVENT_LOOP_DELAY_MS,
@@ -78,6 +87,7 @@ export async function start(config: Config, logger: Logger) {
     readiness,
     cleanup: async () => {
       keys.stop();
+      callTable.stop();
       await dapr.stop();
     },
   });

@@ -24,6 +24,7 @@ import { noCacheRequested, type AnswerCacheStatus, type CacheRequest } from '../
 import { UnknownModel, UnsupportedRouting, type ChatScope, type ChatSink, type PreparedChat } from '../domain/chat';
 import type { Outcomes } from '../domain/strategies';
 import { completion, sendOpenAiError, sseSink } from './chat-wire';
+import { meterSpend } from './spend-header';
 import { tenantOf } from './tenant';
 
 export interface ChatService {
@@ -33,7 +34,7 @@ export interface ChatService {
   /** Streams never use the answer cache (x-context-qa-cache: bypass). */
   stream(prepared: PreparedChat, budget: Deadline, sink: ChatSink): Promise<{ model: string; models: Outcomes }>;
   /** `GET /v1/models`: concrete models, then routing aliases. */
-  models(): { id: string; owned_by: string }[];
+  models(): { id: string; owned_by: string; max_calls: number }[];
 }
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
@@ -45,7 +46,7 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
     res.json({ object: 'list', data: deps.chat.models().map((m) => ({ ...m, object: 'model', created: 0 })) });
   });
 
-  routes.add('post', '/v1/chat/completions', ...deps.body, async (req, res) => {
+  routes.add('post', '/v1/chat/completions', ...deps.body, meterSpend, async (req, res) => {
     const parsed = chatRequestSchema.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -27,6 +27,7 @@ import { noCacheRequested } from '../domain/answer-cache';
 import { mountChatRoutes, OPENAI_PATHS, type ChatService } from './chat';
 import type { ContextAdmin } from '../domain/context-admin';
 import { requireTenant, tenantOf } from './tenant';
+import { meterSpend } from './spend-header';
 
 export interface RouteDeps {
   logger: Logger;
@@ -57,7 +58,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   // encoded '/', '?' or '#' inside a key would not survive as a path segment.
   const key = (query: unknown) => parseOr400(keyQuery, query).key;
 
-  routes.add('post', '/process', ...body, async (req, res) => {
+  routes.add('post', '/process', ...body, meterSpend, async (req, res) => {
     const input = parseOr400(askRequestSchema, req.body);
     const requestId = requestContext.get()?.requestId ?? '';
     const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);

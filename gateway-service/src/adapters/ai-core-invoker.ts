@@ -9,14 +9,17 @@ import {
   ANSWER_CACHE_HEADER,
   ANSWERED_BY_HEADER,
   httpError,
+  parseSpend,
   REMAINING_HEADER,
   sidecarHeaders,
   sidecarRequest,
   sidecarUrl,
+  SPEND_HEADER,
   type AppError,
   type Deadline,
   type SidecarConfig,
   type SidecarResponse,
+  type Spend,
 } from '@context-qa/common';
 
 export interface Forwarded {
@@ -28,6 +31,8 @@ export interface Forwarded {
   answeredBy?: string;
   /** What ai-core's answer cache did (its x-context-qa-cache header): hit, miss or bypass. */
   cache?: string;
+  /** What every model call of the request spent (ai-core's spend header): what the key is charged. */
+  spend?: Spend;
 }
 
 /** Puts on our answer the headers of ai-core's that the caller should see. */
@@ -57,13 +62,13 @@ const HOP_MARGIN_MS = 250;
 
 export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_DIRECT_URL?: string | undefined }): AiCore {
   const base = config.AI_CORE_DIRECT_URL ?? `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
+  // The Dapr token is for our own sidecar only: a direct URL (benchmarks) never gets it.
+  const tokenHeaders = config.AI_CORE_DIRECT_URL ? {} : sidecarHeaders(config);
 
   function request(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline) {
     return {
       url: `${base}${path}`,
       method,
-  // The Dapr token is for our own sidecar only: a direct URL (benchmarks) never gets it.
-  const tokenHeaders = config.AI_CORE_DIRECT_URL ? {} : sidecarHeaders(config);
       headers: {
         ...tokenHeaders,
         'x-request-id': ctx.requestId,
@@ -121,7 +126,15 @@ function settle(res: SidecarResponse): Forwarded {
     const retryAfter = res.header('retry-after');
     const answeredBy = res.header(ANSWERED_BY_HEADER);
     const cache = res.header(ANSWER_CACHE_HEADER);
-    return { status, body: json ?? text, ...(retryAfter ? { retryAfter } : {}), ...(answeredBy ? { answeredBy } : {}), ...(cache ? { cache } : {}) };
+    const spend = parseSpend(res.header(SPEND_HEADER));
+    return {
+      status,
+      body: json ?? text,
+      ...(retryAfter ? { retryAfter } : {}),
+      ...(answeredBy ? { answeredBy } : {}),
+      ...(cache ? { cache } : {}),
+      ...(spend ? { spend } : {}),
+    };
   }
   // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
   const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);

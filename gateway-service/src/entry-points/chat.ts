@@ -12,15 +12,21 @@ import {
   ANSWERED_BY_HEADER,
   chatRequestSchema,
   contextKeySchema,
+  estimateTokens,
   openAiError,
+  parseSpend,
+  SPEND_TRAILER,
+  textOf,
+  type ChatRequest,
+  type Spend,
   requestContext,
   requestDeadline,
   type Deadline,
   type Logger,
 } from '@context-qa/common';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
+import { estimates, limitRequests, noteSpend, type LimitDeps } from './limits';
 import { tenantHeaders } from './tenancy';
-import { chargeUsage, estimates, limitRequests, type LimitDeps } from './limits';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
 
@@ -31,7 +37,7 @@ const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, ANSWER_CAC
 
 export function mountChatRoutes(
   routes: Routes,
-  deps: { aiCore: AiCore; admit: RequestHandler; ask: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
+  deps: { aiCore: AiCore; admit: RequestHandler; ask: RequestHandler; perKey: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
 ): void {
   const ctx = (req: Request, res: Response) => {
     const contextKey = req.header('x-context-key');
@@ -61,27 +67,23 @@ export function mountChatRoutes(
     next();
   };
 
-  routes.add('post', '/v1/chat/completions', deps.admit, deps.ask, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
+  routes.add('post', '/v1/chat/completions', deps.admit, deps.ask, deps.perKey, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
     const out = await deps.aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body, ctx(req, res), d);
-    const charge = (u: WireUsage | undefined, model: string) => u && chargeUsage(res, deps.limits, [{ model, input: u.prompt_tokens, output: u.completion_tokens }]);
-    if ('stream' in out) return relayStream(res, out.stream, d, deps.logger, (u) => charge(u, out.stream.headers.get(ANSWERED_BY_HEADER) ?? ''));
-    relayWhole(res, out);
-    const answer = out.body as { usage?: WireUsage; model?: string };
-    if (out.status >= 300) return; // the reservation stays: models may have run
-    if (out.cache === 'hit')
-      chargeUsage(res, deps.limits, []); // a hit costs nothing: give the reservation back
-    else charge(answer.usage, answer.model ?? '');
+    if (!('stream' in out)) {
+      if (out.spend) noteSpend(res, out.spend);
+      return relayWhole(res, out);
+    }
+    // Until ai-core's trailer says what every call spent, the key owes what was relayed (a cut stream pays that).
+    const inputTokens = (req.body as ChatRequest).messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), deps.limits.assumedContextTokens);
+    const relayed = { input: inputTokens, output: 0 };
+    noteSpend(res, { [out.stream.headers.get(ANSWERED_BY_HEADER) ?? '']: relayed });
+    await relayStream(res, out.stream, d, deps.logger, {
+      onContent: (text) => void (relayed.output += estimateTokens(text)),
+      onSpend: (spend) => noteSpend(res, spend),
+    });
   });
 }
-
-interface WireUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-}
-
-/** ai-core's accounting line at the end of a stream (an SSE comment, which clients ignore); not relayed. */
-const USAGE_COMMENT = ': usage ';
 
 function relayWhole(res: Response, out: Forwarded): void {
   relayAnswerHeaders(res, out);
@@ -95,12 +97,28 @@ function relayWhole(res: Response, out: Forwarded): void {
 
 const DONE = 'data: [DONE]';
 
+/** The text a relayed chunk carries (what the caller received), if any. */
+function deltaContent(event: string): string | undefined {
+  if (!event.startsWith('data: {')) return undefined;
+  try {
+    return (JSON.parse(event.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta?.content ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Relays SSE as it comes. Should ai-core's stream break off (no [DONE], no
  * error event at its end), the caller gets an error event rather than a
  * stream that merely stops and looks complete.
  */
-async function relayStream(res: Response, upstream: globalThis.Response, deadline: Deadline, logger: Logger, onUsage: (u: WireUsage) => void): Promise<void> {
+async function relayStream(
+  res: Response,
+  upstream: globalThis.Response,
+  deadline: Deadline,
+  logger: Logger,
+  spent: { onContent: (text: string) => void; onSpend: (spend: Spend) => void },
+): Promise<void> {
   res.status(upstream.status);
   for (const h of RELAYED) {
     const v = upstream.headers.get(h);
@@ -122,10 +140,16 @@ async function relayStream(res: Response, upstream: globalThis.Response, deadlin
         .filter((e) => e !== '');
       pending = pending.slice(end + 2);
       for (const e of events) {
-        if (e.startsWith(USAGE_COMMENT)) onUsage(JSON.parse(e.slice(USAGE_COMMENT.length)) as WireUsage);
-        else res.write(`${e}\n\n`);
+        if (e.startsWith(SPEND_TRAILER)) {
+          const spend = parseSpend(e.slice(SPEND_TRAILER.length));
+          if (spend) spent.onSpend(spend);
+          continue;
+        }
+        res.write(`${e}\n\n`);
+        lastEvent = e;
+        const content = deltaContent(e);
+        if (content) spent.onContent(content);
       }
-      lastEvent = events.at(-1) ?? lastEvent;
     }
   } catch (err) {
     if (deadline.reason === 'client_gone') return; // nobody to tell

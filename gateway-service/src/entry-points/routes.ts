@@ -16,6 +16,7 @@ import {
   requestDeadline,
   routeTable,
   type AccessFields,
+  type AskRequest,
   type AskResponse,
   type Logger,
   type Readiness,
@@ -23,7 +24,7 @@ import {
 import { openApiDocument } from '@context-qa/common/dist/openapi';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
-import { chargeUsage, estimates, limitRequests, promptUsage, type LimitDeps } from './limits';
+import { estimates, limitRequests, noteSpend, queryPrompt, type LimitDeps } from './limits';
 import { allows, apiKeyEntrySchema, checkApiKey, maySeeUsageOf, type ApiKeyEntry, type Caller, type Scope } from '../domain/api-keys';
 import { resolveTenant, tenantHeaders } from './tenancy';
 
@@ -50,6 +51,8 @@ export interface RouteDeps {
   limits: LimitDeps;
   /** Load shedding in front of the answer routes (entry-points/admission.ts); default: admit all. */
   admit?: RequestHandler;
+  /** Per-key concurrency on this replica, after authentication and before the body (entry-points/key-concurrency.ts). */
+  perKey?: RequestHandler;
 }
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
@@ -71,32 +74,31 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const ask = async (req: Request, res: Response) => {
     // The caller's Cache-Control (no-cache: skip the answer cache) is ai-core's to judge.
     const cacheControl = req.header('cache-control');
-    const out = await call(req, res, 'POST', AI_CORE_ROUTES.process.path, parseOr400(askRequestSchema, req.body), cacheControl ? { 'cache-control': cacheControl } : undefined);
+    const out = await call(req, res, 'POST', AI_CORE_ROUTES.process.path, req.body as AskRequest, cacheControl ? { 'cache-control': cacheControl } : undefined);
+    if (out.spend) noteSpend(res, out.spend);
     const answer = out.body as AskResponse;
-    if (out.status < 300) {
-      noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
-      chargeUsage(res, deps.limits, promptUsage(answer));
-    }
+    if (out.status < 300) noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
     return out;
   };
-  const limit = limitRequests(deps.limits, estimates.prompt);
-  /** The sketch route's ?prompt=… becomes the body before limits estimate its cost. */
-  const queryPrompt: RequestHandler = (req, _res, next) => {
-    if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
+  /** Validated before any limit is taken: a bad request is refused without counting against its key. */
+  const validAsk: RequestHandler = (req, _res, next) => {
+    req.body = parseOr400(askRequestSchema, req.body);
     next();
   };
+  const limit = limitRequests(deps.limits, estimates.prompt);
 
   const surface = deps.surface ?? 'all';
   const admit: RequestHandler = deps.admit ?? ((_req, _res, next) => next());
+  const perKey: RequestHandler = deps.perKey ?? ((_req, _res, next) => next());
   if (surface !== 'admin') {
     // The public API's OpenAPI document, without a key (client generators, API gateways); built on first use.
     let document: object | undefined;
     routes.add('get', '/openapi.json', (_req, res) => void res.json((document ??= openApiDocument())));
-    mountChatRoutes(routes, { aiCore: deps.aiCore, admit, ask: auth('ask'), body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, limits: deps.limits });
-    routes.add('post', '/v1/prompt', admit, auth('ask'), ...body, limit, async (req, res) => send(res, await ask(req, res)));
+    mountChatRoutes(routes, { aiCore: deps.aiCore, admit, ask: auth('ask'), perKey, body, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, limits: deps.limits });
+    routes.add('post', '/v1/prompt', admit, auth('ask'), perKey, ...body, validAsk, limit, async (req, res) => send(res, await ask(req, res)));
 
     // The original sketch's route: ?prompt=… or the JSON body, plus its answer keys.
-    routes.add('post', '/prompt', admit, auth('ask'), ...body, queryPrompt, limit, async (req, res) => {
+    routes.add('post', '/prompt', admit, auth('ask'), perKey, ...body, queryPrompt, validAsk, limit, async (req, res) => {
       send(res, await ask(req, res), (b: AskResponse) => ({ ...b, llama: b.models.llama4?.text ?? '', gpt4: b.models.gpt4?.text ?? '' }));
     });
   }

@@ -5,6 +5,7 @@ export * from './http';
 export * from './access-log';
 export * from './service';
 export * from './contract';
+export * from './spend';
 export * from './validate';
 export * from './metrics';
 export * from './dapr';

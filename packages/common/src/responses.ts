@@ -128,6 +128,14 @@ export const chatStreamEventSchema = z.union([chatCompletionChunkSchema, openAiE
 export const modelListSchema = z
   .object({
     object: z.literal('list'),
-    data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })),
+    data: z.array(
+      z.object({
+        id: z.string(),
+        object: z.literal('model'),
+        created: z.number().int(),
+        owned_by: z.string(),
+        max_calls: z.number().int().min(1).optional().describe('Extension: the most model calls one request to this model or alias can make (what its token reservation covers).'),
+      }),
+    ),
   })
   .meta({ id: 'ModelList', description: 'The configured models, then the routing aliases (auto, primary, fastest, both, sequential, fuse).' });
