@@ -10,7 +10,7 @@ export function gatewayMetrics() {
     registers: [registry],
   });
   /** Computed at scrape time, so it keeps growing while refreshes fail. */
-  const watchKeys = (keys: ApiKeySource) =>
+  const watchKeys = (keys: Pick<ApiKeySource, 'ageMs'>) =>
     new Gauge({
       name: 'gateway_api_keys_age_seconds',
       help: 'Seconds since the API-key list was last read successfully (NaN before the first read)',

@@ -115,7 +115,9 @@ const LABEL_VALUES: Record<string, Record<string, readonly string[] | RegExp>> =
 type Exported = Map<string, { metric: string; labels: Set<string> }>;
 function exportedSeries(): Exported {
   const series: Exported = new Map(SCRAPE_SERIES.map((n) => [n, { metric: n, labels: new Set(TARGET_LABELS) }]));
-  for (const { registry } of [aiCoreMetrics({ pendingWriteBacks: () => 0 }), gatewayMetrics()]) {
+  const gateway = gatewayMetrics();
+  gateway.watchKeys({ ageMs: undefined }); // the key-list age gauge exists once a key source is watched
+  for (const { registry } of [aiCoreMetrics({ pendingWriteBacks: () => 0 }), gateway]) {
     // prom-client's metric objects keep their labelNames; its types do not declare them.
     for (const m of registry.getMetricsAsArray() as unknown as { name: string; type: unknown; labelNames?: readonly string[] }[]) {
       const own = [...DEFAULT_LABELS, ...TARGET_LABELS, ...(m.labelNames ?? [])];
@@ -180,6 +182,23 @@ function problems(exprs: { where: string; expr: string }[], exported: Exported):
   return [...found];
 }
 
+/** The number an alert's expression ends comparing with (`… > 48000`). */
+const thresholdOf = (alert: string) => {
+  const rule = groups()
+    .flatMap((g) => g.rules)
+    .find((r) => r.alert === alert);
+  return Number(/>\s*(\d+(?:\.\d+)?)\s*$/.exec(rule!.expr)?.[1]);
+};
+
+/** A gateway env value as the EKS manifests ship it (k8s/base/gateway.yaml), else the config default. */
+const shippedGatewayEnv = (name: keyof typeof gatewaySchema.shape): number => {
+  type EnvDeployment = { kind: string; spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const docs = parseAllDocuments(readFileSync(path.join(root, 'k8s/base/gateway.yaml'), 'utf8')).map((d) => d.toJS() as EnvDeployment | null);
+  const env = docs.find((d) => d?.kind === 'Deployment')!.spec.template.spec.containers.flatMap((c) => c.env ?? []);
+  const value = env.find((e) => e.name === name)?.value;
+  return Number(value ?? gatewaySchema.shape[name].parse(undefined));
+};
+
 const run = (args: string[]) => spawnSync(tool('promtool'), args, { cwd: root, encoding: 'utf8' });
 
 describe('alert rules', () => {
@@ -201,13 +220,24 @@ describe('alert rules', () => {
   });
 
   test('the latency alert fires above the request budget (REQUEST_TIMEOUT_MS), a bucket bound of the HTTP histogram', () => {
-    const rule = groups()
-      .flatMap((g) => g.rules)
-      .find((r) => r.alert === 'ContextQaLatencyOverBudget');
-    const threshold = Number(/>\s*(\d+(?:\.\d+)?)\s*$/.exec(rule!.expr)?.[1]);
+    const threshold = thresholdOf('ContextQaLatencyOverBudget');
     expect(threshold).toBe(gatewaySchema.shape.REQUEST_TIMEOUT_MS.parse(undefined) / 1000);
     const text = readFileSync(path.join(root, 'packages/common/src/metrics.ts'), 'utf8');
     expect(text).toMatch(new RegExp(`buckets: \\[[^\\]]*\\b${threshold}\\b`));
+  });
+});
+
+describe('alert thresholds in step with the shipped configuration', () => {
+  test('the key-spend alert fires at half the daily token budget the EKS manifests ship, spent within an hour', () => {
+    const tpd = shippedGatewayEnv('RATE_LIMIT_DEFAULT_TPD');
+    expect(tpd).toBeGreaterThan(0);
+    expect(thresholdOf('ContextQaKeySpendHigh')).toBe(tpd / 2);
+  });
+
+  test('the key-list alert fires after several failed refreshes, before readiness turns false (API_KEYS_MAX_STALENESS_MS)', () => {
+    const thresholdMs = thresholdOf('ContextQaApiKeysStale') * 1000;
+    expect(thresholdMs).toBeGreaterThanOrEqual(3 * shippedGatewayEnv('API_KEYS_REFRESH_MS'));
+    expect(thresholdMs).toBeLessThan(shippedGatewayEnv('API_KEYS_MAX_STALENESS_MS'));
   });
 });
 

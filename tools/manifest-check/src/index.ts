@@ -7,6 +7,7 @@ import path from 'node:path';
 import { configSchema as aiCoreConfig } from '@context-qa/ai-core-service/dist/config';
 import { configSchema as gatewayConfig } from '@context-qa/gateway-service/dist/config';
 import { parse } from 'yaml';
+import { checkBedrockIam } from './bedrock-iam';
 import { DAPR_HELM_VALUES } from './injector';
 import { fileDocs, kustomizeDocs, describe, type Doc } from './load';
 import { placeholdersIn } from './placeholders';
@@ -81,6 +82,7 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
   const valuesFile = path.join(root, DAPR_HELM_VALUES);
   const daprHelmValues: unknown = existsSync(valuesFile) ? parse(readFileSync(valuesFile, 'utf8')) : undefined;
   problems.push(...checkRules({ rendered, componentSets, local, usedComponents: [...new Set(usedComponents)], appIds, texts, deployable: deployableSources, daprHelmValues }));
+  problems.push(...checkBedrockIam(root));
   return { checked: all.length, problems, notes: templateNotes(rendered, deployableSources) };
 }
 

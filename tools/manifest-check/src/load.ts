@@ -36,7 +36,14 @@ export interface ManifestSpec {
   /** Dapr Component */
   metadata?: { name: string; value?: string | number | boolean }[];
   /** Dapr Configuration */
-  accessControl?: { policies?: { appId: string }[] };
+  accessControl?: { defaultAction?: string; policies?: AccessPolicy[] };
+}
+
+/** One app id's entry in a Dapr Configuration's accessControl. */
+export interface AccessPolicy {
+  appId: string;
+  defaultAction?: string;
+  operations?: { name?: string; httpVerb?: string[]; action?: string }[];
 }
 
 export interface PodSpec {

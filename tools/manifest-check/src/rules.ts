@@ -1,4 +1,5 @@
 /** Our own rules on top of the schemas: what every deployment of context-qa must get right. */
+import { checkAccessControl } from './access-control';
 import { checkAdminListener, checkIngresses } from './exposure';
 import { checkInjectorValues } from './injector';
 import { describe, type Doc } from './load';
@@ -68,8 +69,10 @@ export function checkRules(input: RuleInput): string[] {
       if (deployable) checkNoPlaceholder(d, fail);
     }
     checkDapr(docs, input.appIds, fail);
+    checkAccessControl(docs, fail);
   }
   checkDapr(input.local, input.appIds, fail);
+  checkAccessControl(input.local, fail);
   checkInjectorValues(input.rendered, input.daprHelmValues, fail);
 
   for (const [set, docs] of input.componentSets) {

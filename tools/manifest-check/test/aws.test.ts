@@ -31,9 +31,9 @@ describe('AWS documents', () => {
   const statements: Statement[] = policy.Statement;
   const store = yaml('components/eks/context-store.yaml')[0]!;
 
-  test('when the ai-core policy is read, then it allows exactly item reads/writes on the one table and InvokeModel', () => {
+  test('when the ai-core policy is read, then it allows exactly item reads/writes on the one table and InvokeModel (with its streamed form)', () => {
     const actions = statements.flatMap((s) => s.Action).sort();
-    expect(actions).toEqual(['bedrock:InvokeModel', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
     const resources = statements.flatMap((s) => [s.Resource].flat());
     expect(resources.some((r: string) => r.includes('*'))).toBe(false);

@@ -48,6 +48,36 @@ describe('manifest-check', () => {
       /policy for unknown app id gateway/,
     ],
     ['a leaked AWS key', (r: string) => replaceIn(r, 'components/local/context-store.yaml', 'value: us-east-1', 'value: AKIAABCDEFGHIJKLMNOP'), /contains an AWS access key id/],
+    [
+      'an access-control policy without a route the gateway calls',
+      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', /^\s+- name: \/v1\/chat\/completions\n.*\n.*\n/m, ''),
+      /policy gateway-service: does not allow POST \/v1\/chat\/completions, which the gateway calls/,
+    ],
+    [
+      'an access-control policy with a verb the gateway does not use',
+      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'httpVerb: ["GET"]', 'httpVerb: ["GET", "POST"]'),
+      /policy gateway-service: allows POST \/v1\/models, which the gateway never calls/,
+    ],
+    [
+      'an access-control policy with a route prefix wider than the gateway calls',
+      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'name: /v1/models', 'name: /v1'),
+      /policy gateway-service: allows GET \/v1, which the gateway never calls/,
+    ],
+    [
+      'an IAM policy without the action a Bedrock command needs',
+      (r: string) => replaceIn(r, 'k8s/aws/ai-core-policy.json', ', "bedrock:InvokeModelWithResponseStream"', ''),
+      /ai-core-policy.json: a Bedrock statement lacks bedrock:InvokeModelWithResponseStream, which ai-core's ConverseStreamCommand needs/,
+    ],
+    [
+      'an IAM policy with a Bedrock action no command needs',
+      (r: string) => replaceIn(r, 'k8s/aws/ai-core-policy.json', '"bedrock:InvokeModel",', '"bedrock:InvokeModel", "bedrock:ListFoundationModels",'),
+      /grants bedrock:ListFoundationModels, which no command ai-core sends needs/,
+    ],
+    [
+      'a Bedrock command whose IAM action the check does not know',
+      (r: string) => replaceIn(r, 'ai-core-service/src/adapters/models/bedrock.ts', 'new ConverseCommand(', 'new ApplyGuardrailCommand('),
+      /bedrock.ts: sends ApplyGuardrailCommand, whose IAM action manifest-check does not know/,
+    ],
   ])('when a manifest has %s, then the check fails and says why', (_what, edit, message) => {
     const { code, out } = broken(edit);
     expect(out).toMatch(message);

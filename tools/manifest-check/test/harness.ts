@@ -27,7 +27,9 @@ export function scratchCopies() {
   const copyWith = (edit: (root: string) => void): string => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
     temps.push(root);
-    for (const dir of ['k8s', 'components', 'dapr/config.yaml', 'dapr/resources']) cpSync(path.join(repoRoot, dir), path.join(root, dir), { recursive: true });
+    // ai-core's sources: the Bedrock commands it sends decide the IAM actions its policy needs.
+    for (const dir of ['k8s', 'components', 'dapr/config.yaml', 'dapr/resources', 'ai-core-service/src'])
+      cpSync(path.join(repoRoot, dir), path.join(root, dir), { recursive: true });
     edit(root);
     return root;
   };
