@@ -305,6 +305,7 @@ async function startDirectGateway(stack: Stack) {
       DAPR_HTTP_PORT: String(stack.sidecar('gateway-service').ports.http), // API keys still come from the secret store
       AI_CORE_DIRECT_URL: stack.appUrl('ai-core-service'),
       BENCHMARK_MODE: 'true', // the gateway refuses a direct URL without it
+      LOCAL_DEV: 'true', // the bench asks with the dev keys
     },
     logFile: path.join(stack.logDir, 'gateway-direct.log'),
     ready: () => httpOk(`http://127.0.0.1:${port}/readyz`),
