@@ -4,7 +4,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chunks, SimulatorAdmin, startSimulator, type Simulator } from '@context-qa/model-sim';
+import { chunks } from '@context-qa/model-sim';
+import { useSimulator } from './simulated-clouds';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel, converseMessages } from '../src/adapters/models/bedrock';
 import { samplingFor } from '../src/adapters/models/sampling';
@@ -80,24 +81,16 @@ async function cutShort(target: string) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-let sim: Simulator;
-let admin: SimulatorAdmin;
-beforeAll(async () => {
-  // The Bedrock SDK signs every request, also to the simulator.
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'simulated', AWS_SECRET_ACCESS_KEY: 'simulated', AWS_EC2_METADATA_DISABLED: 'true' });
-  sim = await startSimulator();
-  admin = new SimulatorAdmin(sim.url);
-});
-afterAll(() => sim.stop());
+const clouds = useSimulator();
 afterEach(async () => {
-  await admin.heal();
-  await admin.resetCounters();
+  await clouds.admin.heal();
+  await clouds.admin.resetCounters();
 });
 const signal = () => new AbortController().signal;
 
 describe.each(CASES)('$kind provider', ({ op, target, make }) => {
   let model: ModelProvider;
-  beforeAll(() => (model = make(sim.url)));
+  beforeAll(() => (model = make(clouds.sim.url)));
 
   test('when streamed, then the deltas join to exactly the non-streamed answer, and `end` carries finishReason and usage', async () => {
     const plain = await model.generate(REQ, signal());
@@ -146,7 +139,7 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
 
   test('when the stream fails with an error event after two chunks, then those arrive and the stream throws upstream_error', async () => {
     const full = (await model.generate(REQ, signal())).text;
-    await admin.setFault(target, { failAfterChunks: 2, midStream: 'error' });
+    await clouds.admin.setFault(target, { failAfterChunks: 2, midStream: 'error' });
     const out = await drain(model.stream(REQ, signal()));
     expect(out.deltas.join('')).toBe(chunks(full).slice(0, 2).join(''));
     expect(out.error).toBeInstanceOf(ModelError);
@@ -156,7 +149,7 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
 
   test('when the connection drops mid-stream, then the stream throws (never a quiet end)', async () => {
     // The pause lets the first chunk leave before the drop discards what is still buffered.
-    await admin.setFault(target, { failAfterChunks: 2, chunkDelayMs: 20, midStream: 'drop' });
+    await clouds.admin.setFault(target, { failAfterChunks: 2, chunkDelayMs: 20, midStream: 'drop' });
     const out = await drain(model.stream(REQ, signal()));
     expect(out.deltas.length).toBeGreaterThan(0);
     expect(out.error).toBeInstanceOf(ModelError);
@@ -165,8 +158,8 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
   });
 
   test('when the response ends cleanly before the stop event, then the stream throws (the SDK alone would end quietly)', async () => {
-    await admin.setFault(target, { chunkDelayMs: 50 });
-    const proxy = await cutShort(sim.url);
+    await clouds.admin.setFault(target, { chunkDelayMs: 50 });
+    const proxy = await cutShort(clouds.sim.url);
     try {
       const out = await drain(make(proxy.url).stream(REQ, signal()));
       expect(out.error).toBeInstanceOf(ModelError);
@@ -178,7 +171,7 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
   });
 
   test('when the API throttles before the first chunk, then the stream throws rate_limited and yields nothing', async () => {
-    await admin.setFault(target, { failRate: 1, error: 'throttling' });
+    await clouds.admin.setFault(target, { failRate: 1, error: 'throttling' });
     const out = await drain(model.stream(REQ, signal()));
     expect(out.deltas).toEqual([]);
     expect(out.error).toBeInstanceOf(ModelError);
@@ -186,25 +179,25 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
   });
 
   test('when our signal aborts mid-stream, then the stream throws cancelled and the upstream connection is closed', async () => {
-    await admin.setFault(target, { chunkDelayMs: 50 });
+    await clouds.admin.setFault(target, { chunkDelayMs: 50 });
     const ctl = new AbortController();
     const it = model.stream(REQ, ctl.signal)[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject({ type: 'delta' });
-    expect(await admin.route(op, target)).toMatchObject({ open: 1, abandoned: 0 });
+    expect(await clouds.admin.route(op, target)).toMatchObject({ open: 1, abandoned: 0 });
     ctl.abort();
     await expect(it.next()).rejects.toMatchObject({ kind: 'cancelled' });
-    await eventually(async () => (await admin.route(op, target)).open === 0);
-    expect(await admin.route(op, target)).toMatchObject({ requests: 1, open: 0, abandoned: 1 });
+    await eventually(async () => (await clouds.admin.route(op, target)).open === 0);
+    expect(await clouds.admin.route(op, target)).toMatchObject({ requests: 1, open: 0, abandoned: 1 });
   });
 
   test('when the consumer stops reading mid-stream, then the upstream connection is closed too', async () => {
-    await admin.setFault(target, { chunkDelayMs: 50 });
+    await clouds.admin.setFault(target, { chunkDelayMs: 50 });
     for await (const ev of model.stream(REQ, signal())) {
       expect(ev.type).toBe('delta');
       break;
     }
-    await eventually(async () => (await admin.route(op, target)).open === 0);
-    expect(await admin.route(op, target)).toMatchObject({ requests: 1, open: 0, abandoned: 1 });
+    await eventually(async () => (await clouds.admin.route(op, target)).open === 0);
+    expect(await clouds.admin.route(op, target)).toMatchObject({ requests: 1, open: 0, abandoned: 1 });
   });
 });
 
@@ -234,7 +227,7 @@ describe('Bedrock conversation shape', () => {
   });
 
   test('when the history opens with the assistant, then Bedrock accepts the conversation', async () => {
-    const model = CASES[0]!.make(sim.url);
+    const model = CASES[0]!.make(clouds.sim.url);
     const out = await model.generate({ ...REQ, history: [{ role: 'assistant', text: 'Hi, how can I help?' }] }, signal());
     expect(out.text).toContain('"The moon is made of basalt."');
   });

@@ -3,7 +3,7 @@
  * healthy model that always loses must not be judged by the race it lost.
  */
 import { Deadline, type ModelName } from '@context-qa/common';
-import { SimulatorAdmin, startSimulator, type Simulator } from '@context-qa/model-sim';
+import { useSimulator } from './simulated-clouds';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel } from '../src/adapters/models/bedrock';
 import { GuardedModel } from '../src/adapters/models/guarded';
@@ -14,25 +14,17 @@ const MAVERICK = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const RACES = 4;
 const BREAKER = { timeoutMs: 5000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 3, rollingCountTimeoutMs: 60_000, maxInFlight: 10 };
 
-let sim: Simulator;
-let admin: SimulatorAdmin;
-beforeAll(async () => {
-  // The Bedrock SDK signs every request, also to the simulator.
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'simulated', AWS_SECRET_ACCESS_KEY: 'simulated', AWS_EC2_METADATA_DISABLED: 'true' });
-  sim = await startSimulator();
-  admin = new SimulatorAdmin(sim.url);
-});
-afterAll(() => sim.stop());
+const clouds = useSimulator();
 
 const quietSink = (): ChatSink => ({ start: () => {}, delta: () => {}, end: () => {}, fail: () => {} });
 
 test('when a healthy model always loses fastest stream races, then it is stopped by the first token, never judged a timeout, and its breaker stays closed', async () => {
   const guarded: Record<ModelName, GuardedModel> = {
-    gpt4: new GuardedModel(azureOpenAIModel({ name: 'gpt4', endpoint: sim.url, deployment: 'gpt-4', apiVersion: '2024-10-21', apiKey: async () => 'sim-key' }), BREAKER),
-    llama4: new GuardedModel(bedrockModel({ name: 'llama4', region: 'us-east-1', modelId: MAVERICK, endpoint: sim.url }), BREAKER),
+    gpt4: new GuardedModel(azureOpenAIModel({ name: 'gpt4', endpoint: clouds.sim.url, deployment: 'gpt-4', apiVersion: '2024-10-21', apiKey: async () => 'sim-key' }), BREAKER),
+    llama4: new GuardedModel(bedrockModel({ name: 'llama4', region: 'us-east-1', modelId: MAVERICK, endpoint: clouds.sim.url }), BREAKER),
   };
   // Llama answers, only slower: its whole stream outlives the stream bound below, its first token does not.
-  await admin.setFault(MAVERICK, { latencyMs: 200, chunkDelayMs: 200 });
+  await clouds.admin.setFault(MAVERICK, { latencyMs: 200, chunkDelayMs: 200 });
   const deps = {
     context: contextDeps(),
     preference: ['gpt4', 'llama4'],
@@ -66,9 +58,9 @@ test('when a healthy model always loses fastest stream races, then it is stopped
     expect(losers.map((o) => o?.code)).toEqual(['not_needed', ...Array<string>(RACES - 1).fill('cancelled')]);
     expect(guarded.llama4!.state).toBe('closed');
     expect(guarded.llama4!.stats).toMatchObject({ failures: 0 });
-    expect(await admin.route('converse-stream', MAVERICK)).toMatchObject({ requests: RACES, errors: 0, abandoned: RACES });
+    expect(await clouds.admin.route('converse-stream', MAVERICK)).toMatchObject({ requests: RACES, errors: 0, abandoned: RACES });
   } finally {
     Object.values(guarded).forEach((g) => g.shutdown());
-    await admin.heal();
+    await clouds.admin.heal();
   }
 });
