@@ -1,5 +1,5 @@
 import { maxModelCalls, STRATEGIES, type ModelOutcome } from '@context-qa/common';
-import { SpendMeter } from '../src/domain/spend';
+import { notCalled, SpendMeter } from '../src/domain/spend';
 import { STRATEGY_RUNNERS } from '../src/domain/strategies';
 import type { GenerateRequest } from '../src/domain/ports';
 
@@ -21,6 +21,14 @@ describe('SpendMeter', () => {
       await meter.track('gpt4', req, Promise.resolve({ status: 'error', code, latencyMs: 0 }));
     }
     expect(meter.total()).toEqual({ gpt4: { input: 0, output: 0 } });
+  });
+
+  test('when a call never reached the model (the budget already spent), then it costs nothing; a race loser stopped after it was called pays its input', async () => {
+    const meter = new SpendMeter();
+    await meter.track('gpt4', req, Promise.resolve(notCalled({ status: 'skipped', code: 'cancelled', latencyMs: 0 })));
+    await meter.track('llama4', req, Promise.resolve({ status: 'skipped', code: 'not_needed', latencyMs: 80 }));
+    expect(meter.total()['gpt4']).toEqual({ input: 0, output: 0 });
+    expect(meter.total()['llama4']!.input).toBeGreaterThan(0);
   });
 
   test('when a call is still running as the answer leaves, then it counts at the most it may cost', () => {

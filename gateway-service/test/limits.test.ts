@@ -1,10 +1,11 @@
 /** Per-key limits at the edge, with the limit records in memory (the shared store's behaviour is an integration test). */
 import request from 'supertest';
-import { createLogger, Readiness, sha256Hex, type AskResponse, type OpenAiError, type Problem } from '@context-qa/common';
+import { createLogger, httpError, Readiness, sha256Hex, type AskResponse, type OpenAiError, type Problem } from '@context-qa/common';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
 import type { Spend } from '@context-qa/common';
+import { estimates } from '../src/entry-points/limits';
 import { askResponse, FlakyKv, limiterOver, limitDeps } from './fakes';
 
 const ASK = 'cqa_limits_ask_key';
@@ -50,7 +51,7 @@ function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Pr
   });
   const ask = (body: object = { prompt: 'hi', maxTokens: 10 }) => request(app).post('/v1/prompt').set('authorization', `Bearer ${ASK}`).send(body);
   const record = () => store.get('limits:asker');
-  return { app, ask, kv, record, decisions, tokens, calls: () => calls };
+  return { app, ask, kv, record, decisions, tokens, deps, calls: () => calls };
 }
 
 describe('per-key limits', () => {
@@ -106,6 +107,24 @@ describe('per-key limits', () => {
     const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }), spend: {} }) });
     expect((await hit.ask()).status).toBe(200);
     await until(async () => (await hit.record())?.dayTokens === 0); // the reservation was given back
+  });
+
+  test.each([
+    ['ai-core answered without its spend report', 'stands', async (): Promise<Forwarded> => ({ status: 200, body: answer() })],
+    ['ai-core refused the request (4xx, no model ran)', 'is given back', async (): Promise<Forwarded> => ({ status: 404, body: { code: 'not_found' } })],
+    ['our sidecar did not answer (ai_core_unreachable)', 'is given back', () => Promise.reject(httpError(503, 'unreachable', { code: 'ai_core_unreachable' }))],
+    [
+      "ai-core's sidecar answered 5xx for it (ai_core_unavailable: it may have run models)",
+      'stands',
+      () => Promise.reject(httpError(503, 'unavailable', { code: 'ai_core_unavailable' })),
+    ],
+    ['ai-core was too slow (504)', 'stands', () => Promise.reject(httpError(504, 'slow', { code: 'ai_core_timeout' }))],
+  ] as const)('when %s, then the reservation %s', async (_case, expected, reply) => {
+    const s = setup({ tokensPerDay: 100_000 }, { reply });
+    await s.ask();
+    const reserved = estimates.prompt({ prompt: 'hi', maxTokens: 10, strategy: 'both' }, s.deps);
+    await until(async () => Object.keys((await s.record())?.leases ?? {}).length === 0); // settled with the lease's release
+    expect((await s.record())?.dayTokens).toBe(expected === 'stands' ? reserved : 0);
   });
 
   test('when a key has its maximum in flight, then the next one is refused until one ends', async () => {

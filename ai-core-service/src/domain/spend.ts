@@ -10,15 +10,21 @@ import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome,
 import type { ChatDeps } from './chat';
 import type { GenerateRequest } from './ports';
 
-/** Refused before any call, or rejected by the provider up front: nothing was spent. */
-const NOTHING_SPENT = new Set<ModelErrorCode | undefined>(['circuit_open', 'overloaded', 'not_needed', 'bad_request', 'unauthorized', 'rate_limited']);
+/** Rejected by the provider up front, or refused by our breaker or bulkhead: nothing was generated. */
+const NOTHING_SPENT = new Set<ModelErrorCode | undefined>(['circuit_open', 'overloaded', 'bad_request', 'unauthorized', 'rate_limited']);
+
+/** Outcomes of calls that never reached the provider (the budget already spent, an open breaker, a full bulkhead). */
+const neverCalled = new WeakSet<ModelOutcome>();
+/** Marks an outcome as one whose model was never called: it costs nothing. */
+export const notCalled = (outcome: ModelOutcome): ModelOutcome => (neverCalled.add(outcome), outcome);
 
 const inputTokens = (req: GenerateRequest): number => estimateTokens(req.system) + estimateTokens(req.user) + (req.history ?? []).reduce((n, t) => n + estimateTokens(t.text), 0);
 
 /** What one call cost: the provider's report, else an estimate of what it consumed (a stream cut off: what it produced). */
 function spentBy(outcome: ModelOutcome, req: GenerateRequest, producedTokens: number): { input: number; output: number } {
   if (outcome.usage) return { input: outcome.usage.inputTokens, output: outcome.usage.outputTokens };
-  if (outcome.status !== 'ok' && NOTHING_SPENT.has(outcome.code) && producedTokens === 0) return { input: 0, output: 0 };
+  if (neverCalled.has(outcome) || (outcome.status !== 'ok' && NOTHING_SPENT.has(outcome.code) && producedTokens === 0)) return { input: 0, output: 0 };
+  // Called, with no report: a race loser stopped at its first token, a stream cut, a timeout: the prompt was read.
   return { input: inputTokens(req), output: Math.max(producedTokens, estimateTokens(outcome.text ?? '')) };
 }
 

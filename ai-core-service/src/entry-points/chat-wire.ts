@@ -5,6 +5,7 @@ import {
   MODEL_ERROR_CODES,
   noteAccess,
   openAiError,
+  SPEND_SO_FAR,
   SPEND_TRAILER,
   usageWire,
   type ChatCompletion,
@@ -55,12 +56,13 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
       res.setHeader(ANSWERED_BY_HEADER, m);
       res.flushHeaders();
       send(chunk({ role: 'assistant', content: '' }));
+      writeSpend(res, SPEND_SO_FAR);
     },
     delta: (text) => void send(chunk({ content: text })),
     end(outcome) {
       send(chunk({}, outcome.finishReason ?? 'stop'));
       if (includeUsage) send({ ...chunk({}), choices: [], usage: outcome.usage ? usageWire(outcome.usage) : null });
-      writeSpend(res);
+      writeSpend(res, SPEND_TRAILER);
       res.end('data: [DONE]\n\n');
     },
     fail(outcome) {
@@ -68,20 +70,20 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
       const why = code === 'deadline_exceeded' ? 'the request deadline passed' : MODEL_ERROR_CODES[code];
       noteAccess(res, { streamError: code }); // the status stays 200: the access line says it broke off
       send(openAiError(502, `the answer was cut off: ${why}`, code));
-      writeSpend(res);
+      writeSpend(res, SPEND_TRAILER);
       res.end();
     },
   };
 }
 
 /**
- * What every model call of the request spent, for the gateway's accounting,
+ * What the request's model calls spent, for the gateway's accounting,
  * whatever the caller asked: an SSE comment, which clients ignore and the
- * gateway does not relay.
+ * gateway does not relay. Once after the start (so far), once at the end (all).
  */
-function writeSpend(res: Response): void {
+function writeSpend(res: Response, prefix: typeof SPEND_TRAILER | typeof SPEND_SO_FAR): void {
   const meter = spending.meter();
-  if (meter) res.write(`${SPEND_TRAILER}${JSON.stringify(meter.total())}\n\n`);
+  if (meter) res.write(`${prefix}${JSON.stringify(meter.total())}\n\n`);
 }
 
 /** Writes an OpenAI error body (what OpenAI clients parse), with the request id header already set. */

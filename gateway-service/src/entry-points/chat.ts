@@ -15,6 +15,7 @@ import {
   estimateTokens,
   openAiError,
   parseSpend,
+  SPEND_SO_FAR,
   SPEND_TRAILER,
   textOf,
   type ChatRequest,
@@ -25,7 +26,7 @@ import {
   type Logger,
 } from '@context-qa/common';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
-import { estimates, limitRequests, noteSpend, type LimitDeps } from './limits';
+import { estimates, limitRequests, noteSpend, viaAiCore, type LimitDeps } from './limits';
 import { tenantHeaders } from './tenancy';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
@@ -69,18 +70,23 @@ export function mountChatRoutes(
 
   routes.add('post', '/v1/chat/completions', deps.admit, deps.ask, deps.perKey, ...deps.body, validate, limitRequests(deps.limits, estimates.chat), async (req, res) => {
     const d = deadline(req, res);
-    const out = await deps.aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body, ctx(req, res), d);
+    const out = await viaAiCore(res, deps.aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body, ctx(req, res), d));
     if (!('stream' in out)) {
       if (out.spend) noteSpend(res, out.spend);
       return relayWhole(res, out);
     }
-    // Until ai-core's trailer says what every call spent, the key owes what was relayed (a cut stream pays that).
-    const inputTokens = (req.body as ChatRequest).messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), deps.limits.assumedContextTokens);
-    const relayed = { input: inputTokens, output: 0 };
-    noteSpend(res, { [out.stream.headers.get(ANSWERED_BY_HEADER) ?? '']: relayed });
+    // A stream that ends without ai-core's trailer (cut off, the caller gone) pays what ai-core reported so far
+    // (every call, running ones at their most) with the answering model's output as relayed to the caller.
+    const answering = out.stream.headers.get(ANSWERED_BY_HEADER) ?? '';
+    let relayedOutput = 0;
+    let soFar: Spend = {
+      [answering]: { input: (req.body as ChatRequest).messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), deps.limits.assumedContextTokens), output: 0 },
+    };
+    let final: Spend | undefined;
+    noteSpend(res, () => final ?? { ...soFar, [answering]: { input: soFar[answering]?.input ?? 0, output: relayedOutput } });
     await relayStream(res, out.stream, d, deps.logger, {
-      onContent: (text) => void (relayed.output += estimateTokens(text)),
-      onSpend: (spend) => noteSpend(res, spend),
+      onContent: (text) => void (relayedOutput += estimateTokens(text)),
+      onSpend: (spend, whole) => void (whole ? (final = spend) : (soFar = spend)),
     });
   });
 }
@@ -117,7 +123,7 @@ async function relayStream(
   upstream: globalThis.Response,
   deadline: Deadline,
   logger: Logger,
-  spent: { onContent: (text: string) => void; onSpend: (spend: Spend) => void },
+  spent: { onContent: (text: string) => void; onSpend: (spend: Spend, whole: boolean) => void },
 ): Promise<void> {
   res.status(upstream.status);
   for (const h of RELAYED) {
@@ -140,9 +146,10 @@ async function relayStream(
         .filter((e) => e !== '');
       pending = pending.slice(end + 2);
       for (const e of events) {
-        if (e.startsWith(SPEND_TRAILER)) {
-          const spend = parseSpend(e.slice(SPEND_TRAILER.length));
-          if (spend) spent.onSpend(spend);
+        const report = e.startsWith(SPEND_TRAILER) ? SPEND_TRAILER : e.startsWith(SPEND_SO_FAR) ? SPEND_SO_FAR : undefined;
+        if (report) {
+          const spend = parseSpend(e.slice(report.length));
+          if (spend) spent.onSpend(spend, report === SPEND_TRAILER);
           continue;
         }
         res.write(`${e}\n\n`);

@@ -7,7 +7,7 @@
  * when that cannot be known (ai-core too slow, the caller gone mid-answer).
  */
 import type { RequestHandler, Response } from 'express';
-import { estimateTokens, httpError, spendTotal, textOf, type AskRequest, type ChatRequest, type Spend } from '@context-qa/common';
+import { estimateTokens, httpError, spendTotal, textOf, type AppError, type AskRequest, type ChatRequest, type Spend } from '@context-qa/common';
 import type { Caller } from '../domain/api-keys';
 import { LimitStoreUnavailable, rateLimitHeaders, type Limits, type RateLimiter } from '../domain/rate-limiter';
 
@@ -82,7 +82,8 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
         deps.onTokens(caller.id, model, 'input', s.input);
         deps.onTokens(caller.id, model, 'output', s.output);
       }
-      charge(spendTotal(spent));
+      const total = spendTotal(spent);
+      if (Number.isSafeInteger(total)) charge(total); // a report past 2^53 cannot be a real spend: the reservation stands
     };
     if (res.closed)
       settle(); // the caller left while we were deciding
@@ -91,21 +92,32 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
   };
 }
 
-/** What the route learnt ai-core spent on this request (its spend header, or a stream's trailer). */
-export const noteSpend = (res: Response, spend: Spend): void => void (res.locals['spend'] = spend);
+/** What ai-core reported every model call of this request spent; a function is read when the response ends (a stream's running count). */
+export const noteSpend = (res: Response, spend: Spend | (() => Spend)): void => void (res.locals['spend'] = spend);
+
+/** A call to ai-core; notes when it could not be reached at all (our own sidecar did not answer): then no model ran. */
+export async function viaAiCore<T>(res: Response, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if ((err as AppError).extra?.['code'] === 'ai_core_unreachable') res.locals['aiCoreUnreachable'] = true;
+    throw err;
+  }
+}
 
 /**
  * The spend to charge once the response has ended: ai-core's report when it
- * sent one; none when the answer finished without one (refused before any
- * model ran: our validation, ai-core's 4xx, ai-core or its sidecar
- * unreachable: 503); undefined (keep the reservation) when models may have run
- * unseen: ai-core too slow (504), a bad gateway (502), the caller gone.
+ * sent one; none when no model can have run (refused with a 4xx: our
+ * validation, ai-core's own; ai-core unreachable); undefined (the reservation
+ * stands) whenever models may have run unseen: a success without ai-core's
+ * report, ai-core too slow (504), a bad gateway (502), the caller gone.
  */
 function settledSpend(res: Response): Spend | undefined {
-  const spent = res.locals['spend'] as Spend | undefined;
-  if (spent) return spent;
-  const noModelRan = res.writableFinished && (res.statusCode < 500 || res.statusCode === 503);
-  return noModelRan ? {} : undefined;
+  const noted = res.locals['spend'] as Spend | (() => Spend) | undefined;
+  if (noted) return typeof noted === 'function' ? noted() : noted;
+  if (!res.writableFinished) return undefined;
+  const refusedUpFront = res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 499;
+  return refusedUpFront || res.locals['aiCoreUnreachable'] === true ? {} : undefined;
 }
 
 /** The sketch route's ?prompt=… becomes the body before it is validated. */

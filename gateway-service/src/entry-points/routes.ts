@@ -24,7 +24,7 @@ import {
 import { openApiDocument } from '@context-qa/common/dist/openapi';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
-import { estimates, limitRequests, noteSpend, queryPrompt, type LimitDeps } from './limits';
+import { estimates, limitRequests, noteSpend, queryPrompt, viaAiCore, type LimitDeps } from './limits';
 import { allows, apiKeyEntrySchema, checkApiKey, maySeeUsageOf, type ApiKeyEntry, type Caller, type Scope } from '../domain/api-keys';
 import { resolveTenant, tenantHeaders } from './tenancy';
 
@@ -70,7 +70,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     else res.status(out.status).json(map(out.body as B));
   };
   const call = (req: Request, res: Response, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown, headers?: Record<string, string>) =>
-    deps.aiCore.send(method, path, payload, { ...ctx(), headers: { ...headers, ...tenantHeaders(res) } }, requestDeadline(req, res, deps.requestTimeoutMs));
+    viaAiCore(res, deps.aiCore.send(method, path, payload, { ...ctx(), headers: { ...headers, ...tenantHeaders(res) } }, requestDeadline(req, res, deps.requestTimeoutMs)));
   const ask = async (req: Request, res: Response) => {
     // The caller's Cache-Control (no-cache: skip the answer cache) is ai-core's to judge.
     const cacheControl = req.header('cache-control');

@@ -14,6 +14,8 @@ export type Spend = Record<ModelName, { input: number; output: number }>;
 export const SPEND_HEADER = 'x-context-qa-spend';
 /** ai-core → gateway, the last event of a stream (an SSE comment: clients ignore it; the gateway does not relay it). */
 export const SPEND_TRAILER = ': spend ';
+/** ai-core → gateway, right after a stream starts: the spend so far (running calls at their most), what a stream cut before its trailer is charged from. */
+export const SPEND_SO_FAR = ': spend-so-far ';
 
 const tokens = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const spendSchema = z.record(z.string().min(1).max(128), z.object({ input: tokens, output: tokens }));
