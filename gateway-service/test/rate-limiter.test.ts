@@ -1,4 +1,6 @@
 /** The limiter's decisions over a versioned store in memory: one decision per request, amounts, leases, ambiguous writes, the per-replica fallback. */
+import { DeadlineExceeded } from '@context-qa/common';
+import { memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
 import type { Admission, Limits } from '../src/domain/rate-limiter';
 import { FlakyKv, limiterOver, settledRecord } from './fakes';
 
@@ -147,7 +149,65 @@ describe('ambiguous writes', () => {
     expect(await settledRecord(store, 'limits:k')).toMatchObject({ requests: 1, dayTokens: 25 });
     expect(kv.writes).toBe(2);
   });
+
+  test('when a batch of 100 concurrent admissions lands but its answer is lost, then each is counted once', async () => {
+    const kv = new FlakyKv();
+    const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+    const l = limits({ requestsPerMinute: 1000, maxInFlight: 1000 });
+    admitted(await limiter.admit('k', l, 0));
+    kv.lostResults = 1;
+    const burst = await Promise.all(Array.from({ length: 100 }, () => limiter.admit('k', l, 0)));
+    expect(burst.filter((a) => a.ok)).toHaveLength(100);
+    expect(await settledRecord(store, 'limits:k')).toMatchObject({ requests: 101 });
+    expect(Object.keys((await store.get('limits:k'))!.leases)).toHaveLength(101);
+  });
+
+  test('when the last of several unknown writes landed, then the admission is the shared one (no fallback), and its release frees the shared lease', async () => {
+    const kv = new ScriptedKv(['fail', 'fail', 'lost']);
+    const errors: unknown[] = [];
+    const { limiter, store } = limiterOver(kv, { clock: () => t0, onStoreError: (err) => errors.push(err) });
+    const a = admitted(await limiter.admit('k', limits({ requestsPerMinute: 10, maxInFlight: 2 }), 0));
+    expect(errors).toEqual([]);
+    expect(await store.get('limits:k')).toMatchObject({ requests: 1 });
+    a.release();
+    await until(async () => Object.keys((await store.get('limits:k'))!.leases).length === 0);
+  });
+
+  test('when the time to decide runs out right after a write that landed, then the request is admitted, not refused as busy', async () => {
+    jest.useFakeTimers({ now: t0 });
+    try {
+      // The write lands, then its answer comes back late (past the 2 s budget) as an error.
+      const kv = new ScriptedKv(['lost'], () => jest.setSystemTime(Date.now() + 2500));
+      const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+      admitted(await limiter.admit('k', limits({ requestsPerMinute: 10 }), 0));
+      expect(await store.get('limits:k')).toMatchObject({ requests: 1 });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
+
+/** A versioned store whose saves follow a script: 'fail' throws without writing, 'lost' writes then throws; then saves work. */
+class ScriptedKv implements VersionedKv {
+  private readonly inner = memoryKv();
+  constructor(
+    private readonly script: ('fail' | 'lost')[],
+    private readonly onLost = () => {},
+  ) {}
+  get(key: string) {
+    return this.inner.get(key);
+  }
+  async save(key: string, value: unknown, opts: { ttlSeconds?: number; etag?: string; firstWrite?: boolean }) {
+    const next = this.script.shift();
+    if (next === 'fail') throw new Error('limit store: connection reset');
+    const written = await this.inner.save(key, value, opts);
+    if (next === 'lost') {
+      this.onLost();
+      throw new DeadlineExceeded('limit store save took longer than 300 ms');
+    }
+    return written;
+  }
+}
 
 describe('the store unreachable', () => {
   test('when the shared store fails, then a per-replica record decides with each limit divided by the replicas assumed', async () => {

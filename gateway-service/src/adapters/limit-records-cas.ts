@@ -9,13 +9,18 @@
  * caller, which is what limits are for) then costs one compare-and-set per
  * round instead of one per request, and conflicts come only from other replicas.
  *
- * A write whose result is unknown (a timeout after the store applied it, a
- * 500) is re-read and decided again: an operation already in the record is
- * recognised by its id (LimitRecord.applied) and not applied twice; with the
- * ETag, at most one of the two writes can land.
+ * Every write carries its own id (LimitRecord.applied). A write whose result
+ * is unknown (a timeout after the store applied it, a 500) is re-read: when
+ * the record carries its id, the batch is answered with what that write
+ * decided; otherwise it is decided again (with the ETag, at most one of the
+ * two writes can land). Before giving up (too many unknown writes, the time
+ * budget spent) the record is read once more for the same reason: an
+ * admission that landed is answered as such, never refused or decided again
+ * by the fallback while the shared record counts it.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { asRecord, type LimitRecord } from '../domain/limit-record';
+import { asRecord, withWriteId, type LimitRecord } from '../domain/limit-record';
 import { CounterBusy, type LimitStore } from '../domain/rate-limiter';
 
 /** A key-value store with versions: what the Dapr state API offers (stateApi in @context-qa/common). */
@@ -37,6 +42,32 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
+type Outcome = { result: unknown } | { error: unknown };
+
+/** Each change in arrival order, each seeing the record as the ones before it left it; `record`: what to write, if anything changed. */
+function decideAll(batch: Waiting[], stored: LimitRecord | undefined): { record?: LimitRecord; outcomes: Outcome[] } {
+  let record = stored;
+  let changed = false;
+  // A change that throws (a programming error) fails alone, and writes nothing.
+  const outcomes = batch.map((u): Outcome => {
+    try {
+      const result = u.change(record);
+      if (result.record) [record, changed] = [result.record, true];
+      return { result };
+    } catch (error) {
+      return { error };
+    }
+  });
+  return { ...(changed && record ? { record } : {}), outcomes };
+}
+
+const settle = (batch: Waiting[], outcomes: Outcome[]) =>
+  batch.forEach((u, i) => {
+    const o = outcomes[i]!;
+    if ('error' in o) u.reject(o.error);
+    else u.resolve(o.result);
+  });
+
 export function casRecords(kv: VersionedKv, name: string): LimitStore & { conflicts: () => number } {
   const waiting = new Map<string, Waiting[]>();
   let conflicts = 0;
@@ -53,43 +84,40 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
   /** One compare-and-set for the whole batch; each change sees the record as the ones before it left it. */
   async function apply(key: string, batch: Waiting[]): Promise<void> {
     const giveUpAt = Date.now() + CAS_BUDGET_MS;
-    let unknownWrites = 0;
+    /** Our writes whose answer was lost, by write id, with what each decided: at most one can have landed. */
+    const unknown = new Map<string, Outcome[]>();
+    let unknownInARow = 0;
+    const landedIn = (stored: LimitRecord | undefined) => stored?.applied.map((id) => unknown.get(id)).find((o) => o !== undefined);
+    /** Giving up: one more read first, so a write that landed is answered, not decided again elsewhere (counted twice). */
+    const giveUp = async (err: unknown) => {
+      const landed = unknown.size > 0 ? landedIn(asRecord((await kv.get(key).catch(() => undefined))?.value)) : undefined;
+      if (!landed) throw err;
+      settle(batch, landed);
+    };
     for (let attempt = 1; Date.now() < giveUpAt; attempt++) {
       const got = await kv.get(key);
-      let record = asRecord(got?.value);
-      let changed = false;
-      // A change that throws (a programming error) fails alone, and writes nothing.
-      const outcomes = batch.map((u) => {
-        try {
-          const result = u.change(record);
-          if (result.record) [record, changed] = [result.record, true];
-          return { result };
-        } catch (error) {
-          return { error };
-        }
-      });
-      const settle = () =>
-        batch.forEach((u, i) => {
-          const o = outcomes[i]!;
-          if ('error' in o) u.reject(o.error);
-          else u.resolve(o.result);
-        });
-      if (!changed) return settle();
+      const stored = asRecord(got?.value);
+      const landed = landedIn(stored);
+      if (landed) return settle(batch, landed);
+      const { record, outcomes } = decideAll(batch, stored);
+      if (!record) return settle(batch, outcomes);
+      const writeId = randomBytes(6).toString('base64url');
       let written: boolean;
       try {
         const ttlSeconds = Math.max(...batch.map((u) => u.ttlSeconds));
-        written = await kv.save(key, record, { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
+        written = await kv.save(key, withWriteId(record, writeId), { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
       } catch (err) {
-        // The write may have landed (state.redis also answers a losing create with a 500): read again and decide again.
-        if (++unknownWrites > MAX_UNKNOWN_WRITES) throw err;
+        // The write may have landed (state.redis also answers a losing create with a 500): read again and see.
+        unknown.set(writeId, outcomes);
+        if (++unknownInARow > MAX_UNKNOWN_WRITES) return giveUp(err);
         continue;
       }
-      if (written) return settle();
-      unknownWrites = 0;
+      if (written) return settle(batch, outcomes);
+      unknownInARow = 0;
       conflicts++;
       await sleep(Math.random() * 3 * Math.min(attempt, 8)); // spread the replicas' retries
     }
-    throw new CounterBusy(`${name}: writes to one record kept conflicting for ${CAS_BUDGET_MS} ms`);
+    return giveUp(new CounterBusy(`${name}: writes to one record kept conflicting for ${CAS_BUDGET_MS} ms`));
   }
 
   return {

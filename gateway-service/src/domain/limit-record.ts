@@ -24,20 +24,23 @@ export interface LimitRecord {
   dayTokens: number;
   /** Requests in flight: lease id → expiry (ms since the epoch). A lease nobody renews frees itself. */
   leases: Record<string, number>;
-  /** Ids of the latest counted operations, newest last: an ambiguous write retried is never counted twice. */
+  /**
+   * Ids of the latest writes, newest last (one per write, whatever it carries): a write whose
+   * answer was lost is recognised on the re-read and never applied twice.
+   */
   applied: string[];
 }
 
-/** A write whose result was lost is re-checked right away: a short memory of applied ops suffices. */
+/** A write whose result was lost is re-checked right away: a short memory of writes suffices. */
 export const APPLIED_KEPT = 64;
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
 export type LimitOp =
   /** Counts one request and reserves `tokens`, taking lease `leaseId` until `leaseExpiresAt` when in-flight requests are limited. */
-  | { kind: 'admit'; opId: string; limits: Limits; tokens: number; leaseId: string; leaseExpiresAt: number }
+  | { kind: 'admit'; limits: Limits; tokens: number; leaseId: string; leaseExpiresAt: number }
   /** Corrects a reservation made in `minute` / `day` by `delta` tokens (negative gives back). */
-  | { kind: 'charge'; opId: string; minute: number; day: number; delta: number }
+  | { kind: 'charge'; minute: number; day: number; delta: number }
   | { kind: 'release'; leaseId: string }
   | { kind: 'renew'; leaseId: string; leaseExpiresAt: number };
 
@@ -115,7 +118,8 @@ function refusal(r: LimitRecord, limits: Limits, tokens: number, u: Usage): { re
   return undefined;
 }
 
-const remember = (applied: string[], opId: string) => [...applied, opId].slice(-APPLIED_KEPT);
+/** The record as written by the write `writeId` (the compare-and-set loop names each of its writes). */
+export const withWriteId = (r: LimitRecord, writeId: string): LimitRecord => ({ ...r, applied: [...r.applied, writeId].slice(-APPLIED_KEPT) });
 
 /**
  * Decides one operation against the stored record (undefined: none yet) at
@@ -129,7 +133,6 @@ export function decide(stored: LimitRecord | undefined, op: LimitOp, now: number
   switch (op.kind) {
     case 'admit': {
       assertAmount('a token reservation', op.tokens);
-      if (r.applied.includes(op.opId)) return done(undefined); // our earlier write landed
       const usage = usageOf(r, now);
       const refused = refusal(r, op.limits, op.tokens, usage);
       if (refused) return { verdict: { ok: false, ...refused, ...at }, usage };
@@ -139,18 +142,15 @@ export function decide(stored: LimitRecord | undefined, op: LimitOp, now: number
         minuteTokens: r.minuteTokens + op.tokens,
         dayTokens: r.dayTokens + op.tokens,
         leases: op.limits.maxInFlight > 0 ? { ...r.leases, [op.leaseId]: op.leaseExpiresAt } : r.leases,
-        applied: remember(r.applied, op.opId),
       });
     }
     case 'charge': {
       if (!Number.isFinite(op.delta)) throw new RangeError(`a token correction must be finite, got ${op.delta}`);
-      if (r.applied.includes(op.opId)) return done(undefined);
       // A window that has passed keeps what it counted: the correction belongs to the reservation's own window only.
       return done({
         ...r,
         minuteTokens: r.minute === op.minute ? Math.max(0, r.minuteTokens + op.delta) : r.minuteTokens,
         dayTokens: r.day === op.day ? Math.max(0, r.dayTokens + op.delta) : r.dayTokens,
-        applied: remember(r.applied, op.opId),
       });
     }
     case 'release': {

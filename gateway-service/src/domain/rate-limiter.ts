@@ -64,7 +64,7 @@ export interface LimiterOptions {
 const RECORD_TTL_SECONDS = 2 * 86_400;
 const none = () => undefined;
 const recordKey = (keyId: string) => `limits:${keyId}`;
-/** Ids of our own making: a caller-chosen id (x-request-id) repeated would look like a write already counted. */
+/** Lease ids of our own making: a caller-chosen id (x-request-id) repeated would share a lease. */
 const newId = () => randomBytes(9).toString('base64url');
 const anyLimit = (l: Limits) => l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.tokensPerDay > 0 || l.maxInFlight > 0;
 
@@ -109,7 +109,7 @@ export class RateLimiter {
     assertAmount('a token estimate', estimate);
     if (!anyLimit(limits)) return { ok: true, state: { limits }, release: none, charge: none };
     const id = newId();
-    const op = (l: Limits): LimitOp => ({ kind: 'admit', opId: `${id}:a`, limits: l, tokens: estimate, leaseId: id, leaseExpiresAt: now + this.leaseMs });
+    const op = (l: Limits): LimitOp => ({ kind: 'admit', limits: l, tokens: estimate, leaseId: id, leaseExpiresAt: now + this.leaseMs });
     let store = this.store;
     let applied = limits;
     let decision;
@@ -145,7 +145,6 @@ export class RateLimiter {
     renewal?.unref();
     let released = false;
     let charged = estimate;
-    let charges = 0;
     return {
       // A release that fails is not retried: the lease, no longer renewed, expires within leaseSeconds.
       release: () => {
@@ -160,7 +159,7 @@ export class RateLimiter {
         const delta = tokens - charged;
         charged = tokens;
         // A key without token limits reserved nothing, and its spend is counted in metrics, not here: no write.
-        if (delta !== 0 && tokensLimited) send({ kind: 'charge', opId: `${id}:c${++charges}`, ...window, delta });
+        if (delta !== 0 && tokensLimited) send({ kind: 'charge', ...window, delta });
       },
     };
   }
