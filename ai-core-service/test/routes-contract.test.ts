@@ -1,0 +1,34 @@
+/**
+ * Dapr's access control matches path prefixes segment by segment: every route
+ * the policy admits (AI_CORE_ROUTES) also admits any path below it. So ai-core
+ * serves nothing but the contract's routes and its health checks: a new route
+ * under an admitted path would be opened to the gateway without anyone deciding it.
+ */
+import { METHODS } from 'node:http';
+import type { Express } from 'express';
+import { AI_CORE_ROUTES, createLogger, Readiness } from '@context-qa/common';
+import { createApp } from '../src/app';
+import { contextAdmin } from '../src/domain/context-admin';
+import { contextDeps, unusedChat } from './fakes';
+
+/** Each route Express has registered, as "METHOD /path". */
+function registered(app: Express): string[] {
+  const stack = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+  // A route on every method is the route table's 405 answer for the other methods of a known path.
+  const every = (methods: Record<string, boolean>) => Object.keys(methods).length >= METHODS.length;
+  return stack.flatMap((layer) => (layer.route && !every(layer.route.methods) ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : []));
+}
+
+test('when ai-core is built, then it serves exactly the contract routes and verbs, plus the health checks', () => {
+  const app = createApp({
+    logger: createLogger('test', 'silent'),
+    readiness: new Readiness({}),
+    bodyLimit: '64kb',
+    requestTimeoutMs: 5_000,
+    chat: unusedChat,
+    contexts: contextAdmin(contextDeps()),
+    ask: () => Promise.reject(new Error('not called')),
+  });
+  const contract = Object.values(AI_CORE_ROUTES).flatMap((r) => r.verbs.map((v) => `${v} ${r.path}`));
+  expect(registered(app).sort()).toEqual([...contract, 'GET /healthz', 'GET /readyz'].sort());
+});
