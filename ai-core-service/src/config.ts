@@ -1,6 +1,7 @@
 import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common';
 import { z } from 'zod';
 import { azureEndpoint, modelEndpoint, modelIssues, modelsSchema } from './models-config';
+import { BREAKER_WINDOW_BUCKETS, countedForMs, windowFor } from './adapters/models/breaker-window';
 
 export { catalogue, modelPreference, modelSpecs, type CatalogueEntry, type ModelSpec } from './models-config';
 
@@ -58,8 +59,8 @@ export const configSchema = withChecks(
     BREAKER_RESET_TIMEOUT_MS: env.ms(30_000).describe('how long a breaker stays open before a trial call'),
     BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5).describe('calls in the window before the breaker may open'),
     BREAKER_ROLLING_WINDOW_MS: env
-      .ms(30_000)
-      .describe('the window the breaker counts calls in; at least the longest call it judges (MODEL_TIMEOUT_MS, and a stream: REQUEST_TIMEOUT_MS)'),
+      .ms(40_000)
+      .describe('the window the breaker counts calls in; 0.9 × it must cover the longest call it judges (MODEL_TIMEOUT_MS, and a stream: REQUEST_TIMEOUT_MS)'),
   }),
   (c) => [
     ...baseConfigIssues(c),
@@ -77,11 +78,12 @@ export const configSchema = withChecks(
       : []),
     // Opossum counts a call's fire when it starts and its verdict when it ends: a verdict landing after
     // its fire left the window skews the error rate (up to failures without fires: one failure opens).
-    ...(c.BREAKER_ROLLING_WINDOW_MS < Math.max(c.MODEL_TIMEOUT_MS, c.REQUEST_TIMEOUT_MS)
+    // The fire's bucket leaves the window as early as 0.9 × the window after the call started (breaker-window.ts).
+    ...(countedForMs(c.BREAKER_ROLLING_WINDOW_MS) < Math.max(c.MODEL_TIMEOUT_MS, c.REQUEST_TIMEOUT_MS)
       ? [
           {
             path: ['BREAKER_ROLLING_WINDOW_MS'],
-            message: `${c.BREAKER_ROLLING_WINDOW_MS} ms is shorter than the longest call the breaker judges: a call runs up to MODEL_TIMEOUT_MS (${c.MODEL_TIMEOUT_MS} ms), a stream up to REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms)`,
+            message: `${c.BREAKER_ROLLING_WINDOW_MS} ms counts a call for as little as ${countedForMs(c.BREAKER_ROLLING_WINDOW_MS)} ms (${BREAKER_WINDOW_BUCKETS - 1} of its ${BREAKER_WINDOW_BUCKETS} buckets), less than the longest call the breaker judges: a call runs up to MODEL_TIMEOUT_MS (${c.MODEL_TIMEOUT_MS} ms), a stream up to REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS} ms); use at least ${windowFor(Math.max(c.MODEL_TIMEOUT_MS, c.REQUEST_TIMEOUT_MS))} ms`,
           },
         ]
       : []),

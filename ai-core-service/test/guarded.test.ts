@@ -1,12 +1,46 @@
 import { Deadline, type ModelErrorCode } from '@context-qa/common';
 import type CircuitBreaker from 'opossum';
 import { GuardedModel, type BreakerState } from '../src/adapters/models/guarded';
-import { ModelError } from '../src/domain/ports';
+import { ModelError, type GenerateResult, type StreamEvent } from '../src/domain/ports';
 import { FakeModel } from './fakes';
 
 const req = { system: 's', user: 'u', maxTokens: 10 };
 const budget = () => new Deadline(60_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A model whose stream sends one token, then waits for `finish()`: to end, or to fail mid-stream. */
+class HeldStream extends FakeModel {
+  private release?: (fail: boolean) => void;
+  finish(fail = false) {
+    this.release?.(fail);
+  }
+  override async *stream(): AsyncIterable<StreamEvent> {
+    this.calls++;
+    yield { type: 'delta', text: 'first ' };
+    if (await new Promise<boolean>((r) => (this.release = r))) throw new ModelError('upstream_error', 'dropped mid-stream');
+    yield { type: 'delta', text: 'rest' };
+    yield { type: 'end', finishReason: 'stop' };
+  }
+}
+
+/** A stuck SDK call: never answers and ignores its signal (a stream: after its first token); `mode: 'fail'` still fails at once. */
+class DeafModel extends FakeModel {
+  /** Ends the stuck calls late, with a rejection nobody waits for any more. */
+  private readonly late: Array<() => void> = [];
+  failLate() {
+    this.late.splice(0).forEach((fail) => fail());
+  }
+  override generate(): Promise<GenerateResult> {
+    this.calls++;
+    if (this.mode === 'fail') return Promise.reject(new ModelError('upstream_error', 'boom'));
+    return new Promise((_resolve, reject) => this.late.push(() => reject(new ModelError('upstream_error', 'late'))));
+  }
+  override async *stream(): AsyncIterable<StreamEvent> {
+    this.calls++;
+    yield { type: 'delta', text: 'one ' };
+    await new Promise(() => {});
+  }
+}
 
 describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)', () => {
   const guards: GuardedModel[] = [];
@@ -76,24 +110,122 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     expect(g.stats).toEqual({ fires: 0, successes: 0, failures: 0 });
   });
 
-  test('when the half-open trial is cancelled by its caller, then the breaker does not close while the model still hangs', async () => {
+  test('when the half-open trial is cancelled by its caller, then the breaker does not close: the trial runs on, and a hanging model times out', async () => {
     const model = new FakeModel('gpt4');
-    model.mode = 'fail';
-    const { g } = make(model, { volumeThreshold: 1 });
-    await g.run(req, budget());
-    expect(g.state).toBe('open');
-    model.mode = 'hang';
-    await sleep(350);
-    expect(g.state).toBe('half_open');
+    const { g, failures } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g, 'hang');
     const b = budget();
     const trial = g.run(req, b);
     b.stop('client_gone');
+    expect((await trial).code).toBe('cancelled'); // the caller stops waiting at once
+    expect(g.state).toBe('half_open'); // never closed by a cancellation (a filtered error is a "success" to Opossum)
+    await g.settle();
+    expect(failures).toEqual(['upstream_error', 'timeout']); // only a real outcome decides: the trial's own deadline
+    expect(g.state).toBe('open');
+  });
+
+  test("when a half-open trial's caller leaves, then the trial runs on to its verdict: a healthy model's breaker closes", async () => {
+    const model = new FakeModel('gpt4');
+    const { g } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    model.delayMs = 50;
+    const b = budget();
+    const trial = g.run(req, b);
+    b.stop('client_gone');
+    expect(await trial).toMatchObject({ status: 'skipped', code: 'cancelled' }); // the caller's outcome, as before
+    expect(g.state).toBe('half_open'); // the trial still runs...
+    expect((await g.run(req, budget())).code).toBe('circuit_open'); // ...as the only one
+    await g.settle();
+    expect(model.aborted).toBe(0); // before: aborted with its caller
+    expect(g.state).toBe('closed'); // before: inconclusive, re-opened for another reset period
+  });
+
+  test("when a streamed half-open trial's caller leaves before its first token, then that token still closes the breaker and the stream stops there", async () => {
+    const model = new FakeModel('gpt4');
+    const { g } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    model.delayMs = 50;
+    const deltas: string[] = [];
+    const b = budget();
+    const trial = g.runStream(req, b, streamOpts({ onDelta: (t) => deltas.push(t) }));
+    b.stop('client_gone');
     expect((await trial).code).toBe('cancelled');
-    expect(g.state).not.toBe('closed'); // before the fix the filtered cancellation was a "success" that closed it
-    await sleep(350);
-    expect(g.state).toBe('half_open'); // tried again later...
-    expect((await g.run(req, budget())).code).toBe('timeout');
-    expect(g.state).toBe('open'); // ...and only a real outcome decides
+    await g.settle();
+    expect(g.state).toBe('closed'); // before: re-opened
+    expect(deltas).toEqual([]); // nothing for a caller who has gone
+    expect(g.stats).toEqual({ fires: 2, successes: 1, failures: 1 }); // the failure that opened it; the trial cut after its first token
+  });
+
+  test('when a streamed half-open trial sends its first token, then the breaker closes at once and other calls run while the stream goes on', async () => {
+    const model = new HeldStream('gpt4');
+    const { g, states } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    let firstToken!: () => void;
+    const tokened = new Promise<void>((r) => (firstToken = r));
+    const trial = g.runStream(req, budget(), streamOpts({ onDelta: () => firstToken() }));
+    await tokened;
+    expect(g.state).toBe('closed'); // before: half-open until the stream's end
+    expect((await g.run(req, budget())).status).toBe('ok'); // before: circuit_open
+    model.finish();
+    expect((await trial).status).toBe('ok');
+    expect(g.stats).toEqual({ fires: 3, successes: 2, failures: 1 }); // the stream's end is its one verdict: no second success
+    expect(states).toEqual(['closed', 'open', 'half_open', 'closed']);
+  });
+
+  test('when a streamed trial fails after its first token closed the breaker, then that failure is judged as any closed-state call', async () => {
+    const model = new HeldStream('gpt4');
+    const { g, states, failures } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    let firstToken!: () => void;
+    const tokened = new Promise<void>((r) => (firstToken = r));
+    const trial = g.runStream(req, budget(), streamOpts({ onDelta: () => firstToken() }));
+    await tokened;
+    expect(g.state).toBe('closed');
+    model.finish(true);
+    expect((await trial).code).toBe('upstream_error');
+    expect(failures).toEqual(['upstream_error', 'upstream_error']);
+    expect(g.stats).toEqual({ fires: 2, successes: 0, failures: 2 }); // one fire, one verdict
+    expect(states).toEqual(['closed', 'open', 'half_open', 'closed', 'open']); // 2 of 2 in the window failed: over the threshold
+  });
+
+  test('when the provider ignores its signal, then the model deadline still ends the call as a timeout, and its late rejection goes nowhere', async () => {
+    const model = new DeafModel('gpt4');
+    const { g, failures } = make(model, { volumeThreshold: 5 });
+    expect(await g.run(req, budget())).toMatchObject({ status: 'timeout', code: 'timeout' }); // before: never settled
+    expect(failures).toEqual(['timeout']);
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    model.failLate(); // the orphaned call rejects after all
+    await sleep(0); // Node reports unhandled rejections once the microtasks have run
+    process.off('unhandledRejection', unhandled);
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+
+  test('when the provider ignores its signal and the caller leaves, then the call ends at once as cancelled and counts for nothing', async () => {
+    const model = new DeafModel('gpt4');
+    const { g } = make(model, { volumeThreshold: 1, timeoutMs: 60_000 });
+    const b = budget();
+    const p = g.run(req, b);
+    b.stop('client_gone');
+    expect((await p).code).toBe('cancelled');
+    expect(g.stats).toEqual({ fires: 0, successes: 0, failures: 0 });
+  });
+
+  test('when a half-open trial hits a provider that ignores its signal, then it still ends at its deadline and re-opens the breaker', async () => {
+    const model = new DeafModel('gpt4');
+    const { g } = make(model, { volumeThreshold: 1 });
+    await openThenHalfOpen(model, g);
+    expect((await g.run(req, budget())).code).toBe('timeout'); // before: the trial never ended, every later call circuit_open forever
+    expect(g.state).toBe('open');
+    await halfOpen(g);
+    model.mode = 'fail';
+    expect((await g.run(req, budget())).code).toBe('upstream_error'); // a next trial was let through
+  });
+
+  test('when a stream stalls in a provider that ignores its signal, then the idle timeout still ends it', async () => {
+    const model = new DeafModel('llama4');
+    const { g } = make(model);
+    expect(await g.runStream(req, budget(), { ...streamOpts(), idleMs: 100 })).toMatchObject({ status: 'timeout', code: 'timeout' });
   });
 
   test('when our own request is rejected as bad, then the breaker ignores it', async () => {

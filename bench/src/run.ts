@@ -76,8 +76,8 @@ async function main(): Promise<void> {
       MODEL_TIMEOUT_MS: '1000',
       BREAKER_VOLUME_THRESHOLD: '5',
       BREAKER_RESET_TIMEOUT_MS: '3000',
-      BREAKER_ROLLING_WINDOW_MS: '5000',
-      // The window must cover the longest call it judges (a stream: the request budget), so the budget is 5 s here.
+      BREAKER_ROLLING_WINDOW_MS: '6000',
+      // 0.9 × the window must cover the longest call it judges (a stream: the request budget), so the budget is 5 s here.
       REQUEST_TIMEOUT_MS: '5000',
       STREAM_IDLE_TIMEOUT_MS: '2000',
     },

@@ -29,7 +29,7 @@ function withStack(modelTimeoutMs: number, gatewayBudgetMs: number) {
           SHUTDOWN_GRACE_MS: '65000',
           BREAKER_VOLUME_THRESHOLD: '3',
           BREAKER_RESET_TIMEOUT_MS: String(RESET_MS),
-          BREAKER_ROLLING_WINDOW_MS: '65000', // at least REQUEST_TIMEOUT_MS: ai-core refuses a shorter window
+          BREAKER_ROLLING_WINDOW_MS: '80000', // 0.9 × it at least REQUEST_TIMEOUT_MS: ai-core refuses a shorter window
           LOG_LEVEL: 'warn',
         },
         gatewayEnv: { REQUEST_TIMEOUT_MS: String(gatewayBudgetMs), SHUTDOWN_GRACE_MS: String(gatewayBudgetMs), LOG_LEVEL: 'warn' },

@@ -5,6 +5,7 @@ import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';
+import { GENAI_PROVIDER } from './model-span';
 
 export interface AzureOptions {
   name: ModelName;
@@ -63,7 +64,7 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
 
   return {
     name: opts.name,
-    telemetry: { provider: 'azure.ai.openai', model: opts.deployment },
+    telemetry: { provider: GENAI_PROVIDER['azure-openai'], model: opts.deployment },
     async generate(req, signal) {
       try {
         const out = await withKey((c) => c.chat.completions.create({ ...params(req), stream: false }, { signal }));

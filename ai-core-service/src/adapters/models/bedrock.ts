@@ -5,6 +5,7 @@ import type { ModelName } from '@context-qa/common';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';
+import { GENAI_PROVIDER } from './model-span';
 
 export interface BedrockOptions {
   name: ModelName;
@@ -40,7 +41,7 @@ export function bedrockModel(opts: BedrockOptions): ModelProvider {
 
   return {
     name: opts.name,
-    telemetry: { provider: 'aws.bedrock', model: opts.modelId },
+    telemetry: { provider: GENAI_PROVIDER.bedrock, model: opts.modelId },
     async generate(req, signal) {
       try {
         const out = await client.send(new ConverseCommand(input(req)), { abortSignal: signal });

@@ -13,12 +13,16 @@
  * A stream's first token is a verdict of its own: the model is alive, so a
  * stream we cut after it (race lost, caller gone, budget spent) is a success.
  * Half-open, exactly one trial runs at a time, tracked here: Opossum would
- * reject a second one only after counting its fire.
+ * reject a second one only after counting its fire. A trial runs to its
+ * verdict even if its caller leaves (who stops waiting), and a streamed trial
+ * closes the breaker at its first token, not at the end of the stream.
  */
 import CircuitBreaker from 'opossum';
 import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
 import { collectStream } from './streamed';
 import { inModelSpan, modelEvent } from './model-span';
+import { untilAborted } from './until-aborted';
+import { BREAKER_WINDOW_BUCKETS } from './breaker-window';
 import { ModelError, type CallBudget, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
 
 export interface BreakerSettings {
@@ -54,8 +58,11 @@ export interface CallOptions {
 /** What the breaker runs: one model call, under the model's deadline when it has one. */
 interface Work {
   req: GenerateRequest;
-  /** `signal` ends the call for any reason; `caller` only when we stopped it (the model's deadline is not in it). */
-  run(signal: AbortSignal, caller: AbortSignal): Promise<GenerateResult>;
+  /**
+   * `signal` ends the call for any reason; `caller` only when we stopped it (the model's deadline is not in it).
+   * `alive()`: the model has proven itself alive before the call's end (a stream's first token).
+   */
+  run(signal: AbortSignal, caller: AbortSignal, alive: () => void): Promise<GenerateResult>;
   deadlineMs?: number;
   /** Set once a healthy call was cut short: the breaker saw a success, the caller gets this code and no answer. */
   cutAs?(): ModelErrorCode | undefined;
@@ -72,10 +79,10 @@ class NeutralBreaker<A extends unknown[], R> extends CircuitBreaker<A, R> {
 }
 
 export class GuardedModel {
-  private readonly breaker: NeutralBreaker<[Work, AbortSignal], GenerateResult>;
+  private readonly breaker: NeutralBreaker<[Work, AbortSignal, () => void], GenerateResult>;
   private inFlight = 0;
-  /** The half-open trial is running: every other call is refused until it has decided. */
-  private trialRunning = false;
+  /** The half-open trial still deciding: every other call is refused until it has. Only its own end (or first token) clears it. */
+  private trial: symbol | undefined;
   private lastAnsweredAt = Number.NEGATIVE_INFINITY;
   private readonly running = new Set<Promise<ModelOutcome>>();
 
@@ -84,13 +91,14 @@ export class GuardedModel {
     private readonly settings: BreakerSettings,
     private readonly observer?: ModelObserver,
   ) {
-    this.breaker = new NeutralBreaker((work: Work, signal: AbortSignal) => this.attempt(work, signal), {
+    this.breaker = new NeutralBreaker((work: Work, signal: AbortSignal, alive: () => void) => this.attempt(work, signal, alive), {
       name: provider.name,
       timeout: false,
       errorThresholdPercentage: settings.errorThresholdPercentage,
       resetTimeout: settings.resetTimeoutMs,
       volumeThreshold: settings.volumeThreshold,
       rollingCountTimeout: settings.rollingCountTimeoutMs,
+      rollingCountBuckets: BREAKER_WINDOW_BUCKETS, // config.ts checks the window against it
       errorFilter: isNeutral,
       // Unused here, and costly: percentiles sort every latency in the window on each failure's stats read.
       rollingPercentilesEnabled: false,
@@ -127,11 +135,11 @@ export class GuardedModel {
    * model) and the request's budget, whose own timer ends it (neutral: the
    * request ran out of time, which says nothing about the model).
    */
-  private async attempt(work: Work, outer: AbortSignal): Promise<GenerateResult> {
-    if (work.deadlineMs === undefined) return work.run(outer, outer);
+  private async attempt(work: Work, outer: AbortSignal, alive: () => void): Promise<GenerateResult> {
+    if (work.deadlineMs === undefined) return work.run(outer, outer, alive);
     const deadline = AbortSignal.timeout(work.deadlineMs);
     try {
-      return await work.run(AbortSignal.any([outer, deadline]), outer);
+      return await work.run(AbortSignal.any([outer, deadline]), outer, alive);
     } catch (err) {
       if (deadline.aborted && !outer.aborted) throw new ModelError('timeout', `no answer within ${work.deadlineMs} ms`, { cause: err });
       throw err;
@@ -140,7 +148,8 @@ export class GuardedModel {
 
   /** One answer, within MODEL_TIMEOUT_MS. Never throws: every failure becomes an outcome with a stable code. */
   run(req: GenerateRequest, budget: CallBudget, opts: CallOptions = {}): Promise<ModelOutcome> {
-    const work = { req, run: (signal: AbortSignal) => this.provider.generate(req, signal), deadlineMs: this.settings.timeoutMs };
+    // Raced against its signal: a provider that ignores it must not hold the call (or a half-open trial) forever.
+    const work = { req, run: (signal: AbortSignal) => untilAborted(this.provider.generate(req, signal), signal), deadlineMs: this.settings.timeoutMs };
     return this.guard(work, this.settings.timeoutMs, budget, opts);
   }
 
@@ -149,23 +158,35 @@ export class GuardedModel {
    * breaker sees the whole stream as one call, so a failure after the first
    * token counts too; a stall of `idleMs` is a timeout, and so is a stream
    * longer than `maxMs`, when given (the request's budget bounds it anyway).
-   * The first token proves the model healthy: from then on a lost race stops
-   * the stream at once, and a stream we cut counts as the success it was.
+   * The first token proves the model healthy: from then on a lost race or the
+   * caller's leaving stops the stream at once, and a stream we cut counts as
+   * the success it was.
    */
   runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; maxMs?: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
-    const stop = new AbortController(); // the race was lost after the first token
-    const onLost = () => stop.abort();
+    const stop = new AbortController(); // stopped by us after the first token
     let text: string | undefined; // undefined until the first token
     let cut: ModelErrorCode | undefined;
+    const stopAs = (code: ModelErrorCode) => () => {
+      cut ??= code;
+      stop.abort();
+    };
+    // After the first token: the race lost, or the caller gone (a half-open trial does not run under the caller's signal).
+    const stoppers = [
+      { signal: opts.lostRace, stop: stopAs('not_needed') },
+      { signal: budget.signal, stop: stopAs('cancelled') },
+    ];
     const work: Work = {
       req,
       ...(opts.maxMs !== undefined ? { deadlineMs: opts.maxMs } : {}),
       cutAs: () => cut,
-      run: async (signal, caller) => {
+      run: async (signal, caller, alive) => {
         const onDelta = (delta: string) => {
           if (text === undefined) {
-            if (opts.lostRace?.aborted) stop.abort();
-            else opts.lostRace?.addEventListener('abort', onLost, { once: true });
+            alive();
+            for (const s of stoppers) {
+              if (s.signal?.aborted) s.stop();
+              else s.signal?.addEventListener('abort', s.stop, { once: true });
+            }
           }
           text = (text ?? '') + delta;
           if (!stop.signal.aborted) opts.onDelta(delta);
@@ -175,10 +196,10 @@ export class GuardedModel {
         } catch (err) {
           // Cut by us after its first token: proven alive (a model's own failure or deadline still counts).
           if (text === undefined || !(stop.signal.aborted || caller.aborted)) throw err;
-          cut = stop.signal.aborted ? 'not_needed' : 'cancelled';
+          cut ??= 'cancelled';
           return { text };
         } finally {
-          opts.lostRace?.removeEventListener('abort', onLost);
+          for (const s of stoppers) s.signal?.removeEventListener('abort', s.stop);
         }
       },
     };
@@ -195,7 +216,7 @@ export class GuardedModel {
     const refusal =
       this.inFlight >= this.settings.maxInFlight
         ? 'overloaded'
-        : this.breaker.opened || (this.breaker.halfOpen && (this.trialRunning || budget.remainingMs() < verdictWithinMs))
+        : this.breaker.opened || (this.breaker.halfOpen && (this.trial !== undefined || budget.remainingMs() < verdictWithinMs))
           ? 'circuit_open'
           : undefined;
     if (refusal) {
@@ -206,30 +227,45 @@ export class GuardedModel {
     }
     // The request's budget on a timer of our own: the response's end clears the budget's timer, and a
     // race loser running on in the background must still end when its request would have.
-    const request = AbortSignal.any([budget.signal, AbortSignal.timeout(budget.remainingMs())]);
+    const ownTimer = AbortSignal.timeout(budget.remainingMs());
+    // A half-open trial runs to its verdict on that timer alone: cut by a caller who left, it would be
+    // inconclusive and keep a healthy model's breaker open for another reset period (again and again).
+    const trial = this.breaker.halfOpen;
+    const request = trial ? ownTimer : AbortSignal.any([budget.signal, ownTimer]);
     const signal = opts.lostRace && this.proven ? AbortSignal.any([request, opts.lostRace]) : request;
-    const p = this.fire(work, signal);
+    const p = this.fire(work, signal, trial);
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
-    return p;
+    // The trial's caller just stops waiting when it leaves; at most one call per reset period runs on like this.
+    return trial ? untilAborted(p, budget.signal).catch(() => refused('cancelled')) : p;
   }
 
-  private fire(work: Work, signal: AbortSignal): Promise<ModelOutcome> {
-    return inModelSpan(this.provider, work.req, (record) => this.fireTraced(work, signal, record));
+  private fire(work: Work, signal: AbortSignal, trial: boolean): Promise<ModelOutcome> {
+    return inModelSpan(this.provider, work.req, (record) => this.fireTraced(work, signal, trial, record));
   }
 
-  private async fireTraced(work: Work, signal: AbortSignal, record: (o: ModelOutcome, r?: GenerateResult) => void): Promise<ModelOutcome> {
+  private async fireTraced(work: Work, signal: AbortSignal, isTrial: boolean, record: (o: ModelOutcome, r?: GenerateResult) => void): Promise<ModelOutcome> {
     const started = performance.now();
-    const trial = this.breaker.halfOpen;
     // The window bucket this call's fire is counted in (buckets rotate while it runs).
     const bucket = this.breaker.status.window[0];
     this.inFlight++;
-    this.trialRunning ||= trial;
+    const trial = isTrial ? (this.trial = Symbol('trial')) : undefined;
+    /** True once, for the trial still deciding; clears its flag (a later trial's flag is not ours to clear). */
+    const decides = (): boolean => {
+      if (trial === undefined || this.trial !== trial) return false;
+      this.trial = undefined;
+      return true;
+    };
+    // A first token is the trial's success: close now, and judge the rest of the stream as any closed-state call
+    // (Opossum's close() keeps the window; the fire still ends in exactly one success or failure).
+    const alive = () => {
+      if (decides() && this.breaker.halfOpen) this.breaker.close();
+    };
     let outcome: ModelOutcome;
     let result: GenerateResult | undefined;
     if (trial) modelEvent('context_qa.breaker.trial', { 'context_qa.model': this.provider.name });
     try {
-      result = await this.breaker.fire(work, signal);
+      result = await this.breaker.fire(work, signal, alive);
       this.lastAnsweredAt = performance.now();
       const cut = work.cutAs?.();
       outcome = cut
@@ -242,12 +278,12 @@ export class GuardedModel {
             ...(result.finishReason ? { finishReason: result.finishReason } : {}),
           };
     } catch (err) {
-      if (isNeutral(err)) this.forgetFire(bucket, trial);
+      if (isNeutral(err)) this.forgetFire(bucket, decides());
       outcome = refused(codeOf(err));
       this.observer?.failure?.(this.provider.name, outcome.code!, err);
     } finally {
       this.inFlight--;
-      if (trial) this.trialRunning = false;
+      decides();
     }
     outcome.latencyMs = Math.round(performance.now() - started);
     record(outcome, result);
@@ -255,11 +291,11 @@ export class GuardedModel {
     return outcome;
   }
 
-  /** A neutral call leaves no trace: not in the window, and a half-open trial is retried later. */
-  private forgetFire(bucket: { fires: number } | undefined, wasTrial: boolean): void {
+  /** A neutral call leaves no trace: not in the window, and a half-open trial still deciding is retried later. */
+  private forgetFire(bucket: { fires: number } | undefined, undecidedTrial: boolean): void {
     // Only while that bucket is still in the window: once rotated out, its fire no longer counts anyway.
     if (bucket && this.breaker.status.window.includes(bucket as never) && bucket.fires > 0) bucket.fires--;
-    if (wasTrial && this.breaker.halfOpen) this.breaker.open();
+    if (undecidedTrial && this.breaker.halfOpen) this.breaker.open();
   }
 
   /** Resolves once every call still running (e.g. a race loser finishing in the background) has ended. */

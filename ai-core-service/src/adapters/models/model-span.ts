@@ -7,9 +7,15 @@
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ModelErrorCode, ModelOutcome } from '@context-qa/common';
 import type { GenerateRequest, GenerateResult, ModelProvider } from '../../domain/ports';
+import type { ProviderKind } from '../../models-config';
+import { samplingFor } from './sampling';
 
 const tracer = trace.getTracer('context-qa.ai-core');
 const OPERATION = 'chat';
+
+/** gen_ai.provider.name of each provider kind: the adapters name themselves with it, and a span finds the ranges their sampling was put into. */
+export const GENAI_PROVIDER = { bedrock: 'aws.bedrock', 'azure-openai': 'azure.ai.openai' } as const satisfies Record<ProviderKind, string>;
+const KIND_OF = new Map<string, ProviderKind>(Object.entries(GENAI_PROVIDER).map(([kind, name]) => [name, kind as ProviderKind]));
 
 /** Codes that are our own decision or a cancellation, not a failure of the model. */
 const NOT_AN_ERROR = new Set<ModelErrorCode>(['cancelled', 'not_needed']);
@@ -21,24 +27,30 @@ export function inModelSpan(
   call: (record: (outcome: ModelOutcome, result?: GenerateResult) => void) => Promise<ModelOutcome>,
 ): Promise<ModelOutcome> {
   const model = provider.telemetry?.model ?? provider.name;
-  const attributes: Attributes = {
-    'gen_ai.operation.name': OPERATION,
-    'gen_ai.provider.name': provider.telemetry?.provider ?? 'unknown',
-    // The name before semconv 1.37, still what many trace viewers group by.
-    'gen_ai.system': provider.telemetry?.provider ?? 'unknown',
-    'gen_ai.request.model': model,
-    'gen_ai.request.max_tokens': req.maxTokens,
-    ...(req.temperature !== undefined ? { 'gen_ai.request.temperature': req.temperature } : {}),
-    ...(req.topP !== undefined ? { 'gen_ai.request.top_p': req.topP } : {}),
-    'context_qa.model': provider.name,
-  };
-  return tracer.startActiveSpan(`${OPERATION} ${model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+  return tracer.startActiveSpan(`${OPERATION} ${model}`, { kind: SpanKind.CLIENT, attributes: requestAttributes(provider, req) }, async (span) => {
     try {
       return await call((outcome, result) => record(span, model, outcome, result));
     } finally {
       span.end();
     }
   });
+}
+
+/** The span's request attributes: the sampling parameters as sent, i.e. put into the provider's ranges (Bedrock's temperature ≤ 1). */
+export function requestAttributes(provider: ModelProvider, req: GenerateRequest): Attributes {
+  const kind = KIND_OF.get(provider.telemetry?.provider ?? '');
+  const sent = kind ? samplingFor(kind, req) : req;
+  return {
+    'gen_ai.operation.name': OPERATION,
+    'gen_ai.provider.name': provider.telemetry?.provider ?? 'unknown',
+    // The name before semconv 1.37, still what many trace viewers group by.
+    'gen_ai.system': provider.telemetry?.provider ?? 'unknown',
+    'gen_ai.request.model': provider.telemetry?.model ?? provider.name,
+    'gen_ai.request.max_tokens': req.maxTokens,
+    ...(sent.temperature !== undefined ? { 'gen_ai.request.temperature': sent.temperature } : {}),
+    ...(sent.topP !== undefined ? { 'gen_ai.request.top_p': sent.topP } : {}),
+    'context_qa.model': provider.name,
+  };
 }
 
 function record(span: Span, requestModel: string, outcome: ModelOutcome, result?: GenerateResult): void {
