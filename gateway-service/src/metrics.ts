@@ -1,5 +1,6 @@
 import { Counter, createMetrics, Gauge } from '@context-qa/common';
 import type { ApiKeySource } from './adapters/api-key-source';
+import type { StoreFailure } from './domain/rate-limiter';
 
 /** gateway's metrics: HTTP (shared), the health of the API-key list, rate-limit decisions, tokens per key. */
 export function gatewayMetrics() {
@@ -9,21 +10,27 @@ export function gatewayMetrics() {
     help: 'Malformed API-key entries skipped, counted at every read of the key list',
     registers: [registry],
   });
-  /** Computed at scrape time, so it keeps growing while refreshes fail. */
-  const watchKeys = (keys: Pick<ApiKeySource, 'ageMs'>) =>
+  /** Computed at scrape time, so it keeps growing while refreshes fail (or none has succeeded yet). */
+  const watchKeys = (keys: Pick<ApiKeySource, 'unreadForMs'>) =>
     new Gauge({
       name: 'gateway_api_keys_age_seconds',
-      help: 'Seconds since the API-key list was last read successfully (NaN before the first read)',
+      help: 'Seconds since the API-key list was last read successfully (before the first good read: since the gateway started)',
       registers: [registry],
       collect() {
-        const age = keys.ageMs;
-        this.set(age === undefined ? Number.NaN : age / 1000);
+        this.set(keys.unreadForMs / 1000);
       },
     });
   const decisions = new Counter({
     name: 'gateway_rate_limit_decisions_total',
-    help: 'Rate-limit decisions: admitted, refused (by reason), or admitted because the counter store failed (fail open)',
+    help: 'Rate-limit decisions: admitted, refused (by reason), or store_error: made without the shared store (reason fallback: by the per-replica record, also counted as admitted or refused; reason fail_closed: answered 503 limits_unavailable)',
     labelNames: ['decision', 'reason'] as const,
+    registers: [registry],
+  });
+  // Not decisions: a lost update costs no request its answer, so it stays out of the decision ratio.
+  const lostUpdates = new Counter({
+    name: 'gateway_rate_limit_lost_updates_total',
+    help: 'Updates of admitted requests the rate-limit store did not take, by operation: release, renew (the lease then expires on its own) or charge (the reservation stands)',
+    labelNames: ['operation'] as const,
     registers: [registry],
   });
   // Per key, what ai-core's gen_ai_client_token_usage histogram is per model call; not named after it:
@@ -39,7 +46,9 @@ export function gatewayMetrics() {
     httpMiddleware,
     onSkippedKeys: (n: number) => skipped.inc(n),
     watchKeys,
-    rateLimit: (decision: 'admitted' | 'refused' | 'store_error', reason = '') => decisions.inc({ decision, reason }),
+    rateLimit: (decision: 'admitted' | 'refused', reason = '') => decisions.inc({ decision, reason }),
+    rateLimitStoreError: (failure: StoreFailure) =>
+      failure === 'fallback' || failure === 'fail_closed' ? decisions.inc({ decision: 'store_error', reason: failure }) : lostUpdates.inc({ operation: failure }),
     tokens: (keyId: string, model: string, type: 'input' | 'output', n: number) => tokens.inc({ key_id: keyId, model, gen_ai_token_type: type }, n),
   };
 }

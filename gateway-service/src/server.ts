@@ -28,16 +28,17 @@ export async function start(config: Config, logger: Logger) {
   // ai-core being down is answered per request (503), never by readiness:
   // a downstream outage must not empty the load balancer.
   const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: () => Promise.resolve(keys.fresh) });
+  const meanwhile = config.RATE_LIMIT_FAIL_CLOSED ? 'limited requests get 503 limits_unavailable' : 'this replica decides alone (per-replica share of each limit)';
   const warnStoreError = atMostEvery(STORE_WARN_EVERY_MS, (err: unknown, since: number) =>
-    logger.warn({ err, failuresSinceLastWarning: since }, 'rate-limit store failed: this replica decides alone meanwhile (per-replica share of each limit)'),
+    logger.warn({ err, failuresSinceLastWarning: since }, `rate-limit store failed: ${meanwhile} meanwhile`),
   );
   const limiter = new RateLimiter(daprLimitRecords(config, config.RATE_LIMIT_STORE, config.RATE_LIMIT_TIMEOUT_MS), {
     failClosed: config.RATE_LIMIT_FAIL_CLOSED,
     leaseSeconds: config.RATE_LIMIT_LEASE_SECONDS,
     fallback: casRecords(memoryKv(), 'per-replica limits'),
     fallbackReplicas: config.RATE_LIMIT_FALLBACK_REPLICAS,
-    onStoreError: (err) => {
-      metrics.rateLimit('store_error');
+    onStoreError: (err, failure) => {
+      metrics.rateLimitStoreError(failure);
       warnStoreError(err);
     },
   });

@@ -62,6 +62,19 @@ describe('ApiKeySource', () => {
     });
   });
 
+  test('when two entries share an id, then the first is kept and the later one is skipped, logged and counted (limits and usage are keyed by id)', async () => {
+    const { keys, skipped, lines } = source([
+      list({ ...entry('team', K1), tenant: 'team-a' }, entry('other', K2), { ...entry('team', 'cqa_test_key_three_03', 'admin'), tenant: 'team-b' }),
+    ]);
+    await keys.refresh();
+    expect(keys.list()?.map((e) => [e.id, e.tenant, e.sha256])).toEqual([
+      ['team', 'team-a', sha256Hex(K1)],
+      ['other', undefined, sha256Hex(K2)],
+    ]);
+    expect(skipped).toEqual([1]);
+    expect(lines.find((l) => l['msg'] === 'API-key entry with a duplicate id skipped: ids must be unique')).toMatchObject({ index: 2, keyId: 'team', firstIndex: 0 });
+  });
+
   test('when a read fails (sidecar down, timeout), then the last good list is kept', async () => {
     const { keys } = source([list(entry('a', K1)), new Error('connect ECONNREFUSED'), 'not json', '{"not":"a list"}']);
     await keys.refresh();
@@ -94,7 +107,7 @@ describe('ApiKeySource', () => {
 });
 
 describe('key-list metrics', () => {
-  test('when scraped, then the age of the last good list is computed at scrape time and skipped entries are counted', async () => {
+  test('when scraped, then the age of the last good list (before the first, of the source) is computed at scrape time and skipped entries are counted', async () => {
     const metrics = gatewayMetrics();
     let clock = 0;
     const keys = new ApiKeySource(async () => list(entry('a', K1), { id: 'bad' }), createLogger('test', 'silent'), {
@@ -104,7 +117,8 @@ describe('key-list metrics', () => {
     });
     metrics.watchKeys(keys);
     const scrape = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
-    expect(await scrape('gateway_api_keys_age_seconds')).toBeNaN(); // nothing loaded yet
+    clock += 30_000;
+    expect(await scrape('gateway_api_keys_age_seconds')).toBe(30); // nothing read yet: since the source was created
     await keys.refresh();
     clock += 42_000;
     expect(await scrape('gateway_api_keys_age_seconds')).toBe(42);

@@ -6,6 +6,7 @@ import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
 import type { Spend } from '@context-qa/common';
 import { estimates } from '../src/entry-points/limits';
+import { gatewayMetrics } from '../src/metrics';
 import { askResponse, FlakyKv, limiterOver, limitDeps } from './fakes';
 
 const ASK = 'cqa_limits_ask_key';
@@ -183,6 +184,33 @@ describe('per-key limits', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ keyId: 'asker', minute: { requests: 1 }, day: { tokens: 90 } });
     expect((await request(s.app).get('/v1/usage/asker').set('authorization', `Bearer ${ASK}`)).status).toBe(403);
+  });
+
+  test('when the limit store is down, then usage is 503 limits_unavailable with Retry-After, like admission', async () => {
+    const s = setup({ requestsPerMinute: 10 });
+    s.kv.failing = true;
+    const res = await request(s.app).get('/v1/usage/asker').set('authorization', `Bearer ${ADMIN}`);
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(res.body).toMatchObject({ code: 'limits_unavailable', requestId: res.headers['x-request-id'] });
+    expect(res.headers['retry-after']).toBe('1');
+  });
+});
+
+describe('rate-limit metrics', () => {
+  test('when the store fails, then admissions made without it count as store_error decisions (fallback, fail_closed) and lost updates apart', async () => {
+    const metrics = gatewayMetrics();
+    for (const failure of ['fallback', 'fail_closed', 'release', 'renew', 'charge', 'release'] as const) metrics.rateLimitStoreError(failure);
+    const values = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels, v.value]);
+    expect(await values('gateway_rate_limit_decisions_total')).toEqual([
+      [{ decision: 'store_error', reason: 'fallback' }, 1],
+      [{ decision: 'store_error', reason: 'fail_closed' }, 1],
+    ]);
+    expect(await values('gateway_rate_limit_lost_updates_total')).toEqual([
+      [{ operation: 'release' }, 2],
+      [{ operation: 'renew' }, 1],
+      [{ operation: 'charge' }, 1],
+    ]);
   });
 });
 

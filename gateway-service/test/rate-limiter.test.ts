@@ -1,7 +1,7 @@
 /** The limiter's decisions over a versioned store in memory: one decision per request, amounts, leases, ambiguous writes, the per-replica fallback. */
 import { DeadlineExceeded } from '@context-qa/common';
-import { memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
-import type { Admission, Limits } from '../src/domain/rate-limiter';
+import { casRecords, memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
+import { LimitStoreUnavailable, RateLimiter, type Admission, type Limits, type StoreFailure } from '../src/domain/rate-limiter';
 import { FlakyKv, limiterOver, settledRecord } from './fakes';
 
 const t0 = Date.UTC(2026, 10, 26, 12, 0, 10);
@@ -224,6 +224,42 @@ describe('the store unreachable', () => {
     admitted(decided[0]!).release();
     expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: true });
     expect(await limiter.admit('k', l, 0)).toMatchObject({ ok: false, reason: 'requests_per_minute' });
+  });
+});
+
+describe('store failures reported', () => {
+  /** A limiter over `kv` whose store failures are listed by what each cost. */
+  const reporting = (kv: FlakyKv, failClosed: boolean) => {
+    const failures: StoreFailure[] = [];
+    const limiter = new RateLimiter(casRecords(kv, 'test limits'), {
+      failClosed,
+      leaseSeconds: 3,
+      fallback: casRecords(memoryKv(), 'per-replica limits'),
+      fallbackReplicas: 2,
+      onStoreError: (_err, failure) => failures.push(failure),
+      clock: () => t0,
+    });
+    return { limiter, failures };
+  };
+
+  test('when the store fails and the limiter fails closed, then the refusal (503) is reported as fail_closed', async () => {
+    const kv = new FlakyKv();
+    const { limiter, failures } = reporting(kv, true);
+    kv.failing = true;
+    await expect(limiter.admit('k', limits({ requestsPerMinute: 5 }), 0)).rejects.toThrow(LimitStoreUnavailable);
+    expect(failures).toEqual(['fail_closed']);
+  });
+
+  test('when the store fails after an admission, then its lost release and charge are reported as such, apart from decisions made by the fallback', async () => {
+    const kv = new FlakyKv();
+    const { limiter, failures } = reporting(kv, false);
+    const a = admitted(await limiter.admit('k', limits({ tokensPerDay: 1000, maxInFlight: 2 }), 100));
+    kv.failing = true;
+    a.release();
+    a.charge(40);
+    await until(async () => failures.length === 2);
+    admitted(await limiter.admit('k', limits({ tokensPerDay: 1000, maxInFlight: 2 }), 100));
+    expect(failures).toEqual(['release', 'charge', 'fallback']);
   });
 });
 

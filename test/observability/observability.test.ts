@@ -17,6 +17,7 @@ import type { WriteBackOutcome } from '../../ai-core-service/src/domain/cache-sy
 import type { ContextDeps } from '../../ai-core-service/src/domain/context';
 import { aiCoreMetrics } from '../../ai-core-service/src/metrics';
 import { configSchema as gatewaySchema } from '../../gateway-service/src/config';
+import type { LimitReason, StoreFailure } from '../../gateway-service/src/domain/rate-limiter';
 import { gatewayMetrics } from '../../gateway-service/src/metrics';
 
 const root = path.join(__dirname, '../..');
@@ -107,7 +108,17 @@ const LABEL_VALUES: Record<string, Record<string, readonly string[] | RegExp>> =
   context_cache_writebacks_total: { outcome: every<WriteBackOutcome>({ written: true, conflict: true, expired: true, error: true }) },
   answer_cache_lookups_total: { outcome: every<AnswerLookupOutcome>({ hit: true, miss: true, bypass: true, error: true }) },
   answer_cache_writes_total: { outcome: every<AnswerWriteOutcome>({ written: true, error: true }) },
-  gateway_rate_limit_decisions_total: { decision: every<Parameters<Gateway['rateLimit']>[0]>({ admitted: true, refused: true, store_error: true }) },
+  gateway_rate_limit_decisions_total: {
+    decision: [...every<Parameters<Gateway['rateLimit']>[0]>({ admitted: true, refused: true }), 'store_error'],
+    reason: [
+      '', // admitted
+      ...every<LimitReason>({ requests_per_minute: true, tokens_per_minute: true, tokens_per_day: true, in_flight: true, busy: true }),
+      'overloaded', // refused by admission (server.ts), before any key is known
+      'overloaded_event_loop',
+      ...every<Extract<StoreFailure, 'fallback' | 'fail_closed'>>({ fallback: true, fail_closed: true }), // store_error
+    ],
+  },
+  gateway_rate_limit_lost_updates_total: { operation: every<Exclude<StoreFailure, 'fallback' | 'fail_closed'>>({ release: true, renew: true, charge: true }) },
   gateway_key_tokens_total: { gen_ai_token_type: TOKEN_TYPES },
 };
 
@@ -116,7 +127,7 @@ type Exported = Map<string, { metric: string; labels: Set<string> }>;
 function exportedSeries(): Exported {
   const series: Exported = new Map(SCRAPE_SERIES.map((n) => [n, { metric: n, labels: new Set(TARGET_LABELS) }]));
   const gateway = gatewayMetrics();
-  gateway.watchKeys({ ageMs: undefined }); // the key-list age gauge exists once a key source is watched
+  gateway.watchKeys({ unreadForMs: 0 }); // the key-list age gauge exists once a key source is watched
   for (const { registry } of [aiCoreMetrics({ pendingWriteBacks: () => 0 }), gateway]) {
     // prom-client's metric objects keep their labelNames; its types do not declare them.
     for (const m of registry.getMetricsAsArray() as unknown as { name: string; type: unknown; labelNames?: readonly string[] }[]) {

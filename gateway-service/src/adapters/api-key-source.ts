@@ -17,13 +17,17 @@ export interface ApiKeySourceOptions {
  * - A missing secret (reader answers undefined) is an empty list: deleting the
  *   secret revokes every key.
  * - A malformed entry is skipped (and logged); the others stay valid. So is an
- *   entry with a refused hash (a published dev key outside local dev).
+ *   entry with a refused hash (a published dev key outside local dev), and an
+ *   entry whose id an earlier entry has: limits and usage are kept per id, so
+ *   two keys under one id would share a budget and show each other's usage.
+ *   The first keeps working: one mistaken entry must not lock out a working key.
  * - A failed read, or a value that is not a JSON list, keeps the last good list:
  *   a sidecar hiccup must not lock every caller out.
  */
 export class ApiKeySource {
   private entries?: readonly ApiKeyEntry[];
   private loadedAt?: number;
+  private readonly createdAt: number;
   private timer?: NodeJS.Timeout;
   private readonly now: () => number;
 
@@ -33,6 +37,7 @@ export class ApiKeySource {
     private readonly options: ApiKeySourceOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.createdAt = this.now();
   }
 
   get loaded(): boolean {
@@ -42,6 +47,11 @@ export class ApiKeySource {
   /** Milliseconds since the last good read; undefined before the first. */
   get ageMs(): number | undefined {
     return this.loadedAt === undefined ? undefined : this.now() - this.loadedAt;
+  }
+
+  /** Milliseconds since the last good read, or since this source was created before the first: a list never read ages too. */
+  get unreadForMs(): number {
+    return this.now() - (this.loadedAt ?? this.createdAt);
   }
 
   /** Loaded, and refreshed within the allowed staleness. */
@@ -73,16 +83,23 @@ export class ApiKeySource {
 
   private validEntries(items: unknown[]): ApiKeyEntry[] {
     const valid: ApiKeyEntry[] = [];
+    /** The index of the entry each kept id came from. */
+    const firstIndexOf = new Map<string, number>();
     let skipped = 0;
     items.forEach((item, index) => {
       const result = apiKeyEntrySchema.safeParse(item);
       const id = (item as { id?: unknown } | null)?.id;
       const keyId = typeof id === 'string' ? { keyId: id.slice(0, 64) } : {};
-      if (result.success && !this.options.refusedHashes?.has(result.data.sha256)) return void valid.push(result.data);
-      skipped++;
-      if (result.success) return void this.logger.error({ index, ...keyId }, 'API-key entry with a published dev key skipped: dev keys work only in local dev (LOCAL_DEV)');
-      const issues = result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`);
-      this.logger.error({ index, ...keyId, issues }, 'malformed API-key entry skipped');
+      const skip = (fields: object, msg: string) => {
+        skipped++;
+        this.logger.error({ index, ...keyId, ...fields }, msg);
+      };
+      if (!result.success) return skip({ issues: result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`) }, 'malformed API-key entry skipped');
+      if (this.options.refusedHashes?.has(result.data.sha256)) return skip({}, 'API-key entry with a published dev key skipped: dev keys work only in local dev (LOCAL_DEV)');
+      const firstIndex = firstIndexOf.get(result.data.id);
+      if (firstIndex !== undefined) return skip({ firstIndex }, 'API-key entry with a duplicate id skipped: ids must be unique');
+      firstIndexOf.set(result.data.id, index);
+      valid.push(result.data);
     });
     if (skipped > 0) this.options.onSkipped?.(skipped);
     return valid;

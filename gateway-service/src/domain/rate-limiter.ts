@@ -45,6 +45,13 @@ export class LimitStoreUnavailable extends Error {
   override name = 'LimitStoreUnavailable';
 }
 
+/**
+ * What a failure of the shared store cost: an admission decided by the per-replica `fallback`
+ * or refused (`fail_closed`: 503), or an update of an admitted request lost (its lease's
+ * `release` or `renew`al, its token `charge`; not retried).
+ */
+export type StoreFailure = 'fallback' | 'fail_closed' | 'release' | 'charge' | 'renew';
+
 export interface LimiterOptions {
   /** The store unreachable: true throws LimitStoreUnavailable (503), false decides with the per-replica `fallback`. */
   failClosed: boolean;
@@ -54,8 +61,8 @@ export interface LimiterOptions {
   fallback: LimitStore;
   /** Replicas assumed to share a key's load while the shared store is unreachable: each gets its limits divided by this. */
   fallbackReplicas: number;
-  /** Called when the shared store failed (a decision made by the fallback, a lost release, charge or renewal). */
-  onStoreError(err: unknown): void;
+  /** Called when the shared store failed, with what that cost (StoreFailure). */
+  onStoreError(err: unknown, failure: StoreFailure): void;
   /** For tests: the time windows and leases are computed from. */
   clock?: () => number;
 }
@@ -117,8 +124,8 @@ export class RateLimiter {
       decision = await store.update(recordKey(keyId), (stored) => decide(stored, op(applied), now), RECORD_TTL_SECONDS);
     } catch (err) {
       if (err instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state: { limits } };
+      this.options.onStoreError(err, this.options.failClosed ? 'fail_closed' : 'fallback');
       if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
-      this.options.onStoreError(err);
       store = this.options.fallback;
       applied = perReplica(limits, this.options.fallbackReplicas);
       decision = await store.update(recordKey(keyId), (stored) => decide(stored, op(applied), now), RECORD_TTL_SECONDS);
@@ -139,8 +146,8 @@ export class RateLimiter {
     estimate: number,
     window: { minute: number; day: number },
   ) {
-    const send = (op: LimitOp) =>
-      void store.update(recordKey(keyId), (stored) => decide(stored, op, this.clock()), RECORD_TTL_SECONDS).catch((err) => this.options.onStoreError(err));
+    const send = (op: Exclude<LimitOp, { kind: 'admit' }>) =>
+      void store.update(recordKey(keyId), (stored) => decide(stored, op, this.clock()), RECORD_TTL_SECONDS).catch((err) => this.options.onStoreError(err, op.kind));
     const renewal = leased ? setInterval(() => send({ kind: 'renew', leaseId: id, leaseExpiresAt: this.clock() + this.leaseMs }), this.leaseMs / 3) : undefined;
     renewal?.unref();
     let released = false;
@@ -166,7 +173,9 @@ export class RateLimiter {
 
   /** Today's and this minute's counts of one key, and its requests in flight, for the admin usage route. */
   async usage(keyId: string, now = this.clock()) {
-    const stored = await this.store.get(recordKey(keyId));
+    const stored = await this.store.get(recordKey(keyId)).catch((err: unknown) => {
+      throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
+    });
     const u = usageOf(roll(stored ?? emptyRecord(now), now), now);
     return { keyId, minute: { requests: u.requests, tokens: u.minuteTokens, resetsInSeconds: u.minuteResetS }, day: { tokens: u.dayTokens }, inFlight: u.inFlight };
   }

@@ -59,9 +59,7 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
     try {
       admission = await deps.limiter.admit(caller.id, limits, cost);
     } catch (err) {
-      if (!(err instanceof LimitStoreUnavailable)) throw err;
-      res.setHeader('retry-after', '1');
-      return next(httpError(503, 'limits cannot be checked right now; retry shortly', { code: 'limits_unavailable' }, { cause: err }));
+      return next(limitsUnavailable(res, err));
     }
     for (const [name, value] of Object.entries(rateLimitHeaders(admission.state))) res.setHeader(name, value);
     if (!admission.ok) {
@@ -90,6 +88,13 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
     else res.once('close', settle);
     next();
   };
+}
+
+/** The limit store down (LimitStoreUnavailable): 503 limits_unavailable with Retry-After; anything else is rethrown. */
+export function limitsUnavailable(res: Response, err: unknown): Error {
+  if (!(err instanceof LimitStoreUnavailable)) throw err;
+  res.setHeader('retry-after', '1');
+  return httpError(503, 'limits cannot be checked right now; retry shortly', { code: 'limits_unavailable' }, { cause: err });
 }
 
 /** What ai-core reported every model call of this request spent; a function is read when the response ends (a stream's running count). */

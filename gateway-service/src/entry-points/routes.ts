@@ -24,7 +24,7 @@ import {
 import { openApiDocument } from '@context-qa/common/dist/openapi';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes, OPENAI_PATHS } from './chat';
-import { estimates, limitRequests, noteSpend, queryPrompt, viaAiCore, type LimitDeps } from './limits';
+import { estimates, limitRequests, limitsUnavailable, noteSpend, queryPrompt, viaAiCore, type LimitDeps } from './limits';
 import { allows, apiKeyEntrySchema, checkApiKey, maySeeUsageOf, type ApiKeyEntry, type Caller, type Scope } from '../domain/api-keys';
 import { resolveTenant, tenantHeaders } from './tenancy';
 
@@ -146,7 +146,11 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       // Another tenant's key is as unknown as a key that does not exist.
       const target = deps.apiKeys()?.find((e) => e.id === keyId);
       if (!maySeeUsageOf(res.locals['caller'] as Caller, target)) throw httpError(404, 'no API key with this id in your tenant', { code: 'key_not_found' });
-      res.json(await deps.limits.limiter.usage(keyId));
+      res.json(
+        await deps.limits.limiter.usage(keyId).catch((err: unknown) => {
+          throw limitsUnavailable(res, err);
+        }),
+      );
     });
   }
 
