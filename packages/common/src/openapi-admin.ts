@@ -80,6 +80,7 @@ function adminRegistry(): OpenAPIRegistry {
         ...AUTH_ERRORS,
         404: "`key_not_found`: no key with this id in the admin's tenant (any key with allTenants)",
         500: UPSTREAM_ERRORS[500],
+        503: '`limits_unavailable`: the rate-limit store is down (Retry-After)',
       }),
     },
   });
