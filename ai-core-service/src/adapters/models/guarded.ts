@@ -23,6 +23,7 @@ import { collectStream } from './streamed';
 import { inModelSpan, modelEvent } from './model-span';
 import { untilAborted } from './until-aborted';
 import { BREAKER_WINDOW_BUCKETS } from './breaker-window';
+import { notCalled } from '../../domain/spend';
 import { ModelError, type CallBudget, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
 
 export interface BreakerSettings {
@@ -208,7 +209,7 @@ export class GuardedModel {
 
   /** Bulkhead, breaker and neutrality around one unit of work. */
   private guard(work: Work, verdictWithinMs: number, budget: CallBudget, opts: CallOptions): Promise<ModelOutcome> {
-    if (budget.signal.aborted || budget.remainingMs() <= 0) return Promise.resolve(refused('cancelled'));
+    if (budget.signal.aborted || budget.remainingMs() <= 0) return Promise.resolve(notCalled(refused('cancelled')));
     // A half-open trial must be able to end in a verdict: one that the budget
     // would cut before the model's deadline could only be inconclusive (and a
     // caller sending tiny budgets could keep the breaker open for everyone).
@@ -220,7 +221,7 @@ export class GuardedModel {
           ? 'circuit_open'
           : undefined;
     if (refusal) {
-      const outcome = refused(refusal);
+      const outcome = notCalled(refused(refusal));
       modelEvent('context_qa.model.refused', { 'context_qa.model': this.provider.name, 'error.type': refusal });
       this.observer?.call(this.provider.name, outcome);
       return Promise.resolve(outcome);
