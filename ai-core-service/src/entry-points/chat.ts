@@ -19,11 +19,11 @@ import {
   type ModelOutcome,
 } from '@context-qa/common';
 import { randomBytes } from 'node:crypto';
-import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
 import { noCacheRequested, type AnswerCacheStatus, type CacheRequest } from '../domain/answer-cache';
-import { UnknownModel, UnsupportedRouting, type ChatScope, type ChatSink, type PreparedChat } from '../domain/chat';
+import type { ChatScope, ChatSink, PreparedChat } from '../domain/chat';
 import type { Outcomes } from '../domain/strategies';
 import { completion, sendOpenAiError, sseSink } from './chat-wire';
+import { answerFailure } from './failures';
 import { meterSpend } from './spend-header';
 import { tenantOf } from './tenant';
 
@@ -75,7 +75,7 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
         deps.logger.error({ err }, 'chat stream failed after it started');
         return void res.end(`data: ${JSON.stringify(openAiError(500, 'the answer was cut off', 'internal_error'))}\n\n`);
       }
-      answerFailure(res, err, deadline, deps.logger);
+      sendFailure(res, err, deadline, deps.logger);
     }
   });
 }
@@ -86,26 +86,12 @@ const contextKeyHeader = (req: Request): string | undefined => {
   return key !== undefined && contextKeySchema.safeParse(key).success ? key : undefined;
 };
 
-function answerFailure(res: Response, err: unknown, deadline: Deadline, logger: Logger): void {
-  if (err instanceof UnknownModel) return sendOpenAiError(res, 404, err.message, 'model_not_found', 'model');
-  if (err instanceof UnsupportedRouting) return sendOpenAiError(res, 400, err.message, 'invalid_request', err.param);
-  const models = err instanceof NoModelAnswered || err instanceof DeadlineExceeded ? err.models : undefined;
-  const codes = Object.entries(models ?? {})
-    .map(([m, o]) => `${m}: ${o.code ?? o.status}`)
-    .join(', ');
-  if (deadline.reason === 'client_gone') return sendOpenAiError(res, 499, 'the caller went away', 'client_closed');
-  if (err instanceof DeadlineExceeded) return sendOpenAiError(res, 504, `the request deadline passed before a model answered (${codes})`, 'deadline_exceeded');
-  if (err instanceof NoModelAnswered) {
-    const all = (code: string) => Object.values(err.models).every((o) => o.code === code);
-    // The caller's fault or the caller's quota: not a 5xx, which OpenAI SDKs would retry as is.
-    if (all('bad_request')) return sendOpenAiError(res, 400, `every model rejected the request (${codes})`, 'model_rejected_request');
-    if (all('rate_limited')) {
-      res.setHeader('retry-after', '5');
-      return sendOpenAiError(res, 429, `every model is throttling (${codes})`, 'rate_limited');
-    }
-    if (err.retryAfterSeconds) res.setHeader('retry-after', String(err.retryAfterSeconds));
-    return sendOpenAiError(res, 503, `no model could answer (${codes})`, 'no_model_answered');
+function sendFailure(res: Response, err: unknown, deadline: Deadline, logger: Logger): void {
+  const failure = answerFailure(err, deadline);
+  if (!failure) {
+    logger.error({ err }, 'chat request failed');
+    return sendOpenAiError(res, 500, 'unexpected error', 'internal_error');
   }
-  logger.error({ err }, 'chat request failed');
-  sendOpenAiError(res, 500, 'unexpected error', 'internal_error');
+  if (failure.retryAfterS) res.setHeader('retry-after', String(failure.retryAfterS));
+  sendOpenAiError(res, failure.status, failure.message, failure.code, failure.param ?? null);
 }

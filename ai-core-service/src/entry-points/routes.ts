@@ -22,11 +22,12 @@ import {
   type Logger,
   type Readiness,
 } from '@context-qa/common';
-import { DeadlineExceeded, NoModelAnswered, type AskOptions } from '../domain/ask';
+import type { AskOptions } from '../domain/ask';
 import { noCacheRequested } from '../domain/answer-cache';
 import { mountChatRoutes, OPENAI_PATHS, type ChatService } from './chat';
 import type { ContextAdmin } from '../domain/context-admin';
 import { requireTenant, tenantOf } from './tenant';
+import { answerFailure } from './failures';
 import { meterSpend } from './spend-header';
 
 export interface RouteDeps {
@@ -78,17 +79,10 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       }
       res.json(answer);
     } catch (err) {
-      if (err instanceof DeadlineExceeded && deadline.reason === 'client_gone') {
-        throw httpError(499, 'the caller went away before a model answered', { code: 'client_closed' });
-      }
-      if (err instanceof DeadlineExceeded) {
-        throw httpError(504, 'the request deadline passed before a model answered', { code: 'deadline_exceeded', models: err.models });
-      }
-      if (err instanceof NoModelAnswered) {
-        if (err.retryAfterSeconds) res.setHeader('retry-after', String(err.retryAfterSeconds));
-        throw httpError(503, 'no model could answer', { code: 'no_model_answered', models: err.models });
-      }
-      throw err;
+      const failure = answerFailure(err, deadline);
+      if (!failure) throw err;
+      if (failure.retryAfterS) res.setHeader('retry-after', String(failure.retryAfterS));
+      throw httpError(failure.status, failure.message, { code: failure.code, ...(failure.models ? { models: failure.models } : {}) });
     }
   });
 

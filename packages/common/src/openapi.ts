@@ -60,11 +60,11 @@ export const UPSTREAM_ERRORS = {
   502: '`ai_core_rejected_token` · `ai_core_bad_response`: a deployment fault between the services',
 };
 const PROMPT_ERRORS = {
-  400: "`bad_request`: malformed JSON or bad fields (`errors` names each field path) · `exceeds_token_limit`: the estimated cost alone is above the key's token limit",
+  400: "`bad_request`: malformed JSON or bad fields (`errors` names each field path) · `exceeds_token_limit`: the estimated cost alone is above the key's token limit · `model_rejected_request`: every model refused it (`models`)",
   ...AUTH_ERRORS,
   413: '`content_too_large`: the body is over the limit',
   415: '`unsupported_media_type`: the body is not application/json',
-  429: '`rate_limit_exceeded`: the key reached a limit (`limit` names it)',
+  429: '`rate_limit_exceeded`: the key reached a limit (`limit` names it) · `rate_limited`: every model is throttling (Retry-After, `models`)',
   ...UPSTREAM_ERRORS,
   503: '`overloaded` (this replica is at capacity: Retry-After) · `keys_not_loaded` · `limits_unavailable` · `no_model_answered` (`models` says why each failed; Retry-After when a breaker or bulkhead refused) · `ai_core_unavailable` · `ai_core_unreachable`',
   504: '`deadline_exceeded`: the budget ran out in ai-core (`models`) · `ai_core_timeout`: at the gateway',

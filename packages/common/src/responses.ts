@@ -63,7 +63,10 @@ export const problemSchema = z
       .array(z.object({ path: z.string(), message: z.string() }))
       .optional()
       .describe('400 for bad fields: each field path and what is wrong with it.'),
-    models: z.record(z.string(), modelOutcomeSchema).optional().describe("503 no_model_answered, 504 deadline_exceeded: each model's outcome."),
+    models: z
+      .record(z.string(), modelOutcomeSchema)
+      .optional()
+      .describe("400 model_rejected_request, 429 rate_limited, 503 no_model_answered, 504 deadline_exceeded: each model's outcome."),
     limit: z.enum(['requests_per_minute', 'tokens_per_minute', 'tokens_per_day', 'in_flight', 'busy']).optional().describe('429: the limit that was reached.'),
     allow: z.array(z.string()).optional().describe('405: the methods the path allows (also the Allow header).'),
   })
