@@ -59,6 +59,8 @@ export async function* providerStream<E>(
     opened = true;
     const state: StreamState = {};
     for await (const event of events) {
+      // An event the SDK had already buffered when we aborted is not handed on: aborted means cancelled, at once.
+      if (signal.aborted) throw endedEarly(signal);
       const text = read(event, state);
       if (text) yield { type: 'delta', text };
     }
