@@ -39,6 +39,42 @@ export default defineConfig(
     },
   },
 
+  // The layering the code keeps: domain code depends only on the domain (its ports) and packages/common;
+  // packages/common on no service; neither service on the other.
+  {
+    files: ['*-service/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(adapters|entry-points)(/|$)|^\\.\\./(config|server|main|app|metrics|instrument|models-config)$',
+              message: 'domain code depends only on the domain (its ports) and packages/common',
+            },
+            { regex: '(gateway|ai-core)-service', message: 'a service never imports the other' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '(gateway|ai-core)-service', message: 'shared packages depend on no service' }] }] },
+  },
+  {
+    files: ['gateway-service/src/**/*.ts'],
+    ignores: ['gateway-service/src/domain/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: 'ai-core-service', message: 'the gateway reaches ai-core through Dapr and packages/common, never its code' }] }],
+    },
+  },
+  {
+    files: ['ai-core-service/src/**/*.ts'],
+    ignores: ['ai-core-service/src/domain/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: 'gateway-service', message: 'ai-core never imports the gateway' }] }] },
+  },
+
   {
     // Tests are not in their workspace's tsconfig.json (which builds src/ only),
     // so the project service would not find them; tsconfig.test.json is the
