@@ -39,8 +39,6 @@ export interface ChatService {
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
 
-export const OPENAI_PATHS = ['/v1/chat/completions', '/v1/models'];
-
 export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; requestTimeoutMs: number; logger: Logger; body: RequestHandler[] }): void {
   routes.add('get', '/v1/models', (_req, res) => {
     res.json({ object: 'list', data: deps.chat.models().map((m) => ({ ...m, object: 'model', created: 0 })) });

@@ -11,6 +11,7 @@ import {
   jsonBody,
   noteAccess,
   openAiErrorHandler,
+  OPENAI_PATHS,
   parseOr400,
   requestContext,
   requestDeadline,
@@ -24,7 +25,7 @@ import {
 } from '@context-qa/common';
 import type { AskOptions } from '../domain/ask';
 import { noCacheRequested } from '../domain/answer-cache';
-import { mountChatRoutes, OPENAI_PATHS, type ChatService } from './chat';
+import { mountChatRoutes, type ChatService } from './chat';
 import type { ContextAdmin } from '../domain/context-admin';
 import { requireTenant, tenantOf } from './tenant';
 import { answerFailure } from './failures';

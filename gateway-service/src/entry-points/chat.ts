@@ -31,8 +31,6 @@ import { tenantHeaders } from './tenancy';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
 
-export const OPENAI_PATHS = ['/v1/chat/completions', '/v1/models'];
-
 /** Headers of ai-core's answer the caller should see. */
 const RELAYED = ['content-type', 'cache-control', ANSWERED_BY_HEADER, ANSWER_CACHE_HEADER, 'retry-after'];
 

@@ -10,6 +10,7 @@ import {
   jsonBody,
   noteAccess,
   openAiErrorHandler,
+  OPENAI_PATHS,
   parseOr400,
   PROBLEM_CONTENT_TYPE,
   requestContext,
@@ -23,7 +24,7 @@ import {
 } from '@context-qa/common';
 import { openApiDocument } from '@context-qa/common/dist/openapi';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
-import { mountChatRoutes, OPENAI_PATHS } from './chat';
+import { mountChatRoutes } from './chat';
 import { estimates, limitRequests, limitsUnavailable, noteSpend, queryPrompt, viaAiCore, type LimitDeps } from './limits';
 import { allows, apiKeyEntrySchema, checkApiKey, maySeeUsageOf, type ApiKeyEntry, type Caller, type Scope } from '../domain/api-keys';
 import { resolveTenant, tenantHeaders } from './tenancy';

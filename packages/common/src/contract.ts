@@ -55,6 +55,8 @@ export const AI_CORE_ROUTES = {
   models: { path: '/v1/models', verbs: ['GET'] },
 } as const satisfies Record<string, { path: `/${string}`; verbs: readonly ('GET' | 'POST' | 'PUT' | 'DELETE')[] }>;
 export type AiCoreRoute = keyof typeof AI_CORE_ROUTES;
+/** The OpenAI-compatible routes, the same paths on the gateway (public) and on ai-core: their errors are in OpenAI's shape on both. */
+export const OPENAI_PATHS = [AI_CORE_ROUTES.chatCompletions.path, AI_CORE_ROUTES.models.path];
 
 export type ModelStatus = ModelOutcome['status'];
 
