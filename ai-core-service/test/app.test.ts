@@ -1,11 +1,10 @@
 /** ai-core-service's HTTP surface with fakes at its ports. */
 import request from 'supertest';
-import { createLogger, Readiness, TENANT_HEADER, type Problem } from '@context-qa/common';
-import { createApp } from '../src/app';
+import { TENANT_HEADER, type Problem } from '@context-qa/common';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/ask';
 import { contextAdmin, type CacheSync } from '../src/domain/context-admin';
-import { contextDeps, inTenant, TENANT, unusedChat } from './fakes';
+import { contextDeps, inTenant, TENANT, testApp } from './fakes';
 
 /** A 400 problem for bad fields: each field's path and what is wrong with it. */
 type BadFields = Problem & { errors: { path: string; message: string }[] };
@@ -13,12 +12,7 @@ type BadFields = Problem & { errors: { path: string; message: string }[] };
 function setup(opts: { appToken?: string; fail?: boolean } = {}) {
   const deps = contextDeps();
   const { cache, store } = deps;
-  const app = createApp({
-    logger: createLogger('test', 'silent'),
-    readiness: new Readiness({}),
-    bodyLimit: '64kb',
-    requestTimeoutMs: 5_000,
-    chat: unusedChat,
+  const app = testApp({
     appToken: opts.appToken,
     contexts: contextAdmin(deps),
     ask: async (req, requestId) => {

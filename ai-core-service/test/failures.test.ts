@@ -1,13 +1,11 @@
 /** The one outcome table of the answer routes: every row, and both routes rendering it alike. */
 import request from 'supertest';
-import { createLogger, Deadline, Readiness, TENANT_HEADER, type ModelOutcome } from '@context-qa/common';
-import { createApp } from '../src/app';
+import { Deadline, TENANT_HEADER, type ModelOutcome } from '@context-qa/common';
 import { refused } from '../src/adapters/models/guarded';
 import { DeadlineExceeded, NoModelAnswered } from '../src/domain/ask';
 import { UnknownModel, UnsupportedRouting, type PreparedChat } from '../src/domain/chat';
-import { contextAdmin } from '../src/domain/context-admin';
 import { answerFailure } from '../src/entry-points/failures';
-import { contextDeps, TENANT, unusedChat } from './fakes';
+import { TENANT, testApp, unusedChat } from './fakes';
 
 const both = (a: ModelOutcome, b: ModelOutcome) => ({ gpt4: a, llama4: b });
 const live = () => new Deadline(5000);
@@ -42,12 +40,7 @@ test('when the error is not an answer failure, then the table has no row (the ro
 const ANSWER_ROWS = ROWS.filter(([, err, deadline]) => (err instanceof NoModelAnswered || err instanceof DeadlineExceeded) && deadline().reason === undefined);
 
 test.each(ANSWER_ROWS)('when %s on /process and on the chat route, then both answer the same status, code and Retry-After', async (_what, err, _d, status, code, retryAfter) => {
-  const app = createApp({
-    logger: createLogger('test', 'silent'),
-    readiness: new Readiness({}),
-    bodyLimit: '64kb',
-    requestTimeoutMs: 5_000,
-    contexts: contextAdmin(contextDeps()),
+  const app = testApp({
     ask: () => Promise.reject(err),
     chat: { ...unusedChat, prepare: () => Promise.resolve({ context: { degraded: false } } as unknown as PreparedChat), complete: () => Promise.reject(err) },
   });

@@ -1,5 +1,7 @@
 /** Fakes at ai-core's own ports, for unit tests only. */
-import { createLogger, tenantStoreKey, type ModelName } from '@context-qa/common';
+import { createLogger, Readiness, tenantStoreKey, type ModelName } from '@context-qa/common';
+import { createApp } from '../src/app';
+import { contextAdmin } from '../src/domain/context-admin';
 import type { AskDeps } from '../src/domain/ask';
 import type { ChatDeps } from '../src/domain/chat';
 import type { ContextDeps } from '../src/domain/context';
@@ -220,4 +222,18 @@ export function guardedModels() {
     ...over,
   });
   return { models, deps, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+}
+
+/** ai-core's HTTP app with quiet defaults at every port; a test passes what it is about. */
+export function testApp(over: Partial<Parameters<typeof createApp>[0]> = {}) {
+  return createApp({
+    logger: createLogger('test', 'silent'),
+    readiness: new Readiness({}),
+    bodyLimit: '64kb',
+    requestTimeoutMs: 5_000,
+    chat: unusedChat,
+    contexts: contextAdmin(contextDeps()),
+    ask: () => Promise.reject(new Error('asking is not part of this test')),
+    ...over,
+  });
 }

@@ -1,9 +1,7 @@
 /** ai-core-service's log lines: one access line per request; a degraded answer's cause at warn, without prompt or context text. */
 import request from 'supertest';
-import { createLogger, Readiness, TENANT_HEADER, type AskResponse } from '@context-qa/common';
-import { createApp } from '../src/app';
-import type { ContextAdmin } from '../src/domain/context-admin';
-import { TENANT, unusedChat } from './fakes';
+import { createLogger, TENANT_HEADER, type AskResponse } from '@context-qa/common';
+import { TENANT, testApp } from './fakes';
 
 const PROMPT = 'PROMPT-MARKER what is the plan?';
 
@@ -15,13 +13,8 @@ interface LogLine {
 
 function setup(degraded: boolean) {
   const lines: LogLine[] = [];
-  const app = createApp({
+  const app = testApp({
     logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) }),
-    readiness: new Readiness({}),
-    bodyLimit: '64kb',
-    requestTimeoutMs: 5_000,
-    chat: unusedChat,
-    contexts: {} as ContextAdmin, // these tests only ask
     ask: async (req, requestId): Promise<AskResponse> => ({
       requestId,
       answer: `CONTEXT-MARKER ${req.prompt}`,

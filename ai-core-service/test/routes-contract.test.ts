@@ -6,10 +6,8 @@
  */
 import { METHODS } from 'node:http';
 import type { Express } from 'express';
-import { AI_CORE_ROUTES, createLogger, Readiness } from '@context-qa/common';
-import { createApp } from '../src/app';
-import { contextAdmin } from '../src/domain/context-admin';
-import { contextDeps, unusedChat } from './fakes';
+import { AI_CORE_ROUTES } from '@context-qa/common';
+import { testApp } from './fakes';
 
 /** Each route Express has registered, as "METHOD /path". */
 function registered(app: Express): string[] {
@@ -20,15 +18,7 @@ function registered(app: Express): string[] {
 }
 
 test('when ai-core is built, then it serves exactly the contract routes and verbs, plus the health checks', () => {
-  const app = createApp({
-    logger: createLogger('test', 'silent'),
-    readiness: new Readiness({}),
-    bodyLimit: '64kb',
-    requestTimeoutMs: 5_000,
-    chat: unusedChat,
-    contexts: contextAdmin(contextDeps()),
-    ask: () => Promise.reject(new Error('not called')),
-  });
+  const app = testApp();
   const contract = Object.values(AI_CORE_ROUTES).flatMap((r) => r.verbs.map((v) => `${v} ${r.path}`));
   expect(registered(app).sort()).toEqual([...contract, 'GET /healthz', 'GET /readyz'].sort());
 });

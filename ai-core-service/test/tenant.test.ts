@@ -1,10 +1,9 @@
 /** ai-core takes the tenant from the gateway's header only, and refuses a request without one rather than defaulting. */
 import request from 'supertest';
-import { createLogger, Readiness, TENANT_HEADER, type AskRequest } from '@context-qa/common';
-import { createApp } from '../src/app';
+import { TENANT_HEADER, type AskRequest } from '@context-qa/common';
 import { contextAdmin } from '../src/domain/context-admin';
 import type { ChatService } from '../src/entry-points/chat';
-import { contextDeps, unusedChat } from './fakes';
+import { contextDeps, testApp, unusedChat } from './fakes';
 
 function setup() {
   const deps = contextDeps();
@@ -17,11 +16,7 @@ function setup() {
       return Promise.reject(new Error('stop here: the tenant is what this test reads'));
     },
   };
-  const app = createApp({
-    logger: createLogger('test', 'silent'),
-    readiness: new Readiness({}),
-    bodyLimit: '64kb',
-    requestTimeoutMs: 5_000,
+  const app = testApp({
     chat,
     contexts: contextAdmin(deps),
     ask: async (req, requestId, _deadline, opts) => {
