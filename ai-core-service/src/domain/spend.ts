@@ -29,38 +29,28 @@ function spentBy(outcome: ModelOutcome, req: GenerateRequest, producedTokens: nu
 }
 
 export class SpendMeter {
-  private readonly settled: Spend = {};
-  /** Calls still running (a race loser finishing in the background): each at the most it may cost. */
-  private readonly running = new Map<symbol, { model: ModelName; input: number; output: number }>();
+  /** One entry per call: at the most it may cost while it runs (it may finish after the answer leaves), what it spent once it ended. */
+  private readonly calls: { model: ModelName; input: number; output: number }[] = [];
 
   /** Meters one call; `produced()` estimates the tokens a stream has delivered so far. */
   track(model: ModelName, req: GenerateRequest, call: Promise<ModelOutcome>, produced: () => number = () => 0): Promise<ModelOutcome> {
-    const id = Symbol(model);
-    this.running.set(id, { model, input: inputTokens(req), output: req.maxTokens });
+    const entry = { model, input: inputTokens(req), output: req.maxTokens };
+    this.calls.push(entry);
     return call.then((outcome) => {
-      this.running.delete(id);
-      this.add(model, spentBy(outcome, req, produced()));
+      Object.assign(entry, spentBy(outcome, req, produced()));
       return outcome;
     });
   }
 
-  /** The spend so far: settled calls as reported, running ones at their maximum (they may finish after the answer leaves). */
+  /** The spend so far, per model. */
   total(): Spend {
     const total: Spend = {};
-    const add = (model: ModelName, s: { input: number; output: number }) => {
+    for (const { model, input, output } of this.calls) {
       const t = (total[model] ??= { input: 0, output: 0 });
-      t.input += s.input;
-      t.output += s.output;
-    };
-    for (const [model, s] of Object.entries(this.settled)) add(model, s);
-    for (const r of this.running.values()) add(r.model, r);
+      t.input += input;
+      t.output += output;
+    }
     return total;
-  }
-
-  private add(model: ModelName, s: { input: number; output: number }): void {
-    const t = (this.settled[model] ??= { input: 0, output: 0 });
-    t.input += s.input;
-    t.output += s.output;
   }
 }
 
