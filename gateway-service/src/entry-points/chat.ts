@@ -17,7 +17,6 @@ import {
   parseSpend,
   SPEND_SO_FAR,
   SPEND_TRAILER,
-  textOf,
   type ChatRequest,
   type Spend,
   requestContext,
@@ -26,7 +25,7 @@ import {
   type Logger,
 } from '@context-qa/common';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
-import { estimates, limitRequests, noteSpend, viaAiCore, type LimitDeps } from './limits';
+import { chatInputTokens, estimates, limitRequests, noteSpend, viaAiCore, type LimitDeps } from './limits';
 import { tenantHeaders } from './tenancy';
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
@@ -78,7 +77,7 @@ export function mountChatRoutes(
     const answering = out.stream.headers.get(ANSWERED_BY_HEADER) ?? '';
     let relayedOutput = 0;
     let soFar: Spend = {
-      [answering]: { input: (req.body as ChatRequest).messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), deps.limits.assumedContextTokens), output: 0 },
+      [answering]: { input: chatInputTokens(req.body as ChatRequest) + deps.limits.assumedContextTokens, output: 0 },
     };
     let final: Spend | undefined;
     noteSpend(res, () => final ?? { ...soFar, [answering]: { input: soFar[answering]?.input ?? 0, output: relayedOutput } });

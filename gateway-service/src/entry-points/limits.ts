@@ -34,11 +34,12 @@ type Sizing = Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens' | 'max
  */
 export const estimates = {
   prompt: (body: AskRequest, d: Sizing) => (estimateTokens(body.prompt) + d.assumedContextTokens + (body.maxTokens ?? d.assumedMaxTokens)) * d.maxCalls(body.strategy),
-  chat: (body: ChatRequest, d: Sizing) => {
-    const input = body.messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), 0);
-    return (input + d.assumedContextTokens + (body.max_completion_tokens ?? body.max_tokens ?? d.assumedMaxTokens)) * d.maxCalls(body.model);
-  },
+  chat: (body: ChatRequest, d: Sizing) =>
+    (chatInputTokens(body) + d.assumedContextTokens + (body.max_completion_tokens ?? body.max_tokens ?? d.assumedMaxTokens)) * d.maxCalls(body.model),
 };
+
+/** The tokens a chat request's messages may take (its context and the system text ai-core adds aside). */
+export const chatInputTokens = (body: ChatRequest): number => body.messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), 0);
 
 /** `estimate` reads the validated body (routes validate before this handler: nothing is counted for a bad request). */
 export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing) => number): RequestHandler {
