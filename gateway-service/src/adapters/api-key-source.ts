@@ -1,5 +1,6 @@
 import type { Logger } from '@context-qa/common';
 import { apiKeyEntrySchema, type ApiKeyEntry } from '../domain/api-keys';
+import { refreshLoop } from './refresh-loop';
 
 export interface ApiKeySourceOptions {
   /** Past this age without a good read, readiness turns false (the list may be outdated). */
@@ -28,7 +29,7 @@ export class ApiKeySource {
   private entries?: readonly ApiKeyEntry[];
   private loadedAt?: number;
   private readonly createdAt: number;
-  private timer?: NodeJS.Timeout;
+  private loop?: { stop(): void };
   private readonly now: () => number;
 
   constructor(
@@ -107,18 +108,13 @@ export class ApiKeySource {
 
   /** First read now (retried every second until it works), then every `intervalMs`. */
   start(intervalMs: number): void {
-    const tick = async () => {
+    this.loop = refreshLoop(async () => {
       await this.refresh();
-      // A read in flight when stop() ran must not re-arm the timer.
-      if (!this.stopped) this.timer = setTimeout(tick, this.loaded ? intervalMs : 1000).unref();
-    };
-    void tick();
+      return this.loaded ? intervalMs : 1000;
+    });
   }
 
-  private stopped = false;
-
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.loop?.stop();
   }
 }

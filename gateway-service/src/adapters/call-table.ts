@@ -8,13 +8,13 @@
  */
 import { AI_CORE_ROUTES, Deadline, type Logger } from '@context-qa/common';
 import type { AiCore } from './ai-core-invoker';
+import { refreshLoop } from './refresh-loop';
 
 const READ_BUDGET_MS = 2000;
 
 export class CallTable {
   private calls = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+  private loop?: { stop(): void };
 
   constructor(
     private readonly aiCore: AiCore,
@@ -38,17 +38,12 @@ export class CallTable {
     }
   }
 
-  /** Reads now (retried every 2 s until it works), then every `intervalMs`. */
+  /** Reads now (retried every 2 s while it fails), then every `intervalMs`. */
   start(intervalMs: number): void {
-    const tick = async () => {
-      const ok = await this.refresh();
-      if (!this.stopped) this.timer = setTimeout(tick, ok ? intervalMs : 2000).unref();
-    };
-    void tick();
+    this.loop = refreshLoop(async () => ((await this.refresh()) ? intervalMs : 2000));
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.loop?.stop();
   }
 }
