@@ -12,7 +12,7 @@ export DAPR_RUNTIME_PATH := $(CURDIR)
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install everything (apt redis and chromium, Node 24, npm packages, Dapr: an installed 1.18.3 or built from source, promtool); idempotent
+setup: ## install everything (apt redis and chromium, Node 24, npm packages, third_party/: Dapr (an installed 1.18.3 or built from source), promtool, kustomize, hadolint); idempotent
 	@scripts/setup.sh
 
 build: ## compile all TypeScript workspaces
@@ -44,8 +44,7 @@ check-manifests: build ## validate k8s/, components/ and dapr/ offline; DEPLOYAB
 
 .PHONY: check-cluster
 check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 control plane on loopback (first run builds it from Go modules)
-	@dapr/build.sh
-	@tools/kube/build.sh
+	@third_party/build dapr kube
 	@JEST_TIER=cluster npx jest --ci test/cluster
 
 openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas

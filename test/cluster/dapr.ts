@@ -90,7 +90,7 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
   const [sentryPort, sentryHealthz, sentryMetrics, opPort, opHealthz, opWebhook, opMetrics, injPort, injHealthz, injMetrics] = await freePorts(10);
   const sentryAddress = `127.0.0.1:${sentryPort}`;
 
-  const { stdout: daprDir } = await sh('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/dapr/dapr'], { cwd: path.join(REPO, 'tools/kube/dapr') });
+  const { stdout: daprDir } = await sh('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/dapr/dapr'], { cwd: path.join(REPO, 'third_party/kube/dapr') });
   const { stdout: manifests } = await sh(
     path.join(KUBE_BIN, 'helm'),
     [

@@ -3,7 +3,7 @@
  * admission on by default, service-account token signing) and kube-controller-manager
  * (Deployments → ReplicaSets → Pods, created with the controllers' own service accounts,
  * as on EKS). No kubelet: Pods are admitted and stored, then stay Pending.
- * Binaries: tools/kube/build.sh (.tools/kube/bin).
+ * Binaries: `third_party/build kube` (.tools/kube/bin).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

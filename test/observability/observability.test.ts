@@ -5,7 +5,7 @@
  * (their registries, read here), group and match only by labels those metrics carry,
  * and match enumerated labels only with values the code gives them; all parsed by
  * Prometheus' own PromQL parser (promql-names). Both Go tools come from
- * tools/promtool/build.sh (`make setup`; into $PROMTOOL_OUT when set).
+ * `third_party/build promtool` (`make setup`; into $PROMTOOL_OUT when set).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ const TOOLS = path.join(root, '.tools/bin');
 const tool = (name: string, bin = process.env.PROMTOOL_OUT || TOOLS) => {
   const file = path.join(bin, name);
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run tools/promtool/build.sh (make setup does), which needs Go on PATH to build it (setup only warns without Go)`);
+    throw new Error(`${file} is missing: run third_party/build promtool (make setup does), which needs Go on PATH to build it (setup only warns without Go)`);
   }
   return file;
 };

@@ -1,5 +1,5 @@
 /**
- * tools/promtool/build.sh (run by `make setup`) needs Go only when it must build: with no
+ * `third_party/build promtool` (run by `make setup`) needs Go only when it must build: with no
  * go on PATH it warns which test needs promtool and promql-names and exits 0, so setup
  * goes on (e.g. with an installed Dapr and no Go), and it keeps binaries that are current.
  * Runs the script with a PATH of only the commands it uses, into temporary $PROMTOOL_OUT dirs.
@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 const root = path.join(__dirname, '../..');
-const BUILD = path.join(root, 'tools/promtool/build.sh');
+const BUILD = path.join(root, 'third_party/build');
 const BINARIES = ['promtool', 'promql-names'];
-/** Every command build.sh runs but go. */
+/** Every command third_party/build and promtool's build.sh run but go. */
 const COMMANDS = ['bash', 'sh', 'awk', 'cat', 'cut', 'dirname', 'find', 'grep', 'mkdir', 'sha256sum'];
 
 let tmp: string;
@@ -31,14 +31,15 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** bash with PATH=bin (no go). HOME: bash run with a socket as stdin (as here) reads ~/.bashrc, which may add go to PATH. */
 const bash = (args: string[], env: Record<string, string> = {}) => spawnSync(path.join(bin, 'bash'), args, { env: { PATH: bin, HOME: tmp, ...env }, encoding: 'utf8' });
-/** build.sh into out. */
-const build = (out: string) => bash([BUILD], { PROMTOOL_OUT: out });
+/** promtool's build into out. */
+const build = (out: string) => bash([BUILD, 'promtool'], { PROMTOOL_OUT: out });
 
 /** An output dir holding the binaries make setup built (linked) and their stamps. */
 function withBuiltBinaries(): string {
   const built = path.join(root, '.tools/bin');
   for (const b of BINARIES) {
-    if (!existsSync(path.join(built, b))) throw new Error(`${path.join(built, b)} is missing: run tools/promtool/build.sh (make setup does), which needs Go on PATH to build it`);
+    if (!existsSync(path.join(built, b)))
+      throw new Error(`${path.join(built, b)} is missing: run third_party/build promtool (make setup does), which needs Go on PATH to build it`);
   }
   const out = mkdtempSync(path.join(tmp, 'out-'));
   for (const b of BINARIES) {
@@ -72,7 +73,7 @@ test('without go, current binaries are kept without a warning; a stale one is na
     stdout: 'promtool: promtool is up to date\npromtool: promql-names is up to date\n',
     stderr: '',
   });
-  // promql-names built from other sources than tools/promtool's
+  // promql-names built from other sources than third_party/promtool's
   writeFileSync(path.join(out, '.promql-names.stamp'), 'other\n');
   const stale = build(out);
   expect({ status: stale.status, stdout: stale.stdout }).toEqual({ status: 0, stdout: 'promtool: promtool is up to date\n' });

@@ -1,5 +1,5 @@
 /**
- * dapr/build.sh's choice per binary (README "Dapr runtime"): an env var path, else
+ * `third_party/build dapr`'s choice per binary (README "Dapr runtime"): an env var path, else
  * an installed binary of the pinned version (`dapr init`'s ~/.dapr/bin, the CLI on
  * PATH), else a build from Go modules. Runs the real script against fake binaries
  * (shell scripts printing a version the way each Dapr binary does) in a temp HOME,
@@ -10,7 +10,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 
-const script = path.join(__dirname, '../../dapr/build.sh');
+/** The one entry point of the third-party builds; `dapr` selects third_party/dapr/build.sh. */
+const entry = path.join(__dirname, '../../third_party/build');
 const DAPR = '1.18.3';
 const CLI = '1.12.0';
 type Name = 'daprd' | 'sentry' | 'placement' | 'dapr';
@@ -65,7 +66,7 @@ afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(opts: { go?: boolean; env?: Record<string, string>; args?: string[] } = {}) {
   const bins = opts.go === false ? [noGoBin] : [noGoBin, goBin];
-  const r = spawnSync('bash', [script, ...(opts.args ?? [])], {
+  const r = spawnSync('bash', [entry, 'dapr', ...(opts.args ?? [])], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: tmp,

@@ -2,7 +2,7 @@
  * `make dev`: the whole system in the foreground on fixed loopback ports —
  * Redis, dynalite (with the context table), both services with their real
  * daprd sidecars. Ctrl-C (or SIGTERM) stops every process it started.
- * TRACING=1 also runs Jaeger (tools/jaeger) and exports every trace to it.
+ * TRACING=1 also runs Jaeger (third_party/jaeger) and exports every trace to it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -29,7 +29,7 @@ const schema = z.object({
   DYNALITE_PORT: env.port(4567),
   SIM_PORT: env.port(4010).describe('model simulator (Bedrock + Azure OpenAI)'),
   DEV_LAUNCHER: z.enum(['harness', 'dapr-cli']).default('harness').describe('who starts sidecars and apps: this script, or `dapr run -f dapr/dapr.yaml`'),
-  TRACING: env.bool(false).describe("also run Jaeger (tools/jaeger, built on first use) and send the services' and sidecars' traces to it"),
+  TRACING: env.bool(false).describe("also run Jaeger (third_party/jaeger, built on first use) and send the services' and sidecars' traces to it"),
   JAEGER_UI_PORT: env.port(16686).describe('Jaeger UI and query API'),
   JAEGER_OTLP_HTTP_PORT: env.port(4318),
   JAEGER_OTLP_GRPC_PORT: env.port(4317),
@@ -37,7 +37,7 @@ const schema = z.object({
   JAEGER_HEALTH_PORT: env.port(13133),
   JAEGER_UI_ASSETS: z
     .string()
-    .default(path.join(repoRoot, 'tools', 'jaeger', 'ui'))
+    .default(path.join(repoRoot, 'third_party', 'jaeger', 'ui'))
     .describe('UI files Jaeger serves: a minimal viewer, or a built jaeger-ui'),
 });
 type DevConfig = z.infer<typeof schema>;
@@ -129,16 +129,16 @@ async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void
     .start();
 }
 
-/** Jaeger v2 all-in-one on loopback with in-memory storage (tools/jaeger/config.yaml); built first unless current. */
+/** Jaeger v2 all-in-one on loopback with in-memory storage (third_party/jaeger/config.yaml); built first unless current. */
 function jaegerProcess(cfg: DevConfig, logDir: string): ManagedProcess {
   const bin = path.join(repoRoot, '.dapr', 'bin', 'jaeger');
   // The one place Jaeger is built (minutes the first time, 0.1 s when current).
-  const built = spawnSync(path.join(repoRoot, 'tools', 'jaeger', 'build.sh'), { stdio: 'inherit' });
-  if (built.status !== 0) throw new Error('tools/jaeger/build.sh failed');
+  const built = spawnSync(path.join(repoRoot, 'third_party', 'build'), ['jaeger'], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('third_party/build jaeger failed');
   return new ManagedProcess({
     name: 'jaeger',
     command: bin,
-    args: ['--config', path.join(repoRoot, 'tools', 'jaeger', 'config.yaml')],
+    args: ['--config', path.join(repoRoot, 'third_party', 'jaeger', 'config.yaml')],
     env: {
       JAEGER_UI_PORT: String(cfg.JAEGER_UI_PORT),
       JAEGER_OTLP_HTTP_PORT: String(cfg.JAEGER_OTLP_HTTP_PORT),

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-/** The repository root: the nearest ancestor holding dapr/runtime (works from src/ and dist/). */
+/** The repository root: the nearest ancestor holding third_party/build (works from src/ and dist/). */
 export const repoRoot: string = (() => {
   let dir = __dirname;
-  while (!existsSync(path.join(dir, 'dapr', 'runtime', 'go.mod'))) {
+  while (!existsSync(path.join(dir, 'third_party', 'build'))) {
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error('testkit: cannot find the repository root');
     dir = parent;
@@ -12,7 +12,7 @@ export const repoRoot: string = (() => {
   return dir;
 })();
 
-/** Where dapr/build.sh puts the binaries: <runtime-path>/.dapr/bin with runtime-path = repo root. */
+/** Where `third_party/build dapr` puts the binaries: <runtime-path>/.dapr/bin with runtime-path = repo root. */
 export const daprBin = (name: 'daprd' | 'sentry' | 'placement' | 'dapr'): string => path.join(repoRoot, '.dapr', 'bin', name);
 
 export const componentsDir = (set: ComponentSet): string => path.join(repoRoot, 'components', set);

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Builds the control plane `make check-cluster` runs into <repo>/.tools/kube/bin
 # (git-ignored): etcd, kube-apiserver, kube-controller-manager and kubectl from
-# the Go modules in tools/kube/{etcd,kubernetes}, the Dapr sidecar injector and
-# operator from tools/kube/dapr (at dapr/runtime's pin; sentry comes from
-# dapr/build.sh), and helm (renders the Dapr chart) from tools/kube/helm. A binary is
+# the Go modules in third_party/kube/{etcd,kubernetes}, the Dapr sidecar injector and
+# operator from third_party/kube/dapr (at third_party/dapr/runtime's pin; sentry comes
+# from `third_party/build dapr`), and helm (renders the Dapr chart) from third_party/kube/helm. A binary is
 # rebuilt only when its module's pins or Go files change (cold: README "make check-cluster").
 # KUBE_BIN_DIR overrides the output directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${KUBE_BIN_DIR:-$root/.tools/kube/bin}
-here=$root/tools/kube
-. "$root/scripts/go-build.sh"
+here=$root/third_party/kube
+. "$root/third_party/go-build.sh"
 command -v go >/dev/null || { echo "kube: go is not on PATH (needed to build the control plane)" >&2; exit 1; }
 
 K8S_VERSION=v1.34.4
@@ -42,8 +42,8 @@ reports() { # name regex args...
 
 # One Dapr pin: the injector and operator must match the daprd the repo runs.
 pin() { sed -n 's|^[[:space:]]*require github.com/dapr/dapr \(v[^ ]*\)$|\1|p; s|^[[:space:]]*github.com/dapr/dapr \(v[^ ]*\)$|\1|p' "$1" | head -n1; }
-if [ "$(pin "$here/dapr/go.mod")" != "$(pin "$root/dapr/runtime/go.mod")" ]; then
-  echo "kube: tools/kube/dapr pins dapr $(pin "$here/dapr/go.mod"), dapr/runtime $(pin "$root/dapr/runtime/go.mod"): make them one" >&2
+if [ "$(pin "$here/dapr/go.mod")" != "$(pin "$root/third_party/dapr/runtime/go.mod")" ]; then
+  echo "kube: third_party/kube/dapr pins dapr $(pin "$here/dapr/go.mod"), third_party/dapr/runtime $(pin "$root/third_party/dapr/runtime/go.mod"): make them one" >&2
   exit 1
 fi
 

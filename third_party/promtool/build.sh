@@ -2,14 +2,14 @@
 # Builds promtool (the Prometheus version pinned in go.mod) and promql-names (our
 # PromQL lister on Prometheus' parser) from Go modules into <repo>/.tools/bin, or
 # $PROMTOOL_OUT, for the offline checks of k8s/observability. Skips a binary that is
-# current, as dapr/build.sh does: its stamp (a hash of this module's go.mod, go.sum and
+# current, as third_party/dapr/build.sh does: its stamp (a hash of this module's go.mod, go.sum and
 # Go files) matches and it reports the pinned version. Without Go, and something to
 # build, it warns and exits 0: only test/observability needs these binaries.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${PROMTOOL_OUT:-$(cd "$here/../.." && pwd)/.tools/bin}
 version=$(awk '{ for (i = 1; i < NF; i++) if ($i == "github.com/prometheus/prometheus") print $(i + 1) }' "$here/go.mod")
-. "$here/../../scripts/go-build.sh"
+. "$here/../go-build.sh"
 stamp=$(go_stamp "$here")
 
 build() { # name package

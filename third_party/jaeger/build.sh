@@ -10,7 +10,7 @@ JAEGER_VERSION=v2.13.0
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out="$root/.dapr/bin"
-. "$root/scripts/go-build.sh"
+. "$root/third_party/go-build.sh"
 
 v=github.com/jaegertracing/jaeger/internal/version
 go_provide jaeger "$out" jaeger "$here" github.com/jaegertracing/jaeger/cmd/jaeger \

@@ -1,5 +1,7 @@
-# Sourced by dapr/build.sh and the build.sh of tools/promtool, tools/jaeger, tools/syft and
-# tools/kube: a Go program built from a module of ours, skipped while an earlier build is current.
+# Sourced by the Go builds under third_party/ (dapr, kube, jaeger, promtool, syft): a Go
+# program built from a module of ours, skipped while an earlier build is current. The stamp
+# is the content of the module's go.sum, go.mod and Go files, not their path: moving a
+# module does not rebuild it.
 
 # What a build depends on: its module's go.sum, go.mod and Go files.
 go_stamp() { # module-dir

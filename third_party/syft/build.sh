@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${SYFT_OUT:-$(cd "$here/../.." && pwd)/.tools/bin}
 version=$(awk '$1 == "github.com/anchore/syft" { print $2 }' "$here/go.mod")
-. "$here/../../scripts/go-build.sh"
+. "$here/../go-build.sh"
 # Without -X, syft reports "[not provided]" as its version.
 go_provide syft "$out" syft "$here" github.com/anchore/syft/cmd/syft "-X main.version=${version#v}" \
   sh -c "'$out/syft' version | grep -q '${version#v}'"

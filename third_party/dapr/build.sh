@@ -10,7 +10,7 @@
 # 1 and 2 are symlinked into .dapr/bin. DAPR_BUILD=always skips 2; DAPR_BUILD=never
 # never runs Go. A binary that can be neither found nor built fails setup for daprd;
 # sentry, placement and the CLI are only skipped with a warning (few things need them).
-# `dapr/build.sh --plan` prints the choice per binary and changes nothing.
+# `third_party/build dapr --plan` prints the choice per binary and changes nothing.
 # DAPR_BIN_DIR (default <repo>/.dapr/bin) exists for the tests.
 set -euo pipefail
 DAPR_VERSION=1.18.3
@@ -19,7 +19,7 @@ DAPR_VERSION=1.18.3
 # daprd 1.18 fine. See README "Dapr runtime". An installed CLI may be newer (any 1.x
 # from 1.12.0 on): the CLI only launches daprd, whose version is what is pinned.
 CLI_VERSION=1.12.0
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${DAPR_BIN_DIR:-$root/.dapr/bin}
 mode=${DAPR_BUILD:-auto}
 case $mode in auto | always | never) ;; *)
@@ -27,7 +27,7 @@ case $mode in auto | always | never) ;; *)
 esac
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
-. "$root/scripts/go-build.sh"
+. "$root/third_party/go-build.sh"
 
 tilde() { case $1 in "${HOME:-/nonexistent}"/*) echo "~${1#"$HOME"}" ;; *) echo "$1" ;; esac; }
 wanted() { if [ "$1" = dapr ]; then echo "CLI >= $CLI_VERSION (1.x)"; else echo "$1 $DAPR_VERSION"; fi; }
@@ -121,7 +121,7 @@ unavailable() { # name version why needed-by
 }
 
 provide() { # name module-dir package version needed-by ldflags [go build flags...]
-  local name=$1 mod=$root/dapr/$2 pkg=$3 version=$4 needed_by=$5 ldflags=$6; shift 6
+  local name=$1 mod=$root/third_party/dapr/$2 pkg=$3 version=$4 needed_by=$5 ldflags=$6; shift 6
   local decision path v stamp t0
   decision=$(choose "$name") || exit 1
   if [ "$decision" != build ]; then
@@ -170,5 +170,5 @@ provide sentry runtime github.com/dapr/dapr/cmd/sentry "$DAPR_VERSION" \
 # placement: CLI 1.12 always points daprd at a placement service (it cannot be
 # disabled there); without one daprd's /v1.0/healthz answers 500. `make dapr-run` runs it.
 provide placement runtime github.com/dapr/dapr/cmd/placement "$DAPR_VERSION" "make dapr-run" "$runtime_ldflags"
-# the CLI, for `dapr run -f dapr/dapr.yaml`
+# the CLI, for `dapr run -f dapr/dapr.yaml` (make dapr-run)
 provide dapr cli github.com/dapr/cli "$CLI_VERSION" "make dapr-run" "-X main.version=$CLI_VERSION -X main.apiVersion=1.0"
