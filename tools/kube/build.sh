@@ -4,7 +4,7 @@
 # the Go modules in tools/kube/{etcd,kubernetes}, the Dapr sidecar injector and
 # operator from tools/kube/dapr (at dapr/runtime's pin; sentry comes from
 # dapr/build.sh), and helm (renders the Dapr chart) from tools/kube/helm. A binary is
-# rebuilt only when its module's pins or Go files change (cold: README "make check-cluster").
+# rebuilt only when its module's pins or Go files change (cold: docs/kubernetes.md "make check-cluster").
 # KUBE_BIN_DIR overrides the output directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
