@@ -99,7 +99,7 @@ export async function cost({ stack, short, auth, noCache, run, models }: CostCon
   x.note = `${charged > 0 ? `${charged} tokens charged to the key's daily counter` : 'no tokens charged: the counters were not touched'}; at least ${failed} limit-store calls failed (decided per replica)`;
 }
 
-/** The README table of the cost rows: latency, the answer cache's tally, CPU of the processes that matter here. */
+/** The docs/benchmarks.md table of the cost rows: latency, the answer cache's tally, CPU of the processes that matter here. */
 export function costTable(rows: ScenarioResult[], short: (p: string) => string): string[] {
   const procs = [
     'gateway-service',

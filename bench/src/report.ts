@@ -15,7 +15,7 @@ const PROCS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-servic
 const short = (name: string) =>
   name.replace('daprd:gateway-limited', 'daprd(gw-limited)').replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
 
-/** The markdown tables for README.md: one row per scenario run, CPU% per process; time to first token and cost apart. */
+/** The markdown tables for docs/benchmarks.md: one row per scenario run, CPU% per process; time to first token and cost apart. */
 export function markdown(r: Report): string {
   const loadRows = r.results.filter((x) => x.scenario !== 'ttft' && x.scenario !== 'cost' && x.scenario !== 'efficiency');
   const procs = PROCS.filter((p) => loadRows.some((x) => x.processes[p]));

@@ -1,5 +1,5 @@
 /**
- * The deadline chain is consistent by construction (README "Deadlines"): the
+ * The deadline chain is consistent by construction (docs/deadlines-and-errors.md): the
  * sidecars' resiliency timeouts, the services' defaults and the Kubernetes
  * overrides and grace periods are read from the files we ship and checked
  * against each other, so a change to one that contradicts another fails here.

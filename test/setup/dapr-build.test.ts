@@ -1,5 +1,5 @@
 /**
- * `third_party/build dapr`'s choice per binary (README "Dapr runtime"): an env var path, else
+ * `third_party/build dapr`'s choice per binary (docs/development.md "Dapr runtime"): an env var path, else
  * an installed binary of the pinned version (`dapr init`'s ~/.dapr/bin, the CLI on
  * PATH), else a build from Go modules. Runs the real script against fake binaries
  * (shell scripts printing a version the way each Dapr binary does) in a temp HOME,

@@ -16,7 +16,7 @@ set -euo pipefail
 DAPR_VERSION=1.18.3
 # The proxy reachable here refused every dapr/cli release zip we tried from 1.13.0
 # to 1.18.1 (v1.18.0 included); v1.12.0 is the newest found served; its `run -f` drives
-# daprd 1.18 fine. See README "Dapr runtime". An installed CLI may be newer (any 1.x
+# daprd 1.18 fine. See docs/development.md "Dapr runtime". An installed CLI may be newer (any 1.x
 # from 1.12.0 on): the CLI only launches daprd, whose version is what is pinned.
 CLI_VERSION=1.12.0
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -112,7 +112,7 @@ unavailable() { # name version why needed-by
   var=$(env_var "$name")
   rm -f "${out:?}/$name" "$out/.$name.stamp" "$out/.$name.source"
   if [ "$name" = daprd ]; then
-    echo "dapr: daprd $2 is not installed and cannot be built ($3). Either install Go (see README)," >&2
+    echo "dapr: daprd $2 is not installed and cannot be built ($3). Either install Go (see docs/development.md)," >&2
     echo "      run \`dapr init --runtime-version $2\` (~/.dapr/bin/daprd), or set $var=/path/to/daprd ($2)." >&2
     exit 1
   fi

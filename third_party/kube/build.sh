@@ -4,7 +4,7 @@
 # the Go modules in third_party/kube/{etcd,kubernetes}, the Dapr sidecar injector and
 # operator from third_party/kube/dapr (at third_party/dapr/runtime's pin; sentry comes
 # from `third_party/build dapr`), and helm (renders the Dapr chart) from third_party/kube/helm. A binary is
-# rebuilt only when its module's pins or Go files change (cold: README "make check-cluster").
+# rebuilt only when its module's pins or Go files change (cold: docs/kubernetes.md "make check-cluster").
 # KUBE_BIN_DIR overrides the output directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
