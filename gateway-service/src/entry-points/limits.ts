@@ -10,7 +10,7 @@ import type { RequestHandler, Response } from 'express';
 import { spendTotal, type AppError, type Spend } from '@context-qa/common';
 import type { Caller } from '../domain/api-keys';
 import type { CostSizing } from '../domain/cost-estimate';
-import { refuse } from '../domain/outcomes';
+import { refuse, type OutcomeCode } from '../domain/outcomes';
 import { LimitStoreUnavailable, rateLimitHeaders, type Limits, type RateLimiter } from '../domain/rate-limiter';
 
 /** The limiter, and what the cost estimate (domain/cost-estimate.ts) assumes where a request does not say. */
@@ -82,7 +82,7 @@ export async function viaAiCore<T>(res: Response, call: Promise<T>): Promise<T> 
   try {
     return await call;
   } catch (err) {
-    if ((err as AppError).extra?.['code'] === 'ai_core_unreachable') res.locals['aiCoreUnreachable'] = true;
+    if ((err as AppError).extra?.['code'] === ('ai_core_unreachable' satisfies OutcomeCode)) res.locals['aiCoreUnreachable'] = true;
     throw err;
   }
 }
