@@ -1,7 +1,7 @@
 /** gateway-service's HTTP surface with fakes at its ports (ai-core invoker, key list). */
 import request from 'supertest';
 import { AppError, createLogger, Readiness, sha256Hex, type ModelStatus, type Problem } from '@context-qa/common';
-import type { AiCore } from '../src/adapters/ai-core-invoker';
+import type { AiCore } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { askResponse, limitDeps } from './fakes';
 

@@ -1,7 +1,7 @@
 /** The OpenAI-compatible routes' surface with a fake ai-core: validation and errors in OpenAI's shape. */
 import request from 'supertest';
 import { createLogger, openAiError, Readiness, sha256Hex, UNSUPPORTED_CHAT_FIELDS, type OpenAiError } from '@context-qa/common';
-import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
+import type { AiCore, Forwarded } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';
 

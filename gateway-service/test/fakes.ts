@@ -1,9 +1,10 @@
 /** Fakes at the gateway's own ports, for unit tests only. */
 import { createLogger, DeadlineExceeded, Readiness, type AskResponse } from '@context-qa/common';
-import type { AiCore } from '../src/adapters/ai-core-invoker';
+import type { AiCore } from '../src/domain/ports';
 import { casRecords, memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
 import { createApp } from '../src/app';
-import { RateLimiter, type LimitStore, type Limits } from '../src/domain/rate-limiter';
+import type { LimitStore } from '../src/domain/ports';
+import { RateLimiter, type Limits } from '../src/domain/rate-limiter';
 import type { LimitDeps } from '../src/entry-points/limits';
 
 /** A versioned store in memory (the stand-in for the Dapr state API): `failing` makes every call throw. */

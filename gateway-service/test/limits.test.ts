@@ -1,11 +1,11 @@
 /** Per-key limits at the edge, with the limit records in memory (the shared store's behaviour is an integration test). */
 import request from 'supertest';
 import { createLogger, httpError, Readiness, sha256Hex, type AskResponse, type OpenAiError, type Problem } from '@context-qa/common';
-import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
+import type { AiCore, Forwarded } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
 import type { Spend } from '@context-qa/common';
-import { estimates } from '../src/entry-points/limits';
+import { estimates } from '../src/domain/cost-estimate';
 import { gatewayMetrics } from '../src/metrics';
 import { askResponse, FlakyKv, limiterOver, limitDeps } from './fakes';
 

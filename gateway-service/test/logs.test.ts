@@ -1,7 +1,7 @@
 /** gateway-service's log lines: one access line per request, an audit line per context write, never a key, prompt or text. */
 import request from 'supertest';
 import { createLogger, keyHash, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
-import type { AiCore } from '../src/adapters/ai-core-invoker';
+import type { AiCore } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';
 

@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { createLogger, Readiness, REQUESTED_TENANT_HEADER, sha256Hex, TENANT_HEADER } from '@context-qa/common';
-import type { AiCore, CallContext } from '../src/adapters/ai-core-invoker';
+import type { AiCore, CallContext } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import type { ApiKeyEntry } from '../src/domain/api-keys';
 import { askResponse, limitDeps } from './fakes';

@@ -1,14 +1,11 @@
 /**
  * Calls ai-core-service through our own Dapr sidecar (service invocation by
  * app id), carrying x-request-id and the request's remaining
- * budget. Transport failures become 503/504/502 problems with stable codes;
- * ai-core's own answers pass through, except a rejected app token (our
- * misconfiguration, not the caller's: 502).
+ * budget: the AiCore port (domain/ports.ts). Transport failures become the
+ * gateway's ai_core_* outcomes (domain/outcomes.ts); ai-core's own answers pass
+ * through, except a rejected app token (our misconfiguration, not the caller's: 502).
  */
 import {
-  ANSWER_CACHE_HEADER,
-  ANSWERED_BY_HEADER,
-  httpError,
   parseSpend,
   REMAINING_HEADER,
   sidecarHeaders,
@@ -19,43 +16,9 @@ import {
   type Deadline,
   type SidecarConfig,
   type SidecarResponse,
-  type Spend,
 } from '@context-qa/common';
-
-export interface Forwarded {
-  status: number;
-  body: unknown;
-  /** ai-core's Retry-After on a 503 (a model refused for load or an open breaker). */
-  retryAfter?: string;
-  /** The model that answered (ai-core's x-context-qa-model header). */
-  answeredBy?: string;
-  /** What ai-core's answer cache did (its x-context-qa-cache header): hit, miss or bypass. */
-  cache?: string;
-  /** What every model call of the request spent (ai-core's spend header): what the key is charged. */
-  spend?: Spend;
-}
-
-/** Puts on our answer the headers of ai-core's that the caller should see. */
-export function relayAnswerHeaders(res: { setHeader(name: string, value: string): unknown }, out: Forwarded): void {
-  if (out.retryAfter) res.setHeader('retry-after', out.retryAfter);
-  if (out.answeredBy) res.setHeader(ANSWERED_BY_HEADER, out.answeredBy);
-  if (out.cache) res.setHeader(ANSWER_CACHE_HEADER, out.cache);
-}
-
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-export interface CallContext {
-  requestId: string;
-  /** Extra headers for ai-core (e.g. x-context-key). */
-  headers?: Record<string, string>;
-}
-
-export interface AiCore {
-  /** The whole answer. */
-  send(method: Method, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Forwarded>;
-  /** A streamed success as the live response (its body still arriving), anything else as `send` gives it. */
-  open(method: Method, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Forwarded | { stream: Response }>;
-}
+import { outcome, type OutcomeCode } from '../domain/outcomes';
+import { ANSWER_HEADERS, type AiCore, type CallContext, type Forwarded } from '../domain/ports';
 
 /** What the sidecar and ai-core need to stop before we do: the time our own hop to them takes. */
 const HOP_MARGIN_MS = 250;
@@ -119,38 +82,33 @@ function settle(res: SidecarResponse): Forwarded {
   const json = parseJson(text);
   const type = res.header('content-type') ?? '';
   // ai-core refused the sidecar's app token: a deployment fault, never the caller's 401.
-  if (status === 401) throw upstream(502, 'ai_core_rejected_token', 'ai-core refused the call', text.slice(0, 300));
+  if (status === 401) throw upstream('ai_core_rejected_token', text.slice(0, 300));
   // ai-core answered (success, its problem+json, or an OpenAI-shaped error): pass it through.
   const openAiShaped = typeof (json as { error?: unknown } | undefined)?.error === 'object';
   if ((status >= 200 && status < 300) || type.includes('application/problem+json') || openAiShaped) {
-    const retryAfter = res.header('retry-after');
-    const answeredBy = res.header(ANSWERED_BY_HEADER);
-    const cache = res.header(ANSWER_CACHE_HEADER);
+    const out: Forwarded = { status, body: json ?? text };
+    for (const [name, field] of Object.entries(ANSWER_HEADERS)) {
+      const value = res.header(name);
+      if (value) out[field] = value;
+    }
     const spend = parseSpend(res.header(SPEND_HEADER));
-    return {
-      status,
-      body: json ?? text,
-      ...(retryAfter ? { retryAfter } : {}),
-      ...(answeredBy ? { answeredBy } : {}),
-      ...(cache ? { cache } : {}),
-      ...(spend ? { spend } : {}),
-    };
+    return spend ? { ...out, spend } : out;
   }
   // Otherwise the sidecar answered for it: ai-core down, unknown, or too slow.
   const message = String((json as { message?: string } | undefined)?.message ?? text).slice(0, 300);
-  if (/deadline|timeout/i.test(message)) throw upstream(504, 'ai_core_timeout', 'ai-core timed out', message);
-  if (status >= 500 || status === 404) throw upstream(503, 'ai_core_unavailable', 'ai-core is unavailable', message);
-  throw upstream(502, 'ai_core_bad_response', `unexpected ${status} from ai-core`, message);
+  if (/deadline|timeout/i.test(message)) throw upstream('ai_core_timeout', message);
+  if (status >= 500 || status === 404) throw upstream('ai_core_unavailable', message);
+  throw upstream('ai_core_bad_response', message, `unexpected ${status} from ai-core`);
 }
 
 function stopped(deadline: Deadline, err: unknown): AppError {
-  if (deadline.reason === 'deadline') return upstream(504, 'ai_core_timeout', 'ai-core did not answer within the request deadline', err);
-  if (deadline.reason === 'client_gone') return upstream(499, 'client_closed', 'the client closed the request', err);
-  return upstream(503, 'ai_core_unreachable', 'ai-core is unreachable (own sidecar not answering)', err);
+  if (deadline.reason === 'deadline') return upstream('ai_core_timeout', err, 'ai-core did not answer within the request deadline');
+  if (deadline.reason === 'client_gone') return upstream('client_closed', err);
+  return upstream('ai_core_unreachable', err);
 }
 
 /** The upstream's own words (`cause`) go to the logs only. */
-const upstream = (status: number, code: string, detail: string, cause: unknown): AppError => httpError(status, detail, { code }, { cause });
+const upstream = (code: OutcomeCode, cause: unknown, detail?: string): AppError => outcome(code, { cause, ...(detail ? { detail } : {}) });
 
 function parseJson(text: string): unknown {
   try {

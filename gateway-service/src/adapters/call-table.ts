@@ -7,7 +7,7 @@
  * ai-core does not list), `fallback` calls are assumed.
  */
 import { AI_CORE_ROUTES, Deadline, type Logger } from '@context-qa/common';
-import type { AiCore } from './ai-core-invoker';
+import type { AiCore, MaxCalls } from '../domain/ports';
 import { refreshLoop } from './refresh-loop';
 
 const READ_BUDGET_MS = 2000;
@@ -22,7 +22,7 @@ export class CallTable {
     private readonly logger: Logger,
   ) {}
 
-  maxCalls = (name: string): number => this.calls.get(name) ?? this.fallback;
+  maxCalls: MaxCalls = (name) => this.calls.get(name) ?? this.fallback;
 
   async refresh(): Promise<boolean> {
     try {

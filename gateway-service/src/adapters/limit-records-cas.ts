@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asRecord, withWriteId, type LimitRecord } from '../domain/limit-record';
-import { CounterBusy, type LimitStore } from '../domain/rate-limiter';
+import { CounterBusy, type LimitStore } from '../domain/ports';
 
 /** A key-value store with versions: what the Dapr state API offers (stateApi in @context-qa/common). */
 export interface VersionedKv {

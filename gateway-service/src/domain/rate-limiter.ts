@@ -10,24 +10,10 @@
  * the replicas assumed to share the load (or 503, with failClosed).
  */
 import { randomBytes } from 'node:crypto';
-import { assertAmount, decide, usageOf, roll, emptyRecord, type LimitOp, type LimitReason, type LimitRecord, type Limits, type Usage } from './limit-record';
+import { CounterBusy, type LimitStore } from './ports';
+import { assertAmount, decide, usageOf, roll, emptyRecord, type LimitOp, type LimitReason, type Limits, type Usage } from './limit-record';
 
 export { assertAmount, type LimitReason, type LimitRecord, type Limits } from './limit-record';
-
-/**
- * Records updated atomically across replicas. `change` is pure and may run
- * more than once (a conflict, an ambiguous write re-read): it returns the
- * record to write (none: nothing changed) and what to answer.
- */
-export interface LimitStore {
-  update<T extends { record?: LimitRecord }>(key: string, change: (stored: LimitRecord | undefined) => T, ttlSeconds: number): Promise<T>;
-  get(key: string): Promise<LimitRecord | undefined>;
-}
-
-/** Writes to one record kept conflicting (a burst on one key): refuse briefly rather than guess. */
-export class CounterBusy extends Error {
-  override name = 'CounterBusy';
-}
 
 /** What the caller may still do, for the RateLimit headers (remaining, seconds to reset). */
 export interface LimitState {

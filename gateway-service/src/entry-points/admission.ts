@@ -1,5 +1,5 @@
-import { httpError } from '@context-qa/common';
 import type { RequestHandler } from 'express';
+import { refuse } from '../domain/outcomes';
 
 export type RefusedBecause = 'in_flight' | 'event_loop_lag';
 
@@ -33,8 +33,7 @@ export function admission(opts: AdmissionOptions): RequestHandler & { readonly i
     const why = maxInFlight > 0 && inFlight >= maxInFlight ? 'in_flight' : maxLagMs > 0 && inFlight >= lagFloor && lag() > maxLagMs ? 'event_loop_lag' : undefined;
     if (why) {
       onRefused(why);
-      res.setHeader('retry-after', String(retryAfterS));
-      return next(httpError(503, 'the gateway is at capacity; retry shortly', { code: 'overloaded' }));
+      return next(refuse(res, 'overloaded', { retryAfterS }));
     }
     inFlight++;
     // 'close' also fires when the caller goes away: the slot is never leaked.

@@ -7,8 +7,8 @@
  * limiter then holds the key to maxInFlight across all replicas.
  */
 import type { RequestHandler } from 'express';
-import { httpError } from '@context-qa/common';
 import type { Caller } from '../domain/api-keys';
+import { refuse } from '../domain/outcomes';
 import type { LimitDeps } from './limits';
 
 /** Mount once per replica (one count per key), after authentication, before the body parser. */
@@ -21,8 +21,7 @@ export function keyConcurrency(deps: Pick<LimitDeps, 'defaults' | 'onDecision'>)
     const now = inFlight.get(caller.id) ?? 0;
     if (now >= max) {
       deps.onDecision('refused', 'in_flight');
-      res.setHeader('retry-after', '1');
-      return next(httpError(429, `this API key has ${max} requests in flight; retry after 1 s`, { code: 'rate_limit_exceeded', limit: 'in_flight' }));
+      return next(refuse(res, 'rate_limit_exceeded', { detail: `this API key has ${max} requests in flight; retry after 1 s`, retryAfterS: 1, extra: { limit: 'in_flight' } }));
     }
     inFlight.set(caller.id, now + 1);
     // 'close' also fires when the caller goes away mid-body: the slot is never leaked.

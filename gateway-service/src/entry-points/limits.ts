@@ -7,42 +7,22 @@
  * when that cannot be known (ai-core too slow, the caller gone mid-answer).
  */
 import type { RequestHandler, Response } from 'express';
-import { estimateTokens, httpError, spendTotal, textOf, type AppError, type AskRequest, type ChatRequest, type Spend } from '@context-qa/common';
+import { spendTotal, type AppError, type Spend } from '@context-qa/common';
 import type { Caller } from '../domain/api-keys';
+import type { CostSizing } from '../domain/cost-estimate';
+import { refuse, type OutcomeCode } from '../domain/outcomes';
 import { LimitStoreUnavailable, rateLimitHeaders, type Limits, type RateLimiter } from '../domain/rate-limiter';
 
-export interface LimitDeps {
+/** The limiter, and what the cost estimate (domain/cost-estimate.ts) assumes where a request does not say. */
+export interface LimitDeps extends CostSizing {
   limiter: RateLimiter;
   defaults: Limits;
-  /** Output tokens assumed when a request does not set its own maximum (ai-core's DEFAULT_MAX_TOKENS). */
-  assumedMaxTokens: number;
-  /** Context tokens a request may carry into the prompt (ai-core's CONTEXT_BUDGET_CHARS / 4). */
-  assumedContextTokens: number;
-  /** The most model calls a request to this model, alias or strategy can make (ai-core's table, adapters/call-table.ts). */
-  maxCalls(modelOrStrategy: string): number;
   onDecision(decision: 'admitted' | 'refused', reason?: string): void;
   onTokens(keyId: string, model: string, type: 'input' | 'output', n: number): void;
 }
 
-type Sizing = Pick<LimitDeps, 'assumedMaxTokens' | 'assumedContextTokens' | 'maxCalls'>;
-
-/**
- * Cost estimates before any model is called, from the validated request only:
- * per model call, the prompt, the context it may carry and the most it may
- * produce, times the calls its route can make. Deliberately high: the
- * reservation is settled to the real spend afterwards.
- */
-export const estimates = {
-  prompt: (body: AskRequest, d: Sizing) => (estimateTokens(body.prompt) + d.assumedContextTokens + (body.maxTokens ?? d.assumedMaxTokens)) * d.maxCalls(body.strategy),
-  chat: (body: ChatRequest, d: Sizing) =>
-    (chatInputTokens(body) + d.assumedContextTokens + (body.max_completion_tokens ?? body.max_tokens ?? d.assumedMaxTokens)) * d.maxCalls(body.model),
-};
-
-/** The tokens a chat request's messages may take (its context and the system text ai-core adds aside). */
-export const chatInputTokens = (body: ChatRequest): number => body.messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), 0);
-
 /** `estimate` reads the validated body (routes validate before this handler: nothing is counted for a bad request). */
-export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing) => number): RequestHandler {
+export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: CostSizing) => number): RequestHandler {
   return async (req, res, next) => {
     const caller = res.locals['caller'] as Caller;
     const limits: Limits = { ...deps.defaults, ...caller.limits };
@@ -50,11 +30,8 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
     const cost = tokenLimits.length ? estimate(req.body as B, deps) : 0;
     // A request that could never fit is the request's problem, not a wait: no Retry-After.
     if (tokenLimits.some((l) => cost > l)) {
-      return next(
-        httpError(400, `this request may cost ~${cost} tokens, more than this API key's token limit (${Math.min(...tokenLimits)}): lower maxTokens`, {
-          code: 'exceeds_token_limit',
-        }),
-      );
+      const detail = `this request may cost ~${cost} tokens, more than this API key's token limit (${Math.min(...tokenLimits)}): lower maxTokens`;
+      return next(refuse(res, 'exceeds_token_limit', { detail }));
     }
     let admission;
     try {
@@ -65,10 +42,10 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
     for (const [name, value] of Object.entries(rateLimitHeaders(admission.state))) res.setHeader(name, value);
     if (!admission.ok) {
       deps.onDecision('refused', admission.reason);
-      res.setHeader('retry-after', String(admission.retryAfterS));
       // OpenAI's code for a caller's own quota (a model provider's throttling is `rate_limited`).
+      const { reason, retryAfterS } = admission;
       return next(
-        httpError(429, `this API key reached its limit (${admission.reason}); retry after ${admission.retryAfterS} s`, { code: 'rate_limit_exceeded', limit: admission.reason }),
+        refuse(res, 'rate_limit_exceeded', { detail: `this API key reached its limit (${reason}); retry after ${retryAfterS} s`, retryAfterS, extra: { limit: reason } }),
       );
     }
     deps.onDecision('admitted');
@@ -94,8 +71,7 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: Sizing)
 /** The limit store down (LimitStoreUnavailable): 503 limits_unavailable with Retry-After; anything else is rethrown. */
 export function limitsUnavailable(res: Response, err: unknown): Error {
   if (!(err instanceof LimitStoreUnavailable)) throw err;
-  res.setHeader('retry-after', '1');
-  return httpError(503, 'limits cannot be checked right now; retry shortly', { code: 'limits_unavailable' }, { cause: err });
+  return refuse(res, 'limits_unavailable', { cause: err });
 }
 
 /** What ai-core reported every model call of this request spent; a function is read when the response ends (a stream's running count). */
@@ -106,7 +82,7 @@ export async function viaAiCore<T>(res: Response, call: Promise<T>): Promise<T> 
   try {
     return await call;
   } catch (err) {
-    if ((err as AppError).extra?.['code'] === 'ai_core_unreachable') res.locals['aiCoreUnreachable'] = true;
+    if ((err as AppError).extra?.['code'] === ('ai_core_unreachable' satisfies OutcomeCode)) res.locals['aiCoreUnreachable'] = true;
     throw err;
   }
 }
@@ -125,9 +101,3 @@ function settledSpend(res: Response): Spend | undefined {
   const refusedUpFront = res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 499;
   return refusedUpFront || res.locals['aiCoreUnreachable'] === true ? {} : undefined;
 }
-
-/** The sketch route's ?prompt=… becomes the body before it is validated. */
-export const queryPrompt: RequestHandler = (req, _res, next) => {
-  if (req.body === undefined && typeof req.query['prompt'] === 'string') req.body = { prompt: req.query['prompt'] };
-  next();
-};

@@ -5,8 +5,9 @@
  * REQUESTED_TENANT_HEADER, and only one its key is granted.
  */
 import type { RequestHandler, Response } from 'express';
-import { httpError, REQUESTED_TENANT_HEADER, TENANT_HEADER, tenantSchema, type Tenant } from '@context-qa/common';
+import { REQUESTED_TENANT_HEADER, TENANT_HEADER, tenantSchema, type Tenant } from '@context-qa/common';
 import { mayUseTenant, type Caller } from '../domain/api-keys';
+import { refuse } from '../domain/outcomes';
 
 /**
  * After `authenticate`: the key's own tenant, or the one it asks for when it
@@ -22,9 +23,9 @@ export function resolveTenant(access: 'read' | 'write'): RequestHandler {
       return next();
     }
     const parsed = tenantSchema.safeParse(asked);
-    if (!parsed.success) return next(httpError(400, `${REQUESTED_TENANT_HEADER}: ${parsed.error.issues[0]!.message}`, { code: 'invalid_tenant' }));
+    if (!parsed.success) return next(refuse(res, 'invalid_tenant', { detail: `${REQUESTED_TENANT_HEADER}: ${parsed.error.issues[0]!.message}` }));
     if (!mayUseTenant(caller, parsed.data, access)) {
-      return next(httpError(403, `this API key may not ${access} the context of tenant "${parsed.data}"`, { code: 'tenant_not_granted' }));
+      return next(refuse(res, 'tenant_not_granted', { detail: `this API key may not ${access} the context of tenant "${parsed.data}"` }));
     }
     res.locals['tenant'] = parsed.data;
     next();
