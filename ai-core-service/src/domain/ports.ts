@@ -103,9 +103,17 @@ export interface ModelProvider {
  * one already answered.
  */
 export interface Models {
-  run(model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: { lostRace?: AbortSignal }): Promise<ModelOutcome>;
+  run(model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: RaceOptions): Promise<ModelOutcome>;
   /** The same, streamed: `onDelta` gets the text as it comes; the outcome holds the whole answer. */
-  stream(model: ModelName, req: GenerateRequest, budget: CallBudget, opts: { lostRace?: AbortSignal; onDelta: (text: string) => void }): Promise<ModelOutcome>;
+  stream(model: ModelName, req: GenerateRequest, budget: CallBudget, opts: StreamOptions): Promise<ModelOutcome>;
+}
+
+export interface RaceOptions {
+  lostRace?: AbortSignal;
+}
+
+export interface StreamOptions extends RaceOptions {
+  onDelta: (text: string) => void;
 }
 
 /** The answer cache's store (a Dapr state store): opaque JSON values under hashed keys, with a TTL. */

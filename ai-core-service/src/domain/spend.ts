@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common';
-import type { GenerateRequest, Models } from './ports';
+import type { CallBudget, GenerateRequest, Models, RaceOptions, StreamOptions } from './ports';
 
 /** Rejected by the provider up front, or refused by our breaker or bulkhead: nothing was generated. */
 const NOTHING_SPENT = new Set<ModelErrorCode | undefined>(['circuit_open', 'overloaded', 'bad_request', 'unauthorized', 'rate_limited']);
@@ -66,12 +66,12 @@ export const spending = {
 export class MeteredModels implements Models {
   constructor(private readonly inner: Models) {}
 
-  run(...[m, req, budget, opts]: Parameters<Models['run']>): Promise<ModelOutcome> {
+  run(m: ModelName, req: GenerateRequest, budget: CallBudget, opts?: RaceOptions): Promise<ModelOutcome> {
     const call = this.inner.run(m, req, budget, opts);
     return spending.meter()?.track(m, req, call) ?? call;
   }
 
-  stream(...[m, req, budget, opts]: Parameters<Models['stream']>): Promise<ModelOutcome> {
+  stream(m: ModelName, req: GenerateRequest, budget: CallBudget, opts: StreamOptions): Promise<ModelOutcome> {
     let produced = 0;
     const onDelta = (text: string) => {
       produced += estimateTokens(text);

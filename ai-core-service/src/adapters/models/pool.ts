@@ -1,6 +1,6 @@
 /** The configured models by name, each behind its own GuardedModel: the domain's `Models` port. */
 import type { ModelName, ModelOutcome } from '@context-qa/common';
-import type { Models } from '../../domain/ports';
+import type { CallBudget, GenerateRequest, Models, RaceOptions, StreamOptions } from '../../domain/ports';
 import type { GuardedModel } from './guarded';
 
 export class ModelPool implements Models {
@@ -10,12 +10,12 @@ export class ModelPool implements Models {
     private readonly streamIdleMs: number,
   ) {}
 
-  run(...[m, req, budget, opts]: Parameters<Models['run']>): Promise<ModelOutcome> {
+  run(m: ModelName, req: GenerateRequest, budget: CallBudget, opts?: RaceOptions): Promise<ModelOutcome> {
     return this.model(m).run(req, budget, opts);
   }
 
   /** No maxMs: a stream is bounded by its own request's budget (a loser in the background too), not by the global maximum. */
-  stream(...[m, req, budget, opts]: Parameters<Models['stream']>): Promise<ModelOutcome> {
+  stream(m: ModelName, req: GenerateRequest, budget: CallBudget, opts: StreamOptions): Promise<ModelOutcome> {
     return this.model(m).runStream(req, budget, { ...opts, idleMs: this.streamIdleMs });
   }
 
