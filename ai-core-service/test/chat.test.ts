@@ -91,6 +91,7 @@ describe('answering a chat', () => {
     const b = new Deadline(1000);
     const out = await s.chat(s.request(), b);
     expect(out.answeredBy).toBe('llama4');
+    expect(out.degraded).toBe(true); // the prompt route's rule: a failed model degrades the answer
     expect(out.outcome).toMatchObject<Record<string, unknown>>({ status: 'ok', finishReason: 'stop', text: expect.stringContaining('llama4 says') });
   });
 
@@ -98,6 +99,7 @@ describe('answering a chat', () => {
     s.models.gpt4.mode = 'fail';
     const { out, seen } = await s.stream({ model: 'primary' });
     expect(out.answeredBy).toBe('llama4');
+    expect(out.degraded).toBe(true);
     expect(seen).toMatchObject({ model: 'llama4', failed: undefined, ended: { status: 'ok' } });
     expect(seen.text).toBe(seen.ended!.text);
   });

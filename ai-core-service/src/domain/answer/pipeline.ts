@@ -29,6 +29,9 @@ export interface Answering {
   answer(q: Question, budget: CallBudget, opts: AnswerOptions): Promise<Answer>;
 }
 
+/** The answer the models gave; `failed`: a model (or fuse's synthesis) failed on the way. */
+type Picked = CachedAnswer & { failed: boolean };
+
 export class AnswerPipeline implements Answering {
   constructor(private readonly deps: AnswerDeps) {}
 
@@ -46,22 +49,31 @@ export class AnswerPipeline implements Answering {
     const cacheKey = answers?.enabled && !opts.bypass && !opts.sink && !context.degraded ? answerKey(answers, opts.tenant, q, context.text, generate) : undefined;
     const { cache, hit } = answers ? await answers.consult(cacheKey, budget.signal, isCachedAnswer) : { cache: 'bypass' as AnswerCacheStatus };
     const source = { source: context.source, key };
-    if (hit) return { ...hit, degraded: false, cache, context: source };
+    if (hit) {
+      const { answeredBy, outcome, models, fusion } = hit; // only what an answer holds, whatever else the entry carries
+      return { answeredBy, outcome, models, ...(fusion ? { fusion } : {}), degraded: false, cache, context: source };
+    }
 
-    if (opts.sink) return { ...(await this.stream(route, generate, budget, opts.sink)), degraded: context.degraded, cache, context: source };
+    const { failed, ...answer } = opts.sink ? await this.stream(route, generate, budget, opts.sink) : await this.whole(q, generate, context.text, budget);
+    const degraded = context.degraded || failed;
+    // Degraded answers are never cached: the next caller should get the models' full effort. (A stream has no cacheKey.)
+    if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, answer);
+    return { ...answer, degraded, cache, context: source };
+  }
+
+  /** Whole: the route's strategy, fuse's synthesis when asked, then the first model in the route's order that answered. */
+  private async whole(q: Question, generate: GenerateRequest, context: string | undefined, budget: CallBudget): Promise<Picked> {
+    const { route } = q;
     const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, o) => this.deps.models.run(m, generate, budget, o));
     const fused =
       route.strategy === 'fuse'
-        ? await fuseDrafts(models, { question: q.question, context: context.text, maxTokens: generate.maxTokens }, budget, { ...this.deps, preference: route.order })
+        ? await fuseDrafts(models, { question: q.question, context, maxTokens: generate.maxTokens }, budget, { ...this.deps, preference: route.order })
         : undefined;
     const answeredBy = fused?.answeredBy ?? route.order.find((m) => models[m]?.status === 'ok');
     if (!answeredBy) throw noAnswer(budget, models);
     const outcome: ModelOutcome = fused ? { ...(fused.fusion.synthesis ?? models[answeredBy]!), status: 'ok', text: fused.answer } : models[answeredBy]!;
-    const answer: CachedAnswer = { answeredBy, outcome, models, ...(fused ? { fusion: fused.fusion } : {}) };
-    const degraded = context.degraded || Object.values(models).some(isFailure) || fused?.degraded === true;
-    // Degraded answers are never cached: the next caller should get the models' full effort.
-    if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, answer);
-    return { ...answer, degraded, cache, context: source };
+    const failed = Object.values(models).some(isFailure) || fused?.degraded === true;
+    return { answeredBy, outcome, models, ...(fused ? { fusion: fused.fusion } : {}), failed };
   }
 
   /**
@@ -69,7 +81,7 @@ export class AnswerPipeline implements Answering {
    * its tokens reach the sink. Once a token is out, a failure ends the stream
    * with an error; before it, the strategy falls back unseen.
    */
-  private async stream(route: Route, generate: GenerateRequest, budget: CallBudget, sink: AnswerSink): Promise<Pick<Answer, 'answeredBy' | 'outcome' | 'models'>> {
+  private async stream(route: Route, generate: GenerateRequest, budget: CallBudget, sink: AnswerSink): Promise<Picked> {
     let started: ModelName | undefined;
     const run: Runner = (m, o) =>
       this.deps.models.stream(m, generate, budget, {
@@ -90,6 +102,6 @@ export class AnswerPipeline implements Answering {
     const outcome = models[answeredBy]!;
     if (outcome.status === 'ok') sink.end(outcome);
     else sink.fail(outcome);
-    return { answeredBy, outcome, models };
+    return { answeredBy, outcome, models, failed: Object.values(models).some(isFailure) };
   }
 }
