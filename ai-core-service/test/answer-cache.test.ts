@@ -49,7 +49,7 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   return { models, store, answerStore, lookups, warnings, askOnce, chatOnce, calls, shutdown };
 }
 
-describe('answer cache on /v1/prompt (ask)', () => {
+describe('answer cache on /v1/prompt', () => {
   let s: ReturnType<typeof setup>;
   beforeEach(() => {
     s = setup();

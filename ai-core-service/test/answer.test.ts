@@ -10,11 +10,11 @@ function setup() {
   const store = new MapStore();
   const deps = depsFor({ ...contextDeps(), store });
   const pipeline = new AnswerPipeline(deps);
-  const ask = (req: AskRequest, requestId: string, b: Deadline) => answerPrompt(pipeline, deps.preference, req, requestId, b, { tenant: TENANT });
+  const prompt = (req: AskRequest, requestId: string, b: Deadline) => answerPrompt(pipeline, deps.preference, req, requestId, b, { tenant: TENANT });
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
   const budget = () => new Deadline(10_000);
-  const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b);
-  return { models, store, ask, request, run, shutdown };
+  const run = (over: Partial<AskRequest> = {}, b = budget()) => prompt(request(over), 'r', b);
+  return { models, store, prompt, request, run, shutdown };
 }
 
 describe('answering a prompt', () => {
@@ -24,7 +24,7 @@ describe('answering a prompt', () => {
 
   test('when both models answer, then the preferred one is used, with context from the store', async () => {
     s.store.data.set(inTenant('topic'), 'CONTEXT-TEXT');
-    const out = await s.ask(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000));
+    const out = await s.prompt(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000));
     expect(out).toMatchObject({ requestId: 'r1', answeredBy: 'gpt4', degraded: false, context: { source: 'dynamodb', key: 'topic' } });
     expect(out.answer).toContain('CONTEXT-TEXT');
     expect(out.models.llama4?.status).toBe('ok');
