@@ -1,17 +1,17 @@
 /** Wires config to adapters, domain and HTTP; start() returns the bound ports and a stop(). */
-import { createDaprClient, daprSecret, maxModelCalls, Readiness, serveApp, sidecarReady, type Logger, type ModelName } from '@context-qa/common';
+import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger, type ModelName } from '@context-qa/common';
 import { daprAnswerStore } from './adapters/dapr-answer-cache';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';
+import { ModelPool } from './adapters/models/pool';
 import { createProvider } from './adapters/models/registry';
 import { createApp } from './app';
 import { catalogue, modelPreference, modelSpecs, type Config } from './config';
 import { AnswerCache, catalogueVersion } from './domain/answer-cache';
-import { ask } from './domain/ask';
-import { ALIASES, chat, prepareChat, routeFor, streamChat, type ChatDeps } from './domain/chat';
-import type { ChatService } from './entry-points/chat';
+import { AnswerPipeline } from './domain/answer/pipeline';
 import { contextAdmin } from './domain/context-admin';
-import { meterCalls } from './domain/spend';
+import { modelCards } from './domain/routing';
+import { MeteredModels } from './domain/spend';
 import { PendingWrites } from './domain/pending-writes';
 import { aiCoreMetrics } from './metrics';
 
@@ -56,12 +56,6 @@ export async function start(config: Config, logger: Logger) {
     logger,
     ...metrics.answerCache,
   });
-  const model = (m: ModelName): GuardedModel => {
-    const g = guarded.get(m);
-    if (!g) throw new Error(`model ${m} is not configured`); // MODEL_PREFERENCE is checked against MODELS at start
-    return g;
-  };
-
   // Every store failure is logged once, with its cause, where it happens (domain/cache-sync.ts `logged`).
   const context = {
     cache,
@@ -73,34 +67,16 @@ export async function start(config: Config, logger: Logger) {
     observe: metrics.context,
     observeWriteBack: metrics.writeBack,
   };
-  // Every model call, on every route, is metered into its request's spend (domain/spend.ts).
-  const chatDeps: ChatDeps = meterCalls({
+  const routing = { preference, autoStrategy: config.CHAT_AUTO_STRATEGY };
+  const pipeline = new AnswerPipeline({
     context,
-    preference,
-    autoStrategy: config.CHAT_AUTO_STRATEGY,
-    agreementThreshold: config.FUSE_AGREEMENT_THRESHOLD,
+    // Every model call, on every route, is metered into its request's spend (domain/spend.ts).
+    models: new MeteredModels(new ModelPool(guarded, config.STREAM_IDLE_TIMEOUT_MS)),
+    answers,
     contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
     defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
-    runModel: (m, r, budget, opts) => model(m).run(r, budget, opts),
-    // No maxMs: a stream is bounded by its own request's budget (a loser in the background too), not by the global maximum.
-    streamModel: (m, r, budget, opts) => model(m).runStream(r, budget, { ...opts, idleMs: config.STREAM_IDLE_TIMEOUT_MS }),
-    answers,
+    agreementThreshold: config.FUSE_AGREEMENT_THRESHOLD,
   });
-
-  const chatService: ChatService = {
-    prepare: (req, scope, budget) => prepareChat(req, scope, budget, chatDeps),
-    complete: (prepared, budget, opts) => chat(prepared, budget, chatDeps, opts),
-    stream: (prepared, budget, sink) => {
-      answers.bypassed(); // streams never use the answer cache
-      return streamChat(prepared, budget, chatDeps, sink);
-    },
-    // max_calls: what a request may cost in model calls (the gateway reserves tokens for that many).
-    models: () =>
-      [...catalogue(config).map((m) => ({ id: m.name, owned_by: m.provider })), ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' }))].map((m) => {
-        const route = routeFor(m.id, chatDeps);
-        return { ...m, max_calls: maxModelCalls(route.strategy, route.order.length) };
-      }),
-  };
   const readiness = new Readiness({ sidecar: () => sidecarReady(config) });
   const app = createApp({
     logger,
@@ -110,23 +86,9 @@ export async function start(config: Config, logger: Logger) {
     httpMiddleware: metrics.httpMiddleware,
     contexts: contextAdmin(context),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    chat: chatService,
-    ask: (req, requestId, deadline, opts) =>
-      ask(
-        req,
-        requestId,
-        deadline,
-        {
-          context,
-          preference,
-          contextBudgetChars: config.CONTEXT_BUDGET_CHARS,
-          defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
-          runModel: chatDeps.runModel,
-          agreementThreshold: chatDeps.agreementThreshold,
-          answers,
-        },
-        opts,
-      ),
+    pipeline,
+    routing,
+    models: modelCards(catalogue(config), routing),
   });
   return serveApp(app, {
     config,

@@ -1,8 +1,9 @@
 import { createLogger, Deadline, type AskRequest, type ChatMessage, type ChatRequest } from '@context-qa/common';
 import { AnswerCache, catalogueVersion, noCacheRequested, type AnswerLookupOutcome } from '../src/domain/answer-cache';
-import { ask, type AskDeps } from '../src/domain/ask';
+import { AnswerPipeline } from '../src/domain/answer/pipeline';
 import type { CallBudget } from '../src/domain/ports';
-import { chat, prepareChat, type ChatDeps } from '../src/domain/chat';
+import { chatQuestion } from '../src/entry-points/chat';
+import { answerPrompt } from '../src/entry-points/prompt';
 import { contextDeps, FakeAnswerStore, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 
 const CATALOGUE = [
@@ -26,26 +27,29 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   });
   const store = new MapStore();
   const context = { ...contextDeps(), store };
-  const askDeps: AskDeps = depsFor(context, { answers });
-  const chatDeps: ChatDeps = depsFor(context, { answers, streamModel: () => Promise.reject(new Error('no streams here')) });
+  const deps = depsFor(context, { answers });
+  const pipeline = new AnswerPipeline(deps);
   const calls = () => models.gpt4.calls + models.llama4.calls;
   const askOnce = async (over: Partial<AskRequest> = {}, o: { bypass?: boolean; tenant?: string } = {}, budget: CallBudget = new Deadline(10_000)) => {
-    const out = await ask({ prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over }, 'r', budget, askDeps, { tenant: TENANT, ...o });
+    const out = await answerPrompt(pipeline, deps.preference, { prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over }, 'r', budget, {
+      tenant: TENANT,
+      ...o,
+    });
     await answerStore.settled();
     return out;
   };
   const chatOnce = async (over: Partial<ChatRequest> = {}, o: { bypass?: boolean; tenant?: string } = {}) => {
     const b = new Deadline(10_000);
     const { tenant = TENANT, ...cacheOpts } = o;
-    const prepared = await prepareChat({ model: 'auto', messages: [{ role: 'user', content: 'Why is the sky blue?' }], context_key: 'sky', ...over }, { tenant }, b, chatDeps);
-    const out = await chat(prepared, b, chatDeps, cacheOpts);
+    const question = chatQuestion({ model: 'auto', messages: [{ role: 'user', content: 'Why is the sky blue?' }], context_key: 'sky', ...over }, deps, undefined);
+    const out = await pipeline.answer(question, b, { tenant, ...cacheOpts });
     await answerStore.settled();
     return out;
   };
   return { models, store, answerStore, lookups, warnings, askOnce, chatOnce, calls, shutdown };
 }
 
-describe('answer cache on /v1/prompt (ask)', () => {
+describe('answer cache on /v1/prompt', () => {
   let s: ReturnType<typeof setup>;
   beforeEach(() => {
     s = setup();
@@ -221,7 +225,7 @@ describe('answer cache on chat completions', () => {
     expect(first.cache).toBe('miss');
     const before = s.calls();
     const second = await s.chatOnce();
-    expect(second).toMatchObject({ cache: 'hit', model: first.model, outcome: { text: first.outcome.text } });
+    expect(second).toMatchObject({ cache: 'hit', answeredBy: first.answeredBy, outcome: { text: first.outcome.text } });
     expect(s.calls()).toBe(before);
   });
 

@@ -2,7 +2,7 @@
 import request from 'supertest';
 import { TENANT_HEADER, type Problem } from '@context-qa/common';
 import { refused } from '../src/adapters/models/guarded';
-import { NoModelAnswered } from '../src/domain/ask';
+import { NoModelAnswered } from '../src/domain/outcomes';
 import { contextAdmin, type CacheSync } from '../src/domain/context-admin';
 import { contextDeps, inTenant, TENANT, testApp } from './fakes';
 
@@ -15,18 +15,18 @@ function setup(opts: { appToken?: string; fail?: boolean } = {}) {
   const app = testApp({
     appToken: opts.appToken,
     contexts: contextAdmin(deps),
-    ask: async (req, requestId) => {
-      if (opts.fail) throw new NoModelAnswered({ gpt4: refused('timeout', 5), llama4: refused('circuit_open') });
-      return {
-        requestId,
-        answer: req.prompt,
-        answeredBy: 'gpt4',
-        strategy: req.strategy,
-        degraded: false,
-        context: { source: 'none', key: 'k' },
-        cache: 'miss',
-        models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } },
-      };
+    pipeline: {
+      answer: async (q) => {
+        if (opts.fail) throw new NoModelAnswered({ gpt4: refused('timeout', 5), llama4: refused('circuit_open') });
+        return {
+          answeredBy: 'gpt4',
+          outcome: { status: 'ok', text: q.question, latencyMs: 1 },
+          degraded: false,
+          context: { source: 'none', key: 'k' },
+          cache: 'miss',
+          models: { gpt4: { status: 'ok', latencyMs: 1 }, llama4: { status: 'ok', latencyMs: 1 } },
+        };
+      },
     },
   });
   return { app, cache, store };

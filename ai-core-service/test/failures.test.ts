@@ -1,13 +1,14 @@
 /** The one outcome table of the answer routes: every row, and both routes rendering it alike. */
 import request from 'supertest';
-import { Deadline, TENANT_HEADER, type ModelOutcome } from '@context-qa/common';
+import { Deadline, DeadlineExceeded, TENANT_HEADER, type ModelOutcome } from '@context-qa/common';
 import { refused } from '../src/adapters/models/guarded';
-import { DeadlineExceeded, NoModelAnswered } from '../src/domain/ask';
-import { UnknownModel, UnsupportedRouting, type PreparedChat } from '../src/domain/chat';
+import { NoModelAnswered, UnknownModel, UnsupportedRouting } from '../src/domain/outcomes';
 import { answerFailure } from '../src/entry-points/failures';
-import { TENANT, testApp, unusedChat } from './fakes';
+import { TENANT, testApp } from './fakes';
 
 const both = (a: ModelOutcome, b: ModelOutcome) => ({ gpt4: a, llama4: b });
+/** Out of time: common's DeadlineExceeded, the models' outcomes as its cause (as domain/outcomes.ts `noAnswer` throws it). */
+const outOfTime = (models: Record<string, ModelOutcome>) => new DeadlineExceeded('the request deadline passed before a model answered', { cause: new NoModelAnswered(models) });
 const live = () => new Deadline(5000);
 const gone = () => {
   const d = new Deadline(5000);
@@ -19,8 +20,8 @@ const gone = () => {
 const ROWS: [string, Error, () => Deadline, number, string, string | undefined][] = [
   ['an unknown model', new UnknownModel('no such model'), live, 404, 'model_not_found', undefined],
   ['a routing the route cannot do', new UnsupportedRouting('cannot stream'), live, 400, 'invalid_request', undefined],
-  ['the caller gone', new DeadlineExceeded(both(refused('cancelled'), refused('cancelled'))), gone, 499, 'client_closed', undefined],
-  ['the deadline passed', new DeadlineExceeded(both(refused('timeout'), refused('cancelled'))), live, 504, 'deadline_exceeded', undefined],
+  ['the caller gone', outOfTime(both(refused('cancelled'), refused('cancelled'))), gone, 499, 'client_closed', undefined],
+  ['the deadline passed', outOfTime(both(refused('timeout'), refused('cancelled'))), live, 504, 'deadline_exceeded', undefined],
   ['every model rejected the request', new NoModelAnswered(both(refused('bad_request'), refused('bad_request'))), live, 400, 'model_rejected_request', undefined],
   ['every model throttling', new NoModelAnswered(both(refused('rate_limited'), refused('rate_limited'))), live, 429, 'rate_limited', '5'],
   ['a breaker open, the other failing', new NoModelAnswered(both(refused('circuit_open'), refused('upstream_error'))), live, 503, 'no_model_answered', '5'],
@@ -41,8 +42,7 @@ const ANSWER_ROWS = ROWS.filter(([, err, deadline]) => (err instanceof NoModelAn
 
 test.each(ANSWER_ROWS)('when %s on /process and on the chat route, then both answer the same status, code and Retry-After', async (_what, err, _d, status, code, retryAfter) => {
   const app = testApp({
-    ask: () => Promise.reject(err),
-    chat: { ...unusedChat, prepare: () => Promise.resolve({ context: { degraded: false } } as unknown as PreparedChat), complete: () => Promise.reject(err) },
+    pipeline: { answer: () => Promise.reject(err) },
   });
   const process = await request(app).post('/process').set(TENANT_HEADER, TENANT).send({ prompt: 'hi' });
   const chat = await request(app)

@@ -2,14 +2,14 @@
 import { createLogger, Readiness, tenantStoreKey, type ModelName } from '@context-qa/common';
 import { createApp } from '../src/app';
 import { contextAdmin } from '../src/domain/context-admin';
-import type { AskDeps } from '../src/domain/ask';
-import type { ChatDeps } from '../src/domain/chat';
+import type { AnswerDeps } from '../src/domain/answer/pipeline';
+import type { Routing } from '../src/domain/routing';
 import type { ContextDeps } from '../src/domain/context';
 import { PendingWrites } from '../src/domain/pending-writes';
-import type { AnswerStore, CacheEntry, CallBudget, ContextCache, GenerateRequest, GenerateResult, ModelProvider, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
+import type { AnswerStore, CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, Models, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
 import { GuardedModel } from '../src/adapters/models/guarded';
 import { ModelError } from '../src/domain/ports';
-import type { ChatService } from '../src/entry-points/chat';
+import { ModelPool } from '../src/adapters/models/pool';
 
 /** The tenant unit tests ask as (the gateway's decision in production), and where its context key lives in the stores. */
 export const TENANT = 't1';
@@ -162,14 +162,6 @@ export class FakeModel implements ModelProvider {
   }
 }
 
-/** For HTTP tests of other routes: a chat service that is never called. */
-export const unusedChat: ChatService = {
-  prepare: () => Promise.reject(new Error('chat is not part of this test')),
-  complete: () => Promise.reject(new Error('chat is not part of this test')),
-  stream: () => Promise.reject(new Error('chat is not part of this test')),
-  models: () => [],
-};
-
 /** The answer cache's store in memory: counts calls, fails or hangs (until the caller's signal aborts) on demand. */
 export class FakeAnswerStore implements AnswerStore {
   readonly name = 'fake-answer-cache';
@@ -201,27 +193,23 @@ export class FakeAnswerStore implements AnswerStore {
 /** Breakers that stay closed through a test: the domain's strategies run against real GuardedModels. */
 const CLOSED_BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
 
-/** Fake gpt4 and llama4, each behind a real GuardedModel, as the domain's runModel / streamModel. */
+/** Fake gpt4 and llama4, each behind a real GuardedModel, as the domain's Models port (streams stall after 300 ms). */
 export function guardedModels() {
   const models = { gpt4: new FakeModel('gpt4'), llama4: new FakeModel('llama4') };
-  const guarded = { gpt4: new GuardedModel(models.gpt4, CLOSED_BREAKER), llama4: new GuardedModel(models.llama4, CLOSED_BREAKER) };
-  const pick = (m: ModelName) => guarded[m as keyof typeof guarded];
-  const runModel = (m: ModelName, r: GenerateRequest, b: CallBudget, o?: { lostRace?: AbortSignal }) => pick(m).run(r, b, o);
-  const streamModel = (m: ModelName, r: GenerateRequest, b: CallBudget, o: { lostRace?: AbortSignal; onDelta: (text: string) => void }) =>
-    pick(m).runStream(r, b, { ...o, idleMs: 300, maxMs: 5000 });
-  /** What ask and chat need over these models and `context` (gpt4 preferred), with `over` on top. */
-  const deps = (context: ContextDeps, over: Partial<AskDeps & ChatDeps> = {}): AskDeps & ChatDeps => ({
+  const guarded = new Map(Object.values(models).map((m) => [m.name, new GuardedModel(m, CLOSED_BREAKER)]));
+  const pool: Models = new ModelPool(guarded, 300);
+  /** What the answer pipeline needs over these models and `context`, and the routing (gpt4 preferred), with `over` on top. */
+  const deps = (context: ContextDeps, over: Partial<AnswerDeps & Routing> = {}): AnswerDeps & Routing => ({
     context,
+    models: pool,
     preference: ['gpt4', 'llama4'],
     autoStrategy: 'primary',
     contextBudgetChars: 1000,
     defaultMaxTokens: 100,
     agreementThreshold: 0.8,
-    runModel,
-    streamModel,
     ...over,
   });
-  return { models, deps, shutdown: () => Object.values(guarded).forEach((g) => g.shutdown()) };
+  return { models, deps, shutdown: () => guarded.forEach((g) => g.shutdown()) };
 }
 
 /** ai-core's HTTP app with quiet defaults at every port; a test passes what it is about. */
@@ -231,9 +219,10 @@ export function testApp(over: Partial<Parameters<typeof createApp>[0]> = {}) {
     readiness: new Readiness({}),
     bodyLimit: '64kb',
     requestTimeoutMs: 5_000,
-    chat: unusedChat,
     contexts: contextAdmin(contextDeps()),
-    ask: () => Promise.reject(new Error('asking is not part of this test')),
+    pipeline: { answer: () => Promise.reject(new Error('answering is not part of this test')) },
+    routing: { preference: ['gpt4', 'llama4'], autoStrategy: 'primary' },
+    models: [],
     ...over,
   });
 }

@@ -1,13 +1,16 @@
 import { Deadline, type AskRequest } from '@context-qa/common';
-import { ask, type AskDeps } from '../src/domain/ask';
+import { AnswerPipeline } from '../src/domain/answer/pipeline';
+import { answerPrompt } from '../src/entry-points/prompt';
 import { similarity, synthesisRequest } from '../src/domain/fuse';
 import { contextDeps, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 
 function setup(agreementThreshold: number) {
   const { models, deps: depsFor, shutdown } = guardedModels();
   const store = new MapStore();
-  const deps: AskDeps = depsFor({ ...contextDeps(), store }, { agreementThreshold });
-  const run = (over: Partial<AskRequest> = {}) => ask({ prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), deps, { tenant: TENANT });
+  const deps = depsFor({ ...contextDeps(), store }, { agreementThreshold });
+  const pipeline = new AnswerPipeline(deps);
+  const run = (over: Partial<AskRequest> = {}) =>
+    answerPrompt(pipeline, deps.preference, { prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), { tenant: TENANT });
   return { models, store, run, shutdown };
 }
 

@@ -1,6 +1,7 @@
 /** ai-core-service's log lines: one access line per request; a degraded answer's cause at warn, without prompt or context text. */
 import request from 'supertest';
-import { createLogger, TENANT_HEADER, type AskResponse } from '@context-qa/common';
+import { createLogger, TENANT_HEADER } from '@context-qa/common';
+import type { Answer } from '../src/domain/answer/question';
 import { TENANT, testApp } from './fakes';
 
 const PROMPT = 'PROMPT-MARKER what is the plan?';
@@ -15,19 +16,19 @@ function setup(degraded: boolean) {
   const lines: LogLine[] = [];
   const app = testApp({
     logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) }),
-    ask: async (req, requestId): Promise<AskResponse> => ({
-      requestId,
-      answer: `CONTEXT-MARKER ${req.prompt}`,
-      answeredBy: 'llama4',
-      strategy: req.strategy,
-      degraded,
-      context: { source: 'none', key: 'k' },
-      cache: 'miss',
-      models: {
-        gpt4: degraded ? { status: 'error', latencyMs: 3, code: 'rate_limited', error: 'the model provider throttled the call' } : { status: 'ok', text: 'G', latencyMs: 1 },
-        llama4: { status: 'ok', text: `CONTEXT-MARKER ${req.prompt}`, latencyMs: 2 },
-      },
-    }),
+    pipeline: {
+      answer: async (q): Promise<Answer> => ({
+        answeredBy: 'llama4',
+        outcome: { status: 'ok', text: `CONTEXT-MARKER ${q.question}`, latencyMs: 2 },
+        degraded,
+        context: { source: 'none', key: 'k' },
+        cache: 'miss',
+        models: {
+          gpt4: degraded ? { status: 'error', latencyMs: 3, code: 'rate_limited', error: 'the model provider throttled the call' } : { status: 'ok', text: 'G', latencyMs: 1 },
+          llama4: { status: 'ok', text: `CONTEXT-MARKER ${q.question}`, latencyMs: 2 },
+        },
+      }),
+    },
   });
   return { app, lines };
 }

@@ -2,13 +2,15 @@
  * Streamed `fastest` races through the real SDKs against the simulator: a
  * healthy model that always loses must not be judged by the race it lost.
  */
-import { Deadline, type ModelName } from '@context-qa/common';
+import { Deadline, type ModelName, type ModelOutcome } from '@context-qa/common';
 import { useSimulator } from './simulated-clouds';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel } from '../src/adapters/models/bedrock';
 import { GuardedModel } from '../src/adapters/models/guarded';
-import { streamChat, type ChatDeps, type ChatSink, type PreparedChat } from '../src/domain/chat';
-import { contextDeps } from './fakes';
+import { AnswerPipeline } from '../src/domain/answer/pipeline';
+import type { AnswerSink, Question } from '../src/domain/answer/question';
+import type { Models } from '../src/domain/ports';
+import { contextDeps, TENANT } from './fakes';
 
 const MAVERICK = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const RACES = 4;
@@ -16,7 +18,7 @@ const BREAKER = { timeoutMs: 5000, errorThresholdPercentage: 50, resetTimeoutMs:
 
 const clouds = useSimulator();
 
-const quietSink = (): ChatSink => ({ start: () => {}, delta: () => {}, end: () => {}, fail: () => {} });
+const quietSink = (): AnswerSink => ({ start: () => {}, delta: () => {}, end: () => {}, fail: () => {} });
 
 test('when a healthy model always loses fastest stream races, then it is stopped by the first token, never judged a timeout, and its breaker stays closed', async () => {
   const guarded: Record<ModelName, GuardedModel> = {
@@ -25,33 +27,32 @@ test('when a healthy model always loses fastest stream races, then it is stopped
   };
   // Llama answers, only slower: its whole stream outlives the stream bound below, its first token does not.
   await clouds.admin.setFault(MAVERICK, { latencyMs: 200, chunkDelayMs: 200 });
-  const deps = {
-    context: contextDeps(),
-    preference: ['gpt4', 'llama4'],
-    autoStrategy: 'fastest',
-    agreementThreshold: 0.8,
-    contextBudgetChars: 1000,
-    defaultMaxTokens: 200,
-    runModel: (m, r, b, o) => guarded[m]!.run(r, b, o),
+  /** Each model's last outcome, as its call settled (a loser's after the answer has gone). */
+  const settled: Record<ModelName, ModelOutcome> = {};
+  const models: Models = {
+    run: (m, r, b, o) => guarded[m]!.run(r, b, o),
     // A stream bound shorter than the loser's whole answer: what REQUEST_TIMEOUT_MS was to a loser left running.
-    streamModel: (m, r, b, o) => guarded[m]!.runStream(r, b, { ...o, idleMs: 2000, maxMs: 1000 }),
-  } satisfies ChatDeps;
+    stream: (m, r, b, o) => guarded[m]!.runStream(r, b, { ...o, idleMs: 2000, maxMs: 1000 }).then((outcome) => (settled[m] = outcome)),
+  };
+  const pipeline = new AnswerPipeline({ context: contextDeps(), models, contextBudgetChars: 1000, defaultMaxTokens: 200, agreementThreshold: 0.8 });
   try {
     const losers = [];
     for (let i = 0; i < RACES; i++) {
       const budget = new Deadline(10_000);
-      const prepared: PreparedChat = {
+      const question: Question = {
+        via: 'chat',
         route: { order: ['gpt4', 'llama4'], strategy: 'fastest' },
-        generate: { system: 'Answer briefly.', user: `race ${i}`, maxTokens: 200 },
         question: `race ${i}`,
-        context: { source: 'none', degraded: false, key: 'race' },
+        instructions: [],
+        history: [],
+        contextKey: 'race',
       };
-      const out = await streamChat(prepared, budget, deps, quietSink());
+      const out = await pipeline.answer(question, budget, { tenant: TENANT, sink: quietSink() });
       budget.done(); // the response has ended: a loser still running is on its own now
-      expect(out.model).toBe('gpt4');
+      expect(out.answeredBy).toBe('gpt4');
       await guarded.llama4!.settle();
-      await new Promise((r) => setImmediate(r)); // streamChat records the loser's outcome after its call settles
-      losers.push(out.models.llama4);
+      await new Promise((r) => setImmediate(r)); // the loser's outcome is recorded after its call settles
+      losers.push(settled['llama4']);
     }
     // The first race proves it alive at its first token (then stopped); later ones stop it at the winner's first token.
     for (const outcome of losers) expect(outcome).toMatchObject({ status: 'skipped' });

@@ -1,27 +1,26 @@
 /** ai-core takes the tenant from the gateway's header only, and refuses a request without one rather than defaulting. */
 import request from 'supertest';
-import { TENANT_HEADER, type AskRequest } from '@context-qa/common';
+import { TENANT_HEADER } from '@context-qa/common';
+import type { Question } from '../src/domain/answer/question';
 import { contextAdmin } from '../src/domain/context-admin';
-import type { ChatService } from '../src/entry-points/chat';
-import { contextDeps, testApp, unusedChat } from './fakes';
+import { contextDeps, testApp } from './fakes';
 
 function setup() {
   const deps = contextDeps();
-  const asked: { tenant: string; req: AskRequest }[] = [];
+  /** The tenants the pipeline was asked for, by route. */
+  const asked: { tenant: string; q: Question }[] = [];
   const prepared: string[] = [];
-  const chat: ChatService = {
-    ...unusedChat,
-    prepare: (_req, scope) => {
-      prepared.push(scope.tenant);
-      return Promise.reject(new Error('stop here: the tenant is what this test reads'));
-    },
-  };
   const app = testApp({
-    chat,
     contexts: contextAdmin(deps),
-    ask: async (req, requestId, _deadline, opts) => {
-      asked.push({ tenant: opts.tenant, req });
-      return { requestId, answer: 'a', answeredBy: 'gpt4', strategy: req.strategy, degraded: false, context: { source: 'none', key: 'k' }, cache: 'miss', models: {} };
+    pipeline: {
+      answer: async (q, _budget, opts) => {
+        if (q.via === 'chat') {
+          prepared.push(opts.tenant);
+          throw new Error('stop here: the tenant is what this test reads');
+        }
+        asked.push({ tenant: opts.tenant, q });
+        return { answeredBy: 'gpt4', outcome: { status: 'ok', text: 'a', latencyMs: 1 }, degraded: false, context: { source: 'none', key: 'k' }, cache: 'miss', models: {} };
+      },
     },
   });
   return { app, asked, prepared, store: deps.store };

@@ -7,7 +7,7 @@
 import { DeadlineExceeded, stateApi, type SidecarConfig } from '@context-qa/common';
 import type { CacheEntry, ContextCache, StoredText, TextStore } from '../domain/ports';
 
-function textOf(value: unknown): string | undefined {
+function storedText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   const text = (value as { text?: unknown } | null)?.text;
   return typeof text === 'string' ? text : undefined;
@@ -20,7 +20,7 @@ export function daprTextStore(sidecar: SidecarConfig, storeName: string, timeout
     name: storeName,
     async get(key, signal): Promise<StoredText | undefined> {
       const got = await api.get(key, 'strong', signal);
-      const text = got && textOf(got.value);
+      const text = got && storedText(got.value);
       if (text === undefined) return undefined;
       return { text, ...(got?.expiresAt !== undefined ? { expiresAt: got.expiresAt } : {}) };
     },
@@ -48,7 +48,7 @@ export function daprContextCache(sidecar: SidecarConfig, storeName: string, time
     async read(key, signal): Promise<CacheEntry> {
       const got = await api.get(key, undefined, signal);
       if (!got?.etag) return { kind: 'absent' }; // no versioned value (a plain Redis string is replaced on write)
-      const text = textOf(got.value);
+      const text = storedText(got.value);
       return text === undefined ? { kind: 'tombstone', etag: got.etag } : { kind: 'text', text, etag: got.etag };
     },
     async write(key, seen, text, ttlSeconds) {

@@ -21,7 +21,7 @@ import { keyHash, sha256Hex as sha256, tenantStoreKey, type AnswerCacheStatus, t
 import type { AnswerStore } from './ports';
 
 /** Bump when the prompt template or the stored shape changes: every old entry then misses. */
-export const ANSWER_CACHE_SCHEMA = 'answers/v2';
+export const ANSWER_CACHE_SCHEMA = 'answers/v3';
 
 export type AnswerLookupOutcome = 'hit' | 'miss' | 'bypass' | 'error';
 export type AnswerWriteOutcome = 'written' | 'error';
@@ -112,12 +112,6 @@ export class AnswerCache {
       },
     );
   }
-}
-
-/** What the route asks of the cache for one request. */
-export interface CacheRequest {
-  /** The caller asked to skip the cache (header or body flag). */
-  bypass?: boolean;
 }
 
 export type { AnswerCacheStatus };

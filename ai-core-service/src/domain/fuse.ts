@@ -6,7 +6,7 @@
  * blocks whose tags carry a random id per request, like the context's.
  */
 import type { FusionReport, ModelName, ModelOutcome } from '@context-qa/common';
-import type { CallBudget, GenerateRequest } from './ports';
+import type { CallBudget, GenerateRequest, Models } from './ports';
 import { dataBlock } from './prompt';
 
 /** Lower-cased words (letters and digits, NFKC): what agreement is measured on. */
@@ -50,7 +50,7 @@ export interface FuseDeps {
   preference: readonly ModelName[];
   /** Drafts at least this similar agree (FUSE_AGREEMENT_THRESHOLD). */
   agreementThreshold: number;
-  runModel: (model: ModelName, req: GenerateRequest, budget: CallBudget) => Promise<ModelOutcome>;
+  models: Pick<Models, 'run'>;
 }
 
 export interface Fused {
@@ -76,7 +76,7 @@ export async function fuseDrafts(
   if (score >= deps.agreementThreshold) {
     return { answer: preferred.text, answeredBy: preferred.model, degraded: false, fusion: { outcome: 'agreed', similarity: score, by: preferred.model, from } };
   }
-  const synthesis = await deps.runModel(preferred.model, synthesisRequest(input.question, input.context, drafts, input.maxTokens), budget);
+  const synthesis = await deps.models.run(preferred.model, synthesisRequest(input.question, input.context, drafts, input.maxTokens), budget);
   if (synthesis.status !== 'ok') {
     // The drafts stand; the preferred one answers, and the failed synthesis shows.
     return {

@@ -1,5 +1,5 @@
 /** What the domain needs from the outside world; adapters implement these. */
-import type { ModelErrorCode, ModelName } from '@context-qa/common';
+import type { ModelErrorCode, ModelName, ModelOutcome } from '@context-qa/common';
 
 /** Context as the source of truth holds it; `expiresAt` (epoch ms) when the item has a TTL. */
 export interface StoredText {
@@ -95,6 +95,25 @@ export interface ModelProvider {
    * mid-stream (an error event or a dropped connection before `end`).
    */
   stream(req: GenerateRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+}
+
+/**
+ * The configured models, each behind its breaker and bulkhead: a call never
+ * throws, a failure comes back as an outcome. `lostRace` tells a model another
+ * one already answered.
+ */
+export interface Models {
+  run(model: ModelName, req: GenerateRequest, budget: CallBudget, opts?: RaceOptions): Promise<ModelOutcome>;
+  /** The same, streamed: `onDelta` gets the text as it comes; the outcome holds the whole answer. */
+  stream(model: ModelName, req: GenerateRequest, budget: CallBudget, opts: StreamOptions): Promise<ModelOutcome>;
+}
+
+export interface RaceOptions {
+  lostRace?: AbortSignal;
+}
+
+export interface StreamOptions extends RaceOptions {
+  onDelta: (text: string) => void;
 }
 
 /** The answer cache's store (a Dapr state store): opaque JSON values under hashed keys, with a TTL. */

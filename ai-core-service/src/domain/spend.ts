@@ -7,8 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common';
-import type { ChatDeps } from './chat';
-import type { GenerateRequest } from './ports';
+import type { CallBudget, GenerateRequest, Models, RaceOptions, StreamOptions } from './ports';
 
 /** Rejected by the provider up front, or refused by our breaker or bulkhead: nothing was generated. */
 const NOTHING_SPENT = new Set<ModelErrorCode | undefined>(['circuit_open', 'overloaded', 'bad_request', 'unauthorized', 'rate_limited']);
@@ -63,27 +62,22 @@ export const spending = {
   meter: (): SpendMeter | undefined => current.getStore(),
 };
 
-type Runners = Pick<ChatDeps, 'runModel' | 'streamModel'>;
+/** The models, each call metered into the current request's SpendMeter (streams count what they delivered as they go). */
+export class MeteredModels implements Models {
+  constructor(private readonly inner: Models) {}
 
-/** The model runners, metered into the current request's SpendMeter (streams count what they delivered as they go). */
-export function meterCalls<D extends Runners>(deps: D): D {
-  const { runModel, streamModel } = deps;
-  return {
-    ...deps,
-    runModel: (m, req, budget, opts) => {
-      const call = runModel(m, req, budget, opts);
-      return spending.meter()?.track(m, req, call) ?? call;
-    },
-    streamModel: (m, req, budget, opts) => {
-      let produced = 0;
-      const call = streamModel(m, req, budget, {
-        ...opts,
-        onDelta: (text) => {
-          produced += estimateTokens(text);
-          opts.onDelta(text);
-        },
-      });
-      return spending.meter()?.track(m, req, call, () => produced) ?? call;
-    },
-  } satisfies Runners;
+  run(m: ModelName, req: GenerateRequest, budget: CallBudget, opts?: RaceOptions): Promise<ModelOutcome> {
+    const call = this.inner.run(m, req, budget, opts);
+    return spending.meter()?.track(m, req, call) ?? call;
+  }
+
+  stream(m: ModelName, req: GenerateRequest, budget: CallBudget, opts: StreamOptions): Promise<ModelOutcome> {
+    let produced = 0;
+    const onDelta = (text: string) => {
+      produced += estimateTokens(text);
+      opts.onDelta(text);
+    };
+    const call = this.inner.stream(m, req, budget, { ...opts, onDelta });
+    return spending.meter()?.track(m, req, call, () => produced) ?? call;
+  }
 }

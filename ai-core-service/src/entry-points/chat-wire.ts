@@ -12,7 +12,7 @@ import {
   type ChatCompletionChunk,
   type ModelOutcome,
 } from '@context-qa/common';
-import type { ChatSink } from '../domain/chat';
+import type { AnswerSink } from '../domain/answer/question';
 import { spending } from '../domain/spend';
 
 export interface WireMeta {
@@ -37,7 +37,7 @@ export function completion(meta: WireMeta, model: string, outcome: ModelOutcome)
  * A failure after the first token is an `error` event and no [DONE]: OpenAI's
  * SDKs raise it, so a cut-off answer never looks complete.
  */
-export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, outOfTime: () => boolean): ChatSink {
+export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, outOfTime: () => boolean): AnswerSink {
   let model = '';
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
   const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatCompletionChunk['choices'][0]['finish_reason'] = null): ChatCompletionChunk => ({

@@ -1,7 +1,9 @@
 /**
  * ai-core's OpenAI-compatible routes (reached only through Dapr; the gateway
- * authenticates and validates first). Errors here use OpenAI's shape, which
- * the gateway passes through to OpenAI clients.
+ * authenticates and validates first). Translates a chat request to the answer
+ * pipeline's question (`model` picks the route) and its answer to a completion
+ * or a stream. Errors here use OpenAI's shape, which the gateway passes through
+ * to OpenAI clients.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import {
@@ -13,35 +15,57 @@ import {
   openAiError,
   requestContext,
   requestDeadline,
+  textOf,
   type ChatRequest,
   type Deadline,
   type Logger,
-  type ModelOutcome,
 } from '@context-qa/common';
 import { randomBytes } from 'node:crypto';
-import { noCacheRequested, type AnswerCacheStatus, type CacheRequest } from '../domain/answer-cache';
-import type { ChatScope, ChatSink, PreparedChat } from '../domain/chat';
-import type { Outcomes } from '../domain/strategies';
+import { noCacheRequested } from '../domain/answer-cache';
+import type { Answering } from '../domain/answer/pipeline';
+import type { Question } from '../domain/answer/question';
+import { UnsupportedRouting } from '../domain/outcomes';
+import { routeFor, type ModelCard, type Routing } from '../domain/routing';
 import { completion, sendOpenAiError, sseSink } from './chat-wire';
 import { answerFailure } from './failures';
 import { meterSpend } from './spend-header';
 import { tenantOf } from './tenant';
 
-export interface ChatService {
-  prepare(req: ChatRequest, scope: ChatScope, budget: Deadline): Promise<PreparedChat>;
-  /** The answer cache applies here only; `opts.bypass`: the caller sent Cache-Control: no-cache. */
-  complete(prepared: PreparedChat, budget: Deadline, opts?: CacheRequest): Promise<{ model: string; outcome: ModelOutcome; models: Outcomes; cache: AnswerCacheStatus }>;
-  /** Streams never use the answer cache (x-context-qa-cache: bypass). */
-  stream(prepared: PreparedChat, budget: Deadline, sink: ChatSink): Promise<{ model: string; models: Outcomes }>;
-  /** `GET /v1/models`: concrete models, then routing aliases. */
-  models(): { id: string; owned_by: string; max_calls: number }[];
-}
-
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
 
-export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; requestTimeoutMs: number; logger: Logger; body: RequestHandler[] }): void {
+export interface ChatRouteDeps {
+  pipeline: Answering;
+  routing: Routing;
+  /** `GET /v1/models`: concrete models, then routing aliases. */
+  models: readonly ModelCard[];
+  requestTimeoutMs: number;
+  logger: Logger;
+  body: RequestHandler[];
+}
+
+/** The question a chat asks: the last turn, the application's instructions apart, earlier turns as history. */
+export function chatQuestion(req: ChatRequest, routing: Routing, contextKey: string | undefined): Question {
+  const route = routeFor(req.model, routing);
+  const turns = req.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
+  const question = textOf(turns.at(-1)!.content).trim();
+  if (!question) throw new UnsupportedRouting('the last user message is empty', 'messages');
+  return {
+    via: 'chat',
+    route,
+    question,
+    instructions: req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)),
+    history: turns.slice(0, -1).map((m) => ({ role: m.role, text: textOf(m.content) })),
+    contextKey: contextKey ?? req.context_key,
+    maxTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
+    temperature: req.temperature ?? undefined,
+    topP: req.top_p ?? undefined,
+    stop: req.stop == null ? undefined : typeof req.stop === 'string' ? [req.stop] : req.stop,
+  };
+}
+
+export function mountChatRoutes(routes: Routes, deps: ChatRouteDeps): void {
   routes.add('get', '/v1/models', (_req, res) => {
-    res.json({ object: 'list', data: deps.chat.models().map((m) => ({ ...m, object: 'model', created: 0 })) });
+    res.json({ object: 'list', data: deps.models.map((m) => ({ ...m, object: 'model', created: 0 })) });
   });
 
   routes.add('post', '/v1/chat/completions', ...deps.body, meterSpend, async (req, res) => {
@@ -53,23 +77,23 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
     const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
     // Unique even when callers reuse their x-request-id; still findable by it.
     const meta = { id: `chatcmpl-${requestContext.get()?.requestId ?? ''}-${randomBytes(4).toString('hex')}`, created: Math.floor(Date.now() / 1000) };
+    const tenant = tenantOf(res);
     try {
-      const prepared = await deps.chat.prepare(parsed.data, { tenant: tenantOf(res), contextKey: contextKeyHeader(req) }, deadline);
-      noteAccess(res, { degraded: prepared.context.degraded });
+      const question = chatQuestion(parsed.data, deps.routing, contextKeyHeader(req));
       if (!parsed.data.stream) {
-        const { model, outcome, cache } = await deps.chat.complete(prepared, deadline, { bypass: noCacheRequested(req.header('cache-control')) });
-        noteAccess(res, { answeredBy: model });
-        res.setHeader(ANSWERED_BY_HEADER, model);
-        res.setHeader(ANSWER_CACHE_HEADER, cache);
-        return void res.json(completion(meta, model, outcome));
+        const answer = await deps.pipeline.answer(question, deadline, { tenant, bypass: noCacheRequested(req.header('cache-control')) });
+        noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
+        res.setHeader(ANSWERED_BY_HEADER, answer.answeredBy);
+        res.setHeader(ANSWER_CACHE_HEADER, answer.cache);
+        return void res.json(completion(meta, answer.answeredBy, answer.outcome));
       }
       res.setHeader(ANSWER_CACHE_HEADER, 'bypass');
       const sink = sseSink(res, meta, parsed.data.stream_options?.include_usage === true, () => deadline.reason === 'deadline');
-      const { model } = await deps.chat.stream(prepared, deadline, sink);
-      noteAccess(res, { answeredBy: model });
+      const answer = await deps.pipeline.answer(question, deadline, { tenant, sink });
+      noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
     } catch (err) {
       if (res.headersSent) {
-        // Not by contract (streamChat throws before its first byte only), but never end a stream quietly.
+        // Not by contract (the pipeline throws before a stream's first byte only), but never end a stream quietly.
         deps.logger.error({ err }, 'chat stream failed after it started');
         return void res.end(`data: ${JSON.stringify(openAiError(500, 'the answer was cut off', 'internal_error'))}\n\n`);
       }

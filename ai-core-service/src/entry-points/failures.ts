@@ -5,9 +5,8 @@
  * shape; the rules are the same on both (they used to drift: all models
  * `bad_request` was a 400 on one and a retryable 503 on the other).
  */
-import type { Deadline, ModelName, ModelOutcome } from '@context-qa/common';
-import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
-import { UnknownModel, UnsupportedRouting } from '../domain/chat';
+import { DeadlineExceeded, type Deadline, type ModelName, type ModelOutcome } from '@context-qa/common';
+import { unanswered, UnknownModel, UnsupportedRouting } from '../domain/outcomes';
 
 export interface AnswerFailure {
   status: number;
@@ -26,8 +25,9 @@ const THROTTLED_RETRY_AFTER_S = 5;
 export function answerFailure(err: unknown, deadline: Deadline): AnswerFailure | undefined {
   if (err instanceof UnknownModel) return { status: 404, code: 'model_not_found', message: err.message, param: 'model' };
   if (err instanceof UnsupportedRouting) return { status: 400, code: 'invalid_request', message: err.message, param: err.param };
-  if (!(err instanceof NoModelAnswered || err instanceof DeadlineExceeded)) return undefined;
-  const models = err.models;
+  const none = unanswered(err);
+  if (!none) return undefined;
+  const models = none.models;
   const codes = Object.entries(models)
     .map(([m, o]) => `${m}: ${o.code ?? o.status}`)
     .join(', ');
@@ -37,5 +37,11 @@ export function answerFailure(err: unknown, deadline: Deadline): AnswerFailure |
   // The caller's fault or the caller's quota: not a 5xx, which clients (OpenAI's SDKs among them) retry as is.
   if (all('bad_request')) return { status: 400, code: 'model_rejected_request', message: `every model rejected the request (${codes})`, models };
   if (all('rate_limited')) return { status: 429, code: 'rate_limited', message: `every model is throttling (${codes})`, retryAfterS: THROTTLED_RETRY_AFTER_S, models };
-  return { status: 503, code: 'no_model_answered', message: `no model could answer (${codes})`, ...(err.retryAfterSeconds ? { retryAfterS: err.retryAfterSeconds } : {}), models };
+  return {
+    status: 503,
+    code: 'no_model_answered',
+    message: `no model could answer (${codes})`,
+    ...(none.retryAfterSeconds ? { retryAfterS: none.retryAfterSeconds } : {}),
+    models,
+  };
 }

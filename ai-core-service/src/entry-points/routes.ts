@@ -1,42 +1,36 @@
+/** ai-core's HTTP routes: the answer routes (prompt.ts, chat.ts), context admin and health, behind the app token and tenant checks. */
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
   addHealthRoutes,
   AI_CORE_ROUTES,
-  ANSWER_CACHE_HEADER,
-  askRequestSchema,
   contextKeySchema,
   contextPutSchema,
   httpError,
   jsonBody,
-  noteAccess,
   openAiErrorHandler,
   OPENAI_PATHS,
   parseOr400,
-  requestContext,
-  requestDeadline,
   routeTable,
   safeEqual,
-  type AskRequest,
-  type AskResponse,
-  type Deadline,
   type Logger,
   type Readiness,
 } from '@context-qa/common';
-import type { AskOptions } from '../domain/ask';
-import { noCacheRequested } from '../domain/answer-cache';
-import { mountChatRoutes, type ChatService } from './chat';
+import type { Answering } from '../domain/answer/pipeline';
 import type { ContextAdmin } from '../domain/context-admin';
+import type { ModelCard, Routing } from '../domain/routing';
+import { mountChatRoutes } from './chat';
+import { mountPromptRoute } from './prompt';
 import { requireTenant, tenantOf } from './tenant';
-import { answerFailure } from './failures';
-import { meterSpend } from './spend-header';
 
 export interface RouteDeps {
   logger: Logger;
-  /** `opts.bypass`: the caller sent Cache-Control: no-cache (the body flag `cache: false` is in `req`); `opts.tenant`: the gateway's. */
-  ask: (req: AskRequest, requestId: string, deadline: Deadline, opts: AskOptions) => Promise<AskResponse>;
-  /** The OpenAI-compatible chat (routes in chat.ts). */
-  chat: ChatService;
+  /** The one use case behind /process and the chat route. */
+  pipeline: Answering;
+  /** Which models answer a prompt, and what a chat's `model` means. */
+  routing: Routing;
+  /** `GET /v1/models`. */
+  models: readonly ModelCard[];
   /** Upper bound of one request; the gateway's remaining budget (header) may be smaller. */
   requestTimeoutMs: number;
   contexts: ContextAdmin;
@@ -60,32 +54,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   // encoded '/', '?' or '#' inside a key would not survive as a path segment.
   const key = (query: unknown) => parseOr400(keyQuery, query).key;
 
-  routes.add('post', '/process', ...body, meterSpend, async (req, res) => {
-    const input = parseOr400(askRequestSchema, req.body);
-    const requestId = requestContext.get()?.requestId ?? '';
-    const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
-    try {
-      const answer = await deps.ask(input, requestId, deadline, { bypass: noCacheRequested(req.header('cache-control')), tenant: tenantOf(res) });
-      noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
-      res.setHeader(ANSWER_CACHE_HEADER, answer.cache);
-      if (answer.degraded) {
-        const cause = degradedCause(answer);
-        deps.logger.warn({ degraded: true, cause }, 'degraded answer');
-        // The fallback, on the request's trace: which models failed and how, and who answered instead.
-        requestContext.get()?.span?.addEvent('context_qa.fallback', {
-          'context_qa.answered_by': answer.answeredBy,
-          'context_qa.failed_models': Object.entries(cause.models).map(([m, o]) => `${m}:${o.code ?? o.status}`),
-          'context_qa.context_source': cause.context,
-        });
-      }
-      res.json(answer);
-    } catch (err) {
-      const failure = answerFailure(err, deadline);
-      if (!failure) throw err;
-      if (failure.retryAfterS) res.setHeader('retry-after', String(failure.retryAfterS));
-      throw httpError(failure.status, failure.message, { code: failure.code, ...(failure.models ? { models: failure.models } : {}) });
-    }
-  });
+  mountPromptRoute(routes, { pipeline: deps.pipeline, preference: deps.routing.preference, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });
 
   routes.add('get', '/v1/context', async (req, res) => {
     const k = key(req.query);
@@ -103,20 +72,10 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.json({ key: k, deleted: true, cache: await deps.contexts.delete(tenantOf(res), k) });
   });
 
-  mountChatRoutes(routes, { chat: deps.chat, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });
+  mountChatRoutes(routes, { pipeline: deps.pipeline, routing: deps.routing, models: deps.models, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });
 
   addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger, [[OPENAI_PATHS, openAiErrorHandler(deps.logger)]]);
-}
-
-/** Why an answer is degraded: each model that did not answer, with status and code; the context source. Never text. */
-function degradedCause(answer: AskResponse) {
-  const models = Object.fromEntries(
-    Object.entries(answer.models)
-      .filter(([, o]) => o.status !== 'ok')
-      .map(([m, o]) => [m, { status: o.status, ...(o.code ? { code: o.code } : {}) }]),
-  );
-  return { models, context: answer.context.source };
 }
 
 /** The sidecar proves itself with APP_API_TOKEN; anything else reaching our port directly is refused. */

@@ -1,25 +1,30 @@
-import { Deadline, STRATEGIES, type AskRequest } from '@context-qa/common';
-import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
+/** The answer pipeline through the prompt route's translation: strategies, fallback, deadlines. */
+import { Deadline, DeadlineExceeded, STRATEGIES, type AskRequest } from '@context-qa/common';
+import { AnswerPipeline } from '../src/domain/answer/pipeline';
+import { NoModelAnswered } from '../src/domain/outcomes';
+import { answerPrompt } from '../src/entry-points/prompt';
 import { contextDeps, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 
 function setup() {
   const { models, deps: depsFor, shutdown } = guardedModels();
   const store = new MapStore();
-  const deps: AskDeps = depsFor({ ...contextDeps(), store });
+  const deps = depsFor({ ...contextDeps(), store });
+  const pipeline = new AnswerPipeline(deps);
+  const prompt = (req: AskRequest, requestId: string, b: Deadline) => answerPrompt(pipeline, deps.preference, req, requestId, b, { tenant: TENANT });
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
   const budget = () => new Deadline(10_000);
-  const run = (over: Partial<AskRequest> = {}, b = budget()) => ask(request(over), 'r', b, deps, { tenant: TENANT });
-  return { models, store, deps, request, run, shutdown };
+  const run = (over: Partial<AskRequest> = {}, b = budget()) => prompt(request(over), 'r', b);
+  return { models, store, prompt, request, run, shutdown };
 }
 
-describe('ask', () => {
+describe('answering a prompt', () => {
   let s: ReturnType<typeof setup>;
   beforeEach(() => (s = setup()));
   afterEach(() => s.shutdown());
 
   test('when both models answer, then the preferred one is used, with context from the store', async () => {
     s.store.data.set(inTenant('topic'), 'CONTEXT-TEXT');
-    const out = await ask(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000), s.deps, { tenant: TENANT });
+    const out = await s.prompt(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000));
     expect(out).toMatchObject({ requestId: 'r1', answeredBy: 'gpt4', degraded: false, context: { source: 'dynamodb', key: 'topic' } });
     expect(out.answer).toContain('CONTEXT-TEXT');
     expect(out.models.llama4?.status).toBe('ok');
@@ -96,7 +101,7 @@ describe('ask', () => {
     s.models.gpt4.mode = 'hang';
     const err: unknown = await s.run({ strategy: 'sequential' }, new Deadline(100)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeadlineExceeded);
-    expect((err as DeadlineExceeded).models).toMatchObject({ gpt4: { code: 'cancelled' }, llama4: { code: 'cancelled' } });
+    expect(((err as DeadlineExceeded).cause as NoModelAnswered).models).toMatchObject({ gpt4: { code: 'cancelled' }, llama4: { code: 'cancelled' } });
     expect(s.models.llama4.calls).toBe(0);
   });
 });
