@@ -70,12 +70,15 @@ function ttftTable(rows: ScenarioResult[]): string[] {
     'errors',
   ];
   const answered = (x: ScenarioResult | undefined) => !!x && x.requests > x.errors + x.non2xx;
+  const overSimulator = (x: ScenarioResult, base: ScenarioResult): string => {
+    const last = plus(x.p50 - base.p50);
+    return x.ttft && base.ttft ? `${plus(x.ttft.p50 - base.ttft.p50)} first, ${last} last` : last;
+  };
   const body = rows.map((x) => {
     const errors = x.errors + x.non2xx;
     if (!answered(x)) return [x.variant, x.requests, '—', '—', '—', '—', '—', '', '', '', `${errors} (all)`];
     const base = sim(!!x.ttft);
-    const over =
-      !answered(base) || base === x ? '—' : x.ttft && base!.ttft ? `${plus(x.ttft.p50 - base!.ttft.p50)} first, ${plus(x.p50 - base!.p50)} last` : plus(x.p50 - base!.p50);
+    const over = !answered(base) || base === x ? '—' : overSimulator(x, base!);
     const by = Object.entries(x.answeredBy ?? {})
       .map(([m, n]) => `${m} ${n}`)
       .join(', ');

@@ -178,7 +178,8 @@ function problems(exprs: { where: string; expr: string }[], exported: Exported):
         const known = LABEL_VALUES[exported.get(s.name)!.metric]?.[m.label];
         if (!known) continue;
         // =, != and plain alternations: their values; other regular expressions are not checked.
-        const values = m.op === '=' || m.op === '!=' ? [m.value] : /^[\w|]*$/.test(m.value) ? m.value.split('|') : [];
+        const alternation = /^[\w|]*$/.test(m.value) ? m.value.split('|') : [];
+        const values = m.op === '=' || m.op === '!=' ? [m.value] : alternation;
         for (const v of values) {
           if (known instanceof RegExp ? !known.test(v) : !known.includes(v)) {
             found.add(

@@ -2,8 +2,11 @@
  * How answering can end without an answer, for the outcome table
  * (entry-points/failures.ts), and when an answer counts as degraded.
  */
-import { DeadlineExceeded, type ModelName, type ModelOutcome } from '@context-qa/common';
+import { DeadlineExceeded, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
 import type { CallBudget } from './ports';
+
+/** Seconds until a model refused for load (its bulkhead) or an open breaker may take calls again. */
+const RETRY_AFTER_S: Partial<Record<ModelErrorCode, number>> = { overloaded: 1, circuit_open: 5 };
 
 /** No model answered: carries every model's outcome for the 503 (or, as a DeadlineExceeded's cause, the 504). */
 export class NoModelAnswered extends Error {
@@ -14,7 +17,7 @@ export class NoModelAnswered extends Error {
 
   /** A model refused for load or an open breaker may take calls again soon: when (0: no hint). */
   get retryAfterSeconds(): number {
-    return Math.max(0, ...Object.values(this.models).map((o) => (o.code === 'overloaded' ? 1 : o.code === 'circuit_open' ? 5 : 0)));
+    return Math.max(0, ...Object.values(this.models).map((o) => (o.code ? (RETRY_AFTER_S[o.code] ?? 0) : 0)));
   }
 }
 

@@ -59,7 +59,7 @@ export function chatQuestion(req: ChatRequest, routing: Routing, contextKey: str
     maxTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
     temperature: req.temperature ?? undefined,
     topP: req.top_p ?? undefined,
-    stop: req.stop == null ? undefined : typeof req.stop === 'string' ? [req.stop] : req.stop,
+    stop: typeof req.stop === 'string' ? [req.stop] : (req.stop ?? undefined),
   };
 }
 

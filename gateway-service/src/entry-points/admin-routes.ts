@@ -26,7 +26,8 @@ export function mountAdminRoutes(routes: Routes, kit: RouteKit): void {
     // 'close' also fires when the caller goes away mid-write: that attempt is audited too.
     res.once('close', () => {
       const status = res.statusCode;
-      const result = !res.writableFinished ? 'aborted' : status < 300 ? 'ok' : 'failed';
+      const ended = status < 300 ? 'ok' : 'failed';
+      const result = res.writableFinished ? ended : 'aborted';
       kit.logger.info({ audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, ...target, requestId, status, result }, 'audit');
     });
   };

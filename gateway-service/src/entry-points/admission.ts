@@ -29,8 +29,12 @@ export function admission(opts: AdmissionOptions): RequestHandler & { readonly i
   // A late loop with few answers under way is not their doing (GC, scrapes, admin calls): admit those.
   const lagFloor = Math.max(1, Math.floor(maxInFlight / 8));
   let inFlight = 0;
+  const refusal = (): 'in_flight' | 'event_loop_lag' | undefined => {
+    if (maxInFlight > 0 && inFlight >= maxInFlight) return 'in_flight';
+    return maxLagMs > 0 && inFlight >= lagFloor && lag() > maxLagMs ? 'event_loop_lag' : undefined;
+  };
   const admit: RequestHandler = (_req, res, next) => {
-    const why = maxInFlight > 0 && inFlight >= maxInFlight ? 'in_flight' : maxLagMs > 0 && inFlight >= lagFloor && lag() > maxLagMs ? 'event_loop_lag' : undefined;
+    const why = refusal();
     if (why) {
       onRefused(why);
       return next(refuse(res, 'overloaded', { retryAfterS }));

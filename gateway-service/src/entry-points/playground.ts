@@ -21,7 +21,10 @@ const HEADERS = {
 };
 
 /** What the browser may ask for under /playground/; nothing else in the folder (sources, tsconfig) is served. */
-const fileFor = (name: string): string | undefined => (name === 'playground.css' ? name : /^[a-z-]+\.js$/.test(name) ? `dist/${name}` : undefined);
+function fileFor(name: string): string | undefined {
+  if (name === 'playground.css') return name;
+  return /^[a-z-]+\.js$/.test(name) ? `dist/${name}` : undefined;
+}
 
 function sendFile(res: Response, next: NextFunction, file: string): void {
   res.sendFile(file, { root: ROOT, headers: HEADERS, cacheControl: false }, (err?: Error & { code?: string }) => {

@@ -104,7 +104,7 @@ export async function relayStream(res: Response, upstream: globalThis.Response, 
         .filter((e) => e !== '');
       pending = pending.slice(end + 2);
       for (const e of events) {
-        const report = e.startsWith(SPEND_TRAILER) ? SPEND_TRAILER : e.startsWith(SPEND_SO_FAR) ? SPEND_SO_FAR : undefined;
+        const report = [SPEND_TRAILER, SPEND_SO_FAR].find((prefix) => e.startsWith(prefix));
         if (report) {
           const spend = parseSpend(e.slice(report.length));
           if (spend && report === SPEND_TRAILER) final = spend;

@@ -3,7 +3,7 @@
  * ipBlock (a /16 is a whole VPC) admits every pod in the cluster; and an egress rule to
  * the whole internet is allowed only when it says why, on named ports, outside private ranges.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import type { Doc, IPBlock, NetworkPolicyRule } from './load';
 import { placeholdersIn } from './placeholders';
 import type { Fail } from './rules';
@@ -18,7 +18,7 @@ const VPC_SIZED = { 4: 16, 6: 56 } as const;
 /** The prefix length of a CIDR, or undefined when it is not one (e.g. a placeholder). */
 export function prefixOf(cidr: string): { family: 4 | 6; prefix: number } | undefined {
   const [ip = '', bits = '', ...rest] = cidr.split('/');
-  const family = isIPv4(ip) ? 4 : isIPv6(ip) ? 6 : undefined;
+  const family = ({ 4: 4, 6: 6 } as const)[isIP(ip)]; // undefined: not an address
   const prefix = Number(bits);
   if (!family || rest.length > 0 || !/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) return undefined;
   return { family, prefix };

@@ -2,7 +2,7 @@
 import { APIConnectionError, APIError, AuthenticationError, AzureOpenAI, RateLimitError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ModelName } from '@context-qa/common';
-import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
+import { ModelError, type FinishReason, type ModelErrorKind, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';
 import { GENAI_PROVIDER } from './model-span';
@@ -93,11 +93,13 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
   };
 }
 
-function finishReason(reason: string | null | undefined): FinishReason {
-  return reason === 'length' ? 'length' : reason === 'content_filter' ? 'content_filter' : 'stop';
-}
+const FINISH_REASONS: Record<string, FinishReason> = { length: 'length', content_filter: 'content_filter' };
+const finishReason = (reason: string | null | undefined): FinishReason => FINISH_REASONS[reason ?? ''] ?? 'stop';
 
 const usageOf = (u: { prompt_tokens: number; completion_tokens: number }): Usage => ({ inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens });
+
+/** Azure OpenAI HTTP statuses with a kind of their own; every other status is an upstream error. */
+const KIND_BY_STATUS: Record<number, ModelErrorKind> = { 400: 'bad_request', 408: 'timeout' };
 
 function toModelError(err: unknown, signal: AbortSignal, midStream = false): ModelError {
   return abortedOr(err, signal, () => {
@@ -110,7 +112,7 @@ function toModelError(err: unknown, signal: AbortSignal, midStream = false): Mod
       return new ModelError(kind, `azure openai stream error ${err.code ?? ''}`.trim(), { cause: err });
     }
     if (err instanceof APIError) {
-      const kind = err.status === 400 ? 'bad_request' : err.status === 408 ? 'timeout' : 'upstream_error';
+      const kind = KIND_BY_STATUS[err.status ?? 0] ?? 'upstream_error';
       return new ModelError(kind, `azure openai ${err.status ?? '?'} ${err.code ?? ''}`.trim(), { cause: err });
     }
     if (midStream) return endedEarly(signal, err);

@@ -2,7 +2,7 @@
 import { BedrockRuntimeClient, BedrockRuntimeServiceException, ConverseCommand, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ModelName } from '@context-qa/common';
-import { ModelError, type FinishReason, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
+import { ModelError, type FinishReason, type GenerateRequest, type ModelErrorKind, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';
 import { GENAI_PROVIDER } from './model-span';
@@ -102,19 +102,19 @@ function finishReason(reason: string | undefined): FinishReason {
 const usageOf = (u: { inputTokens?: number; outputTokens?: number }): Usage => ({ inputTokens: u.inputTokens ?? 0, outputTokens: u.outputTokens ?? 0 });
 
 /** Bedrock exceptions by name (HTTP errors and in-stream exceptions alike) → the domain's failure kinds. */
+const KIND_BY_EXCEPTION: Record<string, ModelErrorKind> = {
+  ThrottlingException: 'rate_limited',
+  ServiceQuotaExceededException: 'rate_limited',
+  AccessDeniedException: 'unauthorized',
+  UnrecognizedClientException: 'unauthorized',
+  ValidationException: 'bad_request',
+  ModelTimeoutException: 'timeout',
+};
+
 function toModelError(err: unknown, signal: AbortSignal, midStream = false): ModelError {
   return abortedOr(err, signal, () => {
     if (err instanceof BedrockRuntimeServiceException) {
-      const kind =
-        err.name === 'ThrottlingException' || err.name === 'ServiceQuotaExceededException'
-          ? 'rate_limited'
-          : err.name === 'AccessDeniedException' || err.name === 'UnrecognizedClientException'
-            ? 'unauthorized'
-            : err.name === 'ValidationException'
-              ? 'bad_request'
-              : err.name === 'ModelTimeoutException'
-                ? 'timeout'
-                : 'upstream_error';
+      const kind = KIND_BY_EXCEPTION[err.name] ?? 'upstream_error';
       return new ModelError(kind, `bedrock ${err.name} (${err.$metadata?.httpStatusCode ?? 'in stream'})`, { cause: err });
     }
     if (midStream) return endedEarly(signal, err);

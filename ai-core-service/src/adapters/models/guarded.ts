@@ -118,7 +118,8 @@ export class GuardedModel {
   }
 
   get state(): BreakerState {
-    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half_open' : 'closed';
+    if (this.breaker.opened) return 'open';
+    return this.breaker.halfOpen ? 'half_open' : 'closed';
   }
 
   get stats() {
@@ -207,6 +208,13 @@ export class GuardedModel {
     return this.guard(work, opts.idleMs, budget, opts);
   }
 
+  /** Why a call is refused before it starts: the bulkhead is full, or the breaker would not let it through. */
+  private refusal(budget: CallBudget, verdictWithinMs: number): 'overloaded' | 'circuit_open' | undefined {
+    if (this.inFlight >= this.settings.maxInFlight) return 'overloaded';
+    const trialBlocked = this.breaker.halfOpen && (this.trial !== undefined || budget.remainingMs() < verdictWithinMs);
+    return this.breaker.opened || trialBlocked ? 'circuit_open' : undefined;
+  }
+
   /** Bulkhead, breaker and neutrality around one unit of work. */
   private guard(work: Work, verdictWithinMs: number, budget: CallBudget, opts: CallOptions): Promise<ModelOutcome> {
     if (budget.signal.aborted || budget.remainingMs() <= 0) return Promise.resolve(notCalled(refused('cancelled')));
@@ -214,12 +222,7 @@ export class GuardedModel {
     // would cut before the model's deadline could only be inconclusive (and a
     // caller sending tiny budgets could keep the breaker open for everyone).
     // Refused here, not by Opossum's fire(): no model is called, so no model-call span.
-    const refusal =
-      this.inFlight >= this.settings.maxInFlight
-        ? 'overloaded'
-        : this.breaker.opened || (this.breaker.halfOpen && (this.trial !== undefined || budget.remainingMs() < verdictWithinMs))
-          ? 'circuit_open'
-          : undefined;
+    const refusal = this.refusal(budget, verdictWithinMs);
     if (refusal) {
       const outcome = notCalled(refused(refusal));
       modelEvent('context_qa.model.refused', { 'context_qa.model': this.provider.name, 'error.type': refusal });
