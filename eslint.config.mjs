@@ -6,6 +6,20 @@ import prettier from 'eslint-config-prettier';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+/** Every module opens with a comment that says what it is for (before its imports). */
+const moduleHeader = {
+  meta: { type: 'suggestion', messages: { missing: 'start the module with a short comment saying what it is for' } },
+  create(context) {
+    return {
+      Program(program) {
+        const first = program.body[0];
+        const comment = context.sourceCode.getAllComments()[0];
+        if (first && (!comment || comment.range[0] > first.range[0])) context.report({ node: first, messageId: 'missing' });
+      },
+    };
+  },
+};
+
 export default defineConfig(
   globalIgnores([
     '**/dist/',
@@ -36,7 +50,14 @@ export default defineConfig(
       // `_`-prefixed names mark parameters kept for a signature and deliberately
       // unused destructured fields.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // A chain of ternaries hides a table or a sequence of checks: write it as one.
+      'no-nested-ternary': 'error',
     },
+  },
+  {
+    files: ['**/src/**/*.ts'],
+    plugins: { house: { rules: { 'module-header': moduleHeader } } },
+    rules: { 'house/module-header': 'error' },
   },
 
   // The layering the code keeps: domain code depends only on the domain (its ports) and packages/common;

@@ -112,7 +112,7 @@ function toModelError(err: unknown, signal: AbortSignal, midStream = false): Mod
       return new ModelError(kind, `azure openai stream error ${err.code ?? ''}`.trim(), { cause: err });
     }
     if (err instanceof APIError) {
-      const kind = KIND_BY_STATUS[err.status ?? 0] ?? 'upstream_error';
+      const kind = KIND_BY_STATUS[Number(err.status)] ?? 'upstream_error';
       return new ModelError(kind, `azure openai ${err.status ?? '?'} ${err.code ?? ''}`.trim(), { cause: err });
     }
     if (midStream) return endedEarly(signal, err);
