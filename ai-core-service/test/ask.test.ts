@@ -1,4 +1,5 @@
-import { Deadline, STRATEGIES, type AskRequest } from '@context-qa/common';
+import { type AskRequest, STRATEGIES } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
 import { ask, DeadlineExceeded, NoModelAnswered, type AskDeps } from '../src/domain/ask';
 import { contextDeps, guardedModels, inTenant, MapStore, TENANT } from './fakes';
 

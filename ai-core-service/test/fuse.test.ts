@@ -1,4 +1,5 @@
-import { Deadline, type AskRequest } from '@context-qa/common';
+import { type AskRequest } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
 import { ask, type AskDeps } from '../src/domain/ask';
 import { similarity, synthesisRequest } from '../src/domain/fuse';
 import { contextDeps, guardedModels, inTenant, MapStore, TENANT } from './fakes';

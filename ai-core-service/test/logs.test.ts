@@ -1,6 +1,7 @@
 /** ai-core-service's log lines: one access line per request; a degraded answer's cause at warn, without prompt or context text. */
 import request from 'supertest';
-import { createLogger, TENANT_HEADER, type AskResponse } from '@context-qa/common';
+import { type AskResponse, TENANT_HEADER } from '@context-qa/common/contract';
+import { createLogger } from '@context-qa/common/telemetry';
 import { TENANT, testApp } from './fakes';
 
 const PROMPT = 'PROMPT-MARKER what is the plan?';

@@ -1,6 +1,6 @@
 /** ai-core takes the tenant from the gateway's header only, and refuses a request without one rather than defaulting. */
 import request from 'supertest';
-import { TENANT_HEADER, type AskRequest } from '@context-qa/common';
+import { type AskRequest, TENANT_HEADER } from '@context-qa/common/contract';
 import { contextAdmin } from '../src/domain/context-admin';
 import type { ChatService } from '../src/entry-points/chat';
 import { contextDeps, testApp, unusedChat } from './fakes';

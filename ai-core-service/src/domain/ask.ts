@@ -1,4 +1,4 @@
-import { tenantStoreKey, type AnswerCacheStatus, type AskRequest, type AskResponse, type ModelName, type ModelOutcome, type Tenant } from '@context-qa/common';
+import { type AnswerCacheStatus, type AskRequest, type AskResponse, type ModelName, type ModelOutcome, type Tenant, tenantStoreKey } from '@context-qa/common/contract';
 import { inputFingerprint, type AnswerCache, type CacheRequest } from './answer-cache';
 import { contextKeyFor, lookupContext, type ContextDeps } from './context';
 import type { CallBudget, GenerateRequest } from './ports';

@@ -3,7 +3,8 @@
  * a model or routing alias instead of a strategy field, and a streamed variant
  * whose fallback happens before the first token reaches the caller.
  */
-import { tenantStoreKey, textOf, type AnswerCacheStatus, type ChatRequest, type ModelName, type ModelOutcome, type Strategy, type Tenant } from '@context-qa/common';
+import { type AnswerCacheStatus, type ModelName, type ModelOutcome, type Strategy, type Tenant, tenantStoreKey } from '@context-qa/common/contract';
+import { type ChatRequest, textOf } from '@context-qa/common/openai';
 import { inputFingerprint, type AnswerCache, type CacheRequest } from './answer-cache';
 import { isFailure, noAnswer } from './ask';
 import { contextKeyFor, lookupContext, type ContextDeps, type ContextLookup } from './context';

@@ -6,7 +6,7 @@
  * threading it through every use case.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common';
+import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common/contract';
 import type { ChatDeps } from './chat';
 import type { GenerateRequest } from './ports';
 

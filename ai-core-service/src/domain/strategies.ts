@@ -1,4 +1,4 @@
-import type { ModelName, ModelOutcome, Strategy } from '@context-qa/common';
+import type { ModelName, ModelOutcome, Strategy } from '@context-qa/common/contract';
 
 /**
  * Runs one model within the request's budget and never throws: failures come

@@ -4,20 +4,11 @@
  * the gateway passes through to OpenAI clients.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import {
-  ANSWER_CACHE_HEADER,
-  ANSWERED_BY_HEADER,
-  chatRequestSchema,
-  contextKeySchema,
-  noteAccess,
-  openAiError,
-  requestContext,
-  requestDeadline,
-  type ChatRequest,
-  type Deadline,
-  type Logger,
-  type ModelOutcome,
-} from '@context-qa/common';
+import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, type CallTableEntry, CONTEXT_KEY_HEADER, contextKeySchema, type ModelOutcome } from '@context-qa/common/contract';
+import { type Deadline, requestDeadline } from '@context-qa/common/deadline';
+import { noteAccess } from '@context-qa/common/http';
+import { type ChatRequest, chatRequestSchema, openAiError } from '@context-qa/common/openai';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import { randomBytes } from 'node:crypto';
 import { noCacheRequested, type AnswerCacheStatus, type CacheRequest } from '../domain/answer-cache';
 import type { ChatScope, ChatSink, PreparedChat } from '../domain/chat';
@@ -34,7 +25,7 @@ export interface ChatService {
   /** Streams never use the answer cache (x-context-qa-cache: bypass). */
   stream(prepared: PreparedChat, budget: Deadline, sink: ChatSink): Promise<{ model: string; models: Outcomes }>;
   /** `GET /v1/models`: concrete models, then routing aliases. */
-  models(): { id: string; owned_by: string; max_calls: number }[];
+  models(): (CallTableEntry & { owned_by: string })[];
 }
 
 type Routes = { add(method: 'get' | 'post', path: string, ...h: RequestHandler[]): void };
@@ -80,7 +71,7 @@ export function mountChatRoutes(routes: Routes, deps: { chat: ChatService; reque
 
 /** The gateway validated it; an invalid one here (a caller bypassing it) is ignored, never used as a state key. */
 const contextKeyHeader = (req: Request): string | undefined => {
-  const key = req.header('x-context-key');
+  const key = req.header(CONTEXT_KEY_HEADER);
   return key !== undefined && contextKeySchema.safeParse(key).success ? key : undefined;
 };
 

@@ -5,7 +5,8 @@
  * shape; the rules are the same on both (they used to drift: all models
  * `bad_request` was a 400 on one and a retryable 503 on the other).
  */
-import type { Deadline, ModelName, ModelOutcome } from '@context-qa/common';
+import type { ModelName, ModelOutcome } from '@context-qa/common/contract';
+import type { Deadline } from '@context-qa/common/deadline';
 import { DeadlineExceeded, NoModelAnswered } from '../domain/ask';
 import { UnknownModel, UnsupportedRouting } from '../domain/chat';
 

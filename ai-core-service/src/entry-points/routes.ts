@@ -1,28 +1,19 @@
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import {
-  addHealthRoutes,
   AI_CORE_ROUTES,
   ANSWER_CACHE_HEADER,
+  type AskRequest,
   askRequestSchema,
+  type AskResponse,
   contextKeySchema,
   contextPutSchema,
-  httpError,
-  jsonBody,
-  noteAccess,
-  openAiErrorHandler,
   OPENAI_PATHS,
-  parseOr400,
-  requestContext,
-  requestDeadline,
-  routeTable,
-  safeEqual,
-  type AskRequest,
-  type AskResponse,
-  type Deadline,
-  type Logger,
-  type Readiness,
-} from '@context-qa/common';
+} from '@context-qa/common/contract';
+import { safeEqual } from '@context-qa/common/crypto';
+import { type Deadline, requestDeadline } from '@context-qa/common/deadline';
+import { addHealthRoutes, httpError, jsonBody, noteAccess, openAiErrorHandler, parseOr400, type Readiness, routeTable } from '@context-qa/common/http';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import type { AskOptions } from '../domain/ask';
 import { noCacheRequested } from '../domain/answer-cache';
 import { mountChatRoutes, type ChatService } from './chat';

@@ -5,22 +5,10 @@
  * ai-core's own answers pass through, except a rejected app token (our
  * misconfiguration, not the caller's: 502).
  */
-import {
-  ANSWER_CACHE_HEADER,
-  ANSWERED_BY_HEADER,
-  httpError,
-  parseSpend,
-  REMAINING_HEADER,
-  sidecarHeaders,
-  sidecarRequest,
-  sidecarUrl,
-  SPEND_HEADER,
-  type AppError,
-  type Deadline,
-  type SidecarConfig,
-  type SidecarResponse,
-  type Spend,
-} from '@context-qa/common';
+import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, parseSpend, REMAINING_HEADER, REQUEST_ID_HEADER, type Spend, SPEND_HEADER } from '@context-qa/common/contract';
+import { type SidecarConfig, sidecarHeaders, sidecarRequest, type SidecarResponse, sidecarUrl } from '@context-qa/common/dapr';
+import { type Deadline } from '@context-qa/common/deadline';
+import { type AppError, httpError } from '@context-qa/common/http';
 
 export interface Forwarded {
   status: number;
@@ -71,7 +59,7 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
       method,
       headers: {
         ...tokenHeaders,
-        'x-request-id': ctx.requestId,
+        [REQUEST_ID_HEADER]: ctx.requestId,
         [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
         ...ctx.headers,
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),

@@ -1,4 +1,4 @@
-import { httpError } from '@context-qa/common';
+import { httpError } from '@context-qa/common/http';
 import type { RequestHandler } from 'express';
 
 export type RefusedBecause = 'in_flight' | 'event_loop_lag';

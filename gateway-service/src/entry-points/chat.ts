@@ -10,20 +10,15 @@ import {
   AI_CORE_ROUTES,
   ANSWER_CACHE_HEADER,
   ANSWERED_BY_HEADER,
-  chatRequestSchema,
+  CONTEXT_KEY_HEADER,
   contextKeySchema,
   estimateTokens,
-  openAiError,
-  parseSpend,
-  SPEND_SO_FAR,
-  SPEND_TRAILER,
-  type ChatRequest,
+  readSpendEvent,
   type Spend,
-  requestContext,
-  requestDeadline,
-  type Deadline,
-  type Logger,
-} from '@context-qa/common';
+} from '@context-qa/common/contract';
+import { type Deadline, requestDeadline } from '@context-qa/common/deadline';
+import { type ChatRequest, chatRequestSchema, openAiError } from '@context-qa/common/openai';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { chatInputTokens, estimates, limitRequests, noteSpend, viaAiCore, type LimitDeps } from './limits';
 import { tenantHeaders } from './tenancy';
@@ -38,9 +33,9 @@ export function mountChatRoutes(
   deps: { aiCore: AiCore; admit: RequestHandler; ask: RequestHandler; perKey: RequestHandler; body: RequestHandler[]; requestTimeoutMs: number; logger: Logger; limits: LimitDeps },
 ): void {
   const ctx = (req: Request, res: Response) => {
-    const contextKey = req.header('x-context-key');
+    const contextKey = req.header(CONTEXT_KEY_HEADER);
     const cacheControl = req.header('cache-control'); // no-cache: ai-core skips its answer cache
-    const headers = { ...(contextKey ? { 'x-context-key': contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}), ...tenantHeaders(res) };
+    const headers = { ...(contextKey ? { [CONTEXT_KEY_HEADER]: contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}), ...tenantHeaders(res) };
     return { ...(requestContext.get() ?? { requestId: '' }), ...(Object.keys(headers).length ? { headers } : {}) };
   };
   const deadline = (req: Request, res: Response) => requestDeadline(req, res, deps.requestTimeoutMs);
@@ -57,9 +52,9 @@ export function mountChatRoutes(
       const param = issue.path.join('.') || null;
       return void res.status(400).json(openAiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request', param));
     }
-    const headerKey = req.header('x-context-key');
+    const headerKey = req.header(CONTEXT_KEY_HEADER);
     if (headerKey !== undefined && !contextKeySchema.safeParse(headerKey).success) {
-      return void res.status(400).json(openAiError(400, 'x-context-key: 1–512 characters, without "||"', 'invalid_request', 'x-context-key'));
+      return void res.status(400).json(openAiError(400, `${CONTEXT_KEY_HEADER}: 1–512 characters, without "||"`, 'invalid_request', CONTEXT_KEY_HEADER));
     }
     req.body = parsed.data;
     next();
@@ -143,10 +138,9 @@ async function relayStream(
         .filter((e) => e !== '');
       pending = pending.slice(end + 2);
       for (const e of events) {
-        const report = e.startsWith(SPEND_TRAILER) ? SPEND_TRAILER : e.startsWith(SPEND_SO_FAR) ? SPEND_SO_FAR : undefined;
+        const report = readSpendEvent(e);
         if (report) {
-          const spend = parseSpend(e.slice(report.length));
-          if (spend) spent.onSpend(spend, report === SPEND_TRAILER);
+          if (report.spend) spent.onSpend(report.spend, report.final);
           continue;
         }
         res.write(`${e}\n\n`);

@@ -7,7 +7,7 @@
  * limiter then holds the key to maxInFlight across all replicas.
  */
 import type { RequestHandler } from 'express';
-import { httpError } from '@context-qa/common';
+import { httpError } from '@context-qa/common/http';
 import type { Caller } from '../domain/api-keys';
 import type { LimitDeps } from './limits';
 

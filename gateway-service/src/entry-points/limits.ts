@@ -7,7 +7,9 @@
  * when that cannot be known (ai-core too slow, the caller gone mid-answer).
  */
 import type { RequestHandler, Response } from 'express';
-import { estimateTokens, httpError, spendTotal, textOf, type AppError, type AskRequest, type ChatRequest, type Spend } from '@context-qa/common';
+import { type AskRequest, estimateTokens, type Spend, spendTotal } from '@context-qa/common/contract';
+import { type AppError, httpError } from '@context-qa/common/http';
+import { type ChatRequest, textOf } from '@context-qa/common/openai';
 import type { Caller } from '../domain/api-keys';
 import { LimitStoreUnavailable, rateLimitHeaders, type Limits, type RateLimiter } from '../domain/rate-limiter';
 

@@ -1,28 +1,21 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
+import { AI_CORE_ROUTES, type AskRequest, askRequestSchema, type AskResponse, contextKeySchema, contextPutSchema, OPENAI_PATHS } from '@context-qa/common/contract';
+import { keyHash } from '@context-qa/common/crypto';
+import { requestDeadline } from '@context-qa/common/deadline';
 import {
+  type AccessFields,
   addHealthRoutes,
-  AI_CORE_ROUTES,
-  askRequestSchema,
-  contextKeySchema,
-  contextPutSchema,
   httpError,
-  keyHash,
   jsonBody,
   noteAccess,
   openAiErrorHandler,
-  OPENAI_PATHS,
   parseOr400,
   PROBLEM_CONTENT_TYPE,
-  requestContext,
-  requestDeadline,
-  routeTable,
-  type AccessFields,
-  type AskRequest,
-  type AskResponse,
-  type Logger,
   type Readiness,
-} from '@context-qa/common';
-import { openApiDocument } from '@context-qa/common/dist/openapi';
+  routeTable,
+} from '@context-qa/common/http';
+import { openApiDocument } from '@context-qa/common/openapi';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import { relayAnswerHeaders, type AiCore, type Forwarded } from '../adapters/ai-core-invoker';
 import { mountChatRoutes } from './chat';
 import { estimates, limitRequests, limitsUnavailable, noteSpend, queryPrompt, viaAiCore, type LimitDeps } from './limits';

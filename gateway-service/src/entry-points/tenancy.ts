@@ -5,7 +5,8 @@
  * REQUESTED_TENANT_HEADER, and only one its key is granted.
  */
 import type { RequestHandler, Response } from 'express';
-import { httpError, REQUESTED_TENANT_HEADER, TENANT_HEADER, tenantSchema, type Tenant } from '@context-qa/common';
+import { REQUESTED_TENANT_HEADER, type Tenant, TENANT_HEADER, tenantSchema } from '@context-qa/common/contract';
+import { httpError } from '@context-qa/common/http';
 import { mayUseTenant, type Caller } from '../domain/api-keys';
 
 /**
