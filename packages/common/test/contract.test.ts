@@ -1,6 +1,6 @@
 /** The contract between gateway and ai-core: what one side writes, the other reads back. */
 import * as contract from '@context-qa/common/contract';
-import { callTableOf, maxModelCalls, readSpendEvent, spendEvent, SPEND_SO_FAR, SPEND_TRAILER, STRATEGIES } from '@context-qa/common/contract';
+import { callTableOf, maxModelCalls, readSpendEvent, SPEND_SO_FAR, SPEND_TRAILER, spendEvent, STRATEGIES } from '@context-qa/common/contract';
 
 describe('the spend report of a stream', () => {
   const spend = { gpt4: { input: 10, output: 3 } };
