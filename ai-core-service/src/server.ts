@@ -2,7 +2,7 @@
 import { maxModelCalls, type ModelName } from '@context-qa/common/contract';
 import { createDaprClient, daprSecret, sidecarReady } from '@context-qa/common/dapr';
 import { Readiness, serveApp } from '@context-qa/common/http';
-import { type Logger } from '@context-qa/common/telemetry';
+import type { Logger } from '@context-qa/common/telemetry';
 import { daprAnswerStore } from './adapters/dapr-answer-cache';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';

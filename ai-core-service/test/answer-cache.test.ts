@@ -1,6 +1,6 @@
-import { type AskRequest } from '@context-qa/common/contract';
+import type { AskRequest } from '@context-qa/common/contract';
 import { Deadline } from '@context-qa/common/deadline';
-import { type ChatMessage, type ChatRequest } from '@context-qa/common/openai';
+import type { ChatMessage, ChatRequest } from '@context-qa/common/openai';
 import { createLogger } from '@context-qa/common/telemetry';
 import { AnswerCache, catalogueVersion, noCacheRequested, type AnswerLookupOutcome } from '../src/domain/answer-cache';
 import { ask, type AskDeps } from '../src/domain/ask';

@@ -1,6 +1,6 @@
-import { type ModelOutcome } from '@context-qa/common/contract';
+import type { ModelOutcome } from '@context-qa/common/contract';
 import { Deadline } from '@context-qa/common/deadline';
-import { type ChatRequest } from '@context-qa/common/openai';
+import type { ChatRequest } from '@context-qa/common/openai';
 import { chat, prepareChat, routeFor, streamChat, UnknownModel, UnsupportedRouting, type ChatDeps, type ChatSink } from '../src/domain/chat';
 import { contextDeps, guardedModels, inTenant, TENANT } from './fakes';
 

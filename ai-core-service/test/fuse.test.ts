@@ -1,4 +1,4 @@
-import { type AskRequest } from '@context-qa/common/contract';
+import type { AskRequest } from '@context-qa/common/contract';
 import { Deadline } from '@context-qa/common/deadline';
 import { ask, type AskDeps } from '../src/domain/ask';
 import { similarity, synthesisRequest } from '../src/domain/fuse';

@@ -1,4 +1,4 @@
-import { type ModelErrorCode } from '@context-qa/common/contract';
+import type { ModelErrorCode } from '@context-qa/common/contract';
 import { Deadline } from '@context-qa/common/deadline';
 import type CircuitBreaker from 'opossum';
 import { GuardedModel, type BreakerState } from '../src/adapters/models/guarded';

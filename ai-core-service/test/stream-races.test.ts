@@ -2,7 +2,7 @@
  * Streamed `fastest` races through the real SDKs against the simulator: a
  * healthy model that always loses must not be judged by the race it lost.
  */
-import { type ModelName } from '@context-qa/common/contract';
+import type { ModelName } from '@context-qa/common/contract';
 import { Deadline } from '@context-qa/common/deadline';
 import { useSimulator } from './simulated-clouds';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';

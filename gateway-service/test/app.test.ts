@@ -1,6 +1,6 @@
 /** gateway-service's HTTP surface with fakes at its ports (ai-core invoker, key list). */
 import request from 'supertest';
-import { type ModelStatus } from '@context-qa/common/contract';
+import type { ModelStatus } from '@context-qa/common/contract';
 import { sha256Hex } from '@context-qa/common/crypto';
 import { AppError, type Problem, Readiness } from '@context-qa/common/http';
 import { createLogger } from '@context-qa/common/telemetry';

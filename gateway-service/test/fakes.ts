@@ -1,5 +1,5 @@
 /** Fakes at the gateway's own ports, for unit tests only. */
-import { type AskResponse } from '@context-qa/common/contract';
+import type { AskResponse } from '@context-qa/common/contract';
 import { DeadlineExceeded } from '@context-qa/common/deadline';
 import { Readiness } from '@context-qa/common/http';
 import { createLogger } from '@context-qa/common/telemetry';

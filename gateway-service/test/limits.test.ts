@@ -1,11 +1,10 @@
 /** Per-key limits at the edge, with the limit records in memory (the shared store's behaviour is an integration test). */
 import request from 'supertest';
-import { type AskResponse } from '@context-qa/common/contract';
+import type { AskResponse, Spend } from '@context-qa/common/contract';
 import { sha256Hex } from '@context-qa/common/crypto';
 import { httpError, type Problem, Readiness } from '@context-qa/common/http';
-import { type OpenAiError } from '@context-qa/common/openai';
+import type { OpenAiError } from '@context-qa/common/openai';
 import { createLogger } from '@context-qa/common/telemetry';
-import type { Spend } from '@context-qa/common/contract';
 import type { AiCore, Forwarded } from '../src/adapters/ai-core-invoker';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';

@@ -5,7 +5,7 @@
  */
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { type AskResponse, STRATEGIES } from '@context-qa/common/contract';
-import { type Problem } from '@context-qa/common/http';
+import type { Problem } from '@context-qa/common/http';
 import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
 import { type AskResponse, DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
-import { type Problem } from '@context-qa/common/http';
+import type { Problem } from '@context-qa/common/http';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 

@@ -19,7 +19,7 @@
  */
 import { type AnswerCacheStatus, type Tenant, tenantStoreKey } from '@context-qa/common/contract';
 import { keyHash, sha256Hex as sha256 } from '@context-qa/common/crypto';
-import { type Logger } from '@context-qa/common/telemetry';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { AnswerStore } from './ports';
 
 /** Bump when the prompt template or the stored shape changes: every old entry then misses. */

@@ -18,7 +18,7 @@
  * version at 1 (Redis), a window of milliseconds.
  */
 import { keyHash } from '@context-qa/common/crypto';
-import { type Logger } from '@context-qa/common/telemetry';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { PendingWrites } from './pending-writes';
 import type { CacheEntry, ContextCache, StoredText, TextStore } from './ports';
 

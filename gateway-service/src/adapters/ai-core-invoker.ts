@@ -7,7 +7,7 @@
  */
 import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, parseSpend, REMAINING_HEADER, REQUEST_ID_HEADER, type Spend, SPEND_HEADER } from '@context-qa/common/contract';
 import { type SidecarConfig, sidecarHeaders, sidecarRequest, type SidecarResponse, sidecarUrl } from '@context-qa/common/dapr';
-import { type Deadline } from '@context-qa/common/deadline';
+import type { Deadline } from '@context-qa/common/deadline';
 import { type AppError, httpError } from '@context-qa/common/http';
 
 export interface Forwarded {

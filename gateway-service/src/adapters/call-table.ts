@@ -8,7 +8,7 @@
  */
 import { AI_CORE_ROUTES, callTableOf } from '@context-qa/common/contract';
 import { Deadline } from '@context-qa/common/deadline';
-import { type Logger } from '@context-qa/common/telemetry';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { AiCore } from './ai-core-invoker';
 import { refreshLoop } from './refresh-loop';
 
