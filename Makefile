@@ -48,7 +48,7 @@ check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 
 	@JEST_TIER=cluster npx jest --ci test/cluster
 
 openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas
-	@node packages/common/dist/openapi-gen.js
+	@node packages/common/dist/openapi/gen.js
 
 # Images: docker when a Docker engine answers, else podman (apt-installed with runc when
 # missing); on the registry bases when they can be pulled, else on local stand-ins (make

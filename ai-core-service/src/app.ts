@@ -1,5 +1,5 @@
 import type { Express, RequestHandler } from 'express';
-import { baseApp } from '@context-qa/common';
+import { baseApp } from '@context-qa/common/http';
 import { mountRoutes, type RouteDeps } from './entry-points/routes';
 
 /** The pure app factory: everything it touches comes in through `deps`. */

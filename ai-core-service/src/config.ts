@@ -1,4 +1,4 @@
-import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common';
+import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common/config';
 import { z } from 'zod';
 import { azureEndpoint, modelEndpoint, modelIssues, modelsSchema } from './models-config';
 import { BREAKER_WINDOW_BUCKETS, countedForMs, windowFor } from './adapters/models/breaker-window';

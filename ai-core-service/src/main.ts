@@ -1,5 +1,5 @@
 import { tracing } from './instrument';
-import { runService } from '@context-qa/common';
+import { runService } from '@context-qa/common/http';
 import { configSchema, type Config } from './config';
 import { start } from './server';
 

@@ -1,4 +1,5 @@
-import { Counter, createMetrics, Gauge, Histogram, type ModelName, type ModelOutcome } from '@context-qa/common';
+import type { ModelName, ModelOutcome } from '@context-qa/common/contract';
+import { Counter, createMetrics, Gauge, Histogram } from '@context-qa/common/telemetry';
 import type { BreakerState, ModelObserver } from './adapters/models/guarded';
 import type { AnswerLookupOutcome, AnswerWriteOutcome } from './domain/answer-cache';
 import type { WriteBackOutcome } from './domain/cache-sync';

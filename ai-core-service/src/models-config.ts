@@ -4,7 +4,7 @@
  * A new provider kind adds its entry schema to ENTRY and its factory to
  * adapters/models/registry.ts.
  */
-import { LEGACY_MODEL_NAMES, type ModelName } from '@context-qa/common';
+import { LEGACY_MODEL_NAMES, type ModelName } from '@context-qa/common/contract';
 import { z } from 'zod';
 
 /** Plain HTTP stays on this host (the simulator in tests and `make dev`): 127.0.0.0/8, ::1, localhost. */

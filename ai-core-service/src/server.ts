@@ -1,5 +1,8 @@
 /** Wires config to adapters, domain and HTTP; start() returns the bound ports and a stop(). */
-import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger, type ModelName } from '@context-qa/common';
+import type { ModelName } from '@context-qa/common/contract';
+import { createDaprClient, daprSecret, sidecarReady } from '@context-qa/common/dapr';
+import { Readiness, serveApp } from '@context-qa/common/http';
+import type { Logger } from '@context-qa/common/telemetry';
 import { daprAnswerStore } from './adapters/dapr-answer-cache';
 import { daprContextCache, daprTextStore } from './adapters/dapr-state';
 import { GuardedModel } from './adapters/models/guarded';

@@ -1,4 +1,7 @@
-import { createLogger, Deadline, type AskRequest, type ChatMessage, type ChatRequest } from '@context-qa/common';
+import type { AskRequest } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
+import type { ChatMessage, ChatRequest } from '@context-qa/common/openai';
+import { createLogger } from '@context-qa/common/telemetry';
 import { AnswerCache, catalogueVersion, noCacheRequested, type AnswerLookupOutcome } from '../src/domain/answer-cache';
 import { AnswerPipeline } from '../src/domain/answer/pipeline';
 import type { CallBudget } from '../src/domain/ports';

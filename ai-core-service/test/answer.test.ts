@@ -1,5 +1,6 @@
 /** The answer pipeline through the prompt route's translation: strategies, fallback, deadlines. */
-import { Deadline, DeadlineExceeded, STRATEGIES, type AskRequest } from '@context-qa/common';
+import { type AskRequest, STRATEGIES } from '@context-qa/common/contract';
+import { Deadline, DeadlineExceeded } from '@context-qa/common/deadline';
 import { AnswerPipeline } from '../src/domain/answer/pipeline';
 import { NoModelAnswered } from '../src/domain/outcomes';
 import { answerPrompt } from '../src/entry-points/prompt';

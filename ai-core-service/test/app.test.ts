@@ -1,6 +1,7 @@
 /** ai-core-service's HTTP surface with fakes at its ports. */
 import request from 'supertest';
-import { TENANT_HEADER, type Problem } from '@context-qa/common';
+import { TENANT_HEADER } from '@context-qa/common/contract';
+import type { Problem } from '@context-qa/common/http';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered } from '../src/domain/outcomes';
 import { contextAdmin, type CacheSync } from '../src/domain/context-admin';

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@context-qa/common';
+import { ConfigError, loadConfig } from '@context-qa/common/config';
 import { configSchema } from '../src/config';
 
 const base = { AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:4010' };

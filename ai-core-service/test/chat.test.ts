@@ -1,5 +1,7 @@
 /** The answer pipeline through the chat route's translation: routing, conversations, whole and streamed answers. */
-import { Deadline, type ChatRequest, type ModelOutcome } from '@context-qa/common';
+import type { ModelOutcome } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
+import type { ChatRequest } from '@context-qa/common/openai';
 import { AnswerPipeline } from '../src/domain/answer/pipeline';
 import type { AnswerSink } from '../src/domain/answer/question';
 import { UnknownModel, UnsupportedRouting } from '../src/domain/outcomes';

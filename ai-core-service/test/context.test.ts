@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createLogger } from '@context-qa/common';
+import { createLogger } from '@context-qa/common/telemetry';
 import { contextKeyFor, lookupContext } from '../src/domain/context';
 import { contextAdmin } from '../src/domain/context-admin';
 import { contextDeps, inTenant, TENANT } from './fakes';

@@ -1,6 +1,7 @@
 /** The one outcome table of the answer routes: every row, and both routes rendering it alike. */
 import request from 'supertest';
-import { Deadline, DeadlineExceeded, TENANT_HEADER, type ModelOutcome } from '@context-qa/common';
+import { type ModelOutcome, TENANT_HEADER } from '@context-qa/common/contract';
+import { Deadline, DeadlineExceeded } from '@context-qa/common/deadline';
 import { refused } from '../src/adapters/models/guarded';
 import { NoModelAnswered, UnknownModel, UnsupportedRouting } from '../src/domain/outcomes';
 import { answerFailure } from '../src/entry-points/failures';

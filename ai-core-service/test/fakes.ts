@@ -1,5 +1,7 @@
 /** Fakes at ai-core's own ports, for unit tests only. */
-import { createLogger, Readiness, tenantStoreKey, type ModelName } from '@context-qa/common';
+import { type ModelName, tenantStoreKey } from '@context-qa/common/contract';
+import { Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import { createApp } from '../src/app';
 import { contextAdmin } from '../src/domain/context-admin';
 import type { AnswerDeps } from '../src/domain/answer/pipeline';

@@ -1,4 +1,5 @@
-import { Deadline, type AskRequest } from '@context-qa/common';
+import type { AskRequest } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
 import { AnswerPipeline } from '../src/domain/answer/pipeline';
 import { answerPrompt } from '../src/entry-points/prompt';
 import { similarity, synthesisRequest } from '../src/domain/fuse';

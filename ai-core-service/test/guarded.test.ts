@@ -1,4 +1,5 @@
-import { Deadline, type ModelErrorCode } from '@context-qa/common';
+import type { ModelErrorCode } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
 import type CircuitBreaker from 'opossum';
 import { GuardedModel, type BreakerState } from '../src/adapters/models/guarded';
 import { ModelError, type GenerateResult, type StreamEvent } from '../src/domain/ports';

@@ -1,6 +1,7 @@
 /** ai-core-service's log lines: one access line per request; a degraded answer's cause at warn, without prompt or context text. */
 import request from 'supertest';
-import { createLogger, TENANT_HEADER } from '@context-qa/common';
+import { TENANT_HEADER } from '@context-qa/common/contract';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { Answer } from '../src/domain/answer/question';
 import { TENANT, testApp } from './fakes';
 

@@ -1,5 +1,5 @@
 /** Model endpoints get API keys, signed requests and prompts: HTTPS, or plain HTTP on this host only. */
-import { loadConfig } from '@context-qa/common';
+import { loadConfig } from '@context-qa/common/config';
 import { configSchema } from '../src/config';
 
 const HTTPS = 'https://example.openai.azure.com';

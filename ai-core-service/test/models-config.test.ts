@@ -1,5 +1,5 @@
 /** Models are data: MODELS and MODEL_PREFERENCE, resolved, refused, and a configured model answering. */
-import { ConfigError, loadConfig } from '@context-qa/common';
+import { ConfigError, loadConfig } from '@context-qa/common/config';
 import { startSimulator, type Simulator } from '@context-qa/model-sim';
 import { createProvider } from '../src/adapters/models/registry';
 import { catalogue, configSchema, modelPreference, modelSpecs } from '../src/config';

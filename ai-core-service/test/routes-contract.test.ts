@@ -6,7 +6,7 @@
  */
 import { METHODS } from 'node:http';
 import type { Express } from 'express';
-import { AI_CORE_ROUTES } from '@context-qa/common';
+import { AI_CORE_ROUTES } from '@context-qa/common/contract';
 import { testApp } from './fakes';
 
 /** Each route Express has registered, as "METHOD /path". */

@@ -1,4 +1,4 @@
-import { maxModelCalls, STRATEGIES, type ModelOutcome } from '@context-qa/common';
+import { maxModelCalls, type ModelOutcome, STRATEGIES } from '@context-qa/common/contract';
 import { notCalled, SpendMeter } from '../src/domain/spend';
 import { STRATEGY_RUNNERS } from '../src/domain/strategies';
 import type { GenerateRequest } from '../src/domain/ports';

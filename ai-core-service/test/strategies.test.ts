@@ -1,5 +1,5 @@
 /** The strategies' one rule for whole and streamed answers: the first call to claim the answer wins, and after a claim there is no fallback. */
-import type { ModelOutcome } from '@context-qa/common';
+import type { ModelOutcome } from '@context-qa/common/contract';
 import { STRATEGY_RUNNERS, type Runner } from '../src/domain/strategies';
 
 const ok = (text: string): ModelOutcome => ({ status: 'ok', text, latencyMs: 1 });

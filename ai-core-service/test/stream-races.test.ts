@@ -2,7 +2,8 @@
  * Streamed `fastest` races through the real SDKs against the simulator: a
  * healthy model that always loses must not be judged by the race it lost.
  */
-import { Deadline, type ModelName, type ModelOutcome } from '@context-qa/common';
+import type { ModelName, ModelOutcome } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
 import { useSimulator } from './simulated-clouds';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel } from '../src/adapters/models/bedrock';

@@ -1,6 +1,6 @@
 /** ai-core takes the tenant from the gateway's header only, and refuses a request without one rather than defaulting. */
 import request from 'supertest';
-import { TENANT_HEADER } from '@context-qa/common';
+import { TENANT_HEADER } from '@context-qa/common/contract';
 import type { Question } from '../src/domain/answer/question';
 import { contextAdmin } from '../src/domain/context-admin';
 import { contextDeps, testApp } from './fakes';

@@ -1,4 +1,4 @@
-import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common';
+import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common/config';
 import { z } from 'zod';
 
 /** Every setting of gateway-service, read from the environment once at start-up. */

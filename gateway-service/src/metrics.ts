@@ -1,4 +1,4 @@
-import { Counter, createMetrics, Gauge } from '@context-qa/common';
+import { Counter, createMetrics, Gauge } from '@context-qa/common/telemetry';
 import type { ApiKeySource } from './adapters/api-key-source';
 import type { StoreFailure } from './domain/rate-limiter';
 

@@ -1,5 +1,7 @@
 /** Wires config to adapters and HTTP; start() returns the bound ports and a stop(). */
-import { createDaprClient, daprSecret, Readiness, serveApp, sidecarReady, type Logger } from '@context-qa/common';
+import { createDaprClient, daprSecret, sidecarReady } from '@context-qa/common/dapr';
+import { Readiness, serveApp } from '@context-qa/common/http';
+import type { Logger } from '@context-qa/common/telemetry';
 import { daprInvoker } from './adapters/ai-core-invoker';
 import { CallTable } from './adapters/call-table';
 import { daprLimitRecords } from './adapters/dapr-limit-records';

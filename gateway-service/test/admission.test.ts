@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { problemHandler, createLogger } from '@context-qa/common';
+import { problemHandler } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import { admission, eventLoopLag } from '../src/entry-points/admission';
 
 /** An app whose only route holds each request until released, behind admission(2). */

@@ -1,7 +1,9 @@
 /** The invoker adapter against a stand-in for the sidecar (a plain HTTP server at its port). */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError, Deadline, REMAINING_HEADER } from '@context-qa/common';
+import { REMAINING_HEADER } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
+import { AppError } from '@context-qa/common/http';
 import { daprInvoker } from '../src/adapters/ai-core-invoker';
 
 describe('daprInvoker', () => {

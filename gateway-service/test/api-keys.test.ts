@@ -1,6 +1,9 @@
 /** The API-key list: what a missing secret, a bad entry, a failed read and time do to it; and the route before it loads. */
 import request from 'supertest';
-import { createLogger, loadConfig, Readiness, sha256Hex } from '@context-qa/common';
+import { loadConfig } from '@context-qa/common/config';
+import { sha256Hex } from '@context-qa/common/crypto';
+import { Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import { DEV_KEYS } from '@context-qa/testkit';
 import { ApiKeySource } from '../src/adapters/api-key-source';
 import { createApp } from '../src/app';

@@ -1,6 +1,9 @@
 /** gateway-service's HTTP surface with fakes at its ports (ai-core invoker, key list). */
 import request from 'supertest';
-import { AppError, createLogger, Readiness, sha256Hex, type ModelStatus, type Problem } from '@context-qa/common';
+import type { ModelStatus } from '@context-qa/common/contract';
+import { sha256Hex } from '@context-qa/common/crypto';
+import { AppError, type Problem, Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { AiCore } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { askResponse, limitDeps } from './fakes';

@@ -1,6 +1,9 @@
 /** The OpenAI-compatible routes' surface with a fake ai-core: validation and errors in OpenAI's shape. */
 import request from 'supertest';
-import { createLogger, openAiError, Readiness, sha256Hex, UNSUPPORTED_CHAT_FIELDS, type OpenAiError } from '@context-qa/common';
+import { sha256Hex } from '@context-qa/common/crypto';
+import { Readiness } from '@context-qa/common/http';
+import { openAiError, type OpenAiError, UNSUPPORTED_CHAT_FIELDS } from '@context-qa/common/openai';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { AiCore, Forwarded } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';

@@ -1,5 +1,8 @@
 /** Fakes at the gateway's own ports, for unit tests only. */
-import { createLogger, DeadlineExceeded, Readiness, type AskResponse } from '@context-qa/common';
+import type { AskResponse } from '@context-qa/common/contract';
+import { DeadlineExceeded } from '@context-qa/common/deadline';
+import { Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { AiCore } from '../src/domain/ports';
 import { casRecords, memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
 import { createApp } from '../src/app';

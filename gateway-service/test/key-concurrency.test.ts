@@ -2,7 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createLogger, problemHandler } from '@context-qa/common';
+import { problemHandler } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import { keyConcurrency } from '../src/entry-points/key-concurrency';
 import { NO_LIMITS } from './fakes';
 

@@ -1,10 +1,13 @@
 /** Per-key limits at the edge, with the limit records in memory (the shared store's behaviour is an integration test). */
 import request from 'supertest';
-import { createLogger, httpError, Readiness, sha256Hex, type AskResponse, type OpenAiError, type Problem } from '@context-qa/common';
+import type { AskResponse, Spend } from '@context-qa/common/contract';
+import { sha256Hex } from '@context-qa/common/crypto';
+import { httpError, type Problem, Readiness } from '@context-qa/common/http';
+import type { OpenAiError } from '@context-qa/common/openai';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { AiCore, Forwarded } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import type { KeyLimits } from '../src/domain/api-keys';
-import type { Spend } from '@context-qa/common';
 import { estimates } from '../src/domain/cost-estimate';
 import { gatewayMetrics } from '../src/metrics';
 import { askResponse, FlakyKv, limiterOver, limitDeps } from './fakes';

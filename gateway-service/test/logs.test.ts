@@ -1,6 +1,9 @@
 /** gateway-service's log lines: one access line per request, an audit line per context write, never a key, prompt or text. */
 import request from 'supertest';
-import { createLogger, keyHash, Readiness, sha256Hex, type AskResponse } from '@context-qa/common';
+import type { AskResponse } from '@context-qa/common/contract';
+import { keyHash, sha256Hex } from '@context-qa/common/crypto';
+import { Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { AiCore } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { limitDeps } from './fakes';

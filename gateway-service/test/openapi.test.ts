@@ -1,6 +1,6 @@
 /** GET /openapi.json: the public API's document, served without a key on the public listener only. */
 import request from 'supertest';
-import { openApiDocument } from '@context-qa/common/dist/openapi';
+import { openApiDocument } from '@context-qa/common/openapi';
 import { idleApp } from './fakes';
 
 describe('GET /openapi.json', () => {

@@ -1,7 +1,8 @@
 /** The gateway's outcome table, every row rendered as the routes render it: problem+json, and OpenAI's shape on the OpenAI routes. */
 import express from 'express';
 import request from 'supertest';
-import { AppError, createLogger, routeTable } from '@context-qa/common';
+import { AppError, routeTable } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import { OUTCOMES, outcome, refuse, type OutcomeCode } from '../src/domain/outcomes';
 import { renderErrors } from '../src/entry-points/routes';
 

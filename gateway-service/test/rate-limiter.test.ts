@@ -1,5 +1,5 @@
 /** The limiter's decisions over a versioned store in memory: one decision per request, amounts, leases, ambiguous writes, the per-replica fallback. */
-import { DeadlineExceeded } from '@context-qa/common';
+import { DeadlineExceeded } from '@context-qa/common/deadline';
 import { casRecords, memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
 import { LimitStoreUnavailable, RateLimiter, type Admission, type Limits, type StoreFailure } from '../src/domain/rate-limiter';
 import { FlakyKv, limiterOver, settledRecord } from './fakes';

@@ -6,7 +6,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createLogger, Deadline, keyHash, loadConfig, Readiness, sha256Hex } from '@context-qa/common';
+import { loadConfig } from '@context-qa/common/config';
+import { keyHash, sha256Hex } from '@context-qa/common/crypto';
+import { Deadline } from '@context-qa/common/deadline';
+import { Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import { daprInvoker } from '../src/adapters/ai-core-invoker';
 import type { AiCore } from '../src/domain/ports';
 import { createApp } from '../src/app';

@@ -4,7 +4,10 @@
  * granted, manages another only with allTenants, and never sets ai-core's header.
  */
 import request from 'supertest';
-import { createLogger, Readiness, REQUESTED_TENANT_HEADER, sha256Hex, TENANT_HEADER } from '@context-qa/common';
+import { REQUESTED_TENANT_HEADER, TENANT_HEADER } from '@context-qa/common/contract';
+import { sha256Hex } from '@context-qa/common/crypto';
+import { Readiness } from '@context-qa/common/http';
+import { createLogger } from '@context-qa/common/telemetry';
 import type { AiCore, CallContext } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import type { ApiKeyEntry } from '../src/domain/api-keys';

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
-import { STRATEGIES } from '@context-qa/common';
+import { STRATEGIES } from '@context-qa/common/contract';
 import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 import { PLAYGROUND_CSP } from '../../gateway-service/src/entry-points/playground';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '@context-qa/common';
+import { loadConfig } from '@context-qa/common/config';
 import { configSchema as aiCoreSchema } from '../../ai-core-service/src/config';
 import { configSchema as gatewaySchema } from '../../gateway-service/src/config';
 

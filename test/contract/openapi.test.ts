@@ -12,8 +12,7 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { gatewayUrls } from '@context-qa/testkit/dist/gateway-urls';
-import { OPENAPI_FILES, serialise } from '../../packages/common/src/openapi-gen';
-import { openApiDocument } from '../../packages/common/src/openapi';
+import { OPENAPI_FILES, openApiDocument, serialise } from '@context-qa/common/openapi';
 import { takeViolations } from '../support/gateway-responses';
 import { ajvSchema, responseValidator, type ObservedResponse, type OpenApiDoc } from '../support/openapi-validator';
 

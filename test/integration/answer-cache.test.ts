@@ -4,7 +4,8 @@
  * components/memory) and the model simulator, whose request counters prove
  * that a hit calls no model.
  */
-import type { AskResponse, ChatCompletion } from '@context-qa/common';
+import type { AskResponse } from '@context-qa/common/contract';
+import type { ChatCompletion } from '@context-qa/common/openai';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { DEV_KEYS, freePort, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 

@@ -10,7 +10,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import { DEFAULT_TENANT, tenantStoreKey, type AskResponse } from '@context-qa/common';
+import { type AskResponse, DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, Stack } from '@context-qa/testkit';
 
 const WRITEBACK_DELAY_MS = 2500;

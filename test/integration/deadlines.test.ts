@@ -4,7 +4,8 @@
  * abandoned (the HTTP request really closed) rather than left running.
  */
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { STRATEGIES, type AskResponse, type Problem } from '@context-qa/common';
+import { type AskResponse, STRATEGIES } from '@context-qa/common/contract';
+import type { Problem } from '@context-qa/common/http';
 import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';

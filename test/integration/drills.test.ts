@@ -3,7 +3,7 @@
  * the system keeps answering, or answers a documented 503 fast, and recovers
  * by itself. Timing goals live in `make bench`; these assert behaviour.
  */
-import type { AskResponse } from '@context-qa/common';
+import type { AskResponse } from '@context-qa/common/contract';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { byStatus, DEV_KEYS, serviceApps, Stack, steadyLoad, type Sample } from '@context-qa/testkit';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Problem } from '@context-qa/common';
+import type { Problem } from '@context-qa/common/http';
 import { DEV_KEYS, devSecrets, serviceApps, Stack } from '@context-qa/testkit';
 
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';

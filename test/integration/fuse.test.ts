@@ -3,7 +3,8 @@
  * answers quote every draft they were given: each fusion outcome, with one
  * model hanging and with the synthesis call failing.
  */
-import type { AskResponse, ChatCompletion } from '@context-qa/common';
+import type { AskResponse } from '@context-qa/common/contract';
+import type { ChatCompletion } from '@context-qa/common/openai';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
 

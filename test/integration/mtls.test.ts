@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { AI_CORE_ROUTES, DEFAULT_TENANT, TENANT_HEADER, type AiCoreRoute } from '@context-qa/common';
+import { AI_CORE_ROUTES, type AiCoreRoute, DEFAULT_TENANT, TENANT_HEADER } from '@context-qa/common/contract';
 import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
 
 const DAPR_API_TOKEN = 'sidecar-api-token-for-tests';

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import { DEFAULT_TENANT, tenantStoreKey, type AskResponse, type Problem } from '@context-qa/common';
+import { type AskResponse, DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
+import type { Problem } from '@context-qa/common/http';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 

@@ -6,7 +6,8 @@
  * charge reported usage; 429s are well-formed; with the store stopped, a
  * fail-open replica decides alone (its share) and a fail-closed one refuses.
  */
-import { sha256Hex, type Problem } from '@context-qa/common';
+import { sha256Hex } from '@context-qa/common/crypto';
+import type { Problem } from '@context-qa/common/http';
 import { devSecrets, gatewayReplica, httpOk, serviceApps, Stack, waitFor } from '@context-qa/testkit';
 
 const BURST_KEY = 'cqa_test_burst_3f8a2c';

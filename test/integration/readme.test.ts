@@ -62,9 +62,13 @@ function curlRequests(script: string): Request[] {
     });
 }
 
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  return Array.isArray(v) ? 'array' : typeof v;
+}
+
 /** Every key of `documented` is in `actual` with the same JSON type, recursively. */
 function shapeErrors(documented: unknown, actual: unknown, at = '$'): string[] {
-  const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
   if (kind(documented) !== kind(actual)) return [`${at}: documented ${kind(documented)}, answered ${kind(actual)}`];
   if (kind(documented) !== 'object') return [];
   const doc = documented as Record<string, unknown>;
@@ -72,10 +76,13 @@ function shapeErrors(documented: unknown, actual: unknown, at = '$'): string[] {
   return Object.keys(doc).flatMap((k) => (k in act ? shapeErrors(doc[k], act[k], `${at}.${k}`) : [`${at}.${k}: documented, not answered`]));
 }
 
+/** The shell's exit status: 0 without an error, else its code (1 when it was killed or failed to start). */
+const exitCode = (err: { code?: unknown } | null): number => (err && typeof err.code === 'number' ? err.code : Number(!!err));
+
 function run(script: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('bash', ['-c', script], { cwd, timeout: 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      resolve({ code: exitCode(err), stdout, stderr }),
     );
   });
 }

@@ -5,7 +5,7 @@
  * no model ran gives its reservation back; a stream cut off pays what it
  * produced, not its whole estimate.
  */
-import { sha256Hex } from '@context-qa/common';
+import { sha256Hex } from '@context-qa/common/crypto';
 import { devSecrets, serviceApps, Stack, waitFor } from '@context-qa/testkit';
 
 const ADMIN_KEY = 'cqa_test_spend_admin_61c2d9';

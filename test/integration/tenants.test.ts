@@ -5,7 +5,9 @@
  * sha256: key, the answer cache, usage) keep each tenant's context to its
  * owners; a granted `shared` tenant is readable; the dev keys still work.
  */
-import { sha256Hex, type AskResponse, type Problem } from '@context-qa/common';
+import type { AskResponse } from '@context-qa/common/contract';
+import { sha256Hex } from '@context-qa/common/crypto';
+import type { Problem } from '@context-qa/common/http';
 import { devSecrets, DEV_KEYS, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
 
 const KEYS = {

@@ -10,7 +10,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MODEL_ERROR_CODES, type ModelErrorCode } from '@context-qa/common';
+import { MODEL_ERROR_CODES, type ModelErrorCode } from '@context-qa/common/contract';
 import { parse, parseAllDocuments } from 'yaml';
 import type { AnswerLookupOutcome, AnswerWriteOutcome } from '../../ai-core-service/src/domain/answer-cache';
 import type { WriteBackOutcome } from '../../ai-core-service/src/domain/cache-sync';
@@ -234,7 +234,7 @@ describe('alert rules', () => {
   test('the latency alert fires above the request budget (REQUEST_TIMEOUT_MS), a bucket bound of the HTTP histogram', () => {
     const threshold = thresholdOf('ContextQaLatencyOverBudget');
     expect(threshold).toBe(gatewaySchema.shape.REQUEST_TIMEOUT_MS.parse(undefined) / 1000);
-    const text = readFileSync(path.join(root, 'packages/common/src/metrics.ts'), 'utf8');
+    const text = readFileSync(path.join(root, 'packages/common/src/telemetry/metrics.ts'), 'utf8');
     expect(text).toMatch(new RegExp(`buckets: \\[[^\\]]*\\b${threshold}\\b`));
   });
 });

@@ -5,7 +5,7 @@
  * (`ttlInSeconds`). No etags: an entry's content is fixed by its key, so two
  * writers of one key write the same answer and the last one wins harmlessly.
  */
-import { stateApi, type SidecarConfig } from '@context-qa/common';
+import { type SidecarConfig, stateApi } from '@context-qa/common/dapr';
 import type { AnswerStore } from '../domain/ports';
 
 export function daprAnswerStore(sidecar: SidecarConfig, storeName: string, timeoutMs: number): AnswerStore {

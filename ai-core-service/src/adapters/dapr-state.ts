@@ -4,7 +4,7 @@
  * is read as the text); a cache tombstone is `{deleted: true}`. No timestamp:
  * ordering comes from etags, never from clocks of different replicas.
  */
-import { DeadlineExceeded, stateApi, type SidecarConfig } from '@context-qa/common';
+import { type SidecarConfig, stateApi } from '@context-qa/common/dapr';
 import type { CacheEntry, ContextCache, StoredText, TextStore } from '../domain/ports';
 
 function storedText(value: unknown): string | undefined {
@@ -38,8 +38,7 @@ export function daprTextStore(sidecar: SidecarConfig, storeName: string, timeout
  * `version` counter; a first-write write marks the key, and a marked key then
  * accepts a write only with its current etag (a 409 otherwise), while an
  * absent key accepts any write. A create-only write (no etag) that loses is
- * not an etag error there but a 500 ("failed to set key"); state.in-memory
- * answers 409. So a failed create-only write is a conflict if the key exists now.
+ * a conflict too: the state client (stateApi) tells it from a failure.
  */
 export function daprContextCache(sidecar: SidecarConfig, storeName: string, timeoutMs: number): ContextCache {
   const api = stateApi(sidecar, storeName, timeoutMs);
@@ -54,12 +53,7 @@ export function daprContextCache(sidecar: SidecarConfig, storeName: string, time
     async write(key, seen, text, ttlSeconds) {
       const value = text === undefined ? { deleted: true } : { text };
       const etag = seen.kind === 'absent' ? undefined : seen.etag;
-      try {
-        return (await api.save(key, value, { ttlSeconds, firstWrite: true, ...(etag ? { etag } : {}) })) ? 'written' : 'conflict';
-      } catch (err) {
-        if (etag === undefined && !(err instanceof DeadlineExceeded) && (await api.get(key).catch(() => undefined))) return 'conflict';
-        throw err;
-      }
+      return (await api.save(key, value, { ttlSeconds, firstWrite: true, etag })) ? 'written' : 'conflict';
     },
   };
 }

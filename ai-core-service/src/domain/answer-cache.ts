@@ -17,7 +17,9 @@
  * request's deadline included) is a miss, a failed write is dropped; both are
  * logged at warn with a key hash and counted.
  */
-import { keyHash, sha256Hex as sha256, tenantStoreKey, type AnswerCacheStatus, type Logger, type Tenant } from '@context-qa/common';
+import { type AnswerCacheStatus, type Tenant, tenantStoreKey } from '@context-qa/common/contract';
+import { keyHash, sha256Hex as sha256 } from '@context-qa/common/crypto';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { AnswerStore } from './ports';
 
 /** Bump when the prompt template or the stored shape changes: every old entry then misses. */

@@ -17,7 +17,8 @@
  * as before; a key that expires while a write-back is in flight restarts its
  * version at 1 (Redis), a window of milliseconds.
  */
-import { keyHash, type Logger } from '@context-qa/common';
+import { keyHash } from '@context-qa/common/crypto';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { PendingWrites } from './pending-writes';
 import type { CacheEntry, ContextCache, StoredText, TextStore } from './ports';
 

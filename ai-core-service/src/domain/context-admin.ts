@@ -1,4 +1,4 @@
-import { tenantStoreKey, type Tenant } from '@context-qa/common';
+import { type Tenant, tenantStoreKey } from '@context-qa/common/contract';
 import { logged, syncCache, type CacheSync, type CacheSyncDeps } from './cache-sync';
 
 export type { CacheSync };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ContextSource } from '@context-qa/common';
+import type { ContextSource } from '@context-qa/common/contract';
 import { logged, startWriteBack, type CacheSyncDeps } from './cache-sync';
 import type { CacheEntry, StoredText } from './ports';
 

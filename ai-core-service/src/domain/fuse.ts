@@ -5,7 +5,7 @@
  * the question, the context and both drafts. Drafts reach it as data, inside
  * blocks whose tags carry a random id per request, like the context's.
  */
-import type { FusionReport, ModelName, ModelOutcome } from '@context-qa/common';
+import type { FusionReport, ModelName, ModelOutcome } from '@context-qa/common/contract';
 import type { CallBudget, GenerateRequest, Models } from './ports';
 import { dataBlock } from './prompt';
 

@@ -2,7 +2,8 @@
  * How answering can end without an answer, for the outcome table
  * (entry-points/failures.ts), and when an answer counts as degraded.
  */
-import { DeadlineExceeded, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
+import type { ModelErrorCode, ModelName, ModelOutcome } from '@context-qa/common/contract';
+import { DeadlineExceeded } from '@context-qa/common/deadline';
 import type { CallBudget } from './ports';
 
 /** Seconds until a model refused for load (its bulkhead) or an open breaker may take calls again. */

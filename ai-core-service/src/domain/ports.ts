@@ -1,5 +1,5 @@
 /** What the domain needs from the outside world; adapters implement these. */
-import type { ModelErrorCode, ModelName, ModelOutcome } from '@context-qa/common';
+import type { ModelErrorCode, ModelName, ModelOutcome } from '@context-qa/common/contract';
 
 /** Context as the source of truth holds it; `expiresAt` (epoch ms) when the item has a TTL. */
 export interface StoredText {

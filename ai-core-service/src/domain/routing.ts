@@ -2,7 +2,7 @@
  * Which models answer, in which order, by which strategy: a concrete model
  * answers alone; a routing alias is a strategy over the preference order.
  */
-import { maxModelCalls, type ModelName, type Strategy } from '@context-qa/common';
+import { type CallTableEntry, maxModelCalls, type ModelName, type Strategy } from '@context-qa/common/contract';
 import { UnknownModel } from './outcomes';
 
 /** Routing aliases (the chat route's `model`); `auto` is the configured strategy. */
@@ -28,12 +28,8 @@ export function routeFor(model: string, routing: Routing): Route {
   throw new UnknownModel(`the model "${model}" does not exist`);
 }
 
-export interface ModelCard {
-  id: string;
-  owned_by: string;
-  /** What a request may cost in model calls (the gateway reserves tokens for that many). */
-  max_calls: number;
-}
+/** A `/v1/models` entry: the contract's call table entry (what a request may cost in model calls) and its owner. */
+export type ModelCard = CallTableEntry & { owned_by: string };
 
 /** `GET /v1/models`: the concrete models (name and provider), then the routing aliases. */
 export function modelCards(catalogue: readonly { name: ModelName; provider: string }[], routing: Routing): ModelCard[] {

@@ -6,7 +6,7 @@
  * threading it through every use case.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common';
+import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common/contract';
 import type { CallBudget, GenerateRequest, Models, RaceOptions, StreamOptions } from './ports';
 
 /** Rejected by the provider up front, or refused by our breaker or bulkhead: nothing was generated. */

@@ -4,7 +4,7 @@
  * when it ends ok, a stream at its first token (after which no fallback is
  * possible). The same rules serve whole and streamed answers.
  */
-import type { ModelName, ModelOutcome, Strategy } from '@context-qa/common';
+import type { ModelName, ModelOutcome, Strategy } from '@context-qa/common/contract';
 
 export interface RunOptions {
   /** Aborts when another model won the race (`fastest`). */

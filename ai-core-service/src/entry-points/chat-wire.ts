@@ -1,17 +1,8 @@
 /** Our answers in OpenAI's wire format: a completion, or a stream of SSE chunks. */
 import type { Response } from 'express';
-import {
-  ANSWERED_BY_HEADER,
-  MODEL_ERROR_CODES,
-  noteAccess,
-  openAiError,
-  SPEND_SO_FAR,
-  SPEND_TRAILER,
-  usageWire,
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type ModelOutcome,
-} from '@context-qa/common';
+import { ANSWERED_BY_HEADER, MODEL_ERROR_CODES, type ModelOutcome, spendEvent } from '@context-qa/common/contract';
+import { noteAccess } from '@context-qa/common/http';
+import { type ChatCompletion, type ChatCompletionChunk, openAiError, usageWire } from '@context-qa/common/openai';
 import type { AnswerSink } from '../domain/answer/question';
 import { spending } from '../domain/spend';
 
@@ -56,13 +47,13 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
       res.setHeader(ANSWERED_BY_HEADER, m);
       res.flushHeaders();
       send(chunk({ role: 'assistant', content: '' }));
-      writeSpend(res, SPEND_SO_FAR);
+      writeSpend(res, false);
     },
     delta: (text) => void send(chunk({ content: text })),
     end(outcome) {
       send(chunk({}, outcome.finishReason ?? 'stop'));
       if (includeUsage) send({ ...chunk({}), choices: [], usage: outcome.usage ? usageWire(outcome.usage) : null });
-      writeSpend(res, SPEND_TRAILER);
+      writeSpend(res, true);
       res.end('data: [DONE]\n\n');
     },
     fail(outcome) {
@@ -70,7 +61,7 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
       const why = code === 'deadline_exceeded' ? 'the request deadline passed' : MODEL_ERROR_CODES[code];
       noteAccess(res, { streamError: code }); // the status stays 200: the access line says it broke off
       send(openAiError(502, `the answer was cut off: ${why}`, code));
-      writeSpend(res, SPEND_TRAILER);
+      writeSpend(res, true);
       res.end();
     },
   };
@@ -81,9 +72,9 @@ export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, ou
  * whatever the caller asked: an SSE comment, which clients ignore and the
  * gateway does not relay. Once after the start (so far), once at the end (all).
  */
-function writeSpend(res: Response, prefix: typeof SPEND_TRAILER | typeof SPEND_SO_FAR): void {
+function writeSpend(res: Response, final: boolean): void {
   const meter = spending.meter();
-  if (meter) res.write(`${prefix}${JSON.stringify(meter.total())}\n\n`);
+  if (meter) res.write(spendEvent(meter.total(), final));
 }
 
 /** Writes an OpenAI error body (what OpenAI clients parse), with the request id header already set. */

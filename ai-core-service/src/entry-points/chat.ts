@@ -6,20 +6,11 @@
  * to OpenAI clients.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import {
-  ANSWER_CACHE_HEADER,
-  ANSWERED_BY_HEADER,
-  chatRequestSchema,
-  contextKeySchema,
-  noteAccess,
-  openAiError,
-  requestContext,
-  requestDeadline,
-  textOf,
-  type ChatRequest,
-  type Deadline,
-  type Logger,
-} from '@context-qa/common';
+import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, CONTEXT_KEY_HEADER, contextKeySchema } from '@context-qa/common/contract';
+import { type Deadline, requestDeadline } from '@context-qa/common/deadline';
+import { noteAccess } from '@context-qa/common/http';
+import { type ChatRequest, chatRequestSchema, openAiError, textOf } from '@context-qa/common/openai';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import { randomBytes } from 'node:crypto';
 import { noCacheRequested } from '../domain/answer-cache';
 import type { Answering } from '../domain/answer/pipeline';
@@ -104,7 +95,7 @@ export function mountChatRoutes(routes: Routes, deps: ChatRouteDeps): void {
 
 /** The gateway validated it; an invalid one here (a caller bypassing it) is ignored, never used as a state key. */
 const contextKeyHeader = (req: Request): string | undefined => {
-  const key = req.header('x-context-key');
+  const key = req.header(CONTEXT_KEY_HEADER);
   return key !== undefined && contextKeySchema.safeParse(key).success ? key : undefined;
 };
 

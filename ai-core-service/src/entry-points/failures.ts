@@ -5,7 +5,8 @@
  * shape; the rules are the same on both (they used to drift: all models
  * `bad_request` was a 400 on one and a retryable 503 on the other).
  */
-import { DeadlineExceeded, type Deadline, type ModelName, type ModelOutcome } from '@context-qa/common';
+import type { ModelName, ModelOutcome } from '@context-qa/common/contract';
+import { type Deadline, DeadlineExceeded } from '@context-qa/common/deadline';
 import { unanswered, UnknownModel, UnsupportedRouting } from '../domain/outcomes';
 
 export interface AnswerFailure {

@@ -4,19 +4,10 @@
  * the request's strategy) and its answer to the prompt response.
  */
 import type { RequestHandler } from 'express';
-import {
-  ANSWER_CACHE_HEADER,
-  askRequestSchema,
-  httpError,
-  noteAccess,
-  parseOr400,
-  requestContext,
-  requestDeadline,
-  type AskRequest,
-  type AskResponse,
-  type Logger,
-  type ModelName,
-} from '@context-qa/common';
+import { ANSWER_CACHE_HEADER, type AskRequest, askRequestSchema, type AskResponse, type ModelName } from '@context-qa/common/contract';
+import { requestDeadline } from '@context-qa/common/deadline';
+import { httpError, noteAccess, parseOr400 } from '@context-qa/common/http';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import { noCacheRequested } from '../domain/answer-cache';
 import type { Answering } from '../domain/answer/pipeline';
 import type { Answer, AnswerOptions, Question } from '../domain/answer/question';

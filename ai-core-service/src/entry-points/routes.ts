@@ -1,21 +1,10 @@
 /** ai-core's HTTP routes: the answer routes (prompt.ts, chat.ts), context admin and health, behind the app token and tenant checks. */
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
-import {
-  addHealthRoutes,
-  AI_CORE_ROUTES,
-  contextKeySchema,
-  contextPutSchema,
-  httpError,
-  jsonBody,
-  openAiErrorHandler,
-  OPENAI_PATHS,
-  parseOr400,
-  routeTable,
-  safeEqual,
-  type Logger,
-  type Readiness,
-} from '@context-qa/common';
+import { AI_CORE_ROUTES, contextKeySchema, contextPutSchema, OPENAI_PATHS } from '@context-qa/common/contract';
+import { safeEqual } from '@context-qa/common/crypto';
+import { addHealthRoutes, httpError, jsonBody, openAiErrorHandler, parseOr400, type Readiness, routeTable } from '@context-qa/common/http';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { Answering } from '../domain/answer/pipeline';
 import type { ContextAdmin } from '../domain/context-admin';
 import type { ModelCard, Routing } from '../domain/routing';

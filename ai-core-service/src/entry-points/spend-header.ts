@@ -5,7 +5,7 @@
  * their headers leave before any model has finished.
  */
 import type { RequestHandler } from 'express';
-import { SPEND_HEADER } from '@context-qa/common';
+import { SPEND_HEADER } from '@context-qa/common/contract';
 import { SpendMeter, spending } from '../domain/spend';
 
 export const meterSpend: RequestHandler = (_req, res, next) => {

@@ -6,7 +6,8 @@
  * defaulted: a default would read some tenant's context by accident.
  */
 import type { RequestHandler, Response } from 'express';
-import { httpError, TENANT_HEADER, tenantSchema, type Tenant } from '@context-qa/common';
+import { type Tenant, TENANT_HEADER, tenantSchema } from '@context-qa/common/contract';
+import { httpError } from '@context-qa/common/http';
 
 export const requireTenant: RequestHandler = (req, res, next) => {
   const parsed = tenantSchema.safeParse(req.header(TENANT_HEADER));

@@ -4,9 +4,8 @@
  * Types only from @context-qa/common: the page ships no server code.
  */
 import type { z } from 'zod';
-import type { AskRequest, AskResponse } from '@context-qa/common/dist/contract';
-import type { ChatCompletionChunk, OpenAiError } from '@context-qa/common/dist/openai';
-import type { problemSchema } from '@context-qa/common/dist/responses';
+import type { AskRequest, AskResponse, problemSchema } from '@context-qa/common/contract';
+import type { ChatCompletionChunk, OpenAiError } from '@context-qa/common/openai';
 
 type Problem = z.infer<typeof problemSchema>;
 

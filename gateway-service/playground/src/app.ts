@@ -3,7 +3,7 @@
  * or streamed) and manage the context behind a key. Text from people and
  * models reaches the page only as textContent, never as HTML.
  */
-import type { AskResponse, ModelOutcome, Strategy } from '@context-qa/common/dist/contract';
+import type { AskResponse, ModelOutcome, Strategy } from '@context-qa/common/contract';
 import { ApiError, ask, contexts, streamChat, type AskInput, type FieldError } from './api.js';
 
 /** Every strategy of the contract (the compiler insists on each), as the menu shows it. */

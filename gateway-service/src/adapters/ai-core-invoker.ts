@@ -5,18 +5,10 @@
  * gateway's ai_core_* outcomes (domain/outcomes.ts); ai-core's own answers pass
  * through, except a rejected app token (our misconfiguration, not the caller's: 502).
  */
-import {
-  parseSpend,
-  REMAINING_HEADER,
-  sidecarHeaders,
-  sidecarRequest,
-  sidecarUrl,
-  SPEND_HEADER,
-  type AppError,
-  type Deadline,
-  type SidecarConfig,
-  type SidecarResponse,
-} from '@context-qa/common';
+import { parseSpend, REMAINING_HEADER, REQUEST_ID_HEADER, SPEND_HEADER } from '@context-qa/common/contract';
+import { type SidecarConfig, sidecarHeaders, sidecarRequest, type SidecarResponse, sidecarUrl } from '@context-qa/common/dapr';
+import type { Deadline } from '@context-qa/common/deadline';
+import type { AppError } from '@context-qa/common/http';
 import { outcome, type OutcomeCode } from '../domain/outcomes';
 import { ANSWER_HEADERS, type AiCore, type CallContext, type Forwarded } from '../domain/ports';
 
@@ -34,7 +26,7 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
       method,
       headers: {
         ...tokenHeaders,
-        'x-request-id': ctx.requestId,
+        [REQUEST_ID_HEADER]: ctx.requestId,
         [REMAINING_HEADER]: String(Math.max(1, deadline.remainingMs() - HOP_MARGIN_MS)),
         ...ctx.headers,
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),

@@ -1,4 +1,4 @@
-import type { Logger } from '@context-qa/common';
+import type { Logger } from '@context-qa/common/telemetry';
 import { apiKeyEntrySchema, type ApiKeyEntry } from '../domain/api-keys';
 import { refreshLoop } from './refresh-loop';
 

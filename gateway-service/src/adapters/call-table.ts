@@ -6,7 +6,9 @@
  * reserves without a gateway change. Until the first read (or for a name
  * ai-core does not list), `fallback` calls are assumed.
  */
-import { AI_CORE_ROUTES, Deadline, type Logger } from '@context-qa/common';
+import { AI_CORE_ROUTES, callTableOf } from '@context-qa/common/contract';
+import { Deadline } from '@context-qa/common/deadline';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { AiCore, MaxCalls } from '../domain/ports';
 import { refreshLoop } from './refresh-loop';
 
@@ -27,10 +29,9 @@ export class CallTable {
   async refresh(): Promise<boolean> {
     try {
       const out = await this.aiCore.send('GET', AI_CORE_ROUTES.models.path, undefined, { requestId: 'call-table' }, new Deadline(READ_BUDGET_MS));
-      const data = (out.body as { data?: { id?: unknown; max_calls?: unknown }[] } | undefined)?.data;
-      if (out.status !== 200 || !Array.isArray(data)) throw new Error(`ai-core answered ${out.status}`);
-      const valid = data.filter((m): m is { id: string; max_calls: number } => typeof m.id === 'string' && Number.isSafeInteger(m.max_calls) && Number(m.max_calls) >= 1);
-      this.calls = new Map(valid.map((m) => [m.id, m.max_calls]));
+      const table = out.status === 200 ? callTableOf(out.body) : undefined;
+      if (!table) throw new Error(`ai-core answered ${out.status}`);
+      this.calls = table;
       return true;
     } catch (err) {
       this.logger.debug({ err }, `ai-core's model list could not be read: assuming ${this.fallback} calls a request`);

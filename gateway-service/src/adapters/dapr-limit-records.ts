@@ -5,7 +5,7 @@
  * store supports these (Redis, the in-memory store, DynamoDB…); Dapr's state
  * API has no atomic increment.
  */
-import { stateApi, type SidecarConfig } from '@context-qa/common';
+import { type SidecarConfig, stateApi } from '@context-qa/common/dapr';
 import { casRecords } from './limit-records-cas';
 
 export function daprLimitRecords(sidecar: SidecarConfig, storeName: string, timeoutMs: number) {

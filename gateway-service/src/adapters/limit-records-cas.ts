@@ -26,7 +26,7 @@ import { CounterBusy, type LimitStore } from '../domain/ports';
 /** A key-value store with versions: what the Dapr state API offers (stateApi in @context-qa/common). */
 export interface VersionedKv {
   get(key: string): Promise<{ value: unknown; etag?: string } | undefined>;
-  /** true: written; false: the ETag (or, without one, create-only) condition failed. */
+  /** true: written; false: the ETag (or, without one, create-only) condition failed, or a create-only write was lost. */
   save(key: string, value: unknown, opts: { ttlSeconds?: number; etag?: string; firstWrite?: boolean }): Promise<boolean>;
 }
 
@@ -84,7 +84,7 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
   /** One compare-and-set for the whole batch; each change sees the record as the ones before it left it. */
   async function apply(key: string, batch: Waiting[]): Promise<void> {
     const giveUpAt = Date.now() + CAS_BUDGET_MS;
-    /** Our writes whose answer was lost, by write id, with what each decided: at most one can have landed. */
+    /** Our writes (a lost answer or a lost create may hide one that landed), by write id, with what each decided: at most one can have landed. */
     const unknown = new Map<string, Outcome[]>();
     let unknownInARow = 0;
     const landedIn = (stored: LimitRecord | undefined) => stored?.applied.map((id) => unknown.get(id)).find((o) => o !== undefined);
@@ -102,13 +102,14 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
       const { record, outcomes } = decideAll(batch, stored);
       if (!record) return settle(batch, outcomes);
       const writeId = randomBytes(6).toString('base64url');
+      // Every write is remembered: one the store reports lost (a failed create-only write is a conflict, stateApi) may be ours.
+      unknown.set(writeId, outcomes);
       let written: boolean;
       try {
         const ttlSeconds = Math.max(...batch.map((u) => u.ttlSeconds));
         written = await kv.save(key, withWriteId(record, writeId), { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
       } catch (err) {
-        // The write may have landed (state.redis also answers a losing create with a 500): read again and see.
-        unknown.set(writeId, outcomes);
+        // The write may have landed: read again and see.
         if (++unknownInARow > MAX_UNKNOWN_WRITES) return giveUp(err);
         continue;
       }

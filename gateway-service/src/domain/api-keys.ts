@@ -1,4 +1,5 @@
-import { DEFAULT_TENANT, safeEqual, sha256Hex, tenantSchema, type Tenant } from '@context-qa/common';
+import { DEFAULT_TENANT, type Tenant, tenantSchema } from '@context-qa/common/contract';
+import { safeEqual, sha256Hex } from '@context-qa/common/crypto';
 import { z } from 'zod';
 
 export type Scope = 'ask' | 'admin';

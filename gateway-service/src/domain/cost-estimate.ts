@@ -4,7 +4,8 @@
  * and the most it may produce, times the calls its route can make.
  * Deliberately high: the reservation is settled to the real spend afterwards.
  */
-import { estimateTokens, textOf, type AskRequest, type ChatRequest } from '@context-qa/common';
+import { type AskRequest, estimateTokens } from '@context-qa/common/contract';
+import { type ChatRequest, textOf } from '@context-qa/common/openai';
 import type { MaxCalls } from './ports';
 
 /** What the estimate assumes where the request does not say. */

@@ -5,7 +5,7 @@
  * admin routes and in OpenAI's error shape on the OpenAI routes (routes.ts).
  * ai-core's own errors are not here: they are relayed (entry-points/relay.ts).
  */
-import { httpError, type AppError } from '@context-qa/common';
+import { type AppError, httpError } from '@context-qa/common/http';
 
 interface Row {
   status: number;

@@ -5,7 +5,8 @@
  * the API-key list (adapters/api-key-source.ts) and ai-core's call table
  * (adapters/call-table.ts).
  */
-import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, type Deadline, type Spend } from '@context-qa/common';
+import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, type Spend } from '@context-qa/common/contract';
+import type { Deadline } from '@context-qa/common/deadline';
 import type { ApiKeyEntry } from './api-keys';
 import type { LimitRecord } from './limit-record';
 

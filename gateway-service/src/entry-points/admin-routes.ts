@@ -4,7 +4,10 @@
  * Every access is audited.
  */
 import type { Request, Response } from 'express';
-import { AI_CORE_ROUTES, contextKeySchema, contextPutSchema, keyHash, parseOr400, requestContext, type AccessFields } from '@context-qa/common';
+import { AI_CORE_ROUTES, contextKeySchema, contextPutSchema } from '@context-qa/common/contract';
+import { keyHash } from '@context-qa/common/crypto';
+import { type AccessFields, parseOr400 } from '@context-qa/common/http';
+import { requestContext } from '@context-qa/common/telemetry';
 import { apiKeyEntrySchema, maySeeUsageOf, type Caller } from '../domain/api-keys';
 import { refuse } from '../domain/outcomes';
 import type { AiCoreMethod } from '../domain/ports';

@@ -6,7 +6,8 @@
  * `res.locals.caller` for the limits and the routes.
  */
 import type { RequestHandler } from 'express';
-import { noteAccess, type Logger } from '@context-qa/common';
+import { noteAccess } from '@context-qa/common/http';
+import type { Logger } from '@context-qa/common/telemetry';
 import { allows, checkApiKey, type Scope } from '../domain/api-keys';
 import { refuse } from '../domain/outcomes';
 import type { ApiKeyList } from '../domain/ports';

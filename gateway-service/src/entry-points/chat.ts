@@ -6,7 +6,8 @@
  * by chunk as it arrives.
  */
 import type { Request, RequestHandler } from 'express';
-import { AI_CORE_ROUTES, chatRequestSchema, contextKeySchema, openAiError, type ChatRequest } from '@context-qa/common';
+import { AI_CORE_ROUTES, CONTEXT_KEY_HEADER, contextKeySchema } from '@context-qa/common/contract';
+import { type ChatRequest, chatRequestSchema, openAiError } from '@context-qa/common/openai';
 import { chatInputTokens, estimates } from '../domain/cost-estimate';
 import { limitRequests } from './limits';
 import { aiCoreFor, relayStream, relayWhole } from './relay';
@@ -14,9 +15,9 @@ import type { RouteKit, Routes } from './route-kit';
 
 /** The caller's headers ai-core should see: the context key to use, and Cache-Control (no-cache: ai-core skips its answer cache). */
 function passedOn(req: Request): Record<string, string> {
-  const contextKey = req.header('x-context-key');
+  const contextKey = req.header(CONTEXT_KEY_HEADER);
   const cacheControl = req.header('cache-control');
-  return { ...(contextKey ? { 'x-context-key': contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}) };
+  return { ...(contextKey ? { [CONTEXT_KEY_HEADER]: contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}) };
 }
 
 /** Bad requests are refused before they count against a key's limits. */
@@ -27,9 +28,9 @@ const validate: RequestHandler = (req, res, next) => {
     const param = issue.path.join('.') || null;
     return void res.status(400).json(openAiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request', param));
   }
-  const headerKey = req.header('x-context-key');
+  const headerKey = req.header(CONTEXT_KEY_HEADER);
   if (headerKey !== undefined && !contextKeySchema.safeParse(headerKey).success) {
-    return void res.status(400).json(openAiError(400, 'x-context-key: 1–512 characters, without "||"', 'invalid_request', 'x-context-key'));
+    return void res.status(400).json(openAiError(400, `${CONTEXT_KEY_HEADER}: 1–512 characters, without "||"`, 'invalid_request', CONTEXT_KEY_HEADER));
   }
   req.body = parsed.data;
   next();

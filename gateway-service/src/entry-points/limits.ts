@@ -7,7 +7,8 @@
  * when that cannot be known (ai-core too slow, the caller gone mid-answer).
  */
 import type { RequestHandler, Response } from 'express';
-import { spendTotal, type AppError, type Spend } from '@context-qa/common';
+import { type Spend, spendTotal } from '@context-qa/common/contract';
+import type { AppError } from '@context-qa/common/http';
 import type { Caller } from '../domain/api-keys';
 import type { CostSizing } from '../domain/cost-estimate';
 import { refuse, type OutcomeCode } from '../domain/outcomes';

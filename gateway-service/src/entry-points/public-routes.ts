@@ -4,7 +4,8 @@
  * authenticated, validated and limited before ai-core is called.
  */
 import type { RequestHandler } from 'express';
-import { AI_CORE_ROUTES, askRequestSchema, noteAccess, parseOr400, type AskRequest, type AskResponse } from '@context-qa/common';
+import { AI_CORE_ROUTES, type AskRequest, askRequestSchema, type AskResponse } from '@context-qa/common/contract';
+import { noteAccess, parseOr400 } from '@context-qa/common/http';
 import { estimates } from '../domain/cost-estimate';
 import { mountChatRoutes } from './chat';
 import { limitRequests } from './limits';

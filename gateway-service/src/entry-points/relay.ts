@@ -8,20 +8,11 @@
  * (domain/outcomes.ts), thrown to the routes' error handlers.
  */
 import type { Request, Response } from 'express';
-import {
-  ANSWERED_BY_HEADER,
-  estimateTokens,
-  openAiError,
-  parseSpend,
-  PROBLEM_CONTENT_TYPE,
-  requestContext,
-  requestDeadline,
-  SPEND_SO_FAR,
-  SPEND_TRAILER,
-  type Deadline,
-  type Logger,
-  type Spend,
-} from '@context-qa/common';
+import { ANSWERED_BY_HEADER, estimateTokens, readSpendEvent, type Spend } from '@context-qa/common/contract';
+import { type Deadline, requestDeadline } from '@context-qa/common/deadline';
+import { PROBLEM_CONTENT_TYPE } from '@context-qa/common/http';
+import { openAiError } from '@context-qa/common/openai';
+import { type Logger, requestContext } from '@context-qa/common/telemetry';
 import { ANSWER_HEADERS, type AiCore, type AiCoreMethod, type Forwarded } from '../domain/ports';
 import { noteSpend, viaAiCore } from './limits';
 import { tenantHeaders } from './tenancy';
@@ -104,11 +95,10 @@ export async function relayStream(res: Response, upstream: globalThis.Response, 
         .filter((e) => e !== '');
       pending = pending.slice(end + 2);
       for (const e of events) {
-        const report = [SPEND_TRAILER, SPEND_SO_FAR].find((prefix) => e.startsWith(prefix));
+        const report = readSpendEvent(e);
         if (report) {
-          const spend = parseSpend(e.slice(report.length));
-          if (spend && report === SPEND_TRAILER) final = spend;
-          else if (spend) soFar = spend;
+          if (report.spend && report.final) final = report.spend;
+          else if (report.spend) soFar = report.spend;
           continue;
         }
         res.write(`${e}\n\n`);

@@ -1,6 +1,7 @@
 /** What every route module of one listener shares (routes.ts builds it once per listener). */
 import type { RequestHandler } from 'express';
-import type { Logger, Readiness, routeTable } from '@context-qa/common';
+import type { Readiness, routeTable } from '@context-qa/common/http';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { Scope } from '../domain/api-keys';
 import type { ApiKeyList } from '../domain/ports';
 import type { LimitDeps } from './limits';

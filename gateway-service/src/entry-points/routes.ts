@@ -5,7 +5,9 @@
  * Errors are problem+json, in OpenAI's shape on the OpenAI routes.
  */
 import type { Express, RequestHandler } from 'express';
-import { jsonBody, openAiErrorHandler, OPENAI_PATHS, routeTable, type Logger, type Readiness } from '@context-qa/common';
+import { OPENAI_PATHS } from '@context-qa/common/contract';
+import { jsonBody, openAiErrorHandler, type Readiness, routeTable } from '@context-qa/common/http';
+import type { Logger } from '@context-qa/common/telemetry';
 import type { ApiKeyList } from '../domain/ports';
 import { mountAdminRoutes } from './admin-routes';
 import { authenticate } from './authenticate';

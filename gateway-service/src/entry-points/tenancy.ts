@@ -5,7 +5,7 @@
  * REQUESTED_TENANT_HEADER, and only one its key is granted.
  */
 import type { RequestHandler, Response } from 'express';
-import { REQUESTED_TENANT_HEADER, TENANT_HEADER, tenantSchema, type Tenant } from '@context-qa/common';
+import { REQUESTED_TENANT_HEADER, type Tenant, TENANT_HEADER, tenantSchema } from '@context-qa/common/contract';
 import { mayUseTenant, type Caller } from '../domain/api-keys';
 import { refuse } from '../domain/outcomes';
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, env, loadConfig } from '../src';
+import { ConfigError, env, loadConfig } from '@context-qa/common/config';
 
 describe('loadConfig', () => {
   const schema = z.object({ PORT: env.port(8080), DEBUG: env.bool(false), NAME: z.string().min(1) });

@@ -1,6 +1,6 @@
 /** daprSecret tells a deleted secret (undefined) from a failed read (throws), from the errors daprd and the SDK really produce. */
 import type { DaprClient } from '@dapr/dapr';
-import { daprSecret } from '../src';
+import { daprSecret } from '@context-qa/common/dapr';
 
 /** What @dapr/dapr 3.x throws for a non-2xx sidecar answer (HTTPClient.execute). */
 const sdkError = (status: number, body: unknown) => new Error(JSON.stringify({ error: 'x', error_msg: JSON.stringify(body), status }));

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { baseApp, createLogger, createMetrics, httpError, routeTable } from '../src';
+import { baseApp, httpError, routeTable } from '@context-qa/common/http';
+import { createLogger, createMetrics } from '@context-qa/common/telemetry';
 
 /** The HTTP middleware: the route label is the matched pattern, the in-flight gauge never leaks. */
 describe('HTTP metrics', () => {

@@ -1,7 +1,9 @@
 /** What every service's HTTP surface shows the world: security headers on every response, readiness without its checks. */
 import request from 'supertest';
 import { z } from 'zod';
-import { addHealthRoutes, baseApp, baseConfig, createLogger, createMetrics, httpError, loadConfig, Readiness, routeTable, serveApp } from '../src';
+import { baseConfig, loadConfig } from '@context-qa/common/config';
+import { addHealthRoutes, baseApp, httpError, Readiness, routeTable, serveApp } from '@context-qa/common/http';
+import { createLogger, createMetrics } from '@context-qa/common/telemetry';
 
 const logger = createLogger('test', 'silent');
 

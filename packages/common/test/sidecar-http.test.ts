@@ -2,7 +2,7 @@
 import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sidecarRequest, SidecarTimeout } from '../src';
+import { sidecarRequest, SidecarTimeout } from '@context-qa/common/dapr';
 
 describe('sidecarRequest', () => {
   let server: http.Server;

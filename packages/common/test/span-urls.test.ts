@@ -1,5 +1,5 @@
 /** URLs as our spans carry them: route patterns, never a context key or a prompt. */
-import { spanPath, spanPathAndQuery, spanUrl, spanUrlOfRequest } from '../src/span-urls';
+import { spanPath, spanPathAndQuery, spanUrl, spanUrlOfRequest } from '@context-qa/common/tracing';
 
 describe('span URLs', () => {
   test('when a state call names a key, then the span shows the store and {key}', () => {

@@ -1,4 +1,4 @@
-import { estimateTokens, maxModelCalls, parseSpend, spendTotal } from '../src/spend';
+import { estimateTokens, maxModelCalls, parseSpend, spendTotal } from '@context-qa/common/contract';
 
 describe('spend', () => {
   test('when text is not ASCII, then each character is estimated as a token, not a quarter of one', () => {

@@ -1,5 +1,5 @@
-import { ConfigError } from '../src/config';
-import { startTracing, tracingConfigSchema, tracingEnabled } from '../src/tracing';
+import { ConfigError } from '@context-qa/common/config';
+import { startTracing, tracingConfigSchema, tracingEnabled } from '@context-qa/common/tracing';
 
 const enabled = (env: NodeJS.ProcessEnv) => tracingEnabled(tracingConfigSchema.parse(env));
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { loadConfig, env } from '@context-qa/common';
+import { env, loadConfig } from '@context-qa/common/config';
 import { daprBin, repoRoot } from './paths';
 import { freePort, httpOk } from './ports';
 import { ManagedProcess } from './process';

@@ -5,7 +5,7 @@ import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simu
 import { renderConfig, sidecar, sidecarPorts, type DaprConfigurationDoc, type Sidecar, type SidecarPorts } from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { SimulatorAdmin } from '@context-qa/model-sim';
-import { DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common';
+import { DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
 import { devSecrets } from './dev-keys';
 import { startSentry } from './sentry';
 import { freePort, httpOk } from './ports';

@@ -3,7 +3,7 @@
  * (AI_CORE_ROUTES): a route left out is denied on EKS only (403 at the sidecar, 502
  * to the caller), and one too many opens ai-core wider than the code needs.
  */
-import { AI_CORE_ROUTES } from '@context-qa/common';
+import { AI_CORE_ROUTES } from '@context-qa/common/contract';
 import type { Doc } from './load';
 import type { Fail } from './rules';
 

@@ -59,6 +59,11 @@ describe('manifest-check', () => {
       /policy gateway-service: allows POST \/v1\/models, which the gateway never calls/,
     ],
     [
+      'an access-control policy with a route that is not in the contract',
+      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', /^(\s+)- name: \/v1\/models\n/m, '$1- name: /v1/usage\n$1  httpVerb: ["GET"]\n$1  action: allow\n$&'),
+      /policy gateway-service: allows GET \/v1\/usage, which the gateway never calls/,
+    ],
+    [
       'an access-control policy with a route prefix wider than the gateway calls',
       (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'name: /v1/models', 'name: /v1'),
       /policy gateway-service: allows GET \/v1, which the gateway never calls/,

@@ -1,5 +1,5 @@
 /** `node dist/main.js`: the simulator as a process (dev stack, test harness, benchmarks). */
-import { env, loadConfig } from '@context-qa/common';
+import { env, loadConfig } from '@context-qa/common/config';
 import { z } from 'zod';
 import { parseFault } from './faults';
 import { startSimulator } from './server';

@@ -1,7 +1,7 @@
 /** Deployments on Azure OpenAI (GPT-4 and any other chat deployment) through the official `openai` package. */
 import { APIConnectionError, APIError, AuthenticationError, AzureOpenAI, RateLimitError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { ModelName } from '@context-qa/common';
+import type { ModelName } from '@context-qa/common/contract';
 import { ModelError, type FinishReason, type ModelErrorKind, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';

@@ -1,7 +1,7 @@
 /** Models on AWS Bedrock (Llama 4 and any other Converse model) through Converse and ConverseStream. */
 import { BedrockRuntimeClient, BedrockRuntimeServiceException, ConverseCommand, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ModelName } from '@context-qa/common';
+import type { ModelName } from '@context-qa/common/contract';
 import { ModelError, type FinishReason, type GenerateRequest, type ModelErrorKind, type ModelProvider, type Usage } from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';

@@ -18,7 +18,7 @@
  * closes the breaker at its first token, not at the end of the stream.
  */
 import CircuitBreaker from 'opossum';
-import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common';
+import { MODEL_ERROR_CODES, type ModelErrorCode, type ModelName, type ModelOutcome } from '@context-qa/common/contract';
 import { collectStream } from './streamed';
 import { inModelSpan, modelEvent } from './model-span';
 import { untilAborted } from './until-aborted';

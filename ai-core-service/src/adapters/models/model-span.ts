@@ -5,7 +5,7 @@
  * Without a tracing SDK the API is a no-op.
  */
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import type { ModelErrorCode, ModelOutcome } from '@context-qa/common';
+import type { ModelErrorCode, ModelOutcome } from '@context-qa/common/contract';
 import type { GenerateRequest, GenerateResult, ModelProvider } from '../../domain/ports';
 import type { ProviderKind } from '../../models-config';
 import { samplingFor } from './sampling';

@@ -1,5 +1,5 @@
 /** The configured models by name, each behind its own GuardedModel: the domain's `Models` port. */
-import type { ModelName, ModelOutcome } from '@context-qa/common';
+import type { ModelName, ModelOutcome } from '@context-qa/common/contract';
 import type { CallBudget, GenerateRequest, Models, RaceOptions, StreamOptions } from '../../domain/ports';
 import type { GuardedModel } from './guarded';
 

@@ -3,7 +3,7 @@
  * fuse → pick → save, whole or streamed. Every model call goes through
  * `models`, where the request's spend is metered (domain/spend.ts).
  */
-import { tenantStoreKey, type AnswerCacheStatus, type ModelName, type ModelOutcome } from '@context-qa/common';
+import { type AnswerCacheStatus, type ModelName, type ModelOutcome, tenantStoreKey } from '@context-qa/common/contract';
 import type { AnswerCache } from '../answer-cache';
 import { contextKeyFor, lookupContext, type ContextDeps } from '../context';
 import { fuseDrafts } from '../fuse';

@@ -3,7 +3,7 @@
  * route (the entry points translate their wire formats to and from these),
  * and the model request and answer-cache key built from a question.
  */
-import type { AnswerCacheStatus, ContextSource, FusionReport, ModelName, ModelOutcome, Tenant } from '@context-qa/common';
+import type { AnswerCacheStatus, ContextSource, FusionReport, ModelName, ModelOutcome, Tenant } from '@context-qa/common/contract';
 import { inputFingerprint, type AnswerCache } from '../answer-cache';
 import type { GenerateRequest } from '../ports';
 import { buildPrompt } from '../prompt';

@@ -5,7 +5,7 @@
  * response and chunk shapes.
  */
 import { z } from 'zod';
-import { contextKeySchema } from './contract';
+import { contextKeySchema } from '../contract';
 import type { chatCompletionChunkSchema, chatCompletionSchema, openAiErrorSchema, usageWireSchema } from './responses';
 
 const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
@@ -128,6 +128,3 @@ export const usageWire = (u: { inputTokens: number; outputTokens: number }): Usa
   completion_tokens: u.outputTokens,
   total_tokens: u.inputTokens + u.outputTokens,
 });
-
-/** Response header naming the model that answered (also each chunk's `model`). */
-export const ANSWERED_BY_HEADER = 'x-context-qa-model';

@@ -10,7 +10,7 @@
  */
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { z } from 'zod';
-import { env, loadConfig } from './config';
+import { env, loadConfig } from '../config';
 import { REDACTED_QUERY, spanPath, spanPathAndQuery, spanUrl, spanUrlOfRequest } from './span-urls';
 
 export const tracingConfigSchema = z.object({

@@ -6,27 +6,29 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ANSWER_CACHE_HEADER, askRequestSchema, REQUESTED_TENANT_HEADER, tenantSchema } from './contract';
-import { ANSWERED_BY_HEADER, chatRequestSchema } from './openai';
-import { PROBLEM_CONTENT_TYPE } from './problem';
 import {
+  ANSWER_CACHE_HEADER,
+  ANSWERED_BY_HEADER,
+  askRequestSchema,
   askResponseSchema,
-  chatCompletionSchema,
-  chatStreamEventSchema,
+  CONTEXT_KEY_HEADER,
   healthSchema,
   legacyAskResponseSchema,
-  modelListSchema,
-  openAiErrorSchema,
   problemSchema,
   readinessSchema,
-} from './responses';
+  REQUEST_ID_HEADER,
+  REQUESTED_TENANT_HEADER,
+  tenantSchema,
+} from '../contract';
+import { PROBLEM_CONTENT_TYPE } from '../http/problem';
+import { chatCompletionSchema, chatRequestSchema, chatStreamEventSchema, modelListSchema, openAiErrorSchema } from '../openai';
 
 type Headers = NonNullable<ResponseConfig['headers']>;
 type Content = NonNullable<ResponseConfig['content']>;
 
 const ref = (kind: 'headers' | 'schemas', name: string) => ({ $ref: `#/components/${kind}/${name}` });
 const header = {
-  requestId: { 'x-request-id': ref('headers', 'RequestId') },
+  requestId: { [REQUEST_ID_HEADER]: ref('headers', 'RequestId') },
   retryAfter: { 'retry-after': ref('headers', 'RetryAfter') },
   retryAfterAlways: { 'retry-after': ref('headers', 'RetryAfterAlways') },
   rateLimit: { 'ratelimit-policy': ref('headers', 'RateLimitPolicy'), ratelimit: ref('headers', 'RateLimit') },
@@ -80,7 +82,7 @@ const CHAT_ERRORS = {
 const MODELS_ERRORS = { ...AUTH_ERRORS, ...UPSTREAM_ERRORS, 503: CHAT_ERRORS[503], 504: '`ai_core_timeout`' };
 
 export const requestIdHeader = {
-  'x-request-id': z
+  [REQUEST_ID_HEADER]: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/)
     .optional()
@@ -167,7 +169,7 @@ function publicRegistry(): OpenAPIRegistry {
     tags: ['openai'],
     summary: "OpenAI Chat Completions (scope `ask`); errors in OpenAI's shape",
     request: {
-      headers: z.object({ ...requestHeaders, 'x-context-key': z.string().min(1).max(512).optional().describe('Where the context comes from (or `context_key`).') }),
+      headers: z.object({ ...requestHeaders, [CONTEXT_KEY_HEADER]: z.string().min(1).max(512).optional().describe('Where the context comes from (or `context_key`).') }),
       body: { required: true, content: json(chatRequest) },
     },
     responses: {

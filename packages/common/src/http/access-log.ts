@@ -1,7 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { requestContext } from './logger';
+import { REQUEST_ID_HEADER } from '../contract';
+import { requestContext } from '../telemetry';
 
 /** Fields a route adds to its request's access line (key id, answeredBy, degraded…). */
 export interface AccessFields {
@@ -48,7 +49,7 @@ export function accessLog(logger: Logger): RequestHandler {
   });
   return pinoHttp<Request, Response>({
     logger,
-    genReqId: (_req, res) => String(res.getHeader('x-request-id')),
+    genReqId: (_req, res) => String(res.getHeader(REQUEST_ID_HEADER)),
     // Our line carries chosen fields, not the raw req/res; req.log's binding keeps
     // only the method (the URL may hold a prompt).
     quietResLogger: true,

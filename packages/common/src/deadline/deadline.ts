@@ -5,8 +5,7 @@
  * caller going away. Every outbound call takes that signal.
  */
 import type { Request, Response } from 'express';
-
-export const REMAINING_HEADER = 'x-request-timeout-ms';
+import { REMAINING_HEADER } from '../contract';
 
 export type StopReason = 'deadline' | 'client_gone';
 

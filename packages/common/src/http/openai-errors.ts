@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { toAppError } from './http';
-import { openAiError } from './openai';
+import { openAiError } from '../openai';
+import { toAppError } from './route-table';
 
 /**
  * Errors on an OpenAI-compatible route in OpenAI's shape (what its SDKs parse

@@ -4,8 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openApiDocument } from './openapi';
-import { adminOpenApiDocument } from './openapi-admin';
+import { openApiDocument } from './public';
+import { adminOpenApiDocument } from './admin';
 
 /** The committed documents, by path from the repository root. */
 export const OPENAPI_FILES = {
@@ -16,7 +16,7 @@ export const OPENAPI_FILES = {
 export const serialise = (doc: object) => `${JSON.stringify(doc, null, 2)}\n`;
 
 if (require.main === module) {
-  const root = path.resolve(__dirname, '../../..');
+  const root = path.resolve(__dirname, '../../../..');
   for (const [file, build] of Object.entries(OPENAPI_FILES)) {
     writeFileSync(path.join(root, file), serialise(build()));
     console.log(`wrote ${file}`);

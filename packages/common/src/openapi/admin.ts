@@ -5,8 +5,8 @@
  */
 import { OpenApiGeneratorV31, type OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { contextKeySchema, contextPutSchema } from './contract';
-import { API_KEY_SECURITY, AUTH_ERRORS, baseRegistry, errorResponses, json, problem, requestIdHeader, response, tenantHeader, UPSTREAM_ERRORS } from './openapi';
+import { contextKeySchema, contextPutSchema } from '../contract';
+import { API_KEY_SECURITY, AUTH_ERRORS, baseRegistry, errorResponses, json, problem, requestIdHeader, response, tenantHeader, UPSTREAM_ERRORS } from './public';
 
 const cacheSync = z.enum(['refreshed', 'invalidated', 'failed']).describe("What became of the Redis copy (failed: it expires on its own; the store's text stands).");
 const contextDocument = z.object({ key: z.string(), text: z.string() }).meta({ id: 'ContextDocument' });

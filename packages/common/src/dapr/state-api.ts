@@ -4,7 +4,8 @@
  * state.save turns a 409 into a logged `{error}` value, so compare-and-set and
  * the store's TTL would be invisible. Our own client also lets a timeout really cancel.
  */
-import { DeadlineExceeded, sidecarHeaders, sidecarUrl, type SidecarConfig } from './dapr';
+import { DeadlineExceeded } from '../deadline';
+import { sidecarHeaders, sidecarUrl, type SidecarConfig } from './client';
 import { sidecarRequest, SidecarTimeout, type SidecarRequest, type SidecarResponse } from './sidecar-http';
 
 interface Got {
@@ -35,7 +36,7 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
     return new Error(`${storeName} ${op}: HTTP ${res.status} ${body.slice(0, 500)}`);
   }
 
-  return {
+  const api = {
     async get(key: string, consistency?: 'strong', signal?: AbortSignal): Promise<Got | undefined> {
       const res = await send('get', `${at(key)}${consistency ? `?consistency=${consistency}` : ''}`, {}, signal);
       if (res.status === 204) return undefined;
@@ -46,8 +47,17 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
       const expiry = Date.parse(res.header('metadata.ttlexpiretime') ?? '');
       return { value: parseValue(storeName, raw), ...(etag ? { etag } : {}), ...(Number.isFinite(expiry) ? { expiresAt: expiry } : {}) };
     },
-    /** true: written; false: 409, the etag (or create-only) condition failed. */
-    async save(key: string, value: unknown, opts: { ttlSeconds?: number | undefined; etag?: string; firstWrite?: boolean }): Promise<boolean> {
+    /**
+     * true: written; false: the etag (or create-only) condition failed, a conflict.
+     * A lost create-only write (firstWrite, no etag) is a conflict too, whatever the store
+     * answered: state.redis (components-contrib v1.18.4) answers it with a 500 ("failed to
+     * set key"), not a 409 as the in-memory store does; so a failed create-only write is a
+     * conflict if the key exists now. Whose write the existing value is, the caller cannot
+     * tell from this answer (a write of its own may have landed under that 500): a caller that
+     * must know marks its values (the gateway's limit records carry their write ids).
+     * A timeout is no conflict: the write may still land, and reading now would not say.
+     */
+    async save(key: string, value: unknown, opts: { ttlSeconds?: number | undefined; etag?: string | undefined; firstWrite?: boolean }): Promise<boolean> {
       const item = {
         key,
         value,
@@ -55,16 +65,23 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
         ...(opts.firstWrite ? { options: { concurrency: 'first-write' } } : {}),
         ...(opts.ttlSeconds ? { metadata: { ttlInSeconds: String(opts.ttlSeconds) } } : {}),
       };
-      const res = await send('save', base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
-      if (res.status === 204 || res.status === 200) return true;
-      if (res.status === 409) return false;
-      throw failure('save', key, res);
+      try {
+        const res = await send('save', base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
+        if (res.status === 204 || res.status === 200) return true;
+        if (res.status === 409) return false;
+        throw failure('save', key, res);
+      } catch (err) {
+        const createOnly = opts.firstWrite && !opts.etag;
+        if (createOnly && !(err instanceof DeadlineExceeded) && (await api.get(key).catch(() => undefined))) return false;
+        throw err;
+      }
     },
     async delete(key: string): Promise<void> {
       const res = await send('delete', at(key), { method: 'DELETE' });
       if (res.status !== 204 && res.status !== 200) throw failure('delete', key, res);
     },
   };
+  return api;
 }
 
 /** JSON.parse's own message quotes the input, which is context text: never let it reach a log. */

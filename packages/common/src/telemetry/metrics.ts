@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { listen, type RunningServer } from './http';
 
 /** Route label of a request no route matched (404s, refusals by app-wide middleware): one series, not one per path. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -39,33 +38,6 @@ export function createMetrics(service: string) {
     next();
   };
   return { registry, httpMiddleware };
-}
-
-/** A JSON route of the internal port: status and body. */
-export type InternalRoute = () => Promise<{ status: number; body: unknown }>;
-
-/**
- * Serves GET /metrics on its own port, which the public ingress never exposes,
- * and the `internal` routes (e.g. readiness with its checks: too detailed for the public port).
- */
-export function serveMetrics(registry: Registry, port: number, host: string, internal: Record<string, InternalRoute> = {}): Promise<RunningServer> {
-  return listen(
-    (req, res) => {
-      const route = Object.hasOwn(internal, req.url ?? '') ? internal[req.url!] : undefined;
-      if (route)
-        return void route().then(
-          ({ status, body }) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-          () => res.writeHead(500).end(),
-        );
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
-      registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-        () => res.writeHead(500).end(),
-      );
-    },
-    port,
-    host,
-  );
 }
 
 export type { Registry };

@@ -1,0 +1,2 @@
+/** `@context-qa/common/crypto`: digests for logs and constant-time comparison of secrets. */
+export * from './hash';
