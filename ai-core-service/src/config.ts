@@ -1,3 +1,7 @@
+/**
+ * ai-core-service's settings: the environment schema, and the cross-checks that keep the timeouts consistent
+ * (a model keeps its whole deadline after the lookups; the breaker window covers the longest call).
+ */
 import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common/config';
 import { z } from 'zod';
 import { azureEndpoint, modelEndpoint, modelIssues, modelsSchema } from './models-config';

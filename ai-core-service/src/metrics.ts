@@ -1,3 +1,7 @@
+/**
+ * ai-core's Prometheus registry and the observers the adapters and domain report to (model calls, breakers,
+ * context lookups, write-backs, answer cache), so they record facts without knowing about Prometheus.
+ */
 import type { ModelName, ModelOutcome } from '@context-qa/common/contract';
 import { Counter, createMetrics, Gauge, Histogram } from '@context-qa/common/telemetry';
 import type { BreakerState, ModelObserver } from './adapters/models/guarded';

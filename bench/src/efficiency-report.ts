@@ -1,3 +1,7 @@
+/**
+ * The `efficiency` scenario's table in the benchmark report (report.ts): latency over the simulator,
+ * answered vs refused, and CPU-ms per answer for each of our processes against the bare-proxy floor.
+ */
 import { cpuMsPerAnswer, FLOOR } from './efficiency';
 import { markdownTable } from './markdown';
 import type { ScenarioResult } from './run';

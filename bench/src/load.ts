@@ -1,3 +1,7 @@
+/**
+ * Drives one load against a URL from the bench process and returns its latency percentiles: open loop at a
+ * fixed rate (testkit's steadyLoad, free of coordinated omission) or closed loop flat out (autocannon).
+ */
 import autocannon from 'autocannon';
 import { steadyLoad } from '@context-qa/testkit';
 

@@ -1,3 +1,7 @@
+/**
+ * Per-process CPU time and resident memory read from /proc (Linux), sampled around each bench scenario
+ * for the report's CPU% and RSS figures.
+ */
 import { readFileSync } from 'node:fs';
 
 /** CPU seconds used so far and resident memory of a process, from /proc (Linux). */

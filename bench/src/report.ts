@@ -1,3 +1,7 @@
+/**
+ * The benchmark report as markdown (bench/results/latest.md): the machine, one row per load scenario with
+ * CPU% per process, and the time-to-first-token, cost and efficiency tables.
+ */
 import { costTable } from './cost';
 import { efficiencyTable } from './efficiency-report';
 import { markdownTable } from './markdown';

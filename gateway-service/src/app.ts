@@ -1,3 +1,7 @@
+/**
+ * The gateway's Express app from its dependencies: the shared base, the playground page and the routes of one
+ * surface (public, admin or all). Kept pure so server.ts can build one per listener and tests one on fakes.
+ */
 import type { Express, RequestHandler } from 'express';
 import { baseApp } from '@context-qa/common/http';
 import { mountPlayground } from './entry-points/playground';

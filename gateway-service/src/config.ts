@@ -1,3 +1,7 @@
+/**
+ * gateway-service's settings: the environment schema (listeners, load shedding, API keys, rate limits) and
+ * the checks that refuse unsafe or inconsistent combinations at start-up.
+ */
 import { baseConfig, baseConfigIssues, env, withChecks } from '@context-qa/common/config';
 import { z } from 'zod';
 

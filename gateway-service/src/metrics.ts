@@ -1,3 +1,7 @@
+/**
+ * The gateway's Prometheus registry and the callbacks server.ts wires into its parts: API-key list health,
+ * rate-limit decisions and lost updates, and tokens per key.
+ */
 import { Counter, createMetrics, Gauge } from '@context-qa/common/telemetry';
 import type { ApiKeySource } from './adapters/api-key-source';
 import type { StoreFailure } from './domain/rate-limiter';

@@ -1,3 +1,7 @@
+/**
+ * Context administration behind ai-core's admin routes: one tenant's get, put and delete on the source of
+ * truth, each write followed by bringing the cache in line with the store (cache-sync.ts).
+ */
 import { type Tenant, tenantStoreKey } from '@context-qa/common/contract';
 import { logged, syncCache, type CacheSync, type CacheSyncDeps } from './cache-sync';
 

@@ -1,3 +1,7 @@
+/**
+ * Finding a question's context: its key (given, or a hash of the normalised prompt) and the cache-aside
+ * lookup (cache, then source of truth), with a write-back that never overwrites newer text.
+ */
 import { createHash } from 'node:crypto';
 import type { ContextSource } from '@context-qa/common/contract';
 import { logged, startWriteBack, type CacheSyncDeps } from './cache-sync';

@@ -1,3 +1,7 @@
+/**
+ * The gateway's API-key list from the secret store, re-read on an interval so keys rotate and are revoked
+ * without a restart; bad entries are skipped and a failed read keeps the last good list.
+ */
 import type { Logger } from '@context-qa/common/telemetry';
 import { apiKeyEntrySchema, type ApiKeyEntry } from '../domain/api-keys';
 import { refreshLoop } from './refresh-loop';

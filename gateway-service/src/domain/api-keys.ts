@@ -1,3 +1,7 @@
+/**
+ * API keys as the gateway stores and checks them: the secret's entry schema (hash, scope, tenants, limits),
+ * the constant-time lookup of a presented key, and what a caller's scope and tenants allow it.
+ */
 import { DEFAULT_TENANT, type Tenant, tenantSchema } from '@context-qa/common/contract';
 import { safeEqual, sha256Hex } from '@context-qa/common/crypto';
 import { z } from 'zod';

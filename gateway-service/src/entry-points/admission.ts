@@ -1,3 +1,7 @@
+/**
+ * Per-replica load shedding in front of the answer routes: new requests are refused at once (503 overloaded)
+ * when too many answers are in flight or the event loop runs late, before any auth, body or limit work.
+ */
 import type { RequestHandler } from 'express';
 import { refuse } from '../domain/outcomes';
 

@@ -1,3 +1,7 @@
+/**
+ * Loading manifests for the checks: YAML files or `kustomize build` output as documents tagged with their
+ * source, and the typed view of the fields the rules read.
+ */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+/** A client of the simulator's admin API (faults and counters), for tests, the bench and the test stack. */
 import type { RouteCount } from './counters';
 import type { Fault } from './faults';
 

@@ -1,3 +1,7 @@
+/**
+ * node:http helpers shared by the simulator's routes (it uses no framework): a size-bounded JSON body reader,
+ * JSON replies, and waits that end when the client disconnects.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const MAX_BODY_BYTES = 1_048_576;

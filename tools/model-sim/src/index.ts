@@ -1,3 +1,4 @@
+/** The simulator as a library: started in-process, or a running one driven through its admin client. */
 export * from './answer';
 export * from './client';
 export * from './counters';

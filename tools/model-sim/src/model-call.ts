@@ -1,3 +1,7 @@
+/**
+ * The fault pipeline both simulated APIs run each model request through (count, hang, delay, fail, else
+ * answer) and paced streaming that can break mid-stream, so Bedrock and Azure fail the same ways.
+ */
 import type { ServerResponse } from 'node:http';
 import type { Counters } from './counters';
 import type { ErrorSpec, Fault, FaultRegistry } from './faults';

@@ -1,3 +1,7 @@
+/**
+ * The simulator's HTTP server: the Bedrock Runtime and Azure OpenAI routes on one port, the loopback-only
+ * admin API (/admin/faults, /admin/counters) and /healthz.
+ */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAzure, AZURE_DEPLOYMENT_ROUTE, AZURE_V1_ROUTE } from './azure';

@@ -1,3 +1,7 @@
+/**
+ * What the Bedrock and Azure OpenAI adapters share around an SDK call: aborts and early stream ends mapped
+ * to ModelErrors, and the stream frame that ends only on the model's stop event and closes the connection.
+ */
 import { ModelError, type FinishReason, type StreamEvent, type Usage } from '../../domain/ports';
 
 /**
