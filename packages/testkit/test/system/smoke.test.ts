@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import { CONTEXT_TABLE, dynamoClient, Stack } from '../src';
+import { CONTEXT_TABLE, dynamoClient, Stack } from '../../src';
 
 describe('the Dapr runtime built from source, with real Redis and dynalite', () => {
   let stack: Stack;
