@@ -11,33 +11,31 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
 import { DEFAULT_TENANT, tenantStoreKey, type AskResponse } from '@context-qa/common';
-import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, Stack } from '@context-qa/testkit';
+import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, useStack } from '@context-qa/testkit';
 
 const WRITEBACK_DELAY_MS = 2500;
 const OLD = 'OLD-TEXT: the office is in Lyon.';
 const NEW = 'NEW-TEXT: the office moved to Nantes.';
 
 describe('cache coherence with a delayed write-back (components/local)', () => {
-  let stack: Stack;
   let gateway: string;
   let metricsUrl: string;
   let redis: ReturnType<typeof createClient>;
 
-  beforeAll(async () => {
+  const stack = useStack(async () => {
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    stack = await new Stack({
+    return {
       components: 'local',
       apps: serviceApps({ aiCoreEnv: { CACHE_WRITEBACK_DELAY_MS: String(WRITEBACK_DELAY_MS), METRICS_PORT: String(metricsPort) } }),
-    }).start();
+    };
+  });
+  beforeAll(async () => {
     gateway = stack.appUrl('gateway-service');
     redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
     await redis.connect();
-  }, 120_000);
-  afterAll(async () => {
-    await redis?.quit();
-    await stack?.stop();
   });
+  afterAll(() => redis?.quit());
 
   const send = (method: string, path: string, key: string, body?: unknown) =>
     fetch(`${gateway}${path}`, {

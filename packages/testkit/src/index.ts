@@ -12,3 +12,4 @@ export * from './otlp';
 export * from './gateway-urls';
 export * from './container';
 export * from './pod-contract';
+export * from './use-stack';

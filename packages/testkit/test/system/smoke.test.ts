@@ -7,15 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import { CONTEXT_TABLE, dynamoClient, Stack } from '../../src';
+import { CONTEXT_TABLE, dynamoClient, useStack } from '../../src';
 
 describe('the Dapr runtime built from source, with real Redis and dynalite', () => {
-  let stack: Stack;
   let echo: http.Server;
   let dapr: DaprClient;
   const seen: { method?: string; url?: string; body?: string }[] = [];
 
-  beforeAll(async () => {
+  const stack = useStack(async () => {
     // A plain HTTP app standing in for ai-core: records what its sidecar delivers.
     echo = http.createServer((req, res) => {
       let body = '';
@@ -27,14 +26,16 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
       });
     });
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-    stack = await new Stack({
+    return {
       apps: [
         { appId: 'ai-core-service', appPort: (echo.address() as AddressInfo).port },
         { appId: 'gateway-service', noApp: true },
       ],
       secrets: { 'smoke-secret': 's3cr3t' },
       simulator: false,
-    }).start();
+    };
+  });
+  beforeAll(() => {
     const car = stack.sidecar('ai-core-service');
     dapr = new DaprClient({
       daprHost: '127.0.0.1',
@@ -42,11 +43,9 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
       communicationProtocol: CommunicationProtocolEnum.HTTP,
       logger: { level: LogLevel.Error },
     });
-  }, 120_000);
-
+  });
   afterAll(async () => {
     await dapr?.stop();
-    await stack?.stop();
     echo?.close();
   });
 
