@@ -3,7 +3,7 @@
  * healthy model that always loses must not be judged by the race it lost.
  */
 import { Deadline, type ModelName } from '@context-qa/common';
-import { useSimulator } from './simulated-clouds';
+import { useSimulator } from '@context-qa/model-sim';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel } from '../src/adapters/models/bedrock';
 import { GuardedModel } from '../src/adapters/models/guarded';
