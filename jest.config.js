@@ -16,8 +16,10 @@
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] };
 const ignore = ['/node_modules/', '/dist/', '/.tools/', '/.dapr/'];
-// Checks every response from a gateway a Stack started against docs/openapi*.json.
-const gatewayResponses = ['<rootDir>/test/support/gateway-responses.ts'];
+// Every file: releases what roarr (under @dapr/dapr) holds on process.stdout.
+const teardown = ['<rootDir>/test/support/roarr-teardown.ts'];
+// And, where a gateway Stack starts, checks each of its responses against docs/openapi*.json.
+const gatewayResponses = [...teardown, '<rootDir>/test/support/gateway-responses.ts'];
 
 const tier = (displayName, testMatch, extra = {}) => ({
   displayName,
@@ -26,6 +28,7 @@ const tier = (displayName, testMatch, extra = {}) => ({
   testMatch,
   testPathIgnorePatterns: ignore,
   transform,
+  setupFilesAfterEnv: teardown,
   ...extra,
 });
 

@@ -22,6 +22,7 @@ let gateway: string;
 let context: BrowserContext;
 let page: Page;
 
+afterAll(() => browser?.close()); // before the stack stops: hooks run in the order declared
 beforeAll(() => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: \`make setup\` installs it (apt package chromium), or set CHROMIUM_PATH`);
 });
@@ -31,7 +32,6 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   gateway = stack.appUrl('gateway-service');
 }, 60_000);
-afterAll(() => browser?.close());
 beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();

@@ -22,6 +22,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
   let metricsUrl: string;
   let redis: ReturnType<typeof createClient>;
 
+  afterAll(() => redis?.quit()); // before the stack stops Redis: hooks run in the order declared
   const stack = useStack(async () => {
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -35,7 +36,6 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
     await redis.connect();
   });
-  afterAll(() => redis?.quit());
 
   const send = (method: string, path: string, key: string, body?: unknown) =>
     fetch(`${gateway}${path}`, {

@@ -14,6 +14,7 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
   let dapr: DaprClient;
   const seen: { method?: string; url?: string; body?: string }[] = [];
 
+  afterAll(() => dapr?.stop()); // before the stack stops its sidecar: hooks run in the order declared
   const stack = useStack(async () => {
     // A plain HTTP app standing in for ai-core: records what its sidecar delivers.
     echo = http.createServer((req, res) => {
@@ -44,10 +45,7 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
       logger: { level: LogLevel.Error },
     });
   });
-  afterAll(async () => {
-    await dapr?.stop();
-    echo?.close();
-  });
+  afterAll(() => echo?.close());
 
   test('when state is saved in context-cache, then it is a bare-key hash in Redis until deleted', async () => {
     const redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
