@@ -4,7 +4,7 @@
  * the gateway must not leave the old text in Redis or in the next answer.
  *
  * The interleaving is made deterministic with ai-core's test hook
- * CACHE_WRITEBACK_DELAY_MS (each write-back waits that long before writing);
+ * cacheWriteBackDelayMs (src/test-hooks.ts: each write-back waits that long before writing);
  * the test reads ai-core's own metrics to know the write-back is pending before
  * it sends the admin write, and finished before it looks.
  */
@@ -28,7 +28,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     return {
       components: 'local',
-      apps: serviceApps({ aiCoreEnv: { CACHE_WRITEBACK_DELAY_MS: String(WRITEBACK_DELAY_MS), METRICS_PORT: String(metricsPort) } }),
+      apps: serviceApps({ aiCoreEnv: { METRICS_PORT: String(metricsPort) }, testHooks: { aiCore: { cacheWriteBackDelayMs: WRITEBACK_DELAY_MS } } }),
     };
   });
   beforeAll(async () => {
