@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(PATH)
 # The Dapr CLI looks for <runtime-path>/.dapr/bin/daprd.
 export DAPR_RUNTIME_PATH := $(CURDIR)
 
-.PHONY: help setup build typecheck lint test bench dev dapr-run check-manifests openapi images push clean
+.PHONY: help setup build typecheck lint unit test bench dev dapr-run check-manifests openapi images push clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,8 +25,12 @@ lint: build ## ESLint (type-aware: needs the workspaces built) and Prettier's ch
 	@npx eslint . --max-warnings 0
 	@npx prettier --check .
 
-test: setup typecheck lint ## run every test (unit and integration against real daprd, Redis, dynalite)
-	@npx jest --ci
+# Tiers are jest projects chosen by folder (jest.config.js says which folder is which).
+unit: ## unit tests only, from the TypeScript sources: needs `npm ci` and nothing else (no setup, build, Dapr)
+	@npx jest --ci --selectProjects unit
+
+test: setup typecheck lint ## run every test but the cluster and container tiers: unit, system (real daprd, Redis, dynalite), browser
+	@npx jest --ci --selectProjects unit system browser
 
 bench: setup ## benchmark the whole local stack (~10 min) → bench/results/latest.{json,md}
 	@node bench/dist/run.js
@@ -45,7 +49,7 @@ check-manifests: build ## validate k8s/, components/ and dapr/ offline; DEPLOYAB
 .PHONY: check-cluster
 check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 control plane on loopback (first run builds it from Go modules)
 	@third_party/build dapr kube
-	@JEST_TIER=cluster npx jest --ci test/cluster
+	@npx jest --ci --selectProjects cluster
 
 openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas
 	@node packages/common/dist/openapi/gen.js
@@ -65,7 +69,7 @@ images: ## build both service images (docker or podman), check their size budget
 
 .PHONY: check-images
 check-images: setup build images ## container tier: the pipeline suite with both services as containers (read-only, non-root), image checks
-	@JEST_TIER=containers npx jest --ci test/containers
+	@npx jest --ci --selectProjects containers
 
 push: images ## push both images to ECR (needs AWS_ACCOUNT_ID, AWS_REGION and aws CLI credentials)
 	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(REGISTRY)

@@ -24,8 +24,6 @@ export const configSchema = withChecks(
     CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300).describe('TTL of context written back to the cache'),
     CACHE_TIMEOUT_MS: env.ms(300).describe("budget of one cache call; a slower cache counts as a miss (above the sidecar's 250 ms, so the sidecar ends the call)"),
     STORE_TIMEOUT_MS: env.ms(2000).describe("budget of one source-of-truth call (above the sidecar's 3 × 500 ms attempts)"),
-    // Test hook only: integration tests interleave an admin write with a write-back. Capped far below any cache TTL.
-    CACHE_WRITEBACK_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0).describe('TEST HOOK: hold each cache write-back this long; 0 in production'),
     CONTEXT_BUDGET_CHARS: z.coerce.number().int().positive().default(8000).describe('context longer than this is trimmed'),
     DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(4096).default(512),
     MODELS: modelsSchema.optional().describe('JSON array of the models served (see README); unset: llama4 on Bedrock and gpt4 on Azure from the variables below'),

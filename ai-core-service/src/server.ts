@@ -17,8 +17,9 @@ import { modelCards } from './domain/routing';
 import { MeteredModels } from './domain/spend';
 import { PendingWrites } from './domain/pending-writes';
 import { aiCoreMetrics } from './metrics';
+import type { TestHooks } from './test-hooks';
 
-export async function start(config: Config, logger: Logger) {
+export async function start(config: Config, logger: Logger, hooks: TestHooks = {}) {
   const dapr = createDaprClient(config);
   const writeBacks = new PendingWrites();
   // GenAI labels (provider, model id) from each provider's own telemetry identity; looked up at call time.
@@ -66,7 +67,7 @@ export async function start(config: Config, logger: Logger) {
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     logger,
     writeBacks,
-    writeBackDelayMs: config.CACHE_WRITEBACK_DELAY_MS,
+    writeBackDelayMs: hooks.cacheWriteBackDelayMs ?? 0,
     observe: metrics.context,
     observeWriteBack: metrics.writeBack,
   };

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@context-qa/common/config';
 import { configSchema } from '../src/config';
+import { testHooksFrom } from '../src/test-hooks';
 
 const base = { AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:4010' };
 const refusal = (env: Record<string, string>) => {
@@ -27,5 +28,13 @@ describe('ai-core configuration: limits that contradict each other are refused, 
     const err = refusal(env);
     expect(err).toBeInstanceOf(ConfigError);
     expect(err?.message).toMatch(message);
+  });
+});
+
+describe('the cache write-back delay (a test hook, not a setting)', () => {
+  test('when CACHE_WRITEBACK_DELAY_MS is in the environment, then the configuration has no such setting; only the test hooks take the delay', () => {
+    expect(loadConfig(configSchema, { ...base, CACHE_WRITEBACK_DELAY_MS: '2500' })).not.toHaveProperty('CACHE_WRITEBACK_DELAY_MS');
+    expect(testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"cacheWriteBackDelayMs":2500}' })).toEqual({ cacheWriteBackDelayMs: 2500 });
+    expect(() => testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"cacheWriteBackDelayMs":60000}' })).toThrow();
   });
 });

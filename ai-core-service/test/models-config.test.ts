@@ -1,6 +1,6 @@
 /** Models are data: MODELS and MODEL_PREFERENCE, resolved, refused, and a configured model answering. */
 import { ConfigError, loadConfig } from '@context-qa/common/config';
-import { startSimulator, type Simulator } from '@context-qa/model-sim';
+import { useSimulator } from '@context-qa/model-sim';
 import { createProvider } from '../src/adapters/models/registry';
 import { catalogue, configSchema, modelPreference, modelSpecs } from '../src/config';
 
@@ -81,17 +81,12 @@ describe('model catalogue configuration', () => {
 });
 
 describe('a model added by configuration only', () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'simulated', AWS_SECRET_ACCESS_KEY: 'simulated', AWS_EC2_METADATA_DISABLED: 'true' });
-    sim = await startSimulator();
-  });
-  afterAll(() => sim.stop());
+  const clouds = useSimulator();
 
   test('when MODELS adds a second Azure deployment and Bedrock Scout, then each builds and answers as itself, the Azure one with its own key', async () => {
     const config = loadConfig(configSchema, {
-      AZURE_OPENAI_ENDPOINT: sim.url,
-      BEDROCK_ENDPOINT: sim.url,
+      AZURE_OPENAI_ENDPOINT: clouds.sim.url,
+      BEDROCK_ENDPOINT: clouds.sim.url,
       ...models(
         { name: 'llama4', provider: 'bedrock', modelId: 'us.meta.llama4-maverick-17b-instruct-v1:0' },
         { name: 'gpt4', provider: 'azure-openai', deployment: 'gpt-4' },

@@ -4,8 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chunks } from '@context-qa/model-sim';
-import { useSimulator } from './simulated-clouds';
+import { chunks, useSimulator } from '@context-qa/model-sim';
 import { azureOpenAIModel } from '../src/adapters/models/azure-openai';
 import { bedrockModel, converseMessages } from '../src/adapters/models/bedrock';
 import { samplingFor } from '../src/adapters/models/sampling';
@@ -81,11 +80,7 @@ async function cutShort(target: string) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-const clouds = useSimulator();
-afterEach(async () => {
-  await clouds.admin.heal();
-  await clouds.admin.resetCounters();
-});
+const clouds = useSimulator({ afterEach: 'heal-and-reset' });
 const signal = () => new AbortController().signal;
 
 describe.each(CASES)('$kind provider', ({ op, target, make }) => {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
-import { daprBin, DEV_KEYS, freePort, httpOk, ManagedProcess, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
+import { daprBin, DEV_KEYS, freePort, httpOk, ManagedProcess, repoRoot, serviceApps, serviceMain, Stack } from '@context-qa/testkit';
 import { cost, LIMITED, limitedReplica } from './cost';
 import { load, type LoadSpec, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
@@ -293,18 +293,19 @@ function mergeWithPrevious(report: Report): void {
 /** A second gateway that calls ai-core's port directly: the no-sidecar baseline for scenario 1. */
 async function startDirectGateway(stack: Stack) {
   const port = await freePort();
+  // A test hook, not a setting: only the gateway's main-with-test-hooks.js takes a direct URL.
+  const direct = serviceMain('gateway-service', { aiCoreDirectUrl: stack.appUrl('ai-core-service') });
   const proc = new ManagedProcess({
     name: 'gateway-direct',
     command: process.execPath,
-    args: [path.join(repoRoot, 'gateway-service', 'dist', 'main.js')],
+    args: [direct.script],
     env: {
       HOST: '127.0.0.1',
       PORT: String(port),
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       DAPR_HTTP_PORT: String(stack.sidecar('gateway-service').ports.http), // API keys still come from the secret store
-      AI_CORE_DIRECT_URL: stack.appUrl('ai-core-service'),
-      BENCHMARK_MODE: 'true', // the gateway refuses a direct URL without it
+      ...direct.env,
       LOCAL_DEV: 'true', // the bench asks with the dev keys
     },
     logFile: path.join(stack.logDir, 'gateway-direct.log'),

@@ -32,11 +32,6 @@ export const configSchema = withChecks(
         'event-loop delay (ms, exponentially smoothed, ~60 ms time constant) beyond which new answer requests are refused (503 overloaded) while answers are under way: the replica is short of CPU; 0: not watched',
       ),
     AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
-    AI_CORE_DIRECT_URL: z
-      .url()
-      .optional()
-      .describe('benchmarks only (needs BENCHMARK_MODE=true): call ai-core at this URL without Dapr, to measure what the sidecars cost; no Dapr token is sent there'),
-    BENCHMARK_MODE: env.bool(false).describe('true only in benchmark runs: allows AI_CORE_DIRECT_URL, which bypasses the sidecars, their mTLS and access control'),
     SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),
     API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of key entries {id, scope, sha256, …} (README "Tenants")'),
     LOCAL_DEV: env
@@ -87,10 +82,6 @@ export const configSchema = withChecks(
   }),
   (c) => [
     ...baseConfigIssues(c),
-    // A direct URL skips the sidecars' mTLS, access control and resiliency: never by a stray variable in production.
-    ...(c.AI_CORE_DIRECT_URL && !c.BENCHMARK_MODE
-      ? [{ path: ['AI_CORE_DIRECT_URL'], message: 'is for benchmarks only: refused unless BENCHMARK_MODE=true (it bypasses Dapr)' }]
-      : []),
     // Else a healthy gateway would go unready between two refreshes.
     ...(c.API_KEYS_MAX_STALENESS_MS > c.API_KEYS_REFRESH_MS
       ? []

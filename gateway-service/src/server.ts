@@ -15,8 +15,9 @@ import { RateLimiter } from './domain/rate-limiter';
 import { DEV_KEY_HASHES } from './domain/api-keys';
 import type { LimitDeps } from './entry-points/limits';
 import { gatewayMetrics } from './metrics';
+import type { TestHooks } from './test-hooks';
 
-export async function start(config: Config, logger: Logger) {
+export async function start(config: Config, logger: Logger, hooks: TestHooks = {}) {
   const dapr = createDaprClient(config);
   const secret = daprSecret(dapr, config.SECRET_STORE, 2000);
   const metrics = gatewayMetrics();
@@ -44,7 +45,7 @@ export async function start(config: Config, logger: Logger) {
       warnStoreError(err);
     },
   });
-  const aiCore = daprInvoker(config);
+  const aiCore = daprInvoker({ ...config, AI_CORE_DIRECT_URL: hooks.aiCoreDirectUrl });
   // What each model, alias and strategy can cost in calls: ai-core's own table, re-read like the keys.
   const callTable = new CallTable(aiCore, config.RATE_LIMIT_ASSUMED_MAX_CALLS, logger);
   callTable.start(config.API_KEYS_REFRESH_MS);

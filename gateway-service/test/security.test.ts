@@ -1,7 +1,7 @@
 /**
  * The security review's items at the gateway: headers on every response, a
- * status-only /readyz, audit lines for admin reads, and AI_CORE_DIRECT_URL
- * (benchmarks only, never given the Dapr token).
+ * status-only /readyz, audit lines for admin reads, and the direct URL to ai-core
+ * (a test hook of the bench, not a setting; never given the Dapr token).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { daprInvoker } from '../src/adapters/ai-core-invoker';
 import type { AiCore } from '../src/domain/ports';
 import { createApp } from '../src/app';
 import { configSchema } from '../src/config';
+import { testHooksFrom } from '../src/test-hooks';
 import { limitDeps } from './fakes';
 
 const ADMIN_KEY = 'cqa_test_admin_9d3b7a1e5c';
@@ -98,15 +99,18 @@ describe('gateway audit lines for admin reads', () => {
   });
 });
 
-describe('AI_CORE_DIRECT_URL', () => {
-  const env = { AI_CORE_DIRECT_URL: 'http://127.0.0.1:8081' };
-
-  test('when it is set without BENCHMARK_MODE, then start is refused naming both', () => {
-    expect(() => loadConfig(configSchema, env)).toThrow(/AI_CORE_DIRECT_URL: .*BENCHMARK_MODE=true/);
+describe('a direct URL to ai-core (a test hook of the bench, not a setting)', () => {
+  test('when AI_CORE_DIRECT_URL is in the environment, then the configuration has no such setting: the gateway still calls through Dapr', () => {
+    const config = loadConfig(configSchema, { AI_CORE_DIRECT_URL: 'http://127.0.0.1:8081', BENCHMARK_MODE: 'true' });
+    expect(config).not.toHaveProperty('AI_CORE_DIRECT_URL');
+    expect(config).not.toHaveProperty('BENCHMARK_MODE');
   });
 
-  test('when it is set with BENCHMARK_MODE=true, then it is accepted', () => {
-    expect(loadConfig(configSchema, { ...env, BENCHMARK_MODE: 'true' }).AI_CORE_DIRECT_URL).toBe(env.AI_CORE_DIRECT_URL);
+  test('when the test hooks are read, then only the known hook is accepted, and only as a URL', () => {
+    expect(testHooksFrom({})).toEqual({});
+    expect(testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirectUrl":"http://127.0.0.1:8081"}' })).toEqual({ aiCoreDirectUrl: 'http://127.0.0.1:8081' });
+    expect(() => testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirectUrl":"not a url"}' })).toThrow();
+    expect(() => testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirecturl":"http://127.0.0.1:8081"}' })).toThrow();
   });
 
   test('when ai-core is called directly, then the Dapr token is not sent; through the sidecar it is', async () => {

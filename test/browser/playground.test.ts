@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { STRATEGIES } from '@context-qa/common/contract';
-import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, repoRoot, serviceApps, useStack } from '@context-qa/testkit';
 import { PLAYGROUND_CSP } from '../../gateway-service/src/entry-points/playground';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -17,23 +17,21 @@ const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'playground');
 const GPT = 'gpt-4';
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 
-let stack: Stack;
 let browser: Browser;
 let gateway: string;
 let context: BrowserContext;
 let page: Page;
 
-beforeAll(async () => {
+afterAll(() => browser?.close()); // before the stack stops: hooks run in the order declared
+beforeAll(() => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: \`make setup\` installs it (apt package chromium), or set CHROMIUM_PATH`);
+});
+const stack = useStack({ apps: serviceApps() });
+beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  stack = await new Stack({ apps: serviceApps() }).start();
   gateway = stack.appUrl('gateway-service');
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+}, 60_000);
 beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();

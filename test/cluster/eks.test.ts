@@ -1,7 +1,7 @@
 /**
  * The EKS overlay on a real Kubernetes control plane (1.34) with the real Dapr control
  * plane (1.18.3): what the cluster does with our manifests, not what a schema says.
- * `make check-cluster` (JEST_TIER=cluster); binaries from `third_party/build kube`.
+ * `make check-cluster` (the jest project `cluster`); binaries from `third_party/build kube`.
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

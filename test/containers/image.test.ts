@@ -3,7 +3,7 @@
  * service container behaves at SIGTERM and towards its root filesystem.
  */
 import http from 'node:http';
-import { ContainerProcess, DEV_KEYS, engine, podContract, removeContainer, serviceApps, serviceImage, Stack, type ServiceName } from '@context-qa/testkit';
+import { ContainerProcess, DEV_KEYS, engine, podContract, removeContainer, serviceApps, serviceImage, useStack, type Stack, type ServiceName } from '@context-qa/testkit';
 
 const SERVICES: ServiceName[] = ['gateway-service', 'ai-core-service'];
 
@@ -56,11 +56,7 @@ const answers = async (url: string, status: number, ms: number): Promise<boolean
 };
 
 describe('service containers as the manifests run them', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await new Stack({ components: 'memory', apps: serviceApps({ launch: 'container' }) }).start();
-  }, 120_000);
-  afterAll(() => stack?.stop());
+  const stack = useStack({ components: 'memory', apps: serviceApps({ launch: 'container' }) });
 
   const ask = (prompt: string) =>
     fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {
@@ -132,11 +128,7 @@ const engineOwnDiff = (image: string, user: string): string => {
 };
 
 describe('service containers on a writable root filesystem', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await new Stack({ components: 'memory', apps: serviceApps({ launch: 'container', container: { readOnlyRootFilesystem: false } }) }).start();
-  }, 120_000);
-  afterAll(() => stack?.stop());
+  const stack = useStack({ components: 'memory', apps: serviceApps({ launch: 'container', container: { readOnlyRootFilesystem: false } }) });
 
   test('when they have served context writes, answers and errors, then neither has written to its root filesystem', async () => {
     const gateway = stack.appUrl('gateway-service');

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { gatewayUrls } from '@context-qa/testkit/dist/gateway-urls';
+import { gatewayUrls } from '@context-qa/testkit/gateway-urls';
 import { OPENAPI_FILES, openApiDocument, serialise } from '@context-qa/common/openapi';
 import { takeViolations } from '../support/gateway-responses';
 import { ajvSchema, responseValidator, type ObservedResponse, type OpenApiDoc } from '../support/openapi-validator';

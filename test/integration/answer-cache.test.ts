@@ -7,13 +7,12 @@
 import type { AskResponse } from '@context-qa/common/contract';
 import type { ChatCompletion } from '@context-qa/common/openai';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { DEV_KEYS, freePort, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
+import { DEV_KEYS, freePort, serviceApps, useStack, type ComponentSet } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 
 describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components/%s', (components) => {
-  let stack: Stack;
   let sim: SimulatorAdmin;
   let gateway: string;
   let metricsPort = 0;
@@ -51,21 +50,25 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
   };
   const putContext = (key: string, text: string) => call(`/v1/context/${encodeURIComponent(key)}`, { method: 'PUT', key: DEV_KEYS.admin, body: { text } });
 
-  beforeAll(async () => {
-    metricsPort = await freePort();
-    stack = await new Stack({
-      components,
-      apps: serviceApps({
-        answerCache: true,
-        aiCoreEnv: { ANSWER_CACHE_TTL_SECONDS: '120', LOG_LEVEL: 'info', METRICS_PORT: String(metricsPort) },
-        gatewayEnv: { REQUEST_TIMEOUT_MS: '8000' },
-      }),
-    }).start();
+  const stack = useStack(
+    async () => {
+      metricsPort = await freePort();
+      return {
+        components,
+        apps: serviceApps({
+          answerCache: true,
+          aiCoreEnv: { ANSWER_CACHE_TTL_SECONDS: '120', LOG_LEVEL: 'info', METRICS_PORT: String(metricsPort) },
+          gatewayEnv: { REQUEST_TIMEOUT_MS: '8000' },
+        }),
+      };
+    },
+    { afterEach: 'heal' },
+  );
+
+  beforeAll(() => {
     sim = stack.simulator;
     gateway = stack.appUrl('gateway-service');
-  }, 120_000);
-  afterAll(() => stack?.stop());
-  afterEach(() => sim.heal());
+  });
 
   test('when a question is repeated, then the repeat is a hit that calls no model and says so', async () => {
     await putContext('ac/handbook', 'New hires get a laptop on day one.');

@@ -9,10 +9,9 @@
  * locally. Stores that read on every call (Kubernetes) need no restart.
  */
 import { writeFileSync } from 'node:fs';
-import { DEV_KEYS, devSecrets, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, devSecrets, serviceApps, useStack } from '@context-qa/testkit';
 
 describe('API keys from the secret store', () => {
-  let stack: Stack;
   let gateway: string;
   const secrets = devSecrets();
   const withMalformed = JSON.stringify([...(JSON.parse(secrets['gateway-api-keys']!) as unknown[]), { id: 'broken', scope: 'root', sha256: 'nothex' }]);
@@ -38,15 +37,15 @@ describe('API keys from the secret store', () => {
   /** local.file only reads its file at start-up. */
   const reloadSecretStore = () => stack.proc('daprd:gateway-service').restart();
 
-  beforeAll(async () => {
-    stack = await new Stack({
-      components: 'memory',
-      secrets: { ...secrets, 'gateway-api-keys': withMalformed },
-      apps: serviceApps({ gatewayEnv: { API_KEYS_REFRESH_MS: '200', LOG_LEVEL: 'info' } }),
-    }).start();
+  const stack = useStack({
+    components: 'memory',
+    secrets: { ...secrets, 'gateway-api-keys': withMalformed },
+    apps: serviceApps({ gatewayEnv: { API_KEYS_REFRESH_MS: '200', LOG_LEVEL: 'info' } }),
+  });
+
+  beforeAll(() => {
     gateway = stack.appUrl('gateway-service');
-  }, 120_000);
-  afterAll(() => stack?.stop());
+  });
 
   test('when the key list holds a malformed entry, then the gateway is ready and the valid keys are accepted', async () => {
     // The harness waited for /readyz: the very first request must not be a 401 or a 503.

@@ -4,39 +4,37 @@
  * the gateway must not leave the old text in Redis or in the next answer.
  *
  * The interleaving is made deterministic with ai-core's test hook
- * CACHE_WRITEBACK_DELAY_MS (each write-back waits that long before writing);
+ * cacheWriteBackDelayMs (src/test-hooks.ts: each write-back waits that long before writing);
  * the test reads ai-core's own metrics to know the write-back is pending before
  * it sends the admin write, and finished before it looks.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
 import { type AskResponse, DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
-import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, Stack } from '@context-qa/testkit';
+import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, freePort, serviceApps, useStack } from '@context-qa/testkit';
 
 const WRITEBACK_DELAY_MS = 2500;
 const OLD = 'OLD-TEXT: the office is in Lyon.';
 const NEW = 'NEW-TEXT: the office moved to Nantes.';
 
 describe('cache coherence with a delayed write-back (components/local)', () => {
-  let stack: Stack;
   let gateway: string;
   let metricsUrl: string;
   let redis: ReturnType<typeof createClient>;
 
-  beforeAll(async () => {
+  afterAll(() => redis?.quit()); // before the stack stops Redis: hooks run in the order declared
+  const stack = useStack(async () => {
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    stack = await new Stack({
+    return {
       components: 'local',
-      apps: serviceApps({ aiCoreEnv: { CACHE_WRITEBACK_DELAY_MS: String(WRITEBACK_DELAY_MS), METRICS_PORT: String(metricsPort) } }),
-    }).start();
+      apps: serviceApps({ aiCoreEnv: { METRICS_PORT: String(metricsPort) }, testHooks: { aiCore: { cacheWriteBackDelayMs: WRITEBACK_DELAY_MS } } }),
+    };
+  });
+  beforeAll(async () => {
     gateway = stack.appUrl('gateway-service');
     redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
     await redis.connect();
-  }, 120_000);
-  afterAll(async () => {
-    await redis?.quit();
-    await stack?.stop();
   });
 
   const send = (method: string, path: string, key: string, body?: unknown) =>

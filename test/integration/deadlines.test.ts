@@ -6,7 +6,7 @@
 import type { SimulatorAdmin } from '@context-qa/model-sim';
 import { type AskResponse, STRATEGIES } from '@context-qa/common/contract';
 import type { Problem } from '@context-qa/common/http';
-import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, serviceApps, useStack, type Stack } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
@@ -20,26 +20,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * fire during the tests, `gatewayBudgetMs` is the gateway's REQUEST_TIMEOUT_MS.
  */
 function withStack(modelTimeoutMs: number, gatewayBudgetMs: number) {
-  const ctx = {} as { stack: Stack; sim: SimulatorAdmin };
-  beforeAll(async () => {
-    ctx.stack = await new Stack({
-      apps: serviceApps({
-        aiCoreEnv: {
-          MODEL_TIMEOUT_MS: String(modelTimeoutMs),
-          REQUEST_TIMEOUT_MS: '65000',
-          SHUTDOWN_GRACE_MS: '65000',
-          BREAKER_VOLUME_THRESHOLD: '3',
-          BREAKER_RESET_TIMEOUT_MS: String(RESET_MS),
-          BREAKER_ROLLING_WINDOW_MS: '80000', // 0.9 × it at least REQUEST_TIMEOUT_MS: ai-core refuses a shorter window
-          LOG_LEVEL: 'warn',
-        },
-        gatewayEnv: { REQUEST_TIMEOUT_MS: String(gatewayBudgetMs), SHUTDOWN_GRACE_MS: String(gatewayBudgetMs), LOG_LEVEL: 'warn' },
-      }),
-    }).start();
-    ctx.sim = ctx.stack.simulator;
-  }, 120_000);
-  afterAll(() => ctx.stack?.stop());
-  return ctx;
+  const stack = useStack({
+    apps: serviceApps({
+      aiCoreEnv: {
+        MODEL_TIMEOUT_MS: String(modelTimeoutMs),
+        REQUEST_TIMEOUT_MS: '65000',
+        SHUTDOWN_GRACE_MS: '65000',
+        BREAKER_VOLUME_THRESHOLD: '3',
+        BREAKER_RESET_TIMEOUT_MS: String(RESET_MS),
+        BREAKER_ROLLING_WINDOW_MS: '80000', // 0.9 × it at least REQUEST_TIMEOUT_MS: ai-core refuses a shorter window
+        LOG_LEVEL: 'warn',
+      },
+      gatewayEnv: { REQUEST_TIMEOUT_MS: String(gatewayBudgetMs), SHUTDOWN_GRACE_MS: String(gatewayBudgetMs), LOG_LEVEL: 'warn' },
+    }),
+  });
+  return {
+    stack,
+    get sim(): SimulatorAdmin {
+      return stack.simulator;
+    },
+  };
 }
 
 function helpers(ctx: { stack: Stack; sim: SimulatorAdmin }) {

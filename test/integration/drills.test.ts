@@ -5,10 +5,9 @@
  */
 import type { AskResponse } from '@context-qa/common/contract';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { byStatus, DEV_KEYS, serviceApps, Stack, steadyLoad, type Sample } from '@context-qa/testkit';
+import { byStatus, DEV_KEYS, serviceApps, useStack, steadyLoad, type Sample } from '@context-qa/testkit';
 
 describe('fault drills', () => {
-  let stack: Stack;
   let sim: SimulatorAdmin;
   let gateway: string;
 
@@ -23,18 +22,20 @@ describe('fault drills', () => {
   const seed = (key: string, text: string) => stack.seedContextStore({ [key]: text });
   const statuses = (s: Sample[]) => byStatus(s);
 
-  beforeAll(async () => {
-    stack = await new Stack({
+  const stack = useStack(
+    {
       apps: serviceApps({
         aiCoreEnv: { MODEL_TIMEOUT_MS: '2000', BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn' },
         gatewayEnv: { REQUEST_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' },
       }),
-    }).start();
+    },
+    { afterEach: 'heal' },
+  );
+
+  beforeAll(() => {
     sim = stack.simulator;
     gateway = stack.appUrl('gateway-service');
-  }, 120_000);
-  afterAll(() => stack?.stop());
-  afterEach(() => sim.heal());
+  });
 
   test('when Redis dies under load, then there are no 5xx, context comes from DynamoDB, and Redis is used again once back', async () => {
     await seed('drill:redis', 'Durable context.');

@@ -6,20 +6,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Problem } from '@context-qa/common/http';
-import { DEV_KEYS, devSecrets, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, devSecrets, serviceApps, useStack } from '@context-qa/testkit';
 
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const UPSTREAM_WORDS = /arn:|123456789012|azure-openai-api-key|secret|AccessDenied|not authorized|ERR_/i;
 
 describe('errors that tell clients what they need and nothing more', () => {
-  let stack: Stack;
+  const stack = useStack(() => {
+    const { ['azure-openai-api-key']: _dropped, ...secrets } = devSecrets();
+    return { secrets, apps: serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }) };
+  });
 
   beforeAll(async () => {
-    const { ['azure-openai-api-key']: _dropped, ...secrets } = devSecrets();
-    stack = await new Stack({ secrets, apps: serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }) }).start();
     await stack.simulator.setFault(LLAMA, { failRate: 1, error: 'access-denied' });
-  }, 120_000);
-  afterAll(() => stack?.stop());
+  });
 
   test.each(['/v1/prompt', '/prompt'])('when both models fail on credentials, then %s answers 503 with codes only', async (route) => {
     const res = await fetch(`${stack.appUrl('gateway-service')}${route}`, {

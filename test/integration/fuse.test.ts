@@ -6,7 +6,7 @@
 import type { AskResponse } from '@context-qa/common/contract';
 import type { ChatCompletion } from '@context-qa/common/openai';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, serviceApps, useStack } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
@@ -14,20 +14,18 @@ const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const LONG_CONTEXT = Array.from({ length: 40 }, (_, i) => `fact${i}`).join(' ');
 
 describe('strategy fuse, end to end', () => {
-  let stack: Stack;
   let sim: SimulatorAdmin;
 
-  beforeAll(async () => {
-    stack = await new Stack({
+  const stack = useStack(
+    {
       apps: serviceApps({ aiCoreEnv: { MODEL_TIMEOUT_MS: '2000', FUSE_AGREEMENT_THRESHOLD: '0.8', LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }),
-    }).start();
+    },
+    { afterEach: 'heal-and-reset' },
+  );
+
+  beforeAll(async () => {
     sim = stack.simulator;
     await stack.seedContextStore({ 'fuse:long': LONG_CONTEXT });
-  }, 120_000);
-  afterAll(() => stack?.stop());
-  afterEach(async () => {
-    await sim.heal();
-    await sim.resetCounters();
   });
 
   const ask = async (body: Record<string, unknown>) => {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { AI_CORE_ROUTES, type AiCoreRoute, DEFAULT_TENANT, TENANT_HEADER } from '@context-qa/common/contract';
-import { DEV_KEYS, repoRoot, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, repoRoot, serviceApps, useStack } from '@context-qa/testkit';
 
 const DAPR_API_TOKEN = 'sidecar-api-token-for-tests';
 const APP_API_TOKEN = 'app-token-for-tests';
@@ -85,16 +85,15 @@ interface EksConfiguration {
 }
 
 describe('mTLS and access control with real sentry and sidecars', () => {
-  let stack: Stack;
   const eks = parse(readFileSync(path.join(repoRoot, 'k8s/base/dapr/configuration.yaml'), 'utf8')) as EksConfiguration;
   const namespace = eks.spec.accessControl.policies[0]!.namespace;
 
-  beforeAll(async () => {
+  const stack = useStack(() => {
     const [aiCore, gateway] = serviceApps({
       aiCoreEnv: { APP_API_TOKEN, DAPR_API_TOKEN },
       gatewayEnv: { DAPR_API_TOKEN },
     });
-    stack = await new Stack({
+    return {
       components: 'memory',
       mtls: true,
       namespace,
@@ -106,9 +105,8 @@ describe('mTLS and access control with real sentry and sidecars', () => {
         { ...gateway!, sidecarEnv: { DAPR_API_TOKEN } },
         { appId: 'intruder', noApp: true },
       ],
-    }).start();
-  }, 120_000);
-  afterAll(() => stack?.stop());
+    };
+  });
 
   const invoke = (from: string, method: string, path: string, body?: unknown, token: string | null = DAPR_API_TOKEN) =>
     fetch(`${stack.sidecar(from).httpUrl}/v1.0/invoke/ai-core-service/method${path}`, {

@@ -7,28 +7,29 @@
  */
 import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { DEV_KEYS, serviceApps, Stack } from '@context-qa/testkit';
+import { DEV_KEYS, serviceApps, useStack } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 
 describe('the OpenAI-compatible API with the official client', () => {
-  let stack: Stack;
   let sim: SimulatorAdmin;
   let client: OpenAI;
 
-  beforeAll(async () => {
-    stack = await new Stack({
+  const stack = useStack(
+    {
       apps: serviceApps({
         aiCoreEnv: { STREAM_IDLE_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '5000', BREAKER_VOLUME_THRESHOLD: '50', LOG_LEVEL: 'warn' },
         gatewayEnv: { LOG_LEVEL: 'warn' },
       }),
-    }).start();
+    },
+    { afterEach: 'heal' },
+  );
+
+  beforeAll(() => {
     sim = stack.simulator;
     client = new OpenAI({ baseURL: `${stack.appUrl('gateway-service')}/v1`, apiKey: DEV_KEYS.ask, maxRetries: 0 });
-  }, 120_000);
-  afterAll(() => stack?.stop());
-  afterEach(() => sim.heal());
+  });
 
   const messages = (q: string): OpenAI.ChatCompletionMessageParam[] => [
     { role: 'system', content: 'Answer briefly.' },

@@ -10,13 +10,12 @@ import { createClient } from 'redis';
 import { type AskResponse, DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
 import type { Problem } from '@context-qa/common/http';
 import type { SimulatorAdmin } from '@context-qa/model-sim';
-import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
+import { CONTEXT_TABLE, DEV_KEYS, dynamoClient, serviceApps, useStack, type ComponentSet } from '@context-qa/testkit';
 
 const GPT = 'gpt-4';
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 
 describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s', (components) => {
-  let stack: Stack;
   let sim: SimulatorAdmin;
   let gateway: string;
 
@@ -37,19 +36,21 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   /** What an ingestion job does: write straight into the source of truth through Dapr. */
   const seedStore = (key: string, text: string) => stack.seedContextStore({ [key]: text });
 
-  beforeAll(async () => {
-    stack = await new Stack({
+  const stack = useStack(
+    {
       components,
       apps: serviceApps({
         aiCoreEnv: { BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '3000', LOG_LEVEL: 'info' },
         gatewayEnv: { REQUEST_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
       }),
-    }).start();
+    },
+    { afterEach: 'heal' },
+  );
+
+  beforeAll(() => {
     sim = stack.simulator;
     gateway = stack.appUrl('gateway-service');
-  }, 120_000);
-  afterAll(() => stack?.stop());
-  afterEach(() => sim.heal());
+  });
 
   test('when context is put through the admin API, then the next answer is a cache hit that quotes it', async () => {
     const put = await call('/v1/context/handbook%2Fonboarding', { method: 'PUT', key: DEV_KEYS.admin, body: { text: 'New hires get a laptop on day one.' } });

@@ -8,7 +8,7 @@
  */
 import { sha256Hex } from '@context-qa/common/crypto';
 import type { Problem } from '@context-qa/common/http';
-import { devSecrets, gatewayReplica, httpOk, serviceApps, Stack, waitFor } from '@context-qa/testkit';
+import { devSecrets, gatewayReplica, httpOk, serviceApps, useStack, waitFor } from '@context-qa/testkit';
 
 const BURST_KEY = 'cqa_test_burst_3f8a2c';
 const BUDGET_KEY = 'cqa_test_budget_9d1e47';
@@ -40,24 +40,23 @@ function secrets(): Record<string, unknown> {
 }
 
 describe('rate limits across two gateway replicas (components/local)', () => {
-  let stack: Stack;
   let replicas: string[];
 
   // A short lease: a slot left by a dead replica frees itself within seconds.
   const gatewayEnv = { RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: '0', RATE_LIMIT_LEASE_SECONDS: String(LEASE_SECONDS) };
 
-  beforeAll(async () => {
-    stack = await new Stack({
-      secrets: secrets(),
-      apps: [
-        // No stored context in these prompts: estimate none, so the small daily budget fits a few answers.
-        ...serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn', ...gatewayEnv } }),
-        gatewayReplica('gateway-b', { LOG_LEVEL: 'warn', ...gatewayEnv, RATE_LIMIT_FAIL_CLOSED: 'true' }),
-      ],
-    }).start();
+  const stack = useStack({
+    secrets: secrets(),
+    apps: [
+      // No stored context in these prompts: estimate none, so the small daily budget fits a few answers.
+      ...serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn', ...gatewayEnv } }),
+      gatewayReplica('gateway-b', { LOG_LEVEL: 'warn', ...gatewayEnv, RATE_LIMIT_FAIL_CLOSED: 'true' }),
+    ],
+  });
+
+  beforeAll(() => {
     replicas = [stack.appUrl('gateway-service'), stack.appUrl('gateway-b')];
-  }, 120_000);
-  afterAll(() => stack?.stop());
+  });
 
   const ask = (base: string, key: string, prompt = 'limits?', signal?: AbortSignal) =>
     fetch(`${base}/v1/prompt`, {

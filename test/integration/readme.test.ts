@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, serviceApps, Stack } from '@context-qa/testkit';
+import { repoRoot, serviceApps, useStack } from '@context-qa/testkit';
 
 const SECTION = '## First request';
 /** Where the README says the gateway listens (README "Ports": 8080, `GATEWAY_PORT`). */
@@ -81,24 +81,16 @@ const exitCode = (err: { code?: unknown } | null): number => (err && typeof err.
 
 function run(script: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('bash', ['-c', script], { cwd, timeout: 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: exitCode(err), stdout, stderr }),
-    );
+    execFile('bash', ['-c', script], { cwd, timeout: 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => resolve({ code: exitCode(err), stdout, stderr }));
   });
 }
 
 describe('the README first request, run as written against a stack configured like make dev', () => {
-  let stack: Stack;
-  let gateway: string;
+  const stack = useStack({ apps: serviceApps({ answerCache: true }) });
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 
-  beforeAll(async () => {
-    stack = await new Stack({ apps: serviceApps({ answerCache: true }) }).start();
-    gateway = new URL(stack.appUrl('gateway-service')).host;
-  }, 120_000);
-  afterAll(() => stack?.stop());
-
   test('when its curl requests and its OpenAI SDK snippet are run, then each answers as the README says', async () => {
+    const gateway = new URL(stack.appUrl('gateway-service')).host;
     const blocks = firstRequestBlocks(readme);
     const shell = blocks.filter((b) => b.lang === 'bash');
     const sdk = blocks.filter((b) => b.lang === 'js');

@@ -6,7 +6,7 @@
  * produced, not its whole estimate.
  */
 import { sha256Hex } from '@context-qa/common/crypto';
-import { devSecrets, serviceApps, Stack, waitFor } from '@context-qa/testkit';
+import { devSecrets, serviceApps, useStack, waitFor } from '@context-qa/testkit';
 
 const ADMIN_KEY = 'cqa_test_spend_admin_61c2d9';
 const keyOf = (id: string) => `cqa_test_spend_${id}_4e7a10`;
@@ -33,18 +33,19 @@ function secrets(): Record<string, unknown> {
 }
 
 describe('what a key is charged (components/local)', () => {
-  let stack: Stack;
   let gateway: string;
 
-  beforeAll(async () => {
-    stack = await new Stack({
+  const stack = useStack(
+    {
       secrets: secrets(),
       apps: serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn', RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: '0' } }),
-    }).start();
+    },
+    { afterEach: 'heal' },
+  );
+
+  beforeAll(() => {
     gateway = stack.appUrl('gateway-service');
-  }, 120_000);
-  afterAll(() => stack?.stop());
-  afterEach(() => stack.simulator.heal());
+  });
 
   const post = (path: string, id: string, body: unknown, init: RequestInit = {}) =>
     fetch(`${gateway}${path}`, {

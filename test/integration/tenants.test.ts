@@ -8,7 +8,7 @@
 import type { AskResponse } from '@context-qa/common/contract';
 import { sha256Hex } from '@context-qa/common/crypto';
 import type { Problem } from '@context-qa/common/http';
-import { devSecrets, DEV_KEYS, serviceApps, Stack, type ComponentSet } from '@context-qa/testkit';
+import { devSecrets, DEV_KEYS, serviceApps, useStack, type ComponentSet } from '@context-qa/testkit';
 
 const KEYS = {
   askA: 'cqa_it_ask_team_a_7c1d',
@@ -36,7 +36,6 @@ const SECRET = 'Team A pays 42 euros per seat.';
 const questionKey = (q: string) => `sha256:${sha256Hex(q.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase())}`;
 
 describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (components) => {
-  let stack: Stack;
   let gateway: string;
 
   const call = (path: string, key: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
@@ -57,16 +56,16 @@ describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (co
   const put = (key: string, contextKey: string, text: string, headers: Record<string, string> = {}) =>
     call(`/v1/context/${encodeURIComponent(contextKey)}`, key, { method: 'PUT', body: { text }, headers });
 
+  const stack = useStack({
+    components,
+    secrets: secrets(),
+    apps: serviceApps({ answerCache: true, aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }),
+  });
+
   beforeAll(async () => {
-    stack = await new Stack({
-      components,
-      secrets: secrets(),
-      apps: serviceApps({ answerCache: true, aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }),
-    }).start();
     gateway = stack.appUrl('gateway-service');
     expect((await put(KEYS.adminA, 'pricing', SECRET)).status).toBe(200);
-  }, 120_000);
-  afterAll(() => stack?.stop());
+  });
 
   test("when team B asks with team A's context key on /v1/prompt and /prompt, then it answers without A's text and reveals no source", async () => {
     const own = await ask(KEYS.askA, { prompt: 'What does a seat cost?', contextKey: 'pricing' });

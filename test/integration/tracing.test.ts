@@ -3,7 +3,7 @@
  * context reads → each model call, exported over OTLP by the services and the
  * sidecars to an in-test receiver (no Jaeger needed).
  */
-import { DEV_KEYS, OtlpReceiver, serviceApps, SPAN_KIND, spanTree, Stack, type ReceivedSpan } from '@context-qa/testkit';
+import { DEV_KEYS, OtlpReceiver, serviceApps, SPAN_KIND, spanTree, useStack, type ReceivedSpan } from '@context-qa/testkit';
 
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
@@ -11,19 +11,15 @@ const PROMPT = 'What does the quarterly report say about churn?';
 const CONTEXT = 'Churn fell to 2.1 percent in the third quarter.';
 
 describe('tracing: one trace per request, end to end', () => {
-  let stack: Stack;
   let otlp: OtlpReceiver;
 
-  beforeAll(async () => {
+  const stack = useStack(async () => {
     otlp = await OtlpReceiver.start();
     // Export within 100 ms instead of the SDKs' 5 s batch delay (the Node SDK and daprd's Go SDK both read it).
-    stack = await new Stack({ apps: serviceApps(), tracing: { otlpEndpoint: otlp.endpoint, env: { OTEL_BSP_SCHEDULE_DELAY: '100' } } }).start();
-    await stack.seedContextStore({ 'reports/q3': CONTEXT });
-  }, 120_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await otlp?.stop();
+    return { apps: serviceApps(), tracing: { otlpEndpoint: otlp.endpoint, env: { OTEL_BSP_SCHEDULE_DELAY: '100' } } };
   });
+  beforeAll(() => stack.seedContextStore({ 'reports/q3': CONTEXT }));
+  afterAll(() => otlp?.stop()); // after the stack's own afterAll (hooks run in the order declared)
 
   const ask = (requestId: string, strategy = 'both') =>
     fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {

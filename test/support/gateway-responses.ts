@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gatewayUrls } from '@context-qa/testkit/dist/gateway-urls';
+import { gatewayUrls } from '@context-qa/testkit/gateway-urls';
 import { responseValidator, sseData, type ObservedResponse, type OpenApiDoc } from './openapi-validator';
 
 const DOCS = ['docs/openapi.json', 'docs/openapi-admin.json'];

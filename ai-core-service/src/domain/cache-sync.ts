@@ -33,7 +33,7 @@ export interface CacheSyncDeps {
   logger: Logger;
   /** Where write-backs run off the response path; shutdown drains it. */
   writeBacks: PendingWrites;
-  /** TEST HOOK (CACHE_WRITEBACK_DELAY_MS): hold each write-back this long so tests can interleave admin writes. */
+  /** Test hook (test-hooks.ts, never a setting): hold each write-back this long so tests can interleave admin writes. */
   writeBackDelayMs?: number;
   observeWriteBack?: (outcome: WriteBackOutcome) => void;
 }

@@ -1,3 +1,7 @@
+/**
+ * The stacks' backing services as child processes on loopback: Redis (the cache), dynalite (DynamoDB,
+ * with the context table) and the model simulator, so tests can stop and restart them.
+ */
 import net from 'node:net';
 import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -1,3 +1,7 @@
+/**
+ * Running the services' images instead of their dist/: the container engine (podman or docker), run arguments
+ * that mirror each k8s Deployment's security settings, and removal of containers left behind.
+ */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from './paths';

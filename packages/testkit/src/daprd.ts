@@ -1,3 +1,7 @@
+/**
+ * Real daprd sidecars for the test stacks: loopback ports, launch flags, readiness on the outbound healthz,
+ * and a per-stack copy of dapr/config.yaml so each stack's sidecars resolve only each other.
+ */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';

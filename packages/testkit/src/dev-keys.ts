@@ -1,3 +1,7 @@
+/**
+ * The published dev API keys and components/dev-secrets.json, the local secret store holding their hashes
+ * (the stacks' default secrets). Valid in local dev only (the gateway's LOCAL_DEV).
+ */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './paths';

@@ -1,3 +1,4 @@
+/** The testkit's entry point: the stack, processes and helpers that integration tests and the bench use. */
 export * from './backing';
 export * from './daprd';
 export * from './paths';
@@ -12,3 +13,4 @@ export * from './otlp';
 export * from './gateway-urls';
 export * from './container';
 export * from './pod-contract';
+export * from './use-stack';

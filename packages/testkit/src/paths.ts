@@ -1,3 +1,7 @@
+/**
+ * Where things are on disk for the harness: the repository root (from src/ or dist/), the locally built
+ * Dapr binaries, and the component sets the sidecars load.
+ */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 

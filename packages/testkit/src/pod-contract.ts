@@ -1,3 +1,7 @@
+/**
+ * Reads from k8s/base what each service's Deployment sets for its container (env, user, read-only root,
+ * capabilities, tmp volumes, grace period), so containers in tests run as they would in the cluster.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';

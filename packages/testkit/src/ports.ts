@@ -1,3 +1,7 @@
+/**
+ * Loopback port helpers for the test stacks: free ports handed out below the ephemeral range (so no outgoing
+ * connection takes one first), and polling until a process is ready.
+ */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 

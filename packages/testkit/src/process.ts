@@ -1,3 +1,7 @@
+/**
+ * A child process that tests and the dev stack start, stop and restart, with its output in a log file,
+ * a readiness probe, and a kill on exit so none outlives the run.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { waitFor } from './ports';

@@ -1,3 +1,7 @@
+/**
+ * Dapr sentry (the mTLS certificate authority) in standalone mode for stacks with mTLS, and the flags and env
+ * each sidecar needs to join it, so access-control policies match SPIFFE identities locally too.
+ */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { daprBin } from './paths';

@@ -1,3 +1,7 @@
+/**
+ * The two services as stack apps, each with its own sidecar, run from dist/ or as containers: ai-core pointed
+ * at the model simulator, the gateway (or another replica) accepting the dev keys.
+ */
 import path from 'node:path';
 import { repoRoot } from './paths';
 import type { ServiceName } from './pod-contract';
@@ -25,6 +29,18 @@ export interface ServiceOptions {
   launch?: Launch;
   /** Container settings to change from their manifest's (e.g. a writable root, to see what a service writes). */
   container?: Partial<ContainerRun>;
+  /**
+   * Test hooks (each service's src/test-hooks.ts), e.g. `{ aiCore: { cacheWriteBackDelayMs: 2500 } }`:
+   * that service then runs from dist/main-with-test-hooks.js, the hooks in CONTEXT_QA_TEST_HOOKS.
+   * Not settings: the services' main.js never reads them. Host processes only.
+   */
+  testHooks?: { aiCore?: Record<string, unknown>; gateway?: Record<string, unknown> };
+}
+
+/** The entry point of a service on the host, and its hooks' variable when a test gives some (see ServiceOptions.testHooks). */
+export function serviceMain(service: ServiceName, hooks?: Record<string, unknown>): { script: string; env: NodeJS.ProcessEnv } {
+  if (!hooks) return { script: path.join(repoRoot, service, 'dist', 'main.js'), env: {} };
+  return { script: path.join(repoRoot, service, 'dist', 'main-with-test-hooks.js'), env: { CONTEXT_QA_TEST_HOOKS: JSON.stringify(hooks) } };
 }
 
 /** ai-core's model settings pointing at the simulator; the SDKs still sign and authenticate. */
@@ -40,14 +56,13 @@ export const simulatedClouds = (simulatorUrl: string): NodeJS.ProcessEnv => ({
 /** Every stack here is local dev: the published dev keys (dev-keys.ts) are accepted. */
 const LOCAL_GATEWAY_ENV = { LOCAL_DEV: 'true' };
 
-const main = (service: string) => path.join(repoRoot, service, 'dist', 'main.js');
-
 /** One service from its built dist/ (or its image), with its own sidecar. */
 function serviceApp(
   appId: ServiceName,
   ports: ServicePorts[keyof ServicePorts] | undefined,
   env: (stack: AppContext['stack']) => NodeJS.ProcessEnv,
   opts: Pick<ServiceOptions, 'launch' | 'container'> = {},
+  hooks?: Record<string, unknown>,
 ): AppSpec {
   return {
     appId,
@@ -62,7 +77,11 @@ function serviceApp(
         ...env(stack),
       };
       // Ready, not just alive: a gateway without its key list would answer 503 to a valid key.
-      if ((opts.launch ?? defaultLaunch()) === 'host') return { command: process.execPath, args: [main(appId)], readyPath: '/readyz', env: serviceEnv };
+      if ((opts.launch ?? defaultLaunch()) === 'host') {
+        const main = serviceMain(appId, hooks);
+        return { command: process.execPath, args: [main.script], readyPath: '/readyz', env: { ...serviceEnv, ...main.env } };
+      }
+      if (hooks) throw new Error(`test hooks need ${appId} on the host: its image runs main.js, which has none`);
       const run = containerRun(appId, `${appId}-${appPort}`, opts.container);
       return {
         command: containerEngine(),
@@ -92,7 +111,8 @@ export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
         ...opts.aiCoreEnv,
       }),
       opts,
+      opts.testHooks?.aiCore,
     ),
-    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...LOCAL_GATEWAY_ENV, ...opts.gatewayEnv }), opts),
+    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...LOCAL_GATEWAY_ENV, ...opts.gatewayEnv }), opts, opts.testHooks?.gateway),
   ];
 }

@@ -1,3 +1,7 @@
+/**
+ * The whole system on loopback for integration tests, the bench and `make dev`: backing services, simulator,
+ * sentry when mTLS is on, and each app with its daprd sidecar, every one a process tests can stop.
+ */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

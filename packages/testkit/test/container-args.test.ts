@@ -1,7 +1,13 @@
 /** How the container tier turns a Deployment of k8s/base into an engine's `run` (no engine needed here). */
 import { containerArgs, containerRun, podContract } from '../src';
 
-const valuesOf = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : a.startsWith(`${flag}=`) ? [a.slice(flag.length + 1)] : []));
+/** A flag's values, whether given as `--flag value` or `--flag=value`. */
+function valuesOf(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => {
+    if (a === flag) return [args[i + 1]!];
+    return a.startsWith(`${flag}=`) ? [a.slice(flag.length + 1)] : [];
+  });
+}
 
 describe.each(['gateway-service', 'ai-core-service'] as const)('the %s Deployment as a container', (service) => {
   const contract = podContract(service);

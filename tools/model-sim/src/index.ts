@@ -6,3 +6,4 @@ export * from './faults';
 export { startSimulator, type Simulator, type SimulatorOptions } from './server';
 export { KNOWN_MODELS } from './bedrock';
 export { API_VERSIONS } from './azure';
+export { useSimulator, type SimulatedClouds } from './use-simulator';

@@ -1,6 +1,6 @@
 /** The real openai client (AzureOpenAI and the v1 route) against the simulator. */
 import OpenAI, { APIConnectionError, AzureOpenAI, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
-import { SimulatorAdmin, startSimulator, type Simulator } from '../src';
+import { useSimulator } from '../src';
 
 const DEPLOYMENT = 'gpt-4';
 const API_VERSION = '2024-10-21';
@@ -10,11 +10,10 @@ const MESSAGES = [
 ];
 
 describe('Azure OpenAI simulator', () => {
-  let sim: Simulator;
-  let admin: SimulatorAdmin;
+  const clouds = useSimulator({ afterEach: 'heal-and-reset' });
   const azure = (opts: { timeout?: number; apiVersion?: string; deployment?: string } = {}) =>
     new AzureOpenAI({
-      endpoint: sim.url,
+      endpoint: clouds.sim.url,
       apiKey: 'sim-key',
       apiVersion: opts.apiVersion ?? API_VERSION,
       deployment: opts.deployment ?? DEPLOYMENT,
@@ -24,16 +23,6 @@ describe('Azure OpenAI simulator', () => {
   const ask = (client = azure()) => client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, max_tokens: 200 });
   const askStream = (client = azure()) => client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
 
-  beforeAll(async () => {
-    sim = await startSimulator();
-    admin = new SimulatorAdmin(sim.url);
-  });
-  afterAll(() => sim.stop());
-  afterEach(async () => {
-    await admin.heal();
-    await admin.resetCounters();
-  });
-
   test('when a deployment is asked, then the answer names it, quotes the context and reports usage', async () => {
     const out = await ask();
     const text = out.choices[0]?.message.content ?? '';
@@ -41,11 +30,11 @@ describe('Azure OpenAI simulator', () => {
     expect(text).toContain('"Paris is the capital of France."');
     expect(out.choices[0]?.finish_reason).toBe('stop');
     expect(out.usage?.total_tokens).toBe(out.usage!.prompt_tokens + out.usage!.completion_tokens);
-    expect(await admin.requests('chat', DEPLOYMENT)).toBe(1);
+    expect(await clouds.admin.requests('chat', DEPLOYMENT)).toBe(1);
   });
 
   test('when the v1 route is used with a bearer token, then the deployment comes from `model`', async () => {
-    const v1 = new OpenAI({ baseURL: `${sim.url}/openai/v1`, apiKey: 'entra-token', maxRetries: 0 });
+    const v1 = new OpenAI({ baseURL: `${clouds.sim.url}/openai/v1`, apiKey: 'entra-token', maxRetries: 0 });
     const out = await v1.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES });
     expect(out.choices[0]?.message.content).toContain('[gpt-4o]');
   });
@@ -92,7 +81,7 @@ describe('Azure OpenAI simulator', () => {
     const err = await ask(azure({ apiVersion: '1999-01-01' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
     expect((err as BadRequestError).message).toContain('API version not supported');
-    const res = await fetch(`${sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions`, {
+    const res = await fetch(`${clouds.sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions`, {
       method: 'POST',
       headers: { 'api-key': 'k', 'content-type': 'application/json' },
       body: JSON.stringify({ messages: MESSAGES }),
@@ -101,7 +90,7 @@ describe('Azure OpenAI simulator', () => {
   });
 
   test('when no api-key or bearer token is sent, then 401', async () => {
-    const res = await fetch(`${sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`, {
+    const res = await fetch(`${clouds.sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: MESSAGES }),
@@ -111,31 +100,31 @@ describe('Azure OpenAI simulator', () => {
   });
 
   test('when throttled, then RateLimitError with retry-after', async () => {
-    await admin.setFault(DEPLOYMENT, { failRate: 1, error: 'throttling' });
+    await clouds.admin.setFault(DEPLOYMENT, { failRate: 1, error: 'throttling' });
     const err = await ask().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect((err as RateLimitError).headers.get('retry-after')).toBe('1');
   });
 
   test.each(['internal', 'unavailable'])('when %s is injected, then InternalServerError', async (error) => {
-    await admin.setFault(DEPLOYMENT, { failRate: 1, error });
+    await clouds.admin.setFault(DEPLOYMENT, { failRate: 1, error });
     await expect(ask()).rejects.toBeInstanceOf(InternalServerError);
-    expect((await admin.counters())[`chat ${DEPLOYMENT}`]).toMatchObject({ requests: 1, errors: 1 });
+    expect((await clouds.admin.counters())[`chat ${DEPLOYMENT}`]).toMatchObject({ requests: 1, errors: 1 });
   });
 
   test('when the deployment hangs, then the call ends in the client timeout', async () => {
-    await admin.setFault(DEPLOYMENT, { hang: true });
+    await clouds.admin.setFault(DEPLOYMENT, { hang: true });
     const t0 = Date.now();
     const err = await ask(azure({ timeout: 300 })).catch((e: unknown) => e);
     // Plain Node gives APIConnectionTimeoutError; under jest's VM the SDK cannot tell
     // its AbortError from another realm's and reports the parent class.
     expect(err).toBeInstanceOf(APIConnectionError);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
-    expect(await admin.requests('chat', DEPLOYMENT)).toBe(1);
+    expect(await clouds.admin.requests('chat', DEPLOYMENT)).toBe(1);
   });
 
   test.each([0, 2])('when the stream fails after %d chunks, then iterating throws instead of returning a short answer', async (n) => {
-    await admin.setFault(DEPLOYMENT, { failAfterChunks: n });
+    await clouds.admin.setFault(DEPLOYMENT, { failAfterChunks: n });
     let deltas = 0;
     const run = async () => {
       for await (const c of await askStream()) if (c.choices[0]?.delta?.content) deltas++;
@@ -145,7 +134,7 @@ describe('Azure OpenAI simulator', () => {
   });
 
   test('when the connection drops mid-stream, then iterating throws', async () => {
-    await admin.setFault(DEPLOYMENT, { failAfterChunks: 1, midStream: 'drop', chunkDelayMs: 10 });
+    await clouds.admin.setFault(DEPLOYMENT, { failAfterChunks: 1, midStream: 'drop', chunkDelayMs: 10 });
     const run = async () => {
       for await (const _ of await askStream());
     };

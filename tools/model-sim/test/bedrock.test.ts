@@ -16,17 +16,16 @@ import {
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SimulatorAdmin, startSimulator, type Simulator } from '../src';
+import { useSimulator } from '../src';
 
 const MODEL = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const PROMPT = 'Answer from the context.\n<context>The moon is made of basalt.</context>\nWhat is the moon made of?';
 
 describe('Bedrock Runtime simulator', () => {
-  let sim: Simulator;
-  let admin: SimulatorAdmin;
+  const clouds = useSimulator({ afterEach: 'heal-and-reset' });
   const client = (requestTimeout?: number) =>
     new BedrockRuntimeClient({
-      endpoint: sim.url,
+      endpoint: clouds.sim.url,
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
       // HTTP/1.1: the SDK's default HTTP/2 handler is not served by the simulator.
@@ -36,16 +35,6 @@ describe('Bedrock Runtime simulator', () => {
     });
   const converse = (text = PROMPT, modelId = MODEL) => new ConverseCommand({ modelId, messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 256 } });
 
-  beforeAll(async () => {
-    sim = await startSimulator();
-    admin = new SimulatorAdmin(sim.url);
-  });
-  afterAll(() => sim.stop());
-  afterEach(async () => {
-    await admin.heal();
-    await admin.resetCounters();
-  });
-
   test('when Converse is called, then the answer names the model, quotes the context and reports usage', async () => {
     const out = await client().send(converse());
     const text = out.output?.message?.content?.[0]?.text ?? '';
@@ -54,7 +43,7 @@ describe('Bedrock Runtime simulator', () => {
     expect(out.stopReason).toBe('end_turn');
     expect(out.usage?.inputTokens).toBe(Math.ceil(PROMPT.length / 4));
     expect(out.usage?.totalTokens).toBe(out.usage!.inputTokens! + out.usage!.outputTokens!);
-    expect(await admin.requests('converse', MODEL)).toBe(1);
+    expect(await clouds.admin.requests('converse', MODEL)).toBe(1);
   });
 
   test('when maxTokens is small, then the answer is cut and stopReason is max_tokens', async () => {
@@ -111,7 +100,7 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test('when the request is not SigV4-signed, then AccessDeniedException (403)', async () => {
-    const res = await fetch(`${sim.url}/model/${encodeURIComponent(MODEL)}/converse`, { method: 'POST', body: '{}' });
+    const res = await fetch(`${clouds.sim.url}/model/${encodeURIComponent(MODEL)}/converse`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(403);
     expect(res.headers.get('x-amzn-errortype')).toBe('AccessDeniedException');
   });
@@ -150,26 +139,26 @@ describe('Bedrock Runtime simulator', () => {
     ['model-error', ModelErrorException, 424],
     ['access-denied', AccessDeniedException, 403],
   ] as const)('when %s is injected, then the SDK raises its own %p (HTTP %d)', async (error, cls, status) => {
-    await admin.setFault(MODEL, { failRate: 1, error });
+    await clouds.admin.setFault(MODEL, { failRate: 1, error });
     const err = await client()
       .send(converse())
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(cls);
     expect((err as InstanceType<typeof cls>).$metadata.httpStatusCode).toBe(status);
-    expect((await admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 1, errors: 1 });
+    expect((await clouds.admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 1, errors: 1 });
   });
 
   test('when the model hangs, then the call ends in the client timeout and the simulator counted it', async () => {
-    await admin.setFault(MODEL, { hang: true });
+    await clouds.admin.setFault(MODEL, { hang: true });
     const err = await client(300)
       .send(converse())
       .catch((e: unknown) => e);
     expect((err as Error).name).toBe('TimeoutError');
-    expect(await admin.requests('converse', MODEL)).toBe(1);
+    expect(await clouds.admin.requests('converse', MODEL)).toBe(1);
   });
 
   test('when the model hangs and the caller aborts, then the call rejects with AbortError', async () => {
-    await admin.setFault(MODEL, { hang: true });
+    await clouds.admin.setFault(MODEL, { hang: true });
     const err = await client()
       .send(converse(), { abortSignal: AbortSignal.timeout(200) })
       .catch((e: unknown) => e);
@@ -177,14 +166,14 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test('when latency is injected, then the answer comes no sooner', async () => {
-    await admin.setFault(MODEL, { latencyMs: 150 });
+    await clouds.admin.setFault(MODEL, { latencyMs: 150 });
     const t0 = Date.now();
     await client().send(converse());
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
   });
 
   test.each([0, 2])('when the stream fails after %d chunks, then iterating throws ModelStreamErrorException', async (n) => {
-    await admin.setFault(MODEL, { failAfterChunks: n });
+    await clouds.admin.setFault(MODEL, { failAfterChunks: n });
     const out = await client().send(new ConverseStreamCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: PROMPT }] }] }));
     let deltas = 0;
     const err = await (async () => {
@@ -195,7 +184,7 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test('when the connection drops mid-stream, then iterating throws rather than ending quietly', async () => {
-    await admin.setFault(MODEL, { failAfterChunks: 1, midStream: 'drop' });
+    await clouds.admin.setFault(MODEL, { failAfterChunks: 1, midStream: 'drop' });
     // Depending on when the drop lands, send() or the iteration fails: either way an error.
     const run = async () => {
       const out = await client().send(new ConverseStreamCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: PROMPT }] }] }));
@@ -205,11 +194,11 @@ describe('Bedrock Runtime simulator', () => {
   });
 
   test('when a failure rate is set, then some requests fail and the counters add up', async () => {
-    await admin.setFault(MODEL, { failRate: 0.5, error: 'throttling' });
+    await clouds.admin.setFault(MODEL, { failRate: 0.5, error: 'throttling' });
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => client().send(converse())));
     const failed = results.filter((r) => r.status === 'rejected').length;
     expect(failed).toBeGreaterThan(0);
     expect(failed).toBeLessThan(20);
-    expect((await admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 20, errors: failed, abandoned: 0 });
+    expect((await clouds.admin.counters())[`converse ${MODEL}`]).toMatchObject({ requests: 20, errors: failed, abandoned: 0 });
   });
 });

@@ -1,3 +1,7 @@
+/**
+ * Start-up config loading: parses the environment once against a service's zod schema (failing with every
+ * bad variable named) and offers env helpers for ports, durations and booleans.
+ */
 import { z } from 'zod';
 
 /** Thrown when the environment does not satisfy a service's schema; the message names each variable. */

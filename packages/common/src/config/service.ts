@@ -1,3 +1,7 @@
+/**
+ * Env settings every service shares (listeners, logging, timeouts, shutdown, own Dapr sidecar), plus
+ * start-up checks that refuse limits which contradict each other.
+ */
 import { z } from 'zod';
 import { env } from './load';
 

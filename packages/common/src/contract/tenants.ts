@@ -1,3 +1,7 @@
+/**
+ * Tenant ids as the gateway and ai-core agree on them: the format, the default tenant, and the store key
+ * that scopes a tenant's context.
+ */
 import { z } from 'zod';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * Hashing helpers: SHA-256 hex (API key digests, cache keys), a short key hash that logs may show in place
+ * of a context key, and constant-time comparison for secrets.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');

@@ -1,3 +1,7 @@
+/**
+ * Access log: one line per request (id, method, route pattern, status, latency), never the raw URL, which
+ * may hold a prompt; routes add fields via noteAccess, also copied to the trace span.
+ */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';

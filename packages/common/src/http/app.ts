@@ -1,3 +1,7 @@
+/**
+ * The Express app both services start from: request id, security headers, access log and (optionally)
+ * HTTP metrics in front of every route.
+ */
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from '../telemetry';
 import { accessLog } from './access-log';

@@ -1,3 +1,7 @@
+/**
+ * HTTP listeners with request limits and graceful close (in-flight requests may finish), and the separate
+ * internal port for /metrics and readiness that the public ingress never exposes.
+ */
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import type { Registry } from '../telemetry';

@@ -1,3 +1,7 @@
+/**
+ * Error handler for OpenAI-compatible routes: writes errors in OpenAI's shape, which its SDKs parse, instead
+ * of problem+json, with the same status and code.
+ */
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { openAiError } from '../openai';

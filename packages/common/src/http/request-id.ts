@@ -1,3 +1,7 @@
+/**
+ * Request-id middleware: accepts a well-formed x-request-id or makes one, echoes it, and scopes it so every
+ * log line (and the trace span) carries it.
+ */
 import { trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';

@@ -1,3 +1,7 @@
+/**
+ * Route registration and error tail for both services: JSON-only bodies, 405 with Allow vs 404, and errors
+ * written as problem+json (causes logged, never sent).
+ */
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { REQUEST_ID_HEADER } from '../contract';
 import type { Logger } from '../telemetry';

@@ -1,3 +1,4 @@
+/** Security headers (nosniff, HSTS, no framing, COOP) set on every response, error responses included. */
 import type { RequestHandler } from 'express';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * Logging: a pino logger that redacts secrets and user text, and per-request context (AsyncLocalStorage) so
+ * each line carries the request id and, with tracing on, the trace id.
+ */
 import { trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';

@@ -1,3 +1,7 @@
+/**
+ * Prometheus metrics for each service: one registry with process metrics and HTTP latency/in-flight metrics,
+ * labelled by route pattern so series stay bounded.
+ */
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@context-qa/testkit';
-import type { Report } from '../src/report';
+import type { Report } from '../../src/report';
 
 test('when the benchmark runs in short mode, then it reports every scenario with no errors', () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'bench-'));

@@ -2,7 +2,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { dynaliteProcess, ensureContextTable, freePort } from '../src';
+import { dynaliteProcess, ensureContextTable, freePort } from '../../src';
 
 test('when a caller aborts a request mid-body, then dynalite keeps serving (as DynamoDB does)', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dynalite-'));

@@ -1,7 +1,7 @@
 /** GET /playground: the static page and its files, without a key, under a strict CSP (needs `npx tsc -b` for dist/*.js). */
 import request from 'supertest';
-import { PLAYGROUND_CSP } from '../src/entry-points/playground';
-import { idleApp } from './fakes';
+import { PLAYGROUND_CSP } from '../../src/entry-points/playground';
+import { idleApp } from '../fakes';
 
 describe('GET /playground', () => {
   test.each(['all', 'public', 'admin'] as const)('when asked without a key on the %s listener, then the page with its CSP', async (surface) => {

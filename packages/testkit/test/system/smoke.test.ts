@@ -7,15 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
-import { CONTEXT_TABLE, dynamoClient, Stack } from '../src';
+import { CONTEXT_TABLE, dynamoClient, useStack } from '../../src';
 
 describe('the Dapr runtime built from source, with real Redis and dynalite', () => {
-  let stack: Stack;
   let echo: http.Server;
   let dapr: DaprClient;
   const seen: { method?: string; url?: string; body?: string }[] = [];
 
-  beforeAll(async () => {
+  afterAll(() => dapr?.stop()); // before the stack stops its sidecar: hooks run in the order declared
+  const stack = useStack(async () => {
     // A plain HTTP app standing in for ai-core: records what its sidecar delivers.
     echo = http.createServer((req, res) => {
       let body = '';
@@ -27,14 +27,16 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
       });
     });
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-    stack = await new Stack({
+    return {
       apps: [
         { appId: 'ai-core-service', appPort: (echo.address() as AddressInfo).port },
         { appId: 'gateway-service', noApp: true },
       ],
       secrets: { 'smoke-secret': 's3cr3t' },
       simulator: false,
-    }).start();
+    };
+  });
+  beforeAll(() => {
     const car = stack.sidecar('ai-core-service');
     dapr = new DaprClient({
       daprHost: '127.0.0.1',
@@ -42,13 +44,8 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
       communicationProtocol: CommunicationProtocolEnum.HTTP,
       logger: { level: LogLevel.Error },
     });
-  }, 120_000);
-
-  afterAll(async () => {
-    await dapr?.stop();
-    await stack?.stop();
-    echo?.close();
   });
+  afterAll(() => echo?.close());
 
   test('when state is saved in context-cache, then it is a bare-key hash in Redis until deleted', async () => {
     const redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
