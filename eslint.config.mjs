@@ -14,7 +14,8 @@ const moduleHeader = {
       Program(program) {
         const first = program.body[0];
         const comment = context.sourceCode.getAllComments()[0];
-        if (first && (!comment || comment.range[0] > first.range[0])) context.report({ node: first, messageId: 'missing' });
+        if (first && (!comment || comment.range[0] > first.range[0]))
+          context.report({ node: first, messageId: 'missing' });
       },
     };
   },
@@ -49,7 +50,10 @@ export default defineConfig(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       // `_`-prefixed names mark parameters kept for a signature and deliberately
       // unused destructured fields.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // A chain of ternaries hides a table or a sequence of checks: write it as one.
       'no-nested-ternary': 'error',
     },
@@ -70,7 +74,8 @@ export default defineConfig(
         {
           patterns: [
             {
-              regex: '^\\.\\./(adapters|entry-points)(/|$)|^\\.\\./(config|server|main|app|metrics|instrument|models-config)$',
+              regex:
+                '^\\.\\./(adapters|entry-points)(/|$)|^\\.\\./(config|server|main|app|metrics|instrument|models-config)$',
               message: 'domain code depends only on the domain (its ports) and packages/common',
             },
             { regex: '(gateway|ai-core)-service', message: 'a service never imports the other' },
@@ -81,19 +86,39 @@ export default defineConfig(
   },
   {
     files: ['packages/*/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '(gateway|ai-core)-service', message: 'shared packages depend on no service' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(gateway|ai-core)-service', message: 'shared packages depend on no service' }] },
+      ],
+    },
   },
   {
     files: ['gateway-service/src/**/*.ts'],
     ignores: ['gateway-service/src/domain/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: 'ai-core-service', message: 'the gateway reaches ai-core through Dapr and packages/common, never its code' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: 'ai-core-service',
+              message: 'the gateway reaches ai-core through Dapr and packages/common, never its code',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['ai-core-service/src/**/*.ts'],
     ignores: ['ai-core-service/src/domain/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: 'gateway-service', message: 'ai-core never imports the gateway' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: 'gateway-service', message: 'ai-core never imports the gateway' }] },
+      ],
+    },
   },
 
   {

@@ -51,7 +51,11 @@ module.exports = {
     tier('unit', ['<rootDir>/*/test/*.test.ts', '<rootDir>/*/*/test/*.test.ts'], { moduleNameMapper: sources }),
     tier(
       'system',
-      ['<rootDir>/test/{integration,consistency,observability,contract,setup}/**/*.test.ts', '<rootDir>/*/test/system/**/*.test.ts', '<rootDir>/*/*/test/system/**/*.test.ts'],
+      [
+        '<rootDir>/test/{integration,consistency,observability,contract,setup}/**/*.test.ts',
+        '<rootDir>/*/test/system/**/*.test.ts',
+        '<rootDir>/*/*/test/system/**/*.test.ts',
+      ],
       { setupFilesAfterEnv: gatewayResponses },
     ),
     tier('browser', ['<rootDir>/test/browser/**/*.test.ts'], { setupFilesAfterEnv: gatewayResponses }),

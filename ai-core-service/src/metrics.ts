@@ -25,7 +25,10 @@ const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 
  * Histogram counts are the call counts (one series per fact: no separate counters).
  * `genAi` names a model's provider and model id (catalogue name and "unknown" when it cannot).
  */
-export function aiCoreMetrics(opts: { pendingWriteBacks: () => number; genAi?: (model: ModelName) => GenAiTarget | undefined }) {
+export function aiCoreMetrics(opts: {
+  pendingWriteBacks: () => number;
+  genAi?: (model: ModelName) => GenAiTarget | undefined;
+}) {
   const { registry, httpMiddleware } = createMetrics('ai-core-service');
   const genAiLabels = ['model', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
   const operationDuration = new Histogram({
@@ -80,7 +83,8 @@ export function aiCoreMetrics(opts: { pendingWriteBacks: () => number; genAi?: (
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const context: NonNullable<ContextDeps['observe']> = (store, outcome, seconds) => lookups.observe({ store, outcome }, seconds);
+  const context: NonNullable<ContextDeps['observe']> = (store, outcome, seconds) =>
+    lookups.observe({ store, outcome }, seconds);
   const writeBacks = new Counter({
     name: 'context_cache_writebacks_total',
     help: 'Cache write-backs after a read miss by outcome (written, conflict: a newer write came first, expired, error)',

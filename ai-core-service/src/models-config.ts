@@ -8,7 +8,8 @@ import { LEGACY_MODEL_NAMES, type ModelName } from '@context-qa/common/contract'
 import { z } from 'zod';
 
 /** Plain HTTP stays on this host (the simulator in tests and `make dev`): 127.0.0.0/8, ::1, localhost. */
-const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+const isLoopback = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 
 /** A model endpoint gets API keys, signed requests and prompts: HTTPS, or HTTP to loopback only. */
 const ENDPOINT_RULE = 'must be an https URL (plain http only to a loopback address: 127.0.0.0/8, ::1, localhost)';
@@ -17,9 +18,14 @@ export const modelEndpoint = z.url({ protocol: /^https?$/, error: ENDPOINT_RULE 
   return !url || url.protocol === 'https:' || isLoopback(url.hostname);
 }, ENDPOINT_RULE);
 
-export const azureEndpoint = modelEndpoint.refine((u) => !/YOUR-/i.test(u), 'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource');
+export const azureEndpoint = modelEndpoint.refine(
+  (u) => !/YOUR-/i.test(u),
+  'still the manifest placeholder (YOUR-RESOURCE): set your Azure OpenAI resource',
+);
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'name must be 1–64 of a-z 0-9 . _ - (starting with a letter or digit)');
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'name must be 1–64 of a-z 0-9 . _ - (starting with a letter or digit)');
 
 /** Each provider kind's entry; unset optional fields come from that kind's variables. */
 const ENTRY = {
@@ -61,12 +67,18 @@ export const modelsSchema = z.string().transform((text, ctx): Entry[] => {
     const label = `model ${i}${typeof fields['name'] === 'string' ? ` "${fields['name']}"` : ''}`;
     const provider = fields['provider'];
     if (typeof provider !== 'string' || !Object.hasOwn(ENTRY, provider)) {
-      ctx.addIssue({ code: 'custom', path: [i, 'provider'], message: `${label}: provider must be one of ${Object.keys(ENTRY).join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'provider'],
+        message: `${label}: provider must be one of ${Object.keys(ENTRY).join(', ')}`,
+      });
       return;
     }
     const parsed = ENTRY[provider as ProviderKind].safeParse(item);
     if (parsed.success) entries.push(parsed.data);
-    else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [i, ...issue.path], message: `${label}: ${issue.message}` });
+    else
+      for (const issue of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', path: [i, ...issue.path], message: `${label}: ${issue.message}` });
   });
   const seen = new Set<string>();
   for (const e of entries) {
@@ -92,7 +104,14 @@ export interface ModelEnv {
 /** One configured model, every field resolved: what its provider factory gets. */
 export type ModelSpec =
   | { name: ModelName; provider: 'bedrock'; modelId: string; region: string; endpoint?: string }
-  | { name: ModelName; provider: 'azure-openai'; deployment: string; endpoint: string; apiVersion: string; keySecret: string };
+  | {
+      name: ModelName;
+      provider: 'azure-openai';
+      deployment: string;
+      endpoint: string;
+      apiVersion: string;
+      keySecret: string;
+    };
 
 /** What GET /v1/models may show: no endpoints, no secret names. */
 export interface CatalogueEntry {
@@ -115,7 +134,13 @@ export function modelSpecs(c: ModelEnv): ModelSpec[] {
   return entries(c).map((e): ModelSpec => {
     if (e.provider === 'bedrock') {
       const endpoint = e.endpoint ?? c.BEDROCK_ENDPOINT;
-      return { name: e.name, provider: e.provider, modelId: e.modelId, region: e.region ?? c.BEDROCK_REGION, ...(endpoint ? { endpoint } : {}) };
+      return {
+        name: e.name,
+        provider: e.provider,
+        modelId: e.modelId,
+        region: e.region ?? c.BEDROCK_REGION,
+        ...(endpoint ? { endpoint } : {}),
+      };
     }
     const endpoint = e.endpoint ?? c.AZURE_OPENAI_ENDPOINT;
     if (!endpoint) throw new Error(`model ${e.name}: no endpoint and AZURE_OPENAI_ENDPOINT is unset`);
@@ -131,10 +156,15 @@ export function modelSpecs(c: ModelEnv): ModelSpec[] {
 }
 
 export const catalogue = (c: ModelEnv): CatalogueEntry[] =>
-  modelSpecs(c).map((s) => ({ name: s.name, provider: s.provider, target: s.provider === 'bedrock' ? s.modelId : s.deployment }));
+  modelSpecs(c).map((s) => ({
+    name: s.name,
+    provider: s.provider,
+    target: s.provider === 'bedrock' ? s.modelId : s.deployment,
+  }));
 
 /** Try order: MODEL_PREFERENCE, else gpt4,llama4 for the default catalogue, else the MODELS order. */
-export const modelPreference = (c: ModelEnv): ModelName[] => c.MODEL_PREFERENCE ?? (c.MODELS ? c.MODELS.map((e) => e.name) : DEFAULT_PREFERENCE);
+export const modelPreference = (c: ModelEnv): ModelName[] =>
+  c.MODEL_PREFERENCE ?? (c.MODELS ? c.MODELS.map((e) => e.name) : DEFAULT_PREFERENCE);
 
 /** Start-up checks across variables: each names the variable to fix. */
 export function modelIssues(c: ModelEnv): { path: string[]; message: string }[] {
@@ -142,7 +172,10 @@ export function modelIssues(c: ModelEnv): { path: string[]; message: string }[] 
   const all = entries(c);
   const homeless = all.filter((e) => e.provider === 'azure-openai' && !e.endpoint).map((e) => e.name);
   if (homeless.length && !c.AZURE_OPENAI_ENDPOINT) {
-    issues.push({ path: ['AZURE_OPENAI_ENDPOINT'], message: `required by ${homeless.join(', ')} (no endpoint of their own)` });
+    issues.push({
+      path: ['AZURE_OPENAI_ENDPOINT'],
+      message: `required by ${homeless.join(', ')} (no endpoint of their own)`,
+    });
   }
   const names = all.map((e) => e.name);
   const order = modelPreference(c);
@@ -152,7 +185,10 @@ export function modelIssues(c: ModelEnv): { path: string[]; message: string }[] 
     ...[...new Set(order.filter((m, i) => order.indexOf(m) !== i))].map((m) => `"${m}" is named more than once`),
   ];
   if (problems.length) {
-    issues.push({ path: ['MODEL_PREFERENCE'], message: `must name each model once (${names.join(', ')}): ${problems.join('; ')}` });
+    issues.push({
+      path: ['MODEL_PREFERENCE'],
+      message: `must name each model once (${names.join(', ')}): ${problems.join('; ')}`,
+    });
   }
   return issues;
 }

@@ -23,7 +23,10 @@ export async function start(config: Config, logger: Logger, hooks: TestHooks = {
   const dapr = createDaprClient(config);
   const writeBacks = new PendingWrites();
   // GenAI labels (provider, model id) from each provider's own telemetry identity; looked up at call time.
-  const metrics = aiCoreMetrics({ pendingWriteBacks: () => writeBacks.size, genAi: (m) => guarded.get(m)?.provider.telemetry });
+  const metrics = aiCoreMetrics({
+    pendingWriteBacks: () => writeBacks.size,
+    genAi: (m) => guarded.get(m)?.provider.telemetry,
+  });
   const cache = daprContextCache(config, config.CACHE_STORE, config.CACHE_TIMEOUT_MS);
   const store = daprTextStore(config, config.CONTEXT_STORE, config.STORE_TIMEOUT_MS);
   const secret = daprSecret(dapr, config.SECRET_STORE, config.STORE_TIMEOUT_MS);
@@ -44,9 +47,15 @@ export async function start(config: Config, logger: Logger, hooks: TestHooks = {
     },
   };
   // The cause chain of a failed model call goes to the logs; the client gets its code only.
-  const logFailure = (model: ModelName, code: string, err: unknown) => logger[code === 'cancelled' ? 'debug' : 'warn']({ model, code, err }, 'model call failed');
+  const logFailure = (model: ModelName, code: string, err: unknown) =>
+    logger[code === 'cancelled' ? 'debug' : 'warn']({ model, code, err }, 'model call failed');
   // One breaker per configured model (MODELS), each with its own provider client.
-  const guarded = new Map(modelSpecs(config).map((spec) => [spec.name, new GuardedModel(createProvider(spec, providerDeps), breaker, { ...metrics.models, failure: logFailure })]));
+  const guarded = new Map(
+    modelSpecs(config).map((spec) => [
+      spec.name,
+      new GuardedModel(createProvider(spec, providerDeps), breaker, { ...metrics.models, failure: logFailure }),
+    ]),
+  );
   const preference = modelPreference(config);
   // Keyed on the catalogue in preference order (name, provider, model id or deployment): a change misses.
   const byName = new Map(catalogue(config).map((m) => [m.name, m]));

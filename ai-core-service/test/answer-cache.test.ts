@@ -33,18 +33,33 @@ function setup(opts: { ttlSeconds?: number; version?: string } = {}) {
   const deps = depsFor(context, { answers });
   const pipeline = new AnswerPipeline(deps);
   const calls = () => models.gpt4.calls + models.llama4.calls;
-  const askOnce = async (over: Partial<AskRequest> = {}, o: { bypass?: boolean; tenant?: string } = {}, budget: CallBudget = new Deadline(10_000)) => {
-    const out = await answerPrompt(pipeline, deps.preference, { prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over }, 'r', budget, {
-      tenant: TENANT,
-      ...o,
-    });
+  const askOnce = async (
+    over: Partial<AskRequest> = {},
+    o: { bypass?: boolean; tenant?: string } = {},
+    budget: CallBudget = new Deadline(10_000),
+  ) => {
+    const out = await answerPrompt(
+      pipeline,
+      deps.preference,
+      { prompt: 'Why is the sky blue?', strategy: 'both', contextKey: 'sky', ...over },
+      'r',
+      budget,
+      {
+        tenant: TENANT,
+        ...o,
+      },
+    );
     await answerStore.settled();
     return out;
   };
   const chatOnce = async (over: Partial<ChatRequest> = {}, o: { bypass?: boolean; tenant?: string } = {}) => {
     const b = new Deadline(10_000);
     const { tenant = TENANT, ...cacheOpts } = o;
-    const question = chatQuestion({ model: 'auto', messages: [{ role: 'user', content: 'Why is the sky blue?' }], context_key: 'sky', ...over }, deps, undefined);
+    const question = chatQuestion(
+      { model: 'auto', messages: [{ role: 'user', content: 'Why is the sky blue?' }], context_key: 'sky', ...over },
+      deps,
+      undefined,
+    );
     const out = await pipeline.answer(question, b, { tenant, ...cacheOpts });
     await answerStore.settled();
     return out;
@@ -65,7 +80,14 @@ describe('answer cache on /v1/prompt', () => {
     expect(first.cache).toBe('miss');
     const before = s.calls();
     const second = await s.askOnce();
-    expect(second).toMatchObject({ cache: 'hit', answer: first.answer, answeredBy: 'gpt4', degraded: false, requestId: 'r', context: { key: 'sky' } });
+    expect(second).toMatchObject({
+      cache: 'hit',
+      answer: first.answer,
+      answeredBy: 'gpt4',
+      degraded: false,
+      requestId: 'r',
+      context: { key: 'sky' },
+    });
     expect(s.calls()).toBe(before);
     expect(s.answerStore.data.size).toBe(1);
     expect([...s.answerStore.data.values()][0]!.ttlSeconds).toBe(60);
@@ -109,7 +131,10 @@ describe('answer cache on /v1/prompt', () => {
     const out = await s.askOnce();
     expect(out).toMatchObject({ cache: 'miss', degraded: false });
     expect(s.lookups).toEqual(['error']);
-    expect(s.warnings[0]).toMatchObject<Record<string, unknown>>({ op: 'get', keyHash: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(s.warnings[0]).toMatchObject<Record<string, unknown>>({
+      op: 'get',
+      keyHash: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     expect(JSON.stringify(s.warnings)).not.toContain('sky blue');
   });
 
@@ -155,7 +180,12 @@ describe('answer cache keys', () => {
     await b.askOnce();
     expect([...b.answerStore.data.keys()][0]).not.toBe(keyOne);
     // Same content, another model target: a different entry.
-    const c = setup({ version: catalogueVersion([CATALOGUE[0]!, { ...CATALOGUE[1]!, target: 'meta.llama4-scout-17b-instruct-v1:0' }], 1000) });
+    const c = setup({
+      version: catalogueVersion(
+        [CATALOGUE[0]!, { ...CATALOGUE[1]!, target: 'meta.llama4-scout-17b-instruct-v1:0' }],
+        1000,
+      ),
+    });
     c.store.data.set(inTenant('sky'), 'one');
     await c.askOnce();
     expect([...c.answerStore.data.keys()][0]).not.toBe(keyOne);

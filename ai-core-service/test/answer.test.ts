@@ -11,7 +11,8 @@ function setup() {
   const store = new MapStore();
   const deps = depsFor({ ...contextDeps(), store });
   const pipeline = new AnswerPipeline(deps);
-  const prompt = (req: AskRequest, requestId: string, b: Deadline) => answerPrompt(pipeline, deps.preference, req, requestId, b, { tenant: TENANT });
+  const prompt = (req: AskRequest, requestId: string, b: Deadline) =>
+    answerPrompt(pipeline, deps.preference, req, requestId, b, { tenant: TENANT });
   const request = (over: Partial<AskRequest> = {}): AskRequest => ({ prompt: 'Why?', strategy: 'both', ...over });
   const budget = () => new Deadline(10_000);
   const run = (over: Partial<AskRequest> = {}, b = budget()) => prompt(request(over), 'r', b);
@@ -26,7 +27,12 @@ describe('answering a prompt', () => {
   test('when both models answer, then the preferred one is used, with context from the store', async () => {
     s.store.data.set(inTenant('topic'), 'CONTEXT-TEXT');
     const out = await s.prompt(s.request({ contextKey: 'topic' }), 'r1', new Deadline(10_000));
-    expect(out).toMatchObject({ requestId: 'r1', answeredBy: 'gpt4', degraded: false, context: { source: 'dynamodb', key: 'topic' } });
+    expect(out).toMatchObject({
+      requestId: 'r1',
+      answeredBy: 'gpt4',
+      degraded: false,
+      context: { source: 'dynamodb', key: 'topic' },
+    });
     expect(out.answer).toContain('CONTEXT-TEXT');
     expect(out.models.llama4?.status).toBe('ok');
   });
@@ -35,7 +41,11 @@ describe('answering a prompt', () => {
     s.models.gpt4.mode = 'fail';
     const out = await s.run();
     expect(out).toMatchObject({ answeredBy: 'llama4', degraded: true });
-    expect(out.models.gpt4).toMatchObject({ status: 'error', code: 'upstream_error', error: 'the model provider failed' });
+    expect(out.models.gpt4).toMatchObject({
+      status: 'error',
+      code: 'upstream_error',
+      error: 'the model provider failed',
+    });
   });
 
   test('when both fail, then NoModelAnswered lists each status', async () => {
@@ -85,24 +95,30 @@ describe('answering a prompt', () => {
     expect(out).toMatchObject({ degraded: true, context: { source: 'none' } });
   });
 
-  test.each(STRATEGIES)('when the client goes away during %s, then every model call still running is aborted', async (strategy) => {
-    s.models.gpt4.mode = 'hang';
-    s.models.llama4.mode = 'hang';
-    const b = new Deadline(10_000);
-    const p = s.run({ strategy }, b);
-    await new Promise((r) => setTimeout(r, 20));
-    b.stop('client_gone');
-    await expect(p).rejects.toBeInstanceOf(DeadlineExceeded);
-    const calls = s.models.gpt4.calls + s.models.llama4.calls;
-    expect(calls).toBeGreaterThan(0);
-    expect(s.models.gpt4.aborted + s.models.llama4.aborted).toBe(calls);
-  });
+  test.each(STRATEGIES)(
+    'when the client goes away during %s, then every model call still running is aborted',
+    async (strategy) => {
+      s.models.gpt4.mode = 'hang';
+      s.models.llama4.mode = 'hang';
+      const b = new Deadline(10_000);
+      const p = s.run({ strategy }, b);
+      await new Promise((r) => setTimeout(r, 20));
+      b.stop('client_gone');
+      await expect(p).rejects.toBeInstanceOf(DeadlineExceeded);
+      const calls = s.models.gpt4.calls + s.models.llama4.calls;
+      expect(calls).toBeGreaterThan(0);
+      expect(s.models.gpt4.aborted + s.models.llama4.aborted).toBe(calls);
+    },
+  );
 
   test('when the request budget runs out in sequential, then the second model is not called at all', async () => {
     s.models.gpt4.mode = 'hang';
     const err: unknown = await s.run({ strategy: 'sequential' }, new Deadline(100)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeadlineExceeded);
-    expect(((err as DeadlineExceeded).cause as NoModelAnswered).models).toMatchObject({ gpt4: { code: 'cancelled' }, llama4: { code: 'cancelled' } });
+    expect(((err as DeadlineExceeded).cause as NoModelAnswered).models).toMatchObject({
+      gpt4: { code: 'cancelled' },
+      llama4: { code: 'cancelled' },
+    });
     expect(s.models.llama4.calls).toBe(0);
   });
 });

@@ -38,7 +38,15 @@ describe('ai-core HTTP', () => {
     const { app } = setup({ appToken: 'tok' });
     expect((await request(app).post('/process').send({ prompt: 'hi' })).status).toBe(401);
     expect((await request(app).post('/process').set('dapr-api-token', 'bad').send({ prompt: 'hi' })).status).toBe(401);
-    expect((await request(app).post('/process').set('dapr-api-token', 'tok').set(TENANT_HEADER, TENANT).send({ prompt: 'hi' })).status).toBe(200);
+    expect(
+      (
+        await request(app)
+          .post('/process')
+          .set('dapr-api-token', 'tok')
+          .set(TENANT_HEADER, TENANT)
+          .send({ prompt: 'hi' })
+      ).status,
+    ).toBe(200);
     expect((await request(app).get('/healthz')).status).toBe(200);
   });
 
@@ -51,21 +59,34 @@ describe('ai-core HTTP', () => {
     expect(res.headers['content-type']).toMatch(/problem\+json/);
     expect(res.body).toMatchObject({
       code: 'no_model_answered',
-      models: { gpt4: { status: 'timeout', code: 'timeout', latencyMs: 5 }, llama4: { status: 'circuit_open', code: 'circuit_open' } },
+      models: {
+        gpt4: { status: 'timeout', code: 'timeout', latencyMs: 5 },
+        llama4: { status: 'circuit_open', code: 'circuit_open' },
+      },
     });
     expect(res.headers['retry-after']).toBe('5');
   });
 
   test('when context is put, then the store holds it and the cache copy is refreshed; delete invalidates both', async () => {
     const { app, cache, store } = setup();
-    const put = await request(app).put('/v1/context?key=k1').set(TENANT_HEADER, TENANT).send({ text: 'T', ttlSeconds: 30 });
+    const put = await request(app)
+      .put('/v1/context?key=k1')
+      .set(TENANT_HEADER, TENANT)
+      .send({ text: 'T', ttlSeconds: 30 });
     expect(put.body).toEqual({ key: 'k1', stored: true, cache: 'refreshed' });
     expect(store.data.get(inTenant('k1'))).toBe('T');
     expect(cache.data.get(inTenant('k1'))).toBe('T');
     expect(cache.ttls.get(inTenant('k1'))).toBeGreaterThan(0); // never outlives the stored item
     expect(cache.ttls.get(inTenant('k1'))).toBeLessThanOrEqual(30);
-    expect((await request(app).get('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).body).toEqual({ key: 'k1', text: 'T' });
-    expect((await request(app).delete('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).body).toEqual({ key: 'k1', deleted: true, cache: 'invalidated' });
+    expect((await request(app).get('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).body).toEqual({
+      key: 'k1',
+      text: 'T',
+    });
+    expect((await request(app).delete('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).body).toEqual({
+      key: 'k1',
+      deleted: true,
+      cache: 'invalidated',
+    });
     expect(cache.data.has(inTenant('k1')) || store.data.has(inTenant('k1'))).toBe(false);
     expect(cache.tombstones.has(inTenant('k1'))).toBe(true);
     expect((await request(app).get('/v1/context?key=k1').set(TENANT_HEADER, TENANT)).status).toBe(404);
@@ -74,12 +95,21 @@ describe('ai-core HTTP', () => {
   test('when the cache cannot be refreshed, then the write still lands and the answer says so', async () => {
     const { app, cache, store } = setup();
     cache.failing = true;
-    expect(((await request(app).put('/v1/context?key=k').set(TENANT_HEADER, TENANT).send({ text: 'T' })).body as { cache: CacheSync }).cache).toBe('failed');
+    expect(
+      (
+        (await request(app).put('/v1/context?key=k').set(TENANT_HEADER, TENANT).send({ text: 'T' })).body as {
+          cache: CacheSync;
+        }
+      ).cache,
+    ).toBe('failed');
     expect(store.data.get(inTenant('k'))).toBe('T');
   });
 
   test('when the body has bad fields, then 400 names each path', async () => {
-    const res = await request(setup().app).post('/process').set(TENANT_HEADER, TENANT).send({ prompt: 1, maxTokens: 0 });
+    const res = await request(setup().app)
+      .post('/process')
+      .set(TENANT_HEADER, TENANT)
+      .send({ prompt: 1, maxTokens: 0 });
     expect(res.status).toBe(400);
     expect((res.body as BadFields).errors.map((e) => e.path).sort()).toEqual(['maxTokens', 'prompt']);
   });

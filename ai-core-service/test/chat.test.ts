@@ -15,11 +15,21 @@ function setup() {
   const context = contextDeps();
   const deps = depsFor(context);
   const pipeline = new AnswerPipeline(deps);
-  const request = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'auto', messages: [{ role: 'user', content: 'Why?' }], ...over });
-  const chat = (req: ChatRequest, b: Deadline, contextKey?: string) => pipeline.answer(chatQuestion(req, deps, contextKey), b, { tenant: TENANT });
+  const request = (over: Partial<ChatRequest> = {}): ChatRequest => ({
+    model: 'auto',
+    messages: [{ role: 'user', content: 'Why?' }],
+    ...over,
+  });
+  const chat = (req: ChatRequest, b: Deadline, contextKey?: string) =>
+    pipeline.answer(chatQuestion(req, deps, contextKey), b, { tenant: TENANT });
   /** Records what a caller would see of a stream. */
   const sink = () => {
-    const seen = { model: '', text: '', ended: undefined as ModelOutcome | undefined, failed: undefined as ModelOutcome | undefined };
+    const seen = {
+      model: '',
+      text: '',
+      ended: undefined as ModelOutcome | undefined,
+      failed: undefined as ModelOutcome | undefined,
+    };
     const s: AnswerSink = {
       start: (m) => void (seen.model = m),
       delta: (t) => void (seen.text += t),
@@ -31,7 +41,10 @@ function setup() {
   const stream = async (over: Partial<ChatRequest>) => {
     const b = new Deadline(10_000);
     const { s, seen } = sink();
-    const out = await pipeline.answer(chatQuestion(request({ ...over, stream: true }), deps, undefined), b, { tenant: TENANT, sink: s });
+    const out = await pipeline.answer(chatQuestion(request({ ...over, stream: true }), deps, undefined), b, {
+      tenant: TENANT,
+      sink: s,
+    });
     return { out, seen };
   };
   return { models, deps, request, chat, stream, context, shutdown };
@@ -47,7 +60,8 @@ describe('answering a chat', () => {
     expect(routeFor('auto', s.deps)).toEqual({ order: ['gpt4', 'llama4'], strategy: 'primary' });
     expect(routeFor('fastest', s.deps)).toEqual({ order: ['gpt4', 'llama4'], strategy: 'fastest' });
     expect(() => routeFor('gpt-5', s.deps)).toThrow(UnknownModel);
-    for (const inherited of ['constructor', 'toString', '__proto__']) expect(() => routeFor(inherited, s.deps)).toThrow(UnknownModel);
+    for (const inherited of ['constructor', 'toString', '__proto__'])
+      expect(() => routeFor(inherited, s.deps)).toThrow(UnknownModel);
   });
 
   test('when asked to stream with both, then it is refused before any model is called', async () => {
@@ -58,7 +72,10 @@ describe('answering a chat', () => {
   test('when a conversation has system messages and earlier turns, then the prompt keeps them apart from the question and context', async () => {
     s.context.store.data.set(inTenant('topic'), 'CTX');
     const seen: GenerateRequest[] = [];
-    const recording: Models = { run: (m, r, b, o) => (seen.push(r), s.deps.models.run(m, r, b, o)), stream: (m, r, b, o) => s.deps.models.stream(m, r, b, o) };
+    const recording: Models = {
+      run: (m, r, b, o) => (seen.push(r), s.deps.models.run(m, r, b, o)),
+      stream: (m, r, b, o) => s.deps.models.stream(m, r, b, o),
+    };
     const answer = await new AnswerPipeline({ ...s.deps, models: recording }).answer(
       chatQuestion(
         s.request({
@@ -94,7 +111,11 @@ describe('answering a chat', () => {
     const out = await s.chat(s.request(), b);
     expect(out.answeredBy).toBe('llama4');
     expect(out.degraded).toBe(true); // the prompt route's rule: a failed model degrades the answer
-    expect(out.outcome).toMatchObject<Record<string, unknown>>({ status: 'ok', finishReason: 'stop', text: expect.stringContaining('llama4 says') });
+    expect(out.outcome).toMatchObject<Record<string, unknown>>({
+      status: 'ok',
+      finishReason: 'stop',
+      text: expect.stringContaining('llama4 says'),
+    });
   });
 
   test('when the primary fails before its first token, then the next model streams and the caller never sees the failure', async () => {

@@ -19,7 +19,10 @@ describe('ai-core configuration: limits that contradict each other are refused, 
 
   test.each([
     [{ MODEL_TIMEOUT_MS: '40000' }, /MODEL_TIMEOUT_MS: .*REQUEST_TIMEOUT_MS/],
-    [{ MODEL_TIMEOUT_MS: '28000' }, /MODEL_TIMEOUT_MS: .*CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS/],
+    [
+      { MODEL_TIMEOUT_MS: '28000' },
+      /MODEL_TIMEOUT_MS: .*CACHE_TIMEOUT_MS and STORE_TIMEOUT_MS exceeds REQUEST_TIMEOUT_MS/,
+    ],
     [{ STREAM_IDLE_TIMEOUT_MS: '20000' }, /STREAM_IDLE_TIMEOUT_MS: .*REQUEST_TIMEOUT_MS/],
     [{ SHUTDOWN_GRACE_MS: '10000' }, /SHUTDOWN_GRACE_MS: .*REQUEST_TIMEOUT_MS/],
     [{ SERVER_HEADERS_TIMEOUT_MS: '20000' }, /SERVER_HEADERS_TIMEOUT_MS: .*SERVER_BODY_TIMEOUT_MS/],
@@ -33,8 +36,12 @@ describe('ai-core configuration: limits that contradict each other are refused, 
 
 describe('the cache write-back delay (a test hook, not a setting)', () => {
   test('when CACHE_WRITEBACK_DELAY_MS is in the environment, then the configuration has no such setting; only the test hooks take the delay', () => {
-    expect(loadConfig(configSchema, { ...base, CACHE_WRITEBACK_DELAY_MS: '2500' })).not.toHaveProperty('CACHE_WRITEBACK_DELAY_MS');
-    expect(testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"cacheWriteBackDelayMs":2500}' })).toEqual({ cacheWriteBackDelayMs: 2500 });
+    expect(loadConfig(configSchema, { ...base, CACHE_WRITEBACK_DELAY_MS: '2500' })).not.toHaveProperty(
+      'CACHE_WRITEBACK_DELAY_MS',
+    );
+    expect(testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"cacheWriteBackDelayMs":2500}' })).toEqual({
+      cacheWriteBackDelayMs: 2500,
+    });
     expect(() => testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"cacheWriteBackDelayMs":60000}' })).toThrow();
   });
 });

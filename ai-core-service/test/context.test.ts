@@ -137,7 +137,12 @@ describe('cache coherence: read-miss write-backs and admin writes interleaved wi
 describe('store failures are logged', () => {
   const capture = () => {
     const lines: Record<string, unknown>[] = [];
-    return { lines, logger: createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) };
+    return {
+      lines,
+      logger: createLogger('test', 'info', {
+        write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>),
+      }),
+    };
   };
 
   test('when the cache and the store fail, then each is logged at warn with store, operation, key hash and cause', async () => {
@@ -154,7 +159,12 @@ describe('store failures are logged', () => {
         keyHash: expect.stringMatching(/^[0-9a-f]{16}$/),
         err: expect.objectContaining({ message: 'fake-cache down' }),
       }),
-      expect.objectContaining<Record<string, unknown>>({ level: 40, store: 'fake-store', op: 'get', err: expect.objectContaining({ message: 'fake-store down' }) }),
+      expect.objectContaining<Record<string, unknown>>({
+        level: 40,
+        store: 'fake-store',
+        op: 'get',
+        err: expect.objectContaining({ message: 'fake-store down' }),
+      }),
     ]);
     expect(JSON.stringify(lines)).not.toContain('secret key');
   });
@@ -167,7 +177,12 @@ describe('store failures are logged', () => {
     await lookupContext('k', deps);
     await deps.writeBacks.drain();
     expect(lines).toEqual([
-      expect.objectContaining<Record<string, unknown>>({ level: 40, store: 'fake-cache', op: 'write', err: expect.objectContaining({ message: 'fake-cache down' }) }),
+      expect.objectContaining<Record<string, unknown>>({
+        level: 40,
+        store: 'fake-cache',
+        op: 'write',
+        err: expect.objectContaining({ message: 'fake-cache down' }),
+      }),
     ]);
     expect(JSON.stringify(lines)).not.toContain('CONTEXT-TEXT');
   });

@@ -8,7 +8,18 @@ import type { AnswerDeps } from '../src/domain/answer/pipeline';
 import type { Routing } from '../src/domain/routing';
 import type { ContextDeps } from '../src/domain/context';
 import { PendingWrites } from '../src/domain/pending-writes';
-import type { AnswerStore, CacheEntry, ContextCache, GenerateRequest, GenerateResult, ModelProvider, Models, StoredText, StreamEvent, TextStore } from '../src/domain/ports';
+import type {
+  AnswerStore,
+  CacheEntry,
+  ContextCache,
+  GenerateRequest,
+  GenerateResult,
+  ModelProvider,
+  Models,
+  StoredText,
+  StreamEvent,
+  TextStore,
+} from '../src/domain/ports';
 import { GuardedModel } from '../src/adapters/models/guarded';
 import { ModelError } from '../src/domain/ports';
 import { ModelPool } from '../src/adapters/models/pool';
@@ -70,9 +81,16 @@ export class MapStore implements TextStore, ContextCache {
     const version = this.versions.get(key);
     if (version === undefined) return { kind: 'absent' };
     const text = this.data.get(key);
-    return text === undefined ? { kind: 'tombstone', etag: String(version) } : { kind: 'text', text, etag: String(version) };
+    return text === undefined
+      ? { kind: 'tombstone', etag: String(version) }
+      : { kind: 'text', text, etag: String(version) };
   }
-  async write(key: string, seen: CacheEntry, text: string | undefined, ttlSeconds: number): Promise<'written' | 'conflict'> {
+  async write(
+    key: string,
+    seen: CacheEntry,
+    text: string | undefined,
+    ttlSeconds: number,
+  ): Promise<'written' | 'conflict'> {
     await this.enter('write');
     const version = this.versions.get(key);
     if (version !== undefined && (seen.kind === 'absent' || seen.etag !== String(version))) return 'conflict';
@@ -155,7 +173,8 @@ export class FakeModel implements ModelProvider {
     const { text, usage } = await this.generate(req, signal);
     const words = text.split(/(?<= )/);
     for (const [i, word] of words.entries()) {
-      if (this.failAfterWords !== undefined && i >= this.failAfterWords) throw new ModelError('upstream_error', 'dropped mid-stream');
+      if (this.failAfterWords !== undefined && i >= this.failAfterWords)
+        throw new ModelError('upstream_error', 'dropped mid-stream');
       if (signal.aborted) throw new ModelError('cancelled', 'aborted');
       yield { type: 'delta', text: word };
       await new Promise((r) => setImmediate(r));
@@ -177,7 +196,9 @@ export class FakeAnswerStore implements AnswerStore {
     this.gets++;
     if (this.mode === 'get') throw new Error('answer cache down');
     if (this.mode === 'hang') {
-      await new Promise<void>((_r, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+      await new Promise<void>((_r, reject) =>
+        signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      );
     }
     return structuredClone(this.data.get(key)?.value);
   }
@@ -193,7 +214,14 @@ export class FakeAnswerStore implements AnswerStore {
 }
 
 /** Breakers that stay closed through a test: the domain's strategies run against real GuardedModels. */
-const CLOSED_BREAKER = { timeoutMs: 1000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 100, rollingCountTimeoutMs: 10_000, maxInFlight: 10 };
+const CLOSED_BREAKER = {
+  timeoutMs: 1000,
+  errorThresholdPercentage: 50,
+  resetTimeoutMs: 60_000,
+  volumeThreshold: 100,
+  rollingCountTimeoutMs: 10_000,
+  maxInFlight: 10,
+};
 
 /** Fake gpt4 and llama4, each behind a real GuardedModel, as the domain's Models port (streams stall after 300 ms). */
 export function guardedModels() {

@@ -11,7 +11,14 @@ function setup(agreementThreshold: number) {
   const deps = depsFor({ ...contextDeps(), store }, { agreementThreshold });
   const pipeline = new AnswerPipeline(deps);
   const run = (over: Partial<AskRequest> = {}) =>
-    answerPrompt(pipeline, deps.preference, { prompt: 'Why is the sky blue?', strategy: 'fuse', ...over }, 'r', new Deadline(5000), { tenant: TENANT });
+    answerPrompt(
+      pipeline,
+      deps.preference,
+      { prompt: 'Why is the sky blue?', strategy: 'fuse', ...over },
+      'r',
+      new Deadline(5000),
+      { tenant: TENANT },
+    );
   return { models, store, run, shutdown };
 }
 
@@ -40,7 +47,12 @@ describe('fuse', () => {
     const s = make(0.99);
     s.store.data.set(inTenant('sky'), 'Rayleigh scattering.');
     const out = await s.run({ contextKey: 'sky' });
-    expect(out.fusion).toMatchObject({ outcome: 'synthesised', by: 'gpt4', from: ['gpt4', 'llama4'], synthesis: { status: 'ok' } });
+    expect(out.fusion).toMatchObject({
+      outcome: 'synthesised',
+      by: 'gpt4',
+      from: ['gpt4', 'llama4'],
+      synthesis: { status: 'ok' },
+    });
     expect(s.models.gpt4.calls).toBe(2);
     // The fake model echoes its user message: both drafts, the context and the question reached it, each delimited.
     for (const draft of [out.models.gpt4!.text!, out.models.llama4!.text!]) expect(out.answer).toContain(draft);
@@ -62,7 +74,11 @@ describe('fuse', () => {
     const s = make(0.99);
     s.models.gpt4.failWhen = (req) => req.user.includes('<draft-');
     const out = await s.run();
-    expect(out).toMatchObject({ answeredBy: 'gpt4', degraded: true, fusion: { outcome: 'single', synthesis: { status: 'error', code: 'upstream_error' } } });
+    expect(out).toMatchObject({
+      answeredBy: 'gpt4',
+      degraded: true,
+      fusion: { outcome: 'single', synthesis: { status: 'error', code: 'upstream_error' } },
+    });
     expect(out.answer).toBe(out.models.gpt4!.text);
   });
 

@@ -18,7 +18,8 @@ class HeldStream extends FakeModel {
   override async *stream(): AsyncIterable<StreamEvent> {
     this.calls++;
     yield { type: 'delta', text: 'first ' };
-    if (await new Promise<boolean>((r) => (this.release = r))) throw new ModelError('upstream_error', 'dropped mid-stream');
+    if (await new Promise<boolean>((r) => (this.release = r)))
+      throw new ModelError('upstream_error', 'dropped mid-stream');
     yield { type: 'delta', text: 'rest' };
     yield { type: 'end', finishReason: 'stop' };
   }
@@ -50,7 +51,15 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     const failures: ModelErrorCode[] = [];
     const g = new GuardedModel(
       model,
-      { timeoutMs: 200, errorThresholdPercentage: 50, resetTimeoutMs: 300, volumeThreshold: 3, rollingCountTimeoutMs: 10_000, maxInFlight: 10, ...over },
+      {
+        timeoutMs: 200,
+        errorThresholdPercentage: 50,
+        resetTimeoutMs: 300,
+        volumeThreshold: 3,
+        rollingCountTimeoutMs: 10_000,
+        maxInFlight: 10,
+        ...over,
+      },
       { call: () => {}, breaker: (_m, s) => states.push(s), failure: (_m, code) => failures.push(code) },
     );
     guards.push(g);
@@ -68,7 +77,11 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     model.mode = mode;
     await halfOpen(g);
   };
-  const streamOpts = (over: { lostRace?: AbortSignal; onDelta?: (t: string) => void } = {}) => ({ idleMs: 1000, onDelta: () => {}, ...over });
+  const streamOpts = (over: { lostRace?: AbortSignal; onDelta?: (t: string) => void } = {}) => ({
+    idleMs: 1000,
+    onDelta: () => {},
+    ...over,
+  });
   afterAll(() => guards.forEach((g) => g.shutdown()));
 
   test('when the model hangs, then the deadline aborts the call itself and reports timeout', async () => {
@@ -226,7 +239,10 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
   test('when a stream stalls in a provider that ignores its signal, then the idle timeout still ends it', async () => {
     const model = new DeafModel('llama4');
     const { g } = make(model);
-    expect(await g.runStream(req, budget(), { ...streamOpts(), idleMs: 100 })).toMatchObject({ status: 'timeout', code: 'timeout' });
+    expect(await g.runStream(req, budget(), { ...streamOpts(), idleMs: 100 })).toMatchObject({
+      status: 'timeout',
+      code: 'timeout',
+    });
   });
 
   test('when our own request is rejected as bad, then the breaker ignores it', async () => {
@@ -366,6 +382,9 @@ describe('GuardedModel (bulkhead and Opossum breaker around one bounded attempt)
     const breaker = (g as unknown as { breaker: CircuitBreaker }).breaker;
     expect(breaker.stats.latencyMean).toBe(-1); // Opossum's value when rollingPercentilesEnabled is false
     // `options` is Opossum's own (not in @types/opossum).
-    expect((breaker as unknown as { options: object }).options).toMatchObject({ rollingPercentilesEnabled: false, enableSnapshots: false });
+    expect((breaker as unknown as { options: object }).options).toMatchObject({
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+    });
   });
 });

@@ -25,7 +25,9 @@ function setup(degraded: boolean) {
         context: { source: 'none', key: 'k' },
         cache: 'miss',
         models: {
-          gpt4: degraded ? { status: 'error', latencyMs: 3, code: 'rate_limited', error: 'the model provider throttled the call' } : { status: 'ok', text: 'G', latencyMs: 1 },
+          gpt4: degraded
+            ? { status: 'error', latencyMs: 3, code: 'rate_limited', error: 'the model provider throttled the call' }
+            : { status: 'ok', text: 'G', latencyMs: 1 },
           llama4: { status: 'ok', text: `CONTEXT-MARKER ${q.question}`, latencyMs: 2 },
         },
       }),
@@ -43,13 +45,28 @@ async function settled(lines: LogLine[], count: number): Promise<LogLine[]> {
 describe('ai-core logs', () => {
   test('when an answer is degraded, then a warn line names each failed model with status and code, and the access line says so', async () => {
     const { app, lines } = setup(true);
-    const res = await request(app).post('/process').set('x-request-id', 'req-deg-1').set(TENANT_HEADER, TENANT).send({ prompt: PROMPT });
+    const res = await request(app)
+      .post('/process')
+      .set('x-request-id', 'req-deg-1')
+      .set(TENANT_HEADER, TENANT)
+      .send({ prompt: PROMPT });
     expect(res.status).toBe(200);
     const access = await settled(lines, 1);
     expect(lines.filter((l) => l['level'] === 40 && l['degraded'] === true)).toEqual([
-      expect.objectContaining({ requestId: 'req-deg-1', cause: { models: { gpt4: { status: 'error', code: 'rate_limited' } }, context: 'none' } }),
+      expect.objectContaining({
+        requestId: 'req-deg-1',
+        cause: { models: { gpt4: { status: 'error', code: 'rate_limited' } }, context: 'none' },
+      }),
     ]);
-    expect(access).toEqual([expect.objectContaining({ requestId: 'req-deg-1', route: '/process', status: 200, answeredBy: 'llama4', degraded: true })]);
+    expect(access).toEqual([
+      expect.objectContaining({
+        requestId: 'req-deg-1',
+        route: '/process',
+        status: 200,
+        answeredBy: 'llama4',
+        degraded: true,
+      }),
+    ]);
     expect(JSON.stringify(lines)).not.toMatch(/PROMPT-MARKER|CONTEXT-MARKER/);
   });
 

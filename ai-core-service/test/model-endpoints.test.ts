@@ -11,12 +11,17 @@ const models = (endpoint: string) =>
   ]);
 
 describe('model endpoints', () => {
-  test.each(['http://127.0.0.1:4010', 'http://127.8.9.10', 'http://localhost:4010', 'http://[::1]:4010', 'https://bedrock.example.com'])(
-    'when an endpoint is %s, then it is accepted',
-    (endpoint) => {
-      expect(() => load({ BEDROCK_ENDPOINT: endpoint, AZURE_OPENAI_ENDPOINT: endpoint, MODELS: models(endpoint) })).not.toThrow();
-    },
-  );
+  test.each([
+    'http://127.0.0.1:4010',
+    'http://127.8.9.10',
+    'http://localhost:4010',
+    'http://[::1]:4010',
+    'https://bedrock.example.com',
+  ])('when an endpoint is %s, then it is accepted', (endpoint) => {
+    expect(() =>
+      load({ BEDROCK_ENDPOINT: endpoint, AZURE_OPENAI_ENDPOINT: endpoint, MODELS: models(endpoint) }),
+    ).not.toThrow();
+  });
 
   test.each([
     ['BEDROCK_ENDPOINT', { BEDROCK_ENDPOINT: 'http://bedrock.example.com' }],

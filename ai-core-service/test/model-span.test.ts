@@ -7,11 +7,17 @@ const req = { system: 's', user: 'u', maxTokens: 10, temperature: 1.5, topP: 0.9
 
 describe("a model call's span records the sampling parameters as sent", () => {
   test("when Bedrock gets a temperature above its range, then the span records the clamped value it was sent, not the caller's", () => {
-    expect(requestAttributes(served('aws.bedrock'), req)).toMatchObject({ 'gen_ai.request.temperature': 1, 'gen_ai.request.top_p': 0.9 }); // before: 1.5
+    expect(requestAttributes(served('aws.bedrock'), req)).toMatchObject({
+      'gen_ai.request.temperature': 1,
+      'gen_ai.request.top_p': 0.9,
+    }); // before: 1.5
   });
 
   test('when Azure OpenAI takes the value as is, then the span records it unchanged', () => {
-    expect(requestAttributes(served('azure.ai.openai'), req)).toMatchObject({ 'gen_ai.request.temperature': 1.5, 'gen_ai.request.top_p': 0.9 });
+    expect(requestAttributes(served('azure.ai.openai'), req)).toMatchObject({
+      'gen_ai.request.temperature': 1.5,
+      'gen_ai.request.top_p': 0.9,
+    });
   });
 
   test('when the request sets no sampling, then the span has no sampling attributes', () => {

@@ -24,8 +24,21 @@ describe('model catalogue configuration', () => {
       { name: 'gpt4', provider: 'azure-openai', target: 'gpt-4' },
     ]);
     expect(modelSpecs(config)).toEqual([
-      { name: 'llama4', provider: 'bedrock', modelId: 'us.meta.llama4-maverick-17b-instruct-v1:0', region: 'us-east-1', endpoint: SIM },
-      { name: 'gpt4', provider: 'azure-openai', deployment: 'gpt-4', endpoint: SIM, apiVersion: '2024-10-21', keySecret: 'azure-openai-api-key' },
+      {
+        name: 'llama4',
+        provider: 'bedrock',
+        modelId: 'us.meta.llama4-maverick-17b-instruct-v1:0',
+        region: 'us-east-1',
+        endpoint: SIM,
+      },
+      {
+        name: 'gpt4',
+        provider: 'azure-openai',
+        deployment: 'gpt-4',
+        endpoint: SIM,
+        apiVersion: '2024-10-21',
+        keySecret: 'azure-openai-api-key',
+      },
     ]);
     expect(modelPreference(config)).toEqual(['gpt4', 'llama4']);
   });
@@ -39,12 +52,24 @@ describe('model catalogue configuration', () => {
       AZURE_OPENAI_API_VERSION: '2025-04-01-preview',
     });
     expect(modelSpecs(config)).toEqual([
-      { name: 'gpt4o', provider: 'azure-openai', deployment: 'gpt-4o', endpoint: SIM, apiVersion: '2025-04-01-preview', keySecret: 'gpt4o-key' },
+      {
+        name: 'gpt4o',
+        provider: 'azure-openai',
+        deployment: 'gpt-4o',
+        endpoint: SIM,
+        apiVersion: '2025-04-01-preview',
+        keySecret: 'gpt4o-key',
+      },
       { name: 'scout', provider: 'bedrock', modelId: 'us.meta.llama4-scout-17b-instruct-v1:0', region: 'us-west-2' },
     ]);
     expect(modelPreference(config)).toEqual(['gpt4o', 'scout']);
     expect(
-      modelPreference(load({ ...models({ name: 'a', provider: 'bedrock', modelId: 'm' }, { name: 'b', provider: 'bedrock', modelId: 'm' }), MODEL_PREFERENCE: 'b, a' })),
+      modelPreference(
+        load({
+          ...models({ name: 'a', provider: 'bedrock', modelId: 'm' }, { name: 'b', provider: 'bedrock', modelId: 'm' }),
+          MODEL_PREFERENCE: 'b, a',
+        }),
+      ),
     ).toEqual(['b', 'a']);
   });
 
@@ -55,11 +80,23 @@ describe('model catalogue configuration', () => {
   test.each([
     [{ MODELS: 'llama4,gpt4' }, /MODELS: not valid JSON/],
     [{ MODELS: '[]' }, /MODELS: must be a non-empty JSON array/],
-    [models({ name: 'x', provider: 'vertex' }), /MODELS\.0\.provider: model 0 "x": provider must be one of bedrock, azure-openai/],
-    [models({ name: 'llama4', provider: 'bedrock', modelId: 'm' }, { name: 'gpt4o', provider: 'azure-openai' }), /MODELS\.1\.deployment: model 1 "gpt4o": /],
-    [models({ name: 'GPT 4', provider: 'azure-openai', deployment: 'd' }), /MODELS\.0\.name: model 0 "GPT 4": name must be/],
+    [
+      models({ name: 'x', provider: 'vertex' }),
+      /MODELS\.0\.provider: model 0 "x": provider must be one of bedrock, azure-openai/,
+    ],
+    [
+      models({ name: 'llama4', provider: 'bedrock', modelId: 'm' }, { name: 'gpt4o', provider: 'azure-openai' }),
+      /MODELS\.1\.deployment: model 1 "gpt4o": /,
+    ],
+    [
+      models({ name: 'GPT 4', provider: 'azure-openai', deployment: 'd' }),
+      /MODELS\.0\.name: model 0 "GPT 4": name must be/,
+    ],
     [models({ name: 'a', provider: 'bedrock', modelId: 'm', deployment: 'd' }), /MODELS\.0: model 0 "a": .*deployment/],
-    [models({ name: 'a', provider: 'bedrock', modelId: 'm' }, { name: 'a', provider: 'bedrock', modelId: 'n' }), /MODELS: model name "a" is used more than once/],
+    [
+      models({ name: 'a', provider: 'bedrock', modelId: 'm' }, { name: 'a', provider: 'bedrock', modelId: 'n' }),
+      /MODELS: model name "a" is used more than once/,
+    ],
     [{ MODEL_PREFERENCE: 'gpt4' }, /MODEL_PREFERENCE: must name each model once \(llama4, gpt4\): "llama4" is missing/],
     [{ MODEL_PREFERENCE: 'gpt4,llama4,claude' }, /MODEL_PREFERENCE: .*"claude" is not a configured model/],
     [{ MODEL_PREFERENCE: 'gpt4,gpt4,llama4' }, /MODEL_PREFERENCE: .*"gpt4" is named more than once/],
@@ -101,7 +138,9 @@ describe('a model added by configuration only', () => {
     const req = { system: 'Be brief.', user: 'Which model are you?', maxTokens: 50 };
     const signal = new AbortController().signal;
     expect((await providers.get('gpt4o')!.generate(req, signal)).text).toMatch(/^\[gpt-4o\] /);
-    expect((await providers.get('scout')!.generate(req, signal)).text).toMatch(/^\[us\.meta\.llama4-scout-17b-instruct-v1:0\] /);
+    expect((await providers.get('scout')!.generate(req, signal)).text).toMatch(
+      /^\[us\.meta\.llama4-scout-17b-instruct-v1:0\] /,
+    );
     expect(providers.get('gpt4o')!.name).toBe('gpt4o');
     expect(secretsRead).toEqual(['gpt4o-key']);
   });

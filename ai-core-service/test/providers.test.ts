@@ -36,7 +36,14 @@ const CASES: Case[] = [
     kind: 'azure-openai',
     op: 'chat-stream',
     target: 'gpt-4',
-    make: (url) => azureOpenAIModel({ name: 'gpt4', endpoint: url, deployment: 'gpt-4', apiVersion: '2024-10-21', apiKey: async () => 'sim-key' }),
+    make: (url) =>
+      azureOpenAIModel({
+        name: 'gpt4',
+        endpoint: url,
+        deployment: 'gpt-4',
+        apiVersion: '2024-10-21',
+        apiKey: async () => 'sim-key',
+      }),
   },
 ];
 
@@ -68,7 +75,9 @@ async function eventually(check: () => Promise<boolean>): Promise<void> {
 async function cutShort(target: string) {
   const server = http.createServer((req, res) => {
     const up = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, { 'content-type': upRes.headers['content-type'] ?? 'application/octet-stream' });
+      res.writeHead(upRes.statusCode ?? 502, {
+        'content-type': upRes.headers['content-type'] ?? 'application/octet-stream',
+      });
       upRes.once('data', (piece: Buffer) => {
         res.end(piece);
         upRes.destroy();
@@ -77,7 +86,10 @@ async function cutShort(target: string) {
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 const clouds = useSimulator({ afterEach: 'heal-and-reset' });
@@ -96,7 +108,10 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
     expect(plain.text).toContain('"The moon is made of basalt."');
     expect(plain.finishReason).toBe('stop');
     expect(out.end).toEqual({ type: 'end', finishReason: 'stop', usage: plain.usage });
-    expect(plain.usage).toMatchObject<Record<string, unknown>>({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(plain.usage).toMatchObject<Record<string, unknown>>({
+      inputTokens: expect.any(Number),
+      outputTokens: expect.any(Number),
+    });
   });
 
   test('when maxTokens cuts the answer, then it has that many words and both calls finish with `length`', async () => {
@@ -109,13 +124,16 @@ describe.each(CASES)('$kind provider', ({ op, target, make }) => {
     expect(out.end?.finishReason).toBe('length');
   });
 
-  test.each([1.5, 2])("when the temperature is %p (OpenAI's range, above Llama's 1), then it is put in the API's range and the model answers", async (temperature) => {
-    const plain = await model.generate({ ...REQ, temperature, topP: 1, stop: ['never-said'] }, signal());
-    expect(plain.text).toContain('"The moon is made of basalt."');
-    const out = await drain(model.stream({ ...REQ, temperature }, signal()));
-    expect(out.error).toBeUndefined();
-    expect(out.end?.finishReason).toBe('stop');
-  });
+  test.each([1.5, 2])(
+    "when the temperature is %p (OpenAI's range, above Llama's 1), then it is put in the API's range and the model answers",
+    async (temperature) => {
+      const plain = await model.generate({ ...REQ, temperature, topP: 1, stop: ['never-said'] }, signal());
+      expect(plain.text).toContain('"The moon is made of basalt."');
+      const out = await drain(model.stream({ ...REQ, temperature }, signal()));
+      expect(out.error).toBeUndefined();
+      expect(out.end?.finishReason).toBe('stop');
+    },
+  );
 
   test('when earlier turns are given, then the model sees them (the answer quotes context from the history)', async () => {
     const req = {
@@ -223,7 +241,10 @@ describe('Bedrock conversation shape', () => {
 
   test('when the history opens with the assistant, then Bedrock accepts the conversation', async () => {
     const model = CASES[0]!.make(clouds.sim.url);
-    const out = await model.generate({ ...REQ, history: [{ role: 'assistant', text: 'Hi, how can I help?' }] }, signal());
+    const out = await model.generate(
+      { ...REQ, history: [{ role: 'assistant', text: 'Hi, how can I help?' }] },
+      signal(),
+    );
     expect(out.text).toContain('"The moon is made of basalt."');
   });
 });

@@ -11,10 +11,16 @@ import { testApp } from './fakes';
 
 /** Each route Express has registered, as "METHOD /path". */
 function registered(app: Express): string[] {
-  const stack = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+  const stack = (
+    app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }
+  ).router.stack;
   // A route on every method is the route table's 405 answer for the other methods of a known path.
   const every = (methods: Record<string, boolean>) => Object.keys(methods).length >= METHODS.length;
-  return stack.flatMap((layer) => (layer.route && !every(layer.route.methods) ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : []));
+  return stack.flatMap((layer) =>
+    layer.route && !every(layer.route.methods)
+      ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`)
+      : [],
+  );
 }
 
 test('when ai-core is built, then it serves exactly the contract routes and verbs, plus the health checks', () => {

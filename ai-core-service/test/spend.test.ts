@@ -3,8 +3,17 @@ import { notCalled, SpendMeter } from '../src/domain/spend';
 import { STRATEGY_RUNNERS } from '../src/domain/strategies';
 import type { GenerateRequest } from '../src/domain/ports';
 
-const req: GenerateRequest = { system: 'system text', user: 'a question of forty characters, roughly.', maxTokens: 100 };
-const ok = (inputTokens: number, outputTokens: number): ModelOutcome => ({ status: 'ok', text: 'x', latencyMs: 1, usage: { inputTokens, outputTokens } });
+const req: GenerateRequest = {
+  system: 'system text',
+  user: 'a question of forty characters, roughly.',
+  maxTokens: 100,
+};
+const ok = (inputTokens: number, outputTokens: number): ModelOutcome => ({
+  status: 'ok',
+  text: 'x',
+  latencyMs: 1,
+  usage: { inputTokens, outputTokens },
+});
 
 describe('SpendMeter', () => {
   test('when calls settle, then each is charged its reported usage, summed per model', async () => {
@@ -48,11 +57,17 @@ describe('SpendMeter', () => {
 });
 
 describe('the strategy table', () => {
-  test.each(STRATEGIES.filter((s) => s !== 'fuse'))('when every model fails under %s, then it calls no more models than maxModelCalls says', async (strategy) => {
-    const order = ['a', 'b', 'c'];
-    let calls = 0;
-    await STRATEGY_RUNNERS[strategy](order, () => (calls++, Promise.resolve({ status: 'error', code: 'upstream_error', latencyMs: 1 })));
-    expect(calls).toBeLessThanOrEqual(maxModelCalls(strategy, order.length));
-    expect(calls).toBe(order.length); // failures fall through to every model: the table must cover them all
-  });
+  test.each(STRATEGIES.filter((s) => s !== 'fuse'))(
+    'when every model fails under %s, then it calls no more models than maxModelCalls says',
+    async (strategy) => {
+      const order = ['a', 'b', 'c'];
+      let calls = 0;
+      await STRATEGY_RUNNERS[strategy](
+        order,
+        () => (calls++, Promise.resolve({ status: 'error', code: 'upstream_error', latencyMs: 1 })),
+      );
+      expect(calls).toBeLessThanOrEqual(maxModelCalls(strategy, order.length));
+      expect(calls).toBe(order.length); // failures fall through to every model: the table must cover them all
+    },
+  );
 });

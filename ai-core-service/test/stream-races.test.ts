@@ -15,7 +15,14 @@ import { contextDeps, TENANT } from './fakes';
 
 const MAVERICK = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const RACES = 4;
-const BREAKER = { timeoutMs: 5000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 3, rollingCountTimeoutMs: 60_000, maxInFlight: 10 };
+const BREAKER = {
+  timeoutMs: 5000,
+  errorThresholdPercentage: 50,
+  resetTimeoutMs: 60_000,
+  volumeThreshold: 3,
+  rollingCountTimeoutMs: 60_000,
+  maxInFlight: 10,
+};
 
 const clouds = useSimulator();
 
@@ -23,8 +30,20 @@ const quietSink = (): AnswerSink => ({ start: () => {}, delta: () => {}, end: ()
 
 test('when a healthy model always loses fastest stream races, then it is stopped by the first token, never judged a timeout, and its breaker stays closed', async () => {
   const guarded: Record<ModelName, GuardedModel> = {
-    gpt4: new GuardedModel(azureOpenAIModel({ name: 'gpt4', endpoint: clouds.sim.url, deployment: 'gpt-4', apiVersion: '2024-10-21', apiKey: async () => 'sim-key' }), BREAKER),
-    llama4: new GuardedModel(bedrockModel({ name: 'llama4', region: 'us-east-1', modelId: MAVERICK, endpoint: clouds.sim.url }), BREAKER),
+    gpt4: new GuardedModel(
+      azureOpenAIModel({
+        name: 'gpt4',
+        endpoint: clouds.sim.url,
+        deployment: 'gpt-4',
+        apiVersion: '2024-10-21',
+        apiKey: async () => 'sim-key',
+      }),
+      BREAKER,
+    ),
+    llama4: new GuardedModel(
+      bedrockModel({ name: 'llama4', region: 'us-east-1', modelId: MAVERICK, endpoint: clouds.sim.url }),
+      BREAKER,
+    ),
   };
   // Llama answers, only slower: its whole stream outlives the stream bound below, its first token does not.
   await clouds.admin.setFault(MAVERICK, { latencyMs: 200, chunkDelayMs: 200 });
@@ -33,9 +52,16 @@ test('when a healthy model always loses fastest stream races, then it is stopped
   const models: Models = {
     run: (m, r, b, o) => guarded[m]!.run(r, b, o),
     // A stream bound shorter than the loser's whole answer: what REQUEST_TIMEOUT_MS was to a loser left running.
-    stream: (m, r, b, o) => guarded[m]!.runStream(r, b, { ...o, idleMs: 2000, maxMs: 1000 }).then((outcome) => (settled[m] = outcome)),
+    stream: (m, r, b, o) =>
+      guarded[m]!.runStream(r, b, { ...o, idleMs: 2000, maxMs: 1000 }).then((outcome) => (settled[m] = outcome)),
   };
-  const pipeline = new AnswerPipeline({ context: contextDeps(), models, contextBudgetChars: 1000, defaultMaxTokens: 200, agreementThreshold: 0.8 });
+  const pipeline = new AnswerPipeline({
+    context: contextDeps(),
+    models,
+    contextBudgetChars: 1000,
+    defaultMaxTokens: 200,
+    agreementThreshold: 0.8,
+  });
   try {
     const losers = [];
     for (let i = 0; i < RACES; i++) {
@@ -62,7 +88,11 @@ test('when a healthy model always loses fastest stream races, then it is stopped
     expect(guarded.llama4!.stats).toMatchObject({ failures: 0 });
     // The simulator sees the last stopped stream's connection close a moment after we close it: wait for it (bounded).
     let route = await clouds.admin.route('converse-stream', MAVERICK);
-    for (const end = Date.now() + 2000; route.abandoned < RACES && Date.now() < end; route = await clouds.admin.route('converse-stream', MAVERICK)) {
+    for (
+      const end = Date.now() + 2000;
+      route.abandoned < RACES && Date.now() < end;
+      route = await clouds.admin.route('converse-stream', MAVERICK)
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(route).toMatchObject({ requests: RACES, errors: 0, abandoned: RACES });

@@ -19,7 +19,14 @@ function setup() {
           throw new Error('stop here: the tenant is what this test reads');
         }
         asked.push({ tenant: opts.tenant, q });
-        return { answeredBy: 'gpt4', outcome: { status: 'ok', text: 'a', latencyMs: 1 }, degraded: false, context: { source: 'none', key: 'k' }, cache: 'miss', models: {} };
+        return {
+          answeredBy: 'gpt4',
+          outcome: { status: 'ok', text: 'a', latencyMs: 1 },
+          degraded: false,
+          context: { source: 'none', key: 'k' },
+          cache: 'miss',
+          models: {},
+        };
       },
     },
   });
@@ -30,17 +37,23 @@ describe('the tenant header', () => {
   test.each([
     ['POST /process', (app: ReturnType<typeof setup>['app']) => request(app).post('/process').send({ prompt: 'hi' })],
     ['GET /v1/context', (app: ReturnType<typeof setup>['app']) => request(app).get('/v1/context?key=k')],
-    ['PUT /v1/context', (app: ReturnType<typeof setup>['app']) => request(app).put('/v1/context?key=k').send({ text: 'T' })],
+    [
+      'PUT /v1/context',
+      (app: ReturnType<typeof setup>['app']) => request(app).put('/v1/context?key=k').send({ text: 'T' }),
+    ],
     ['DELETE /v1/context', (app: ReturnType<typeof setup>['app']) => request(app).delete('/v1/context?key=k')],
-  ])('when %s arrives without it, then 400 problem+json tenant_required and nothing is read or written', async (_route, send) => {
-    const s = setup();
-    const res = await send(s.app);
-    expect(res.status).toBe(400);
-    expect(res.headers['content-type']).toMatch(/problem\+json/);
-    expect(res.body).toMatchObject({ code: 'tenant_required' });
-    expect(s.asked).toEqual([]);
-    expect(s.store.data.size).toBe(0);
-  });
+  ])(
+    'when %s arrives without it, then 400 problem+json tenant_required and nothing is read or written',
+    async (_route, send) => {
+      const s = setup();
+      const res = await send(s.app);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'tenant_required' });
+      expect(s.asked).toEqual([]);
+      expect(s.store.data.size).toBe(0);
+    },
+  );
 
   test('when chat completions arrive without it, then 400 in OpenAI shape and nothing is prepared', async () => {
     const s = setup();
@@ -61,7 +74,9 @@ describe('the tenant header', () => {
 
   test('when it is present, then the use cases get exactly that tenant', async () => {
     const s = setup();
-    expect((await request(s.app).post('/process').set(TENANT_HEADER, 'team-a').send({ prompt: 'hi' })).status).toBe(200);
+    expect((await request(s.app).post('/process').set(TENANT_HEADER, 'team-a').send({ prompt: 'hi' })).status).toBe(
+      200,
+    );
     expect(s.asked.map((a) => a.tenant)).toEqual(['team-a']);
     await request(s.app)
       .post('/v1/chat/completions')

@@ -42,7 +42,11 @@ const PROMPT = { prompt: 'cost: what does answering the same question again cost
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function post(url: string, headers: Record<string, string>, body: unknown) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as { cache?: string };
   return { status: res.status, cache: json.cache, policy: res.headers.get('ratelimit-policy') };
 }
@@ -57,16 +61,40 @@ export async function cost({ stack, short, auth, noCache, run, models }: CostCon
   // The first answer is stored off the response path: ask until it comes back from the cache.
   let first;
   for (let i = 0; i < 20 && (first = await post(gw, auth, PROMPT)).cache !== 'hit'; i++) await sleep(100);
-  if (first?.cache !== 'hit') throw new Error(`the answer cache never answered (last: ${JSON.stringify(first)}); is answerCache on?`);
+  if (first?.cache !== 'hit')
+    throw new Error(`the answer cache never answered (last: ${JSON.stringify(first)}); is answerCache on?`);
   const expect = (x: ScenarioResult, want: string) => {
     const answered = x.requests - x.errors - x.non2xx;
-    if (x.cache?.[want] !== answered) x.note = [x.note, `expected ${answered} answers to be a ${want}, got ${JSON.stringify(x.cache ?? {})}`].filter(Boolean).join('; ');
+    if (x.cache?.[want] !== answered)
+      x.note = [x.note, `expected ${answered} answers to be a ${want}, got ${JSON.stringify(x.cache ?? {})}`]
+        .filter(Boolean)
+        .join('; ');
   };
-  expect(await run('cost', 'model call (no-cache), 20 req/s', { url: gw, body: PROMPT, headers: noCache, durationSec: secs(10), rate: 20 }), 'bypass');
-  expect(await run('cost', 'cache hit, 20 req/s', { url: gw, body: PROMPT, headers: auth, durationSec: secs(10), rate: 20 }), 'hit');
+  expect(
+    await run('cost', 'model call (no-cache), 20 req/s', {
+      url: gw,
+      body: PROMPT,
+      headers: noCache,
+      durationSec: secs(10),
+      rate: 20,
+    }),
+    'bypass',
+  );
+  expect(
+    await run('cost', 'cache hit, 20 req/s', { url: gw, body: PROMPT, headers: auth, durationSec: secs(10), rate: 20 }),
+    'hit',
+  );
   if (!short) {
     const max = { url: gw, body: PROMPT, durationSec: 10, connections: 32, tallyCache: true };
-    expect(await run('cost', 'model call (no-cache), max (32 connections)', { ...max, headers: noCache }, 'bounded by 32 connections / 300 ms'), 'bypass');
+    expect(
+      await run(
+        'cost',
+        'model call (no-cache), max (32 connections)',
+        { ...max, headers: noCache },
+        'bounded by 32 connections / 300 ms',
+      ),
+      'bypass',
+    );
     expect(await run('cost', 'cache hit, max (32 connections)', { ...max, headers: auth }), 'hit');
   }
   await sim.heal();
@@ -77,23 +105,45 @@ export async function cost({ stack, short, auth, noCache, run, models }: CostCon
   const limited = `${stack.appUrl(LIMITED)}/v1/prompt`;
   const request = { prompt: 'limits' };
   const [on, off] = [await post(limited, noCache, request), await post(gw, noCache, request)];
-  if (on.status !== 200 || !on.policy || off.status !== 200 || off.policy) throw new Error(`limits not as intended: on ${JSON.stringify(on)}, off ${JSON.stringify(off)}`);
+  if (on.status !== 200 || !on.policy || off.status !== 200 || off.policy)
+    throw new Error(`limits not as intended: on ${JSON.stringify(on)}, off ${JSON.stringify(off)}`);
   // The short run (make test) stays well below what a just-started replica and its sidecar handle.
   const rate = short ? 20 : 50;
   await run('warm-up', LIMITED, { url: limited, body: request, headers: noCache, durationSec: secs(5), rate });
   const day = async () =>
-    ((await (await fetch(`${stack.appUrl(LIMITED)}/v1/usage/dev-ask`, { headers: { authorization: `Bearer ${DEV_KEYS.admin}` } })).json()) as { day: { tokens: number } }).day
-      .tokens;
-  await run('cost', `limits off (gateway-service), ${rate} req/s`, { url: gw, body: request, headers: noCache, durationSec: secs(10), rate });
+    (
+      (await (
+        await fetch(`${stack.appUrl(LIMITED)}/v1/usage/dev-ask`, {
+          headers: { authorization: `Bearer ${DEV_KEYS.admin}` },
+        })
+      ).json()) as { day: { tokens: number } }
+    ).day.tokens;
+  await run('cost', `limits off (gateway-service), ${rate} req/s`, {
+    url: gw,
+    body: request,
+    headers: noCache,
+    durationSec: secs(10),
+    rate,
+  });
   // Store failures (the replica then decides alone) are logged at most every 10 s, each line with the count since the
   // last: their sum is a lower bound (failures after the last line are not logged yet).
   const failedOpen = () =>
     readFileSync(path.join(stack.logDir, `${LIMITED}.log`), 'utf8')
       .split('\n')
       .filter((line) => line.includes('rate-limit store failed'))
-      .reduce((n, line) => n + Number((JSON.parse(line) as { failuresSinceLastWarning?: number }).failuresSinceLastWarning ?? 1), 0);
+      .reduce(
+        (n, line) =>
+          n + Number((JSON.parse(line) as { failuresSinceLastWarning?: number }).failuresSinceLastWarning ?? 1),
+        0,
+      );
   const [before, failedBefore] = [await day(), failedOpen()];
-  const x = await run('cost', `limits on (${LIMITED}), ${rate} req/s`, { url: limited, body: request, headers: noCache, durationSec: secs(10), rate });
+  const x = await run('cost', `limits on (${LIMITED}), ${rate} req/s`, {
+    url: limited,
+    body: request,
+    headers: noCache,
+    durationSec: secs(10),
+    rate,
+  });
   await sleep(500); // the last answers' charges are written after the response
   const [charged, failed] = [(await day()) - before, failedOpen() - failedBefore];
   x.note = `${charged > 0 ? `${charged} tokens charged to the key's daily counter` : 'no tokens charged: the counters were not touched'}; at least ${failed} limit-store calls failed (decided per replica)`;
@@ -112,7 +162,17 @@ export function costTable(rows: ScenarioResult[], short: (p: string) => string):
     'redis',
     'load generator',
   ].filter((p) => rows.some((x) => x.processes[p]));
-  const head = ['variant', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'answers (cache)', ...procs.map((p) => `${short(p)} CPU%`)];
+  const head = [
+    'variant',
+    'req/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'errors',
+    'answers (cache)',
+    ...procs.map((p) => `${short(p)} CPU%`),
+  ];
   const body = rows.map((x) => [
     x.variant,
     x.rps,
@@ -127,5 +187,10 @@ export function costTable(rows: ScenarioResult[], short: (p: string) => string):
     ...procs.map((p) => x.processes[p]?.cpuPercent ?? ''),
   ]);
   const notes = rows.filter((x) => x.note).map((x) => `${x.variant}: ${x.note}.`);
-  return markdownTable('Cost (scenario cost): answer-cache hit vs model call (both models 300 ms), limits on vs off (zero-latency models):', head, body, notes);
+  return markdownTable(
+    'Cost (scenario cost): answer-cache hit vs model call (both models 300 ms), limits on vs off (zero-latency models):',
+    head,
+    body,
+    notes,
+  );
 }

@@ -7,7 +7,14 @@ import { markdownTable } from './markdown';
 import type { ScenarioResult } from './run';
 
 /** Our processes, in request order; the simulator and the load generator stand apart (not ours). */
-const OURS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'redis', 'dynalite'];
+const OURS = [
+  'gateway-service',
+  'daprd:gateway-service',
+  'daprd:ai-core-service',
+  'ai-core-service',
+  'redis',
+  'dynalite',
+];
 
 /** Scenario efficiency: latency, answered/refused, and CPU-ms per answer per process (sum over ours). */
 export function efficiencyTable(rows: ScenarioResult[], label: (proc: string) => string): string[] {

@@ -16,7 +16,11 @@ const server = http.createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
-    const headers = { 'content-type': 'application/json', 'content-length': String(body.length), 'api-key': String(req.headers['api-key'] ?? '') };
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      'api-key': String(req.headers['api-key'] ?? ''),
+    };
     const out = http.request(upstream, { method: 'POST', agent, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, { 'content-type': up.headers['content-type'] ?? 'application/json' });
       up.pipe(res);

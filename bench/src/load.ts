@@ -41,11 +41,17 @@ export interface Latency {
 }
 
 /** The p-th percentile (nearest rank, rounded) of ascending latencies; 0 when there are none. */
-const percentile = (sorted: number[], p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+const percentile = (sorted: number[], p: number) =>
+  Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
 
 function latency(ms: number[]): Latency {
   const sorted = [...ms].sort((a, b) => a - b);
-  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: Math.round(sorted.at(-1) ?? 0) };
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: Math.round(sorted.at(-1) ?? 0),
+  };
 }
 
 const count = (tally: Record<string, number>, v: unknown) => {
@@ -70,12 +76,19 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
     durationMs: spec.durationSec * 1000,
     maxRequests: 100_000,
     timeoutMs: 30_000,
-    request: (_i, signal) => fetch(spec.url, { method: 'POST', signal, headers: { 'content-type': 'application/json', ...spec.headers }, body: body() }),
+    request: (_i, signal) =>
+      fetch(spec.url, {
+        method: 'POST',
+        signal,
+        headers: { 'content-type': 'application/json', ...spec.headers },
+        body: body(),
+      }),
   });
   const refused = samples.filter((s) => s.status === 503);
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const cache: Record<string, number> = {};
-  for (const s of samples) if (s.status >= 200 && s.status < 300) count(cache, (s.body as { cache?: unknown } | undefined)?.cache);
+  for (const s of samples)
+    if (s.status >= 200 && s.status < 300) count(cache, (s.body as { cache?: unknown } | undefined)?.cache);
   const pct = (p: number) => percentile(ms, p);
   return {
     requests: samples.length,
@@ -91,7 +104,10 @@ async function openLoop(spec: LoadSpec, rate: number): Promise<LoadStats> {
       ? {
           split: {
             answered: latency(samples.filter((s) => s.status >= 200 && s.status < 300).map((s) => s.ms)),
-            refused: { ...latency(refused.map((s) => s.ms)), withRetryAfter: refused.filter((s) => s.retryAfter !== undefined).length },
+            refused: {
+              ...latency(refused.map((s) => s.ms)),
+              withRetryAfter: refused.filter((s) => s.retryAfter !== undefined).length,
+            },
           },
         }
       : {}),
@@ -107,7 +123,11 @@ async function closedLoop(spec: LoadSpec): Promise<LoadStats> {
   };
   const request = {
     method: 'POST',
-    ...(dynamic ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }) } : {}),
+    ...(dynamic
+      ? {
+          setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify((spec.body as () => unknown)()) }),
+        }
+      : {}),
     ...(spec.tallyCache ? { onResponse } : {}),
   };
   const result = await autocannon({

@@ -15,18 +15,56 @@ export interface Report {
   results: ScenarioResult[];
 }
 
-const PROCS = ['gateway-service', 'daprd:gateway-service', 'daprd:ai-core-service', 'ai-core-service', 'model-sim', 'redis', 'dynalite', 'gateway-direct', 'load generator'];
+const PROCS = [
+  'gateway-service',
+  'daprd:gateway-service',
+  'daprd:ai-core-service',
+  'ai-core-service',
+  'model-sim',
+  'redis',
+  'dynalite',
+  'gateway-direct',
+  'load generator',
+];
 const short = (name: string) =>
-  name.replace('daprd:gateway-limited', 'daprd(gw-limited)').replace('daprd:gateway-service', 'daprd(gw)').replace('daprd:ai-core-service', 'daprd(ai)').replace('-service', '');
+  name
+    .replace('daprd:gateway-limited', 'daprd(gw-limited)')
+    .replace('daprd:gateway-service', 'daprd(gw)')
+    .replace('daprd:ai-core-service', 'daprd(ai)')
+    .replace('-service', '');
 
 /** The markdown tables for docs/benchmarks.md: one row per scenario run, CPU% per process; time to first token and cost apart. */
 export function markdown(r: Report): string {
-  const loadRows = r.results.filter((x) => x.scenario !== 'ttft' && x.scenario !== 'cost' && x.scenario !== 'efficiency');
+  const loadRows = r.results.filter(
+    (x) => x.scenario !== 'ttft' && x.scenario !== 'cost' && x.scenario !== 'efficiency',
+  );
   const procs = PROCS.filter((p) => loadRows.some((x) => x.processes[p]));
-  const head = ['scenario', 'variant', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', ...procs.map((p) => `${short(p)} CPU%`)];
-  const rows = loadRows.map((x) => [x.scenario, x.variant, x.rps, x.p50, x.p90, x.p99, x.max, x.errors + x.non2xx, ...procs.map((p) => x.processes[p]?.cpuPercent ?? '')]);
+  const head = [
+    'scenario',
+    'variant',
+    'req/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'errors',
+    ...procs.map((p) => `${short(p)} CPU%`),
+  ];
+  const rows = loadRows.map((x) => [
+    x.scenario,
+    x.variant,
+    x.rps,
+    x.p50,
+    x.p90,
+    x.p99,
+    x.max,
+    x.errors + x.non2xx,
+    ...procs.map((p) => x.processes[p]?.cpuPercent ?? ''),
+  ]);
   const soak = r.results.find((x) => x.scenario === 'soak');
-  const rss = soak ? procs.map((p) => `${short(p)} ${soak.processes[p]?.rssStartMiB} → ${soak.processes[p]?.rssEndMiB}`).join(', ') : '';
+  const rss = soak
+    ? procs.map((p) => `${short(p)} ${soak.processes[p]?.rssStartMiB} → ${soak.processes[p]?.rssEndMiB}`).join(', ')
+    : '';
   const ttftRows = r.results.filter((x) => x.scenario === 'ttft');
   const costRows = r.results.filter((x) => x.scenario === 'cost');
   const efficiencyRows = r.results.filter((x) => x.scenario === 'efficiency');
@@ -34,7 +72,14 @@ export function markdown(r: Report): string {
     `Benchmark ${r.short ? '(short smoke run, not for numbers) ' : ''}of ${r.date.slice(0, 10)}: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGiB} GiB, Node ${r.machine.node}, daprd ${r.machine.daprd}; ${r.durationSec} s ${r.results.some((x) => x.date) ? 'for this run' : 'in all'}.`,
     ...keptFrom(r),
     '',
-    ...(loadRows.length ? [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`), ''] : []),
+    ...(loadRows.length
+      ? [
+          `| ${head.join(' | ')} |`,
+          `| ${head.map(() => '---').join(' | ')} |`,
+          ...rows.map((row) => `| ${row.join(' | ')} |`),
+          '',
+        ]
+      : []),
     soak ? `Soak RSS (MiB, start → end): ${rss}.` : '',
     '',
     ...(ttftRows.length ? ttftTable(ttftRows) : []),
@@ -47,7 +92,10 @@ export function markdown(r: Report): string {
 function keptFrom(r: Report): string[] {
   const byDate = new Map<string, Set<string>>();
   for (const x of r.results) if (x.date) byDate.set(x.date, (byDate.get(x.date) ?? new Set()).add(x.scenario));
-  return [...byDate].map(([date, s]) => `Rows of ${[...s].join(', ')} are from the run of ${date.slice(0, 10)} (same machine); the others from this one.`);
+  return [...byDate].map(
+    ([date, s]) =>
+      `Rows of ${[...s].join(', ')} are from the run of ${date.slice(0, 10)} (same machine); the others from this one.`,
+  );
 }
 
 const ms = (x: number | undefined) => (x === undefined ? '' : String(Math.round(x)));
@@ -86,7 +134,19 @@ function ttftTable(rows: ScenarioResult[]): string[] {
     const by = Object.entries(x.answeredBy ?? {})
       .map(([m, n]) => `${m} ${n}`)
       .join(', ');
-    return [x.variant, x.requests, ms(x.ttft?.p50), ms(x.ttft?.p99), ms(x.p50), ms(x.p99), over, x.ttft ? x.chunks : '', x.ttft ? x.gapP50 : '', by, errors];
+    return [
+      x.variant,
+      x.requests,
+      ms(x.ttft?.p50),
+      ms(x.ttft?.p99),
+      ms(x.p50),
+      ms(x.p99),
+      over,
+      x.ttft ? x.chunks : '',
+      x.ttft ? x.gapP50 : '',
+      by,
+      errors,
+    ];
   });
   const notes = rows.flatMap((x) => {
     const failed = x.errors + x.non2xx;
@@ -94,5 +154,10 @@ function ttftTable(rows: ScenarioResult[]): string[] {
     const note = [partly, x.note].filter(Boolean).join('; ');
     return note ? [`${x.variant}: ${note}.`] : [];
   });
-  return markdownTable('Time to first token (scenario ttft; sequential requests, so p99 of 30 is the slowest one):', head, body, notes);
+  return markdownTable(
+    'Time to first token (scenario ttft; sequential requests, so p99 of 30 is the slowest one):',
+    head,
+    body,
+    notes,
+  );
 }

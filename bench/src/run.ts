@@ -10,7 +10,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
-import { daprBin, DEV_KEYS, freePort, httpOk, ManagedProcess, repoRoot, serviceApps, serviceMain, Stack } from '@context-qa/testkit';
+import {
+  daprBin,
+  DEV_KEYS,
+  freePort,
+  httpOk,
+  ManagedProcess,
+  repoRoot,
+  serviceApps,
+  serviceMain,
+  Stack,
+} from '@context-qa/testkit';
 import { cost, LIMITED, limitedReplica } from './cost';
 import { load, type LoadSpec, type LoadStats } from './load';
 import { watch, type ProcUsage } from './procstats';
@@ -27,7 +37,17 @@ const wanted = (scenario: string) => !only || only.split(',').includes(scenario)
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
 /** Report order; `--only` keeps the other scenarios' rows from the previous report. */
-export const SCENARIOS = ['overhead', 'parallelism', 'breaker', 'context', 'ttft', 'soak', 'cost', 'tracing', 'efficiency'];
+export const SCENARIOS = [
+  'overhead',
+  'parallelism',
+  'breaker',
+  'context',
+  'ttft',
+  'soak',
+  'cost',
+  'tracing',
+  'efficiency',
+];
 
 /**
  * The TTFT question. The simulator answers "[<model>] No context was provided,
@@ -119,7 +139,9 @@ async function main(): Promise<void> {
       const row: ScenarioResult = { scenario, variant, ...stats, processes: done(), ...(note ? { note } : {}) };
       if (scenario !== 'warm-up') results.push(row);
       const tally = stats.cache ? ` cache ${JSON.stringify(stats.cache)}` : '';
-      console.log(`${scenario.padEnd(12)} ${variant.padEnd(34)} ${stats.rps} req/s p50 ${stats.p50} p99 ${stats.p99} errors ${stats.errors + stats.non2xx}${tally}`);
+      console.log(
+        `${scenario.padEnd(12)} ${variant.padEnd(34)} ${stats.rps} req/s p50 ${stats.p50} p99 ${stats.p99} errors ${stats.errors + stats.non2xx}${tally}`,
+      );
       return row;
     };
     await run('warm-up', 'dapr', { url: gw, body: { prompt: 'warm up' }, durationSec: secs(3), connections: 8 });
@@ -129,11 +151,31 @@ async function main(): Promise<void> {
       // 200 req/s is about this 2-core stack's capacity: a measurement for the full run, not a
       // pass/fail row for the short one that `make test` runs (its result would depend on the machine's load).
       for (const rate of short ? [50] : [50, 200]) {
-        await run('overhead', `dapr, ${rate} req/s`, { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
-        await run('overhead', `direct, ${rate} req/s`, { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), rate });
+        await run('overhead', `dapr, ${rate} req/s`, {
+          url: gw,
+          body: { prompt: 'overhead' },
+          durationSec: secs(10),
+          rate,
+        });
+        await run('overhead', `direct, ${rate} req/s`, {
+          url: gwDirect,
+          body: { prompt: 'overhead' },
+          durationSec: secs(10),
+          rate,
+        });
       }
-      await run('overhead', 'dapr, max (32 connections)', { url: gw, body: { prompt: 'overhead' }, durationSec: secs(10), connections: 32 });
-      await run('overhead', 'direct, max (32 connections)', { url: gwDirect, body: { prompt: 'overhead' }, durationSec: secs(10), connections: 32 });
+      await run('overhead', 'dapr, max (32 connections)', {
+        url: gw,
+        body: { prompt: 'overhead' },
+        durationSec: secs(10),
+        connections: 32,
+      });
+      await run('overhead', 'direct, max (32 connections)', {
+        url: gwDirect,
+        body: { prompt: 'overhead' },
+        durationSec: secs(10),
+        connections: 32,
+      });
     }
 
     // 2. Parallelism: Llama 300 ms, GPT 500 ms.
@@ -144,7 +186,12 @@ async function main(): Promise<void> {
         const variant = strategy === 'fuse' ? 'fuse (drafts differ: synthesised)' : strategy;
         // A synthesised answer takes ~1 s: the short run gives it time to finish a few.
         const durationSec = strategy === 'fuse' && short ? 3 : secs(10);
-        await run('parallelism', variant, { url: gw, body: { prompt: 'parallel', strategy }, durationSec, connections: 10 });
+        await run('parallelism', variant, {
+          url: gw,
+          body: { prompt: 'parallel', strategy },
+          durationSec,
+          connections: 10,
+        });
       }
       // Drafts that quote a long shared context agree (similarity ≥ 0.8): no synthesis call.
       await stack.seedContextStore({ 'bench:agree': Array.from({ length: 40 }, (_, i) => `fact${i}`).join(' ') });
@@ -157,8 +204,18 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, short ? 0 : 5500)); // let earlier successes leave the breaker's window
       await sim.setFault(GPT, { hang: true });
       const breaker = { url: gw, body: { prompt: 'breaker' }, rate: 20 };
-      await run('breaker', 'GPT hanging: first 3 s', { ...breaker, durationSec: secs(3) }, 'bounded by the 1 s model deadline until the breaker opens');
-      await run('breaker', 'GPT hanging: breaker open', { ...breaker, durationSec: secs(5) }, 'Llama-only latency (300 ms) plus a 1 s trial every 3 s');
+      await run(
+        'breaker',
+        'GPT hanging: first 3 s',
+        { ...breaker, durationSec: secs(3) },
+        'bounded by the 1 s model deadline until the breaker opens',
+      );
+      await run(
+        'breaker',
+        'GPT hanging: breaker open',
+        { ...breaker, durationSec: secs(5) },
+        'Llama-only latency (300 ms) plus a 1 s trial every 3 s',
+      );
       await sim.setFault(GPT, { latencyMs: 500 });
       await new Promise((r) => setTimeout(r, short ? 0 : 3500)); // BREAKER_RESET_TIMEOUT_MS: half-open, then closed
       await run('breaker', 'GPT healed (500 ms)', { ...breaker, durationSec: secs(5) });
@@ -170,13 +227,31 @@ async function main(): Promise<void> {
       // Context only in the source of truth (as an ingestion job writes it), plus one hot key.
       const count = short ? 200 : 3000;
       await stack.seedContextStore(
-        Object.fromEntries([...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`] as const), ['bench:hot', 'Hot context.'] as const]),
+        Object.fromEntries([
+          ...Array.from({ length: count }, (_, i) => [`bench:${i}`, `Context number ${i}.`] as const),
+          ['bench:hot', 'Hot context.'] as const,
+        ]),
       );
       let n = 0;
       let m = 0;
-      await run('context', 'Redis hit', { url: gw, body: { prompt: 'q', contextKey: 'bench:hot' }, durationSec: secs(10), rate: 50 });
-      await run('context', 'DynamoDB fallback + write-back', { url: gw, body: () => ({ prompt: 'q', contextKey: `bench:${n++}` }), durationSec: secs(10), rate: 50 });
-      await run('context', 'no context', { url: gw, body: () => ({ prompt: `nothing stored ${m++}` }), durationSec: secs(10), rate: 50 });
+      await run('context', 'Redis hit', {
+        url: gw,
+        body: { prompt: 'q', contextKey: 'bench:hot' },
+        durationSec: secs(10),
+        rate: 50,
+      });
+      await run('context', 'DynamoDB fallback + write-back', {
+        url: gw,
+        body: () => ({ prompt: 'q', contextKey: `bench:${n++}` }),
+        durationSec: secs(10),
+        rate: 50,
+      });
+      await run('context', 'no context', {
+        url: gw,
+        body: () => ({ prompt: `nothing stored ${m++}` }),
+        durationSec: secs(10),
+        rate: 50,
+      });
     }
 
     // 5. Time to first token and to the last one, streamed and not, through both sidecars, with
@@ -189,17 +264,27 @@ async function main(): Promise<void> {
       // time the last chunk would have taken (300 + 19 × 20 = 680 ms).
       const wholeFault = { latencyMs: ttftFaults.first + (TTFT_CHUNKS - 1) * ttftFaults.gap };
       // no-cache: a repeated non-streamed question would otherwise be an answer-cache hit (streams never are).
-      const gateway = (baseURL: string) => new OpenAI({ baseURL, apiKey: DEV_KEYS.ask, maxRetries: 0, defaultHeaders: { 'cache-control': 'no-cache' } });
+      const gateway = (baseURL: string) =>
+        new OpenAI({ baseURL, apiKey: DEV_KEYS.ask, maxRetries: 0, defaultHeaders: { 'cache-control': 'no-cache' } });
       const paths = [
         ['dapr', gateway(`${stack.appUrl('gateway-service')}/v1`)],
         ['direct', gateway(`http://127.0.0.1:${direct.port}/v1`)],
       ] as const;
-      const simulator = new AzureOpenAI({ endpoint: stack.simulatorUrl, deployment: GPT, apiVersion: '2024-10-21', apiKey: 'simulated', maxRetries: 0 });
+      const simulator = new AzureOpenAI({
+        endpoint: stack.simulatorUrl,
+        deployment: GPT,
+        apiVersion: '2024-10-21',
+        apiKey: 'simulated',
+        maxRetries: 0,
+      });
       const bounds = { requests: short ? 2 : 30, maxSeconds: short ? 5 : 45, warmup: short ? 0 : 3 };
       const ttft = async (variant: string, spec: Omit<TtftSpec, keyof typeof bounds>) => {
         const done = watch(pids(stack));
         const { firstError, ...stats } = await measureTtft({ ...spec, ...bounds });
-        const chunksNote = spec.stream && stats.requests > stats.errors && stats.chunks !== TTFT_CHUNKS ? `${stats.chunks} content chunks, not ${TTFT_CHUNKS}` : undefined;
+        const chunksNote =
+          spec.stream && stats.requests > stats.errors && stats.chunks !== TTFT_CHUNKS
+            ? `${stats.chunks} content chunks, not ${TTFT_CHUNKS}`
+            : undefined;
         const note = [chunksNote, firstError && `first error: ${firstError}`].filter(Boolean).join('; ');
         results.push({ scenario: 'ttft', variant, ...stats, processes: done(), ...(note ? { note } : {}) });
         const first = stats.ttft ? `first p50 ${stats.ttft.p50} p99 ${stats.ttft.p99}, ` : '';
@@ -214,7 +299,12 @@ async function main(): Promise<void> {
         const kind = stream ? 'stream' : 'whole JSON';
         for (const [name, client] of paths) {
           for (const model of ['primary', 'fastest']) {
-            await ttft(`${name}, ${model}, ${kind}`, { client, model, stream, messages: [{ role: 'user', content: TTFT_QUESTION }] });
+            await ttft(`${name}, ${model}, ${kind}`, {
+              client,
+              model,
+              stream,
+              messages: [{ role: 'user', content: TTFT_QUESTION }],
+            });
           }
         }
         await ttft(`simulator (Azure ${GPT}), ${kind}`, {
@@ -233,7 +323,12 @@ async function main(): Promise<void> {
 
     // 6. Soak: steady rate, zero errors expected, memory at start and end.
     if (wanted('soak'))
-      await run('soak', short ? '2 s at 50 req/s' : '180 s at 50 req/s', { url: gw, body: { prompt: 'soak', contextKey: 'bench:hot' }, durationSec: short ? 2 : 180, rate: 50 });
+      await run('soak', short ? '2 s at 50 req/s' : '180 s at 50 req/s', {
+        url: gw,
+        body: { prompt: 'soak', contextKey: 'bench:hot' },
+        durationSec: short ? 2 : 180,
+        rate: 50,
+      });
 
     // 7. What the answer cache saves and what per-key limits cost (bench/src/cost.ts).
     if (wanted('cost')) await cost({ stack, short, auth, noCache: headers, run, models: [LLAMA, GPT] });
@@ -287,7 +382,9 @@ function mergeWithPrevious(report: Report): void {
   if (kept.length === 0) return;
   const order = (s: string) => (SCENARIOS.includes(s) ? SCENARIOS.indexOf(s) : SCENARIOS.length);
   // Array.prototype.sort is stable: rows keep their order within a scenario.
-  report.results = [...kept.map((r) => ({ ...r, date: r.date ?? previous.date })), ...report.results].sort((a, b) => order(a.scenario) - order(b.scenario));
+  report.results = [...kept.map((r) => ({ ...r, date: r.date ?? previous.date })), ...report.results].sort(
+    (a, b) => order(a.scenario) - order(b.scenario),
+  );
 }
 
 /** A second gateway that calls ai-core's port directly: the no-sidecar baseline for scenario 1. */

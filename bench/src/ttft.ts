@@ -62,12 +62,17 @@ interface Sample {
 
 export function assertLoopback(url: string): void {
   const host = new URL(url).hostname;
-  if (!(host === 'localhost' || host.startsWith('127.') || host === '[::1]')) throw new Error(`benchmarks target loopback only, not ${host}`);
+  if (!(host === 'localhost' || host.startsWith('127.') || host === '[::1]'))
+    throw new Error(`benchmarks target loopback only, not ${host}`);
 }
 
 async function once(spec: TtftSpec): Promise<Sample> {
   const signal = AbortSignal.timeout(spec.timeoutMs ?? 10_000);
-  const body = { model: spec.model, messages: spec.messages, ...(spec.maxTokens ? { max_tokens: spec.maxTokens } : {}) };
+  const body = {
+    model: spec.model,
+    messages: spec.messages,
+    ...(spec.maxTokens ? { max_tokens: spec.maxTokens } : {}),
+  };
   const t0 = performance.now();
   try {
     if (!spec.stream) {
@@ -88,7 +93,15 @@ async function once(spec: TtftSpec): Promise<Sample> {
     const last = performance.now() - t0;
     const gaps = arrivals.slice(1).map((a, i) => a - arrivals[i]!);
     const ok = arrivals.length > 0;
-    return { ok, first: arrivals[0], last, chunks: arrivals.length, gaps, model, ...(ok ? {} : { error: 'no content chunk' }) };
+    return {
+      ok,
+      first: arrivals[0],
+      last,
+      chunks: arrivals.length,
+      gaps,
+      model,
+      ...(ok ? {} : { error: 'no content chunk' }),
+    };
   } catch (err) {
     return { ok: false, last: performance.now() - t0, chunks: 0, gaps: [], error: (err as Error).message };
   }
@@ -110,7 +123,8 @@ export async function measureTtft(spec: TtftSpec): Promise<TtftStats> {
   for (let i = 0; i < spec.warmup; i++) await once(spec);
   const samples: Sample[] = [];
   const started = performance.now();
-  while (samples.length < spec.requests && performance.now() - started < spec.maxSeconds * 1000) samples.push(await once(spec));
+  while (samples.length < spec.requests && performance.now() - started < spec.maxSeconds * 1000)
+    samples.push(await once(spec));
   const elapsed = (performance.now() - started) / 1000;
   const good = samples.filter((s) => s.ok);
   const last = percentiles(good.map((s) => s.last));
@@ -124,7 +138,9 @@ export async function measureTtft(spec: TtftSpec): Promise<TtftStats> {
     ...last,
     errors: samples.length - good.length,
     non2xx: 0,
-    ...(spec.stream ? { ttft: percentiles(good.map((s) => s.first!)), gapP50: round(at(gaps, 50)), gapP10: round(at(gaps, 10)) } : {}),
+    ...(spec.stream
+      ? { ttft: percentiles(good.map((s) => s.first!)), gapP50: round(at(gaps, 50)), gapP10: round(at(gaps, 10)) }
+      : {}),
     chunks: at(sorted(good.map((s) => s.chunks)), 50),
     answeredBy,
     ...(firstError ? { firstError } : {}),

@@ -22,7 +22,9 @@ export const configSchema = withChecks(
       .int()
       .min(0)
       .default(256)
-      .describe('answer requests in flight on this replica beyond which new ones are refused at once (503 overloaded); size it to capacity × an acceptable wait; 0: no limit'),
+      .describe(
+        'answer requests in flight on this replica beyond which new ones are refused at once (503 overloaded); size it to capacity × an acceptable wait; 0: no limit',
+      ),
     MAX_EVENT_LOOP_DELAY_MS: z.coerce
       .number()
       .int()
@@ -33,52 +35,87 @@ export const configSchema = withChecks(
       ),
     AI_CORE_APP_ID: z.string().default('ai-core-service').describe('Dapr app id of ai-core-service'),
     SECRET_STORE: z.string().default('secrets').describe('Dapr secret store holding the API-key hashes'),
-    API_KEYS_SECRET: z.string().default('gateway-api-keys').describe('secret whose value is the JSON list of key entries {id, scope, sha256, …} (README "Tenants")'),
+    API_KEYS_SECRET: z
+      .string()
+      .default('gateway-api-keys')
+      .describe('secret whose value is the JSON list of key entries {id, scope, sha256, …} (README "Tenants")'),
     LOCAL_DEV: env
       .bool(false)
-      .describe('true only on a developer machine (make dev and the test stacks set it): accepts the published dev keys; elsewhere their entries are skipped'),
+      .describe(
+        'true only on a developer machine (make dev and the test stacks set it): accepts the published dev keys; elsewhere their entries are skipped',
+      ),
     API_KEYS_REFRESH_MS: env.ms(60_000).describe('how often the key list is re-read (rotation without restart)'),
-    RATE_LIMIT_STORE: z.string().default('rate-limits').describe('Dapr state store holding the per-key counters, shared by all replicas'),
+    RATE_LIMIT_STORE: z
+      .string()
+      .default('rate-limits')
+      .describe('Dapr state store holding the per-key counters, shared by all replicas'),
     RATE_LIMIT_TIMEOUT_MS: env.ms(300).describe('budget of one counter call to the store'),
     RATE_LIMIT_FAIL_CLOSED: env
       .bool(false)
-      .describe('when the limit store is unreachable: false decides with a per-replica limiter (RATE_LIMIT_FALLBACK_REPLICAS; counted, logged), true answers 503'),
+      .describe(
+        'when the limit store is unreachable: false decides with a per-replica limiter (RATE_LIMIT_FALLBACK_REPLICAS; counted, logged), true answers 503',
+      ),
     RATE_LIMIT_FALLBACK_REPLICAS: z.coerce
       .number()
       .int()
       .min(1)
       .default(2)
-      .describe('replicas assumed to share a key while the limit store is unreachable: each replica then allows its limits divided by this'),
+      .describe(
+        'replicas assumed to share a key while the limit store is unreachable: each replica then allows its limits divided by this',
+      ),
     RATE_LIMIT_LEASE_SECONDS: z.coerce
       .number()
       .int()
       .min(1)
       .default(10)
-      .describe('an in-flight slot expires this long after its last renewal (renewed every third of it while the request runs): a lost release frees itself'),
-    RATE_LIMIT_DEFAULT_RPM: z.coerce.number().int().min(0).default(0).describe('requests per minute for keys without their own limit; 0: none'),
-    RATE_LIMIT_DEFAULT_TPM: z.coerce.number().int().min(0).default(0).describe('tokens (input + output) per minute; 0: none'),
+      .describe(
+        'an in-flight slot expires this long after its last renewal (renewed every third of it while the request runs): a lost release frees itself',
+      ),
+    RATE_LIMIT_DEFAULT_RPM: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('requests per minute for keys without their own limit; 0: none'),
+    RATE_LIMIT_DEFAULT_TPM: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('tokens (input + output) per minute; 0: none'),
     RATE_LIMIT_DEFAULT_TPD: z.coerce.number().int().min(0).default(0).describe('tokens per UTC day; 0: none'),
-    RATE_LIMIT_DEFAULT_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(0).describe('requests in flight per key; 0: none'),
+    RATE_LIMIT_DEFAULT_MAX_IN_FLIGHT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('requests in flight per key; 0: none'),
     RATE_LIMIT_ASSUMED_MAX_TOKENS: z.coerce
       .number()
       .int()
       .min(1)
       .max(4096)
       .default(512)
-      .describe("output tokens a request without its own maximum is assumed to cost before it runs (ai-core's DEFAULT_MAX_TOKENS)"),
+      .describe(
+        "output tokens a request without its own maximum is assumed to cost before it runs (ai-core's DEFAULT_MAX_TOKENS)",
+      ),
     RATE_LIMIT_ASSUMED_MAX_CALLS: z.coerce
       .number()
       .int()
       .min(1)
       .default(3)
-      .describe("model calls a request is assumed to make until ai-core's table (max_calls in its model list) has been read, or for a model it does not list"),
+      .describe(
+        "model calls a request is assumed to make until ai-core's table (max_calls in its model list) has been read, or for a model it does not list",
+      ),
     RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: z.coerce
       .number()
       .int()
       .min(0)
       .default(2000)
       .describe("context tokens a request is assumed to carry before it runs (ai-core's CONTEXT_BUDGET_CHARS / 4)"),
-    API_KEYS_MAX_STALENESS_MS: env.ms(600_000).describe('readiness turns false when the key list could not be re-read for this long'),
+    API_KEYS_MAX_STALENESS_MS: env
+      .ms(600_000)
+      .describe('readiness turns false when the key list could not be re-read for this long'),
   }),
   (c) => [
     ...baseConfigIssues(c),

@@ -52,7 +52,10 @@ export function gatewayMetrics() {
     watchKeys,
     rateLimit: (decision: 'admitted' | 'refused', reason = '') => decisions.inc({ decision, reason }),
     rateLimitStoreError: (failure: StoreFailure) =>
-      failure === 'fallback' || failure === 'fail_closed' ? decisions.inc({ decision: 'store_error', reason: failure }) : lostUpdates.inc({ operation: failure }),
-    tokens: (keyId: string, model: string, type: 'input' | 'output', n: number) => tokens.inc({ key_id: keyId, model, gen_ai_token_type: type }, n),
+      failure === 'fallback' || failure === 'fail_closed'
+        ? decisions.inc({ decision: 'store_error', reason: failure })
+        : lostUpdates.inc({ operation: failure }),
+    tokens: (keyId: string, model: string, type: 'input' | 'output', n: number) =>
+      tokens.inc({ key_id: keyId, model, gen_ai_token_type: type }, n),
   };
 }

@@ -31,7 +31,9 @@ export async function start(config: Config, logger: Logger, hooks: TestHooks = {
   // ai-core being down is answered per request (503), never by readiness:
   // a downstream outage must not empty the load balancer.
   const readiness = new Readiness({ sidecar: () => sidecarReady(config), apiKeys: () => Promise.resolve(keys.fresh) });
-  const meanwhile = config.RATE_LIMIT_FAIL_CLOSED ? 'limited requests get 503 limits_unavailable' : 'this replica decides alone (per-replica share of each limit)';
+  const meanwhile = config.RATE_LIMIT_FAIL_CLOSED
+    ? 'limited requests get 503 limits_unavailable'
+    : 'this replica decides alone (per-replica share of each limit)';
   const warnStoreError = atMostEvery(STORE_WARN_EVERY_MS, (err: unknown, since: number) =>
     logger.warn({ err, failuresSinceLastWarning: since }, `rate-limit store failed: ${meanwhile} meanwhile`),
   );
@@ -83,7 +85,9 @@ export async function start(config: Config, logger: Logger, hooks: TestHooks = {
   };
   // With ADMIN_PORT the context routes live only on that (internal) listener.
   const app = createApp({ ...deps, surface: config.ADMIN_PORT ? 'public' : 'all' });
-  const admin = config.ADMIN_PORT ? { app: createApp({ ...deps, surface: 'admin' }), port: config.ADMIN_PORT } : undefined;
+  const admin = config.ADMIN_PORT
+    ? { app: createApp({ ...deps, surface: 'admin' }), port: config.ADMIN_PORT }
+    : undefined;
   return serveApp(app, {
     config,
     ...(admin ? { extra: admin } : {}),

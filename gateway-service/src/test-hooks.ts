@@ -12,4 +12,5 @@ export const testHooksSchema = z.strictObject({
 });
 export type TestHooks = z.infer<typeof testHooksSchema>;
 
-export const testHooksFrom = (env: NodeJS.ProcessEnv): TestHooks => testHooksSchema.parse(JSON.parse(env['CONTEXT_QA_TEST_HOOKS'] ?? '{}'));
+export const testHooksFrom = (env: NodeJS.ProcessEnv): TestHooks =>
+  testHooksSchema.parse(JSON.parse(env['CONTEXT_QA_TEST_HOOKS'] ?? '{}'));

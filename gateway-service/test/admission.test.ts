@@ -9,7 +9,12 @@ import { admission, eventLoopLag } from '../src/entry-points/admission';
 async function held(lag?: () => number) {
   const releases: (() => void)[] = [];
   let refused = 0;
-  const admit = admission({ maxInFlight: 2, maxLagMs: lag ? 50 : 0, onRefused: () => refused++, ...(lag ? { lag } : {}) });
+  const admit = admission({
+    maxInFlight: 2,
+    maxLagMs: lag ? 50 : 0,
+    onRefused: () => refused++,
+    ...(lag ? { lag } : {}),
+  });
   const app = express();
   app.post('/ask', admit, (_req, res) => void releases.push(() => res.json({ ok: true })));
   app.use(problemHandler(createLogger('test', 'silent')));
@@ -30,7 +35,15 @@ async function held(lag?: () => number) {
     releases[n - 1]!();
     expect((await answer).status).toBe(200);
   };
-  return { post, admittedAs, releases, waitHeld, waitInFlight, refused: () => refused, close: () => new Promise((r) => server.close(r)) };
+  return {
+    post,
+    admittedAs,
+    releases,
+    waitHeld,
+    waitInFlight,
+    refused: () => refused,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 /** Refused at once: 503 overloaded, with Retry-After. */
@@ -57,7 +70,10 @@ describe('admission (load shedding)', () => {
   test('when a caller goes away, then its slot is freed', async () => {
     const s = await held();
     const gone = new AbortController();
-    const abandoned = [s.post({ signal: gone.signal }).catch(() => undefined), s.post({ signal: gone.signal }).catch(() => undefined)];
+    const abandoned = [
+      s.post({ signal: gone.signal }).catch(() => undefined),
+      s.post({ signal: gone.signal }).catch(() => undefined),
+    ];
     await s.waitHeld(2);
     gone.abort();
     await Promise.all(abandoned);

@@ -44,7 +44,10 @@ describe('daprInvoker', () => {
   });
 
   test("when ai-core refuses the sidecar's app token, then the caller gets a 502, not a 401", async () => {
-    handler = (_req, res) => res.writeHead(401, { 'content-type': 'application/problem+json' }).end('{"detail":"missing or wrong dapr-api-token"}');
+    handler = (_req, res) =>
+      res
+        .writeHead(401, { 'content-type': 'application/problem+json' })
+        .end('{"detail":"missing or wrong dapr-api-token"}');
     const err = await failure(invoker.send('POST', '/process', {}, ctx, new Deadline(5000)));
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ status: 502, extra: { code: 'ai_core_rejected_token' } });
@@ -61,8 +64,12 @@ describe('daprInvoker', () => {
   });
 
   test("when the sidecar answers for ai-core with its own error, then a fixed 503 without the sidecar's words", async () => {
-    const leak = 'ERR_DIRECT_INVOKE: fail to invoke, id: ai-core-service, err: secret azure-openai-api-key arn:aws:iam::123456789012:role/x';
-    handler = (_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errorCode: 'ERR_DIRECT_INVOKE', message: leak }));
+    const leak =
+      'ERR_DIRECT_INVOKE: fail to invoke, id: ai-core-service, err: secret azure-openai-api-key arn:aws:iam::123456789012:role/x';
+    handler = (_req, res) =>
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errorCode: 'ERR_DIRECT_INVOKE', message: leak }));
     const err = await failure(invoker.send('POST', '/process', {}, ctx, new Deadline(5000)));
     expect(err).toMatchObject({ status: 503, extra: { code: 'ai_core_unavailable' } });
     expect(JSON.stringify({ detail: err!.detail, extra: err!.extra })).not.toMatch(/arn:|secret|123456789012/);

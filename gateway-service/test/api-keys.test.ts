@@ -22,7 +22,9 @@ function source(answers: (string | undefined | Error)[], maxStalenessMs = 10_000
   let clock = 0;
   const skipped: number[] = [];
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const logger = createLogger('test', 'info', {
+    write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>),
+  });
   const keys = new ApiKeySource(
     async () => {
       const next = answers.shift();
@@ -30,7 +32,12 @@ function source(answers: (string | undefined | Error)[], maxStalenessMs = 10_000
       return next;
     },
     logger,
-    { maxStalenessMs, onSkipped: (n) => skipped.push(n), now: () => clock, ...(refusedHashes ? { refusedHashes } : {}) },
+    {
+      maxStalenessMs,
+      onSkipped: (n) => skipped.push(n),
+      now: () => clock,
+      ...(refusedHashes ? { refusedHashes } : {}),
+    },
   );
   return { keys, skipped, lines, advance: (ms: number) => void (clock += ms) };
 }
@@ -53,7 +60,9 @@ describe('ApiKeySource', () => {
   });
 
   test('when one entry is malformed, then it is skipped, logged and counted, and the others stay valid', async () => {
-    const { keys, skipped, lines } = source([list(entry('good', K1), { id: 'bad', scope: 'root', sha256: 'nothex' }, entry('also-good', K2, 'admin'))]);
+    const { keys, skipped, lines } = source([
+      list(entry('good', K1), { id: 'bad', scope: 'root', sha256: 'nothex' }, entry('also-good', K2, 'admin')),
+    ]);
     await keys.refresh();
     expect(keys.list()?.map((e) => e.id)).toEqual(['good', 'also-good']);
     expect(skipped).toEqual([1]);
@@ -67,7 +76,10 @@ describe('ApiKeySource', () => {
 
   test('when two entries share an id, then the first is kept and the later one is skipped, logged and counted (limits and usage are keyed by id)', async () => {
     const { keys, skipped, lines } = source([
-      list({ ...entry('team', K1), tenant: 'team-a' }, entry('other', K2), { ...entry('team', 'cqa_test_key_three_03', 'admin'), tenant: 'team-b' }),
+      list({ ...entry('team', K1), tenant: 'team-a' }, entry('other', K2), {
+        ...entry('team', 'cqa_test_key_three_03', 'admin'),
+        tenant: 'team-b',
+      }),
     ]);
     await keys.refresh();
     expect(keys.list()?.map((e) => [e.id, e.tenant, e.sha256])).toEqual([
@@ -75,7 +87,9 @@ describe('ApiKeySource', () => {
       ['other', undefined, sha256Hex(K2)],
     ]);
     expect(skipped).toEqual([1]);
-    expect(lines.find((l) => l['msg'] === 'API-key entry with a duplicate id skipped: ids must be unique')).toMatchObject({ index: 2, keyId: 'team', firstIndex: 0 });
+    expect(
+      lines.find((l) => l['msg'] === 'API-key entry with a duplicate id skipped: ids must be unique'),
+    ).toMatchObject({ index: 2, keyId: 'team', firstIndex: 0 });
   });
 
   test('when a read fails (sidecar down, timeout), then the last good list is kept', async () => {
@@ -176,8 +190,12 @@ describe('gateway before the key list is loaded', () => {
 
 describe('gateway key settings', () => {
   test('when the maximum staleness is not above the refresh interval, then start-up is refused naming both variables', () => {
-    expect(() => loadConfig(configSchema, { API_KEYS_REFRESH_MS: '60000', API_KEYS_MAX_STALENESS_MS: '60000' })).toThrow(/API_KEYS_MAX_STALENESS_MS: .*API_KEYS_REFRESH_MS/);
-    expect(loadConfig(configSchema, { API_KEYS_REFRESH_MS: '1000', API_KEYS_MAX_STALENESS_MS: '5000' })).toMatchObject({ API_KEYS_MAX_STALENESS_MS: 5000 });
+    expect(() =>
+      loadConfig(configSchema, { API_KEYS_REFRESH_MS: '60000', API_KEYS_MAX_STALENESS_MS: '60000' }),
+    ).toThrow(/API_KEYS_MAX_STALENESS_MS: .*API_KEYS_REFRESH_MS/);
+    expect(loadConfig(configSchema, { API_KEYS_REFRESH_MS: '1000', API_KEYS_MAX_STALENESS_MS: '5000' })).toMatchObject({
+      API_KEYS_MAX_STALENESS_MS: 5000,
+    });
   });
 });
 
@@ -185,7 +203,9 @@ describe('presented keys and key entries', () => {
   const logged: Record<string, unknown>[] = [];
   const app = (entries: ApiKeyEntry[]) =>
     createApp({
-      logger: createLogger('test', 'info', { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) }),
+      logger: createLogger('test', 'info', {
+        write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>),
+      }),
       aiCore: { send: async () => ({ status: 200, body: {} }), open: async () => ({ status: 200, body: {} }) },
       apiKeys: () => entries,
       readiness: new Readiness({}),
@@ -193,10 +213,18 @@ describe('presented keys and key entries', () => {
       requestTimeoutMs: 5000,
       limits: limitDeps().deps,
     });
-  const ask = (entries: ApiKeyEntry[], key: string) => request(app(entries)).post('/v1/prompt').set('authorization', `Bearer ${key}`).send({ prompt: 'hi' });
+  const ask = (entries: ApiKeyEntry[], key: string) =>
+    request(app(entries)).post('/v1/prompt').set('authorization', `Bearer ${key}`).send({ prompt: 'hi' });
   beforeEach(() => void logged.splice(0));
 
-  test.each(['k1', 'cqa_short', 'CQA_test_key_one_01', 'cqa_test.key.one1', `cqa_${'a'.repeat(121)}`, 'cqa_test-key-one-01'])(
+  test.each([
+    'k1',
+    'cqa_short',
+    'CQA_test_key_one_01',
+    'cqa_test.key.one1',
+    `cqa_${'a'.repeat(121)}`,
+    'cqa_test-key-one-01',
+  ])(
     'when a presented key %s does not match the key format, then 401 even though an entry has its hash',
     async (key) => {
       const res = await ask([{ id: 'x', scope: 'ask', sha256: sha256Hex(key) }], key);
@@ -206,12 +234,18 @@ describe('presented keys and key entries', () => {
   );
 
   test('when a key has expired, then 401 like an unknown key, and an info line names its id; before then it works', async () => {
-    const past = await ask([{ id: 'old-key', scope: 'ask', sha256: sha256Hex(K1), expiresAt: '2020-01-01T00:00:00Z' }], K1);
+    const past = await ask(
+      [{ id: 'old-key', scope: 'ask', sha256: sha256Hex(K1), expiresAt: '2020-01-01T00:00:00Z' }],
+      K1,
+    );
     expect(past.status).toBe(401);
     expect(past.body).toMatchObject({ detail: 'API key not recognised' });
     expect(logged.find((l) => l['msg'] === 'expired API key refused')).toMatchObject({ level: 30, keyId: 'old-key' });
     expect(JSON.stringify(logged)).not.toContain(K1);
-    expect((await ask([{ id: 'new-key', scope: 'ask', sha256: sha256Hex(K1), expiresAt: '2999-01-01T00:00:00+02:00' }], K1)).status).toBe(200);
+    expect(
+      (await ask([{ id: 'new-key', scope: 'ask', sha256: sha256Hex(K1), expiresAt: '2999-01-01T00:00:00+02:00' }], K1))
+        .status,
+    ).toBe(200);
   });
 
   test.each<[string, Record<string, unknown>]>([
@@ -225,7 +259,13 @@ describe('presented keys and key entries', () => {
   });
 
   test('when an entry has every optional field right, then it is valid', () => {
-    const ok = { ...entry('e', K1, 'admin'), tenant: 'team-a', readTenants: ['shared'], allTenants: true, expiresAt: '2030-01-01T00:00:00Z' };
+    const ok = {
+      ...entry('e', K1, 'admin'),
+      tenant: 'team-a',
+      readTenants: ['shared'],
+      allTenants: true,
+      expiresAt: '2030-01-01T00:00:00Z',
+    };
     expect(apiKeyEntrySchema.parse(ok)).toEqual(ok);
   });
 });
@@ -241,7 +281,10 @@ describe('the published dev keys', () => {
     await keys.refresh();
     expect(keys.list()?.map((e) => e.id)).toEqual(['real']);
     expect(skipped).toEqual([1]);
-    expect(lines.find((l) => l['level'] === 50)).toMatchObject<Record<string, unknown>>({ keyId: 'dev-ask', msg: expect.stringMatching(/dev key/) });
+    expect(lines.find((l) => l['level'] === 50)).toMatchObject<Record<string, unknown>>({
+      keyId: 'dev-ask',
+      msg: expect.stringMatching(/dev key/),
+    });
   });
 
   test('when LOCAL_DEV is not set, then it is off; make dev and the test stacks set it', () => {

@@ -17,7 +17,10 @@ const keys = [
 
 const answer = askResponse;
 
-function setup(reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 200, body: answer() }, surface?: 'all' | 'public' | 'admin') {
+function setup(
+  reply: Awaited<ReturnType<AiCore['send']>> | Error = { status: 200, body: answer() },
+  surface?: 'all' | 'public' | 'admin',
+) {
   const calls: { method: string; path: string; body: unknown; requestId: string }[] = [];
   const aiCore: AiCore = {
     async send(method, path, body, ctx) {
@@ -69,10 +72,16 @@ describe('gateway authentication', () => {
 describe('gateway /v1/prompt and the sketch route /prompt', () => {
   test('when the request is valid, then it is forwarded with defaults and the same request id', async () => {
     const { app, calls } = setup();
-    const res = await request(app).post('/v1/prompt').set(auth).set('x-request-id', 'req-123').send({ prompt: '  hi  ' });
+    const res = await request(app)
+      .post('/v1/prompt')
+      .set(auth)
+      .set('x-request-id', 'req-123')
+      .send({ prompt: '  hi  ' });
     expect(res.status).toBe(200);
     expect(res.headers['x-request-id']).toBe('req-123');
-    expect(calls).toEqual([{ method: 'POST', path: '/process', body: { prompt: 'hi', strategy: 'both' }, requestId: 'req-123' }]);
+    expect(calls).toEqual([
+      { method: 'POST', path: '/process', body: { prompt: 'hi', strategy: 'both' }, requestId: 'req-123' },
+    ]);
   });
   test('when /prompt gets ?prompt=, then it answers with the sketch keys llama and gpt4 too', async () => {
     const { app, calls } = setup();
@@ -82,7 +91,10 @@ describe('gateway /v1/prompt and the sketch route /prompt', () => {
     expect(res.body).toMatchObject({ answer: 'A', gpt4: 'G', llama: '' });
   });
   test('when ai-core answers a problem, then status and problem pass through', async () => {
-    const { app } = setup({ status: 503, body: { title: 'Service Unavailable', status: 503, models: { gpt4: { status: 'timeout' } } } });
+    const { app } = setup({
+      status: 503,
+      body: { title: 'Service Unavailable', status: 503, models: { gpt4: { status: 'timeout' } } },
+    });
     const res = await request(app).post('/v1/prompt').set(auth).send({ prompt: 'hi' });
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
@@ -92,15 +104,28 @@ describe('gateway /v1/prompt and the sketch route /prompt', () => {
     const { app } = setup(new AppError(503, 'Service Unavailable', 'ai-core is unavailable'));
     const res = await request(app).post('/v1/prompt').set(auth).send({ prompt: 'hi' });
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject<Record<string, unknown>>({ detail: 'ai-core is unavailable', requestId: expect.any(String) });
+    expect(res.body).toMatchObject<Record<string, unknown>>({
+      detail: 'ai-core is unavailable',
+      requestId: expect.any(String),
+    });
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js/); // no stack trace
   });
 });
 
 describe('gateway bad input: a clear problem, never a forward', () => {
   test.each([
-    ['malformed JSON', (r: request.Test) => r.set('content-type', 'application/json').send('{"prompt":'), 400, /not valid JSON/],
-    ['wrong content type', (r: request.Test) => r.set('content-type', 'text/plain').send('prompt=hi'), 415, /application\/json/],
+    [
+      'malformed JSON',
+      (r: request.Test) => r.set('content-type', 'application/json').send('{"prompt":'),
+      400,
+      /not valid JSON/,
+    ],
+    [
+      'wrong content type',
+      (r: request.Test) => r.set('content-type', 'text/plain').send('prompt=hi'),
+      415,
+      /application\/json/,
+    ],
     ['body over the limit', (r: request.Test) => r.send({ prompt: 'x'.repeat(2000) }), 413, /too large/],
     ['missing prompt', (r: request.Test) => r.send({}), 400, /prompt/],
     ['blank prompt', (r: request.Test) => r.send({ prompt: '   ' }), 400, /prompt/],

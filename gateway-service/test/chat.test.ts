@@ -55,7 +55,11 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
   test.each([
     ['tools', { ...ok, tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
     ['n > 1', { ...ok, n: 2 }, 'n'],
-    ['an image part', { ...ok, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }, 'messages.0.content'],
+    [
+      'an image part',
+      { ...ok, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] },
+      'messages.0.content',
+    ],
     ['audio output', { ...ok, modalities: ['audio'] }, 'modalities'],
     ['a tool message', { ...ok, messages: [{ role: 'tool', content: 'x', tool_call_id: 'a' }] }, 'messages.0.role'],
     ['a system-only conversation', { ...ok, messages: [{ role: 'system', content: 'x' }] }, 'messages'],
@@ -74,13 +78,16 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
     expect(sent).toEqual([]);
   });
 
-  test.each([...UNSUPPORTED_CHAT_FIELDS])('when the request sets %s, then 400 says it is not supported', async (field) => {
-    const { app, sent } = setup();
-    const res = await post(app, { ...ok, [field]: 1 });
-    expectOpenAiError(res, 400, 'invalid_request', field);
-    expect((res.body as OpenAiError).error.message).toContain('not supported');
-    expect(sent).toEqual([]);
-  });
+  test.each([...UNSUPPORTED_CHAT_FIELDS])(
+    'when the request sets %s, then 400 says it is not supported',
+    async (field) => {
+      const { app, sent } = setup();
+      const res = await post(app, { ...ok, [field]: 1 });
+      expectOpenAiError(res, 400, 'invalid_request', field);
+      expect((res.body as OpenAiError).error.message).toContain('not supported');
+      expect(sent).toEqual([]);
+    },
+  );
 
   test.each([
     ['a whitespace-only question', { ...ok, messages: [{ role: 'user', content: '   ' }] }, 'messages'],
@@ -98,7 +105,11 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
   });
 
   test('when the x-context-key header is not a valid key, then 400 naming it', async () => {
-    const res = await request(setup().app).post('/v1/chat/completions').set('authorization', `Bearer ${KEY}`).set('x-context-key', 'a||b').send(ok);
+    const res = await request(setup().app)
+      .post('/v1/chat/completions')
+      .set('authorization', `Bearer ${KEY}`)
+      .set('x-context-key', 'a||b')
+      .send(ok);
     expectOpenAiError(res, 400, 'invalid_request', 'x-context-key');
   });
 
@@ -106,7 +117,14 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
     const { app } = setup();
     expectOpenAiError(await post(app, '{"model":'), 400);
     expectOpenAiError(await post(app, { ...ok, messages: [{ role: 'user', content: 'x'.repeat(5000) }] }), 413);
-    expectOpenAiError(await request(app).post('/v1/chat/completions').set('authorization', `Bearer ${KEY}`).set('content-type', 'text/plain').send('hi'), 415);
+    expectOpenAiError(
+      await request(app)
+        .post('/v1/chat/completions')
+        .set('authorization', `Bearer ${KEY}`)
+        .set('content-type', 'text/plain')
+        .send('hi'),
+      415,
+    );
   });
 
   test('when the key is missing or wrong, then 401 authentication_error (what the SDK raises as AuthenticationError)', async () => {
@@ -118,7 +136,10 @@ describe('POST /v1/chat/completions: bad input gets an OpenAI-shaped 4xx and nev
   });
 
   test('when ai-core refuses an unknown model, then its 404 reaches the caller as it is', async () => {
-    const { app } = setup({ status: 404, body: openAiError(404, 'the model "x" does not exist', 'model_not_found', 'model') });
+    const { app } = setup({
+      status: 404,
+      body: openAiError(404, 'the model "x" does not exist', 'model_not_found', 'model'),
+    });
     expectOpenAiError(await post(app, { ...ok, model: 'x' }), 404, 'model_not_found', 'model');
   });
 

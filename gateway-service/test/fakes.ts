@@ -38,7 +38,15 @@ export const NO_LIMITS: Limits = { requestsPerMinute: 0, tokensPerMinute: 0, tok
 export const FIXED_NOW = Date.UTC(2026, 0, 1, 12, 0, 30);
 
 /** A limiter over `kv` (shared) and its own per-replica fallback. */
-export function limiterOver(kv: VersionedKv, opts: { failClosed?: boolean; clock?: () => number; onStoreError?: (err: unknown) => void; leaseSeconds?: number } = {}) {
+export function limiterOver(
+  kv: VersionedKv,
+  opts: {
+    failClosed?: boolean;
+    clock?: () => number;
+    onStoreError?: (err: unknown) => void;
+    leaseSeconds?: number;
+  } = {},
+) {
   const store = casRecords(kv, 'test limits');
   const limiter = new RateLimiter(store, {
     failClosed: opts.failClosed ?? false,
@@ -52,7 +60,8 @@ export function limiterOver(kv: VersionedKv, opts: { failClosed?: boolean; clock
 }
 
 /** The record once every update sent so far has been applied (updates queue per record, in order); writes nothing. */
-export const settledRecord = async (store: LimitStore, key: string) => (await store.update(key, (stored) => ({ record: undefined, stored }), 60)).stored;
+export const settledRecord = async (store: LimitStore, key: string) =>
+  (await store.update(key, (stored) => ({ record: undefined, stored }), 60)).stored;
 
 /** Model calls a strategy (or chat alias) makes: both models, and fuse's synthesis on top. */
 const CALLS: Record<string, number> = { both: 2, fastest: 2, sequential: 2, fuse: 3 };
@@ -62,7 +71,10 @@ export function limitDeps(defaults: Partial<Limits> = {}, opts: { kv?: FlakyKv; 
   const kv = opts.kv ?? new FlakyKv();
   const decisions: string[] = [];
   const tokens: [string, string, string, number][] = [];
-  const { limiter, store } = limiterOver(kv, { ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}), onStoreError: () => decisions.push('store_error') });
+  const { limiter, store } = limiterOver(kv, {
+    ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}),
+    onStoreError: () => decisions.push('store_error'),
+  });
   const deps: LimitDeps = {
     limiter,
     defaults: { ...NO_LIMITS, ...defaults },
@@ -101,6 +113,9 @@ export const askResponse = (over: Partial<AskResponse> = {}): AskResponse => ({
   degraded: false,
   context: { source: 'none', key: 'k' },
   cache: 'miss',
-  models: { gpt4: { status: 'ok', text: 'G', latencyMs: 1 }, llama4: { status: 'error', latencyMs: 1, error: 'upstream: x' } },
+  models: {
+    gpt4: { status: 'ok', text: 'G', latencyMs: 1 },
+    llama4: { status: 'error', latencyMs: 1, error: 'upstream: x' },
+  },
   ...over,
 });

@@ -13,7 +13,10 @@ async function app(maxInFlight: number) {
   const a = express();
   a.post(
     '/ask',
-    (req, res, next) => ((res.locals['caller'] = { id: req.header('x-key') ?? 'k', scope: 'ask', limits: { maxInFlight } }), next()),
+    (req, res, next) => (
+      (res.locals['caller'] = { id: req.header('x-key') ?? 'k', scope: 'ask', limits: { maxInFlight } }),
+      next()
+    ),
     perKey,
     express.json(),
     (_req, res) => void res.json({ ok: true }),
@@ -24,12 +27,25 @@ async function app(maxInFlight: number) {
   const port = (server.address() as AddressInfo).port;
   /** A request whose body has not finished arriving: end() sends the rest. */
   const slowBody = (key = 'k') => {
-    const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/ask', headers: { 'content-type': 'application/json', 'content-length': '14', 'x-key': key } });
-    const status = new Promise<number>((resolve, reject) => req.on('response', (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+    const req = http.request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/ask',
+      headers: { 'content-type': 'application/json', 'content-length': '14', 'x-key': key },
+    });
+    const status = new Promise<number>((resolve, reject) =>
+      req.on('response', (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject),
+    );
     req.write('{"prompt"');
     return { end: () => (req.end(':"a"}'), status) };
   };
-  const post = (key = 'k') => fetch(`http://127.0.0.1:${port}/ask`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-key': key }, body: '{}' });
+  const post = (key = 'k') =>
+    fetch(`http://127.0.0.1:${port}/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-key': key },
+      body: '{}',
+    });
   const waitHeld = async (key: string, n: number) => {
     while (perKey.inFlight(key) !== n) await new Promise((r) => setTimeout(r, 5));
   };

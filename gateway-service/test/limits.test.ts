@@ -34,7 +34,10 @@ const until = async (what: () => Promise<boolean>) => {
 
 function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Promise<Forwarded> } = {}) {
   const kv = new FlakyKv();
-  const { deps, store, decisions, tokens } = limitDeps({}, { kv, ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}) });
+  const { deps, store, decisions, tokens } = limitDeps(
+    {},
+    { kv, ...(opts.failClosed !== undefined ? { failClosed: opts.failClosed } : {}) },
+  );
   let calls = 0;
   const reply = opts.reply ?? (async () => ({ status: 200, body: answer(), spend: SPEND }));
   const aiCore: AiCore = {
@@ -53,7 +56,8 @@ function setup(limits: KeyLimits, opts: { failClosed?: boolean; reply?: () => Pr
     requestTimeoutMs: 5000,
     limits: deps,
   });
-  const ask = (body: object = { prompt: 'hi', maxTokens: 10 }) => request(app).post('/v1/prompt').set('authorization', `Bearer ${ASK}`).send(body);
+  const ask = (body: object = { prompt: 'hi', maxTokens: 10 }) =>
+    request(app).post('/v1/prompt').set('authorization', `Bearer ${ASK}`).send(body);
   const record = () => store.get('limits:asker');
   return { app, ask, kv, record, decisions, tokens, deps, calls: () => calls };
 }
@@ -69,7 +73,11 @@ describe('per-key limits', () => {
     const refused = await s.ask();
     expect(refused.status).toBe(429);
     expect(refused.headers['content-type']).toMatch(/problem\+json/);
-    expect(refused.body).toMatchObject({ code: 'rate_limit_exceeded', limit: 'requests_per_minute', requestId: refused.headers['x-request-id'] });
+    expect(refused.body).toMatchObject({
+      code: 'rate_limit_exceeded',
+      limit: 'requests_per_minute',
+      requestId: refused.headers['x-request-id'],
+    });
     expect(refused.headers['retry-after']).toBe('30');
     expect(refused.headers['ratelimit']).toMatch(/r=0;/);
     expect(s.calls()).toBe(2);
@@ -88,7 +96,10 @@ describe('per-key limits', () => {
   test('when many requests race for a token budget, then their estimates are reserved and only what fits is admitted', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const s = setup({ tokensPerMinute: 200 }, { reply: async () => (await held, { status: 200, body: answer(), spend: SPEND }) });
+    const s = setup(
+      { tokensPerMinute: 200 },
+      { reply: async () => (await held, { status: 200, body: answer(), spend: SPEND }) },
+    );
     // Each costs (1 prompt token + 10 output) × 2 models = 22 by its estimate: 9 fit in 200.
     const racing = Array.from({ length: 20 }, () => s.ask().then((r) => r));
     await new Promise((r) => setTimeout(r, 100));
@@ -108,15 +119,30 @@ describe('per-key limits', () => {
       ['asker', 'llama4', 'input', 30],
       ['asker', 'llama4', 'output', 10],
     ]);
-    const hit = setup({ tokensPerDay: 1000 }, { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }), spend: {} }) });
+    const hit = setup(
+      { tokensPerDay: 1000 },
+      { reply: async () => ({ status: 200, body: answer({ cache: 'hit' }), spend: {} }) },
+    );
     expect((await hit.ask()).status).toBe(200);
     await until(async () => (await hit.record())?.dayTokens === 0); // the reservation was given back
   });
 
   test.each([
-    ['ai-core answered without its spend report', 'stands', async (): Promise<Forwarded> => ({ status: 200, body: answer() })],
-    ['ai-core refused the request (4xx, no model ran)', 'is given back', async (): Promise<Forwarded> => ({ status: 404, body: { code: 'not_found' } })],
-    ['our sidecar did not answer (ai_core_unreachable)', 'is given back', () => Promise.reject(httpError(503, 'unreachable', { code: 'ai_core_unreachable' }))],
+    [
+      'ai-core answered without its spend report',
+      'stands',
+      async (): Promise<Forwarded> => ({ status: 200, body: answer() }),
+    ],
+    [
+      'ai-core refused the request (4xx, no model ran)',
+      'is given back',
+      async (): Promise<Forwarded> => ({ status: 404, body: { code: 'not_found' } }),
+    ],
+    [
+      'our sidecar did not answer (ai_core_unreachable)',
+      'is given back',
+      () => Promise.reject(httpError(503, 'unreachable', { code: 'ai_core_unreachable' })),
+    ],
     [
       "ai-core's sidecar answered 5xx for it (ai_core_unavailable: it may have run models)",
       'stands',
@@ -135,7 +161,15 @@ describe('per-key limits', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let first = true;
-    const s = setup({ maxInFlight: 1 }, { reply: async () => (first ? ((first = false), await held) : undefined, { status: 200, body: answer(), spend: SPEND }) });
+    const s = setup(
+      { maxInFlight: 1 },
+      {
+        reply: async () => (
+          first ? ((first = false), await held) : undefined,
+          { status: 200, body: answer(), spend: SPEND }
+        ),
+      },
+    );
     const slow = s.ask().then((r) => r); // supertest sends on then()
     await new Promise((r) => setTimeout(r, 50));
     const refused = await s.ask();
@@ -156,7 +190,14 @@ describe('per-key limits', () => {
     const refused = await open.ask();
     expect(refused.status).toBe(429);
     expect((refused.body as Problem).limit).toBe('requests_per_minute');
-    expect(open.decisions).toEqual(['store_error', 'admitted', 'store_error', 'admitted', 'store_error', 'refused:requests_per_minute']);
+    expect(open.decisions).toEqual([
+      'store_error',
+      'admitted',
+      'store_error',
+      'admitted',
+      'store_error',
+      'refused:requests_per_minute',
+    ]);
     const closed = setup({ requestsPerMinute: 1 }, { failClosed: true });
     closed.kv.failing = true;
     const res = await closed.ask();
@@ -203,8 +244,10 @@ describe('per-key limits', () => {
 describe('rate-limit metrics', () => {
   test('when the store fails, then admissions made without it count as store_error decisions (fallback, fail_closed) and lost updates apart', async () => {
     const metrics = gatewayMetrics();
-    for (const failure of ['fallback', 'fail_closed', 'release', 'renew', 'charge', 'release'] as const) metrics.rateLimitStoreError(failure);
-    const values = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels, v.value]);
+    for (const failure of ['fallback', 'fail_closed', 'release', 'renew', 'charge', 'release'] as const)
+      metrics.rateLimitStoreError(failure);
+    const values = async (name: string) =>
+      (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels, v.value]);
     expect(await values('gateway_rate_limit_decisions_total')).toEqual([
       [{ decision: 'store_error', reason: 'fallback' }, 1],
       [{ decision: 'store_error', reason: 'fail_closed' }, 1],
@@ -224,7 +267,11 @@ describe('RateLimiter windows', () => {
   test('when the minute turns, then the request count starts again; when the day turns, then the token budget does', async () => {
     const { limiter: l, store } = limiterOver(new FlakyKv());
     expect((await l.admit('k', limits, 10, t0)).ok).toBe(true);
-    expect(await l.admit('k', limits, 10, t0 + 1000)).toMatchObject({ ok: false, reason: 'requests_per_minute', retryAfterS: 49 });
+    expect(await l.admit('k', limits, 10, t0 + 1000)).toMatchObject({
+      ok: false,
+      reason: 'requests_per_minute',
+      retryAfterS: 49,
+    });
     const next = await l.admit('k', limits, 10, t0 + 60_000);
     expect(next.ok).toBe(true);
     if (next.ok) next.charge(95);

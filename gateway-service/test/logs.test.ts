@@ -21,7 +21,10 @@ const answer: AskResponse = {
   degraded: true,
   context: { source: 'redis', key: 'plan' },
   cache: 'miss',
-  models: { gpt4: { status: 'error', latencyMs: 1, code: 'rate_limited' }, llama4: { status: 'ok', text: 'A', latencyMs: 1 } },
+  models: {
+    gpt4: { status: 'error', latencyMs: 1, code: 'rate_limited' },
+    llama4: { status: 'ok', text: 'A', latencyMs: 1 },
+  },
 };
 
 /** A pino line as parsed JSON: its level, then whatever fields it carries. */
@@ -65,7 +68,11 @@ const accessLines = (lines: LogLine[]) => lines.filter((l) => l['msg'] === 'requ
 describe('gateway logs', () => {
   test('when a prompt is answered, then exactly one access line has request id, key id, route, status, latency, answeredBy and degraded', async () => {
     const { app, lines } = setup();
-    const res = await request(app).post('/prompt').query({ prompt: PROMPT }).set('authorization', `Bearer ${ASK_KEY}`).set('x-request-id', 'req-log-1');
+    const res = await request(app)
+      .post('/prompt')
+      .query({ prompt: PROMPT })
+      .set('authorization', `Bearer ${ASK_KEY}`)
+      .set('x-request-id', 'req-log-1');
     expect(res.status).toBe(200);
     await settled(lines, 1);
     expect(accessLines(lines)).toEqual([
@@ -100,7 +107,8 @@ describe('gateway logs', () => {
     const { app, lines } = setup();
     await request(app).put('/v1/context/plan').set('authorization', `Bearer ${ADMIN_KEY}`).send({ text: TEXT });
     await request(app).delete('/v1/context/plan').set('authorization', `Bearer ${ADMIN_KEY}`);
-    for (let i = 0; i < 100 && lines.filter((l) => l['audit']).length < 2; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 100 && lines.filter((l) => l['audit']).length < 2; i++)
+      await new Promise((r) => setImmediate(r));
     const audit = lines.filter((l) => l['audit'] === true);
     expect(audit).toEqual([
       expect.objectContaining<Record<string, unknown>>({
@@ -112,7 +120,14 @@ describe('gateway logs', () => {
         result: 'ok',
         requestId: expect.any(String),
       }),
-      expect.objectContaining({ level: 30, action: 'context.delete', keyId: 'key-admin-1', contextKeyHash: keyHash('plan'), status: 503, result: 'failed' }),
+      expect.objectContaining({
+        level: 30,
+        action: 'context.delete',
+        keyId: 'key-admin-1',
+        contextKeyHash: keyHash('plan'),
+        status: 503,
+        result: 'failed',
+      }),
     ]);
   });
 

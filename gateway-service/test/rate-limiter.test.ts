@@ -1,11 +1,23 @@
 /** The limiter's decisions over a versioned store in memory: one decision per request, amounts, leases, ambiguous writes, the per-replica fallback. */
 import { DeadlineExceeded } from '@context-qa/common/deadline';
 import { casRecords, memoryKv, type VersionedKv } from '../src/adapters/limit-records-cas';
-import { LimitStoreUnavailable, RateLimiter, type Admission, type Limits, type StoreFailure } from '../src/domain/rate-limiter';
+import {
+  LimitStoreUnavailable,
+  RateLimiter,
+  type Admission,
+  type Limits,
+  type StoreFailure,
+} from '../src/domain/rate-limiter';
 import { FlakyKv, limiterOver, settledRecord } from './fakes';
 
 const t0 = Date.UTC(2026, 10, 26, 12, 0, 10);
-const limits = (over: Partial<Limits>): Limits => ({ requestsPerMinute: 0, tokensPerMinute: 0, tokensPerDay: 0, maxInFlight: 0, ...over });
+const limits = (over: Partial<Limits>): Limits => ({
+  requestsPerMinute: 0,
+  tokensPerMinute: 0,
+  tokensPerDay: 0,
+  maxInFlight: 0,
+  ...over,
+});
 const admitted = (a: Admission) => {
   if (!a.ok) throw new Error(`refused: ${a.reason}`);
   return a;
@@ -42,59 +54,80 @@ function mulberry32(seed: number) {
   };
 }
 
-const INVALID = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, -0.5, -1e15, -Number.MAX_VALUE, Number.MAX_VALUE, 1e300, 2 ** 53];
+const INVALID = [
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -1,
+  -0.5,
+  -1e15,
+  -Number.MAX_VALUE,
+  Number.MAX_VALUE,
+  1e300,
+  2 ** 53,
+];
 
 describe('amounts (property: random sequences of admits, charges and releases)', () => {
-  test.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: no counter ever drops below what was admitted and charged; an invalid amount throws and writes nothing', async (seed) => {
-    const random = mulberry32(seed);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-    // Invalid, small, fractional, zero, huge (near 2^53 once summed).
-    const anyAmount = () => pick([() => pick(INVALID), () => Math.floor(random() * 500), () => random() * 50, () => 0, () => Math.floor(random() * 1e15)])();
-    const valid = (n: number) => n >= 0 && n <= Number.MAX_SAFE_INTEGER;
-    const kv = new FlakyKv();
-    const { limiter, store } = limiterOver(kv, { clock: () => t0 });
-    const l = limits({ tokensPerMinute: 5e14, tokensPerDay: 1e15, maxInFlight: 3 });
-    /** Every admitted request with what it counts: its reservation, then its last charge (released ones too). */
-    const admissions: { admission: Extract<Admission, { ok: true }>; counts: number; live: boolean }[] = [];
-    const settled = () => settledRecord(store, 'limits:k');
-    let peak = 0;
-    for (let step = 0; step < 80; step++) {
-      const n = anyAmount();
-      const writesBefore = kv.writes;
-      const op = random();
-      const target = admissions.length ? pick(admissions) : undefined;
-      if (op < 0.45 || !target) {
-        if (!valid(n)) {
-          await expect(limiter.admit('k', l, n)).rejects.toThrow(RangeError);
-          expect(kv.writes).toBe(writesBefore);
-          continue;
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'seed %i: no counter ever drops below what was admitted and charged; an invalid amount throws and writes nothing',
+    async (seed) => {
+      const random = mulberry32(seed);
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+      // Invalid, small, fractional, zero, huge (near 2^53 once summed).
+      const anyAmount = () =>
+        pick([
+          () => pick(INVALID),
+          () => Math.floor(random() * 500),
+          () => random() * 50,
+          () => 0,
+          () => Math.floor(random() * 1e15),
+        ])();
+      const valid = (n: number) => n >= 0 && n <= Number.MAX_SAFE_INTEGER;
+      const kv = new FlakyKv();
+      const { limiter, store } = limiterOver(kv, { clock: () => t0 });
+      const l = limits({ tokensPerMinute: 5e14, tokensPerDay: 1e15, maxInFlight: 3 });
+      /** Every admitted request with what it counts: its reservation, then its last charge (released ones too). */
+      const admissions: { admission: Extract<Admission, { ok: true }>; counts: number; live: boolean }[] = [];
+      const settled = () => settledRecord(store, 'limits:k');
+      let peak = 0;
+      for (let step = 0; step < 80; step++) {
+        const n = anyAmount();
+        const writesBefore = kv.writes;
+        const op = random();
+        const target = admissions.length ? pick(admissions) : undefined;
+        if (op < 0.45 || !target) {
+          if (!valid(n)) {
+            await expect(limiter.admit('k', l, n)).rejects.toThrow(RangeError);
+            expect(kv.writes).toBe(writesBefore);
+            continue;
+          }
+          const a = await limiter.admit('k', l, n);
+          if (a.ok) admissions.push({ admission: a, counts: n, live: true });
+        } else if (op < 0.8) {
+          if (!valid(n)) {
+            expect(() => target.admission.charge(n)).toThrow(RangeError);
+            expect((await settled(), kv.writes)).toBe(writesBefore);
+            continue;
+          }
+          target.admission.charge(n);
+          target.counts = n;
+        } else {
+          target.admission.release();
+          target.live = false;
         }
-        const a = await limiter.admit('k', l, n);
-        if (a.ok) admissions.push({ admission: a, counts: n, live: true });
-      } else if (op < 0.8) {
-        if (!valid(n)) {
-          expect(() => target.admission.charge(n)).toThrow(RangeError);
-          expect((await settled(), kv.writes)).toBe(writesBefore);
-          continue;
-        }
-        target.admission.charge(n);
-        target.counts = n;
-      } else {
-        target.admission.release();
-        target.live = false;
+        const record = await settled();
+        const owed = admissions.reduce((sum, a) => sum + a.counts, 0);
+        // Doubles: once a counter held ~1e15 its fractions are rounded (to 1/8 there), whatever it holds later.
+        peak = Math.max(peak, owed, record?.minuteTokens ?? 0);
+        const slack = peak * 2 ** -48 + 1e-9;
+        expect(record?.minuteTokens ?? 0).toBeGreaterThanOrEqual(owed - slack);
+        expect(record?.dayTokens ?? 0).toBeGreaterThanOrEqual(owed - slack);
+        expect(record?.minuteTokens ?? 0).toBeLessThanOrEqual(owed + slack); // and nothing counted twice
+        expect(record?.requests ?? 0).toBe(admissions.length);
+        expect(Object.keys(record?.leases ?? {})).toHaveLength(admissions.filter((a) => a.live).length);
       }
-      const record = await settled();
-      const owed = admissions.reduce((sum, a) => sum + a.counts, 0);
-      // Doubles: once a counter held ~1e15 its fractions are rounded (to 1/8 there), whatever it holds later.
-      peak = Math.max(peak, owed, record?.minuteTokens ?? 0);
-      const slack = peak * 2 ** -48 + 1e-9;
-      expect(record?.minuteTokens ?? 0).toBeGreaterThanOrEqual(owed - slack);
-      expect(record?.dayTokens ?? 0).toBeGreaterThanOrEqual(owed - slack);
-      expect(record?.minuteTokens ?? 0).toBeLessThanOrEqual(owed + slack); // and nothing counted twice
-      expect(record?.requests ?? 0).toBe(admissions.length);
-      expect(Object.keys(record?.leases ?? {})).toHaveLength(admissions.filter((a) => a.live).length);
-    }
-  });
+    },
+  );
 });
 
 describe('leases', () => {
@@ -293,5 +326,7 @@ test('when two replicas (two limiters over one store) race 60 requests for a lim
   const l = limits({ requestsPerMinute: 25, tokensPerMinute: 10_000, maxInFlight: 40 });
   const decided = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).admit('k', l, 7)));
   expect(decided.filter((d) => d.ok)).toHaveLength(25);
-  expect(decided.filter((d) => !d.ok).map((d) => !d.ok && d.reason)).toEqual(Array.from({ length: 35 }, () => 'requests_per_minute'));
+  expect(decided.filter((d) => !d.ok).map((d) => !d.ok && d.reason)).toEqual(
+    Array.from({ length: 35 }, () => 'requests_per_minute'),
+  );
 });

@@ -58,17 +58,22 @@ describe('gateway security headers', () => {
     ['the playground', 'get', '/playground'],
     ['the OpenAI error shape', 'post', '/v1/chat/completions'],
     ['the readiness probe', 'get', '/readyz'],
-  ] as const)('when the response is %s, then it carries HSTS, X-Frame-Options DENY and COOP', async (_what, method, path) => {
-    const res = await request(setup().app)[method](path);
-    expect(res.headers['strict-transport-security']).toMatch(/^max-age=\d+/);
-    expect(res.headers['x-frame-options']).toBe('DENY');
-    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
-  });
+  ] as const)(
+    'when the response is %s, then it carries HSTS, X-Frame-Options DENY and COOP',
+    async (_what, method, path) => {
+      const res = await request(setup().app)[method](path);
+      expect(res.headers['strict-transport-security']).toMatch(/^max-age=\d+/);
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    },
+  );
 });
 
 describe('gateway /readyz on the public port', () => {
   test('when the sidecar check fails, then the answer is a bare not_ready problem naming no check', async () => {
-    const res = await request(setup(new Readiness({ sidecar: async () => false, apiKeys: async () => true })).app).get('/readyz');
+    const res = await request(setup(new Readiness({ sidecar: async () => false, apiKeys: async () => true })).app).get(
+      '/readyz',
+    );
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ code: 'not_ready' });
     expect(res.text).not.toMatch(/sidecar|apiKeys|checks/);
@@ -84,7 +89,14 @@ describe('gateway audit lines for admin reads', () => {
     const { app, lines } = setup();
     expect((await request(app).get('/v1/context/plan%2Fsecret').set(admin)).status).toBe(200);
     const [line] = await auditLines(lines, 1);
-    expect(line).toMatchObject({ level: 30, action: 'context.get', keyId: 'key-admin-1', contextKeyHash: keyHash('plan/secret'), status: 200, result: 'ok' });
+    expect(line).toMatchObject({
+      level: 30,
+      action: 'context.get',
+      keyId: 'key-admin-1',
+      contextKeyHash: keyHash('plan/secret'),
+      status: 200,
+      result: 'ok',
+    });
     expect(JSON.stringify(lines)).not.toContain('plan/secret');
   });
 
@@ -93,7 +105,14 @@ describe('gateway audit lines for admin reads', () => {
     expect((await request(app).get('/v1/usage/key-ask-7').set(admin)).status).toBe(200);
     await request(app).get('/v1/usage/no-such-key').set(admin); // probing for keys is audited too, whatever the answer
     expect(await auditLines(lines, 2)).toEqual([
-      expect.objectContaining({ level: 30, action: 'usage.get', keyId: 'key-admin-1', targetKeyId: 'key-ask-7', status: 200, result: 'ok' }),
+      expect.objectContaining({
+        level: 30,
+        action: 'usage.get',
+        keyId: 'key-admin-1',
+        targetKeyId: 'key-ask-7',
+        status: 200,
+        result: 'ok',
+      }),
       expect.objectContaining({ level: 30, action: 'usage.get', keyId: 'key-admin-1', targetKeyId: 'no-such-key' }),
     ]);
   });
@@ -108,7 +127,9 @@ describe('a direct URL to ai-core (a test hook of the bench, not a setting)', ()
 
   test('when the test hooks are read, then only the known hook is accepted, and only as a URL', () => {
     expect(testHooksFrom({})).toEqual({});
-    expect(testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirectUrl":"http://127.0.0.1:8081"}' })).toEqual({ aiCoreDirectUrl: 'http://127.0.0.1:8081' });
+    expect(testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirectUrl":"http://127.0.0.1:8081"}' })).toEqual({
+      aiCoreDirectUrl: 'http://127.0.0.1:8081',
+    });
     expect(() => testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirectUrl":"not a url"}' })).toThrow();
     expect(() => testHooksFrom({ CONTEXT_QA_TEST_HOOKS: '{"aiCoreDirecturl":"http://127.0.0.1:8081"}' })).toThrow();
   });
@@ -122,8 +143,19 @@ describe('a direct URL to ai-core (a test hook of the bench, not a setting)', ()
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
     try {
-      const sidecar = { DAPR_HOST: '127.0.0.1', DAPR_HTTP_PORT: port, DAPR_API_TOKEN: 'dapr-secret-token', AI_CORE_APP_ID: 'ai-core-service' };
-      await daprInvoker({ ...sidecar, AI_CORE_DIRECT_URL: `http://127.0.0.1:${port}` }).send('POST', '/process', {}, { requestId: 'r1' }, new Deadline(5000));
+      const sidecar = {
+        DAPR_HOST: '127.0.0.1',
+        DAPR_HTTP_PORT: port,
+        DAPR_API_TOKEN: 'dapr-secret-token',
+        AI_CORE_APP_ID: 'ai-core-service',
+      };
+      await daprInvoker({ ...sidecar, AI_CORE_DIRECT_URL: `http://127.0.0.1:${port}` }).send(
+        'POST',
+        '/process',
+        {},
+        { requestId: 'r1' },
+        new Deadline(5000),
+      );
       await daprInvoker(sidecar).send('POST', '/process', {}, { requestId: 'r2' }, new Deadline(5000));
       expect(seen.map((h) => h['dapr-api-token'])).toEqual([undefined, 'dapr-secret-token']);
     } finally {

@@ -33,7 +33,8 @@ function setup() {
   const aiCore: AiCore = {
     async send(method, path, _body, ctx) {
       calls.push({ method, path, ctx });
-      if (path.startsWith('/v1/chat')) return { status: 200, body: { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } };
+      if (path.startsWith('/v1/chat'))
+        return { status: 200, body: { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } };
       return { status: 200, body: path === '/process' ? askResponse() : { key: 'k', text: 't' } };
     },
     open(method, path, body, ctx, deadline) {
@@ -106,7 +107,10 @@ describe('the tenant sent to ai-core', () => {
   test.each<[string, (app: App) => request.Test]>([
     ['POST /v1/prompt', (app) => prompt(app, KEYS.askB, { [REQUESTED_TENANT_HEADER]: 'team-a' })],
     ['POST /prompt', (app) => legacyPrompt(app, KEYS.askB, { [REQUESTED_TENANT_HEADER]: 'team-a' })],
-    ['POST /v1/prompt (granted to another key)', (app) => prompt(app, KEYS.askB, { [REQUESTED_TENANT_HEADER]: 'shared' })],
+    [
+      'POST /v1/prompt (granted to another key)',
+      (app) => prompt(app, KEYS.askB, { [REQUESTED_TENANT_HEADER]: 'shared' }),
+    ],
     [
       'GET /v1/context',
       (app) =>
@@ -129,14 +133,17 @@ describe('the tenant sent to ai-core', () => {
           .delete('/v1/context/pricing')
           .set({ authorization: `Bearer ${KEYS.adminA}`, [REQUESTED_TENANT_HEADER]: 'team-b' }),
     ],
-  ])('when %s names a tenant the key may not use, then 403 tenant_not_granted and ai-core is not called', async (_what, send) => {
-    const s = setup();
-    const res = await send(s.app);
-    expect(res.status).toBe(403);
-    expect(res.headers['content-type']).toMatch(/problem\+json/);
-    expect(res.body).toMatchObject({ code: 'tenant_not_granted' });
-    expect(s.calls).toEqual([]);
-  });
+  ])(
+    'when %s names a tenant the key may not use, then 403 tenant_not_granted and ai-core is not called',
+    async (_what, send) => {
+      const s = setup();
+      const res = await send(s.app);
+      expect(res.status).toBe(403);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'tenant_not_granted' });
+      expect(s.calls).toEqual([]);
+    },
+  );
 
   test('when chat names a tenant the key may not read, then 403 in OpenAI shape and ai-core is not called', async () => {
     const s = setup();
@@ -165,7 +172,8 @@ describe('the tenant sent to ai-core', () => {
 });
 
 describe('usage of a key', () => {
-  const usage = (app: App, key: string, keyId: string) => request(app).get(`/v1/usage/${keyId}`).set('authorization', `Bearer ${key}`);
+  const usage = (app: App, key: string, keyId: string) =>
+    request(app).get(`/v1/usage/${keyId}`).set('authorization', `Bearer ${key}`);
 
   test("when an admin asks for a key of its own tenant, then 200; of another tenant's (or no) key, then 404 like an unknown one", async () => {
     const s = setup();

@@ -24,7 +24,10 @@ let page: Page;
 
 afterAll(() => browser?.close()); // before the stack stops: hooks run in the order declared
 beforeAll(() => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: \`make setup\` installs it (apt package chromium), or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: \`make setup\` installs it (apt package chromium), or set CHROMIUM_PATH`,
+    );
 });
 const stack = useStack({ apps: serviceApps() });
 beforeAll(async () => {
@@ -87,7 +90,11 @@ test('when a question is asked with a stored context key, then the answer quotes
     sizes.set(new URL(req.url()).pathname, s.responseHeadersSize + s.responseBodySize);
   });
   await open();
-  expect(await page.locator('#strategy option').evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual([...STRATEGIES]);
+  expect(
+    await page
+      .locator('#strategy option')
+      .evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value)),
+  ).toEqual([...STRATEGIES]);
 
   const response = page.waitForResponse(`${gateway}/v1/prompt`);
   await ask('What do new hires get?', { contextKey: 'handbook/onboarding' });
@@ -100,7 +107,9 @@ test('when a question is asked with a stored context key, then the answer quotes
     ['gpt4', GPT],
     ['llama4', LLAMA],
   ]) {
-    expect(await card(model!).textContent()).toMatch(new RegExp(`Statusok.*Latency\\d+ ms.*Tokens\\d+ in, \\d+ out.*\\[${id}\\] Based on the context "New hires`));
+    expect(await card(model!).textContent()).toMatch(
+      new RegExp(`Statusok.*Latency\\d+ ms.*Tokens\\d+ in, \\d+ out.*\\[${id}\\] Based on the context "New hires`),
+    );
   }
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway });
   await page.click('#copy-request-id');
@@ -110,13 +119,19 @@ test('when a question is asked with a stored context key, then the answer quotes
   await page.evaluate(`Object.defineProperty(navigator, 'clipboard', { value: undefined })`);
   await page.click('#copy-request-id');
   await shows('.request-id [role=status]', /^Selected: press Ctrl\+C to copy\.$/);
-  expect(await page.evaluate(`(({ value, selectionStart, selectionEnd }) => value.slice(selectionStart, selectionEnd))(document.getElementById('request-id'))`)).toBe(requestId);
+  expect(
+    await page.evaluate(
+      `(({ value, selectionStart, selectionEnd }) => value.slice(selectionStart, selectionEnd))(document.getElementById('request-id'))`,
+    ),
+  ).toBe(requestId);
 
   // 200 % and 400 % zoom of a 1280 px window (640 and 320 CSS px), with the whole answer shown: nothing cut off sideways.
   for (const width of [640, 320]) {
     await page.setViewportSize({ width, height: 900 });
     await page.screenshot({ path: path.join(ARTIFACTS, `width-${width}.png`), fullPage: true });
-    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(
+      true,
+    );
   }
   await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -131,8 +146,16 @@ test('when a question is asked with a stored context key, then the answer quotes
   expect(await page.getAttribute('#strategy', 'aria-invalid')).toBe('true');
 
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
-  writeFileSync(path.join(ARTIFACTS, 'transfer-size.json'), JSON.stringify({ total, files: Object.fromEntries(sizes) }, null, 2));
-  expect([...sizes.keys()].sort()).toEqual(['/playground', '/playground/api.js', '/playground/app.js', '/playground/playground.css']);
+  writeFileSync(
+    path.join(ARTIFACTS, 'transfer-size.json'),
+    JSON.stringify({ total, files: Object.fromEntries(sizes) }, null, 2),
+  );
+  expect([...sizes.keys()].sort()).toEqual([
+    '/playground',
+    '/playground/api.js',
+    '/playground/app.js',
+    '/playground/playground.css',
+  ]);
   expect(total).toBeLessThan(40_000); // the page stays small: no framework
 });
 
@@ -177,7 +200,9 @@ test('when context is edited in the page, then the next answer uses the new text
   expect(await text('#context-ttl-error')).toMatch(/^Too small/);
   expect(await page.getAttribute('#context-ttl', 'aria-describedby')).toBe('context-ttl-error');
   expect(await page.evaluate('document.activeElement.id')).toBe('context-text');
-  expect(await text('#context-alert')).toMatch(/^400 bad_request: please correct the marked fields \(request id [\w-]+\)$/);
+  expect(await text('#context-alert')).toMatch(
+    /^400 bad_request: please correct the marked fields \(request id [\w-]+\)$/,
+  );
   await page.screenshot({ path: path.join(ARTIFACTS, 'context-errors.png'), fullPage: true });
 
   // While a request runs, the form's buttons are disabled (held here until checked).
@@ -232,7 +257,16 @@ test('when only the keyboard is used, then Tab reaches every control in order wi
   await tab();
   await tab();
   await tab();
-  expect(order).toEqual(['api-key', 'remember-key', 'prompt', 'ask-context-key', 'strategy', 'max-tokens', 'stream', 'ask-submit']);
+  expect(order).toEqual([
+    'api-key',
+    'remember-key',
+    'prompt',
+    'ask-context-key',
+    'strategy',
+    'max-tokens',
+    'stream',
+    'ask-submit',
+  ]);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#answer-text[aria-busy="false"]', { state: 'attached' });
   expect(await text('#answer-text')).toContain('Keyboards have keys.');
@@ -258,7 +292,16 @@ test('when only the keyboard is used, then Tab reaches every control in order wi
   await shows('#context-status', /^Press "Confirm delete"/);
   await page.keyboard.press('Enter');
   await shows('#context-status', /^Deleted "keyboard"\.$/);
-  expect(order.slice(8)).toEqual(['request-id', 'copy-request-id', 'context-key', 'context-text', 'context-ttl', 'context-load', 'context-save', 'context-delete']);
+  expect(order.slice(8)).toEqual([
+    'request-id',
+    'copy-request-id',
+    'context-key',
+    'context-text',
+    'context-ttl',
+    'context-load',
+    'context-save',
+    'context-delete',
+  ]);
   expect(await focused()).toEqual({ id: 'context-delete', visible: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'keyboard.png'), fullPage: true });
 });
@@ -295,7 +338,10 @@ test('when the key is used, then no URL and no localStorage holds it; sessionSto
   await open(DEV_KEYS.admin);
   await ask(`Where does my key go? ${Date.now()}`);
   await saveContext('key-check', 'Keys stay in memory.');
-  const stored = () => page.evaluate(`[localStorage.length, sessionStorage.length, sessionStorage.getItem('context-qa.playground.apiKey')]`);
+  const stored = () =>
+    page.evaluate(
+      `[localStorage.length, sessionStorage.length, sessionStorage.getItem('context-qa.playground.apiKey')]`,
+    );
   expect(await stored()).toEqual([0, 0, null]);
   await page.check('#remember-key');
   expect(await stored()).toEqual([0, 1, DEV_KEYS.admin]);
@@ -338,9 +384,17 @@ test('when a question is asked while another runs, then the first is aborted; St
 test('when a stream has CRLF line ends and "data:" without a space, then it is read; an event that is not JSON is a 502', async () => {
   // The gateway writes LF and "data: "; a proxy on the way may not. Served here, as the stack never sends these.
   const chunk = (content: string) =>
-    JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'gpt4', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+    JSON.stringify({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model: 'gpt4',
+      choices: [{ index: 0, delta: { content }, finish_reason: null }],
+    });
   let body = `data:${chunk('Hello, ')}\r\n\r\n: a comment\r\ndata: ${chunk('world.')}\r\n\r\ndata: [DONE]\r\n\r\n`;
-  await page.route(`${gateway}/v1/chat/completions`, (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body }));
+  await page.route(`${gateway}/v1/chat/completions`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/event-stream', body }),
+  );
   await open();
   await ask('Hello?', { strategy: 'primary', stream: true });
   expect(await text('#answer-text')).toBe('Hello, world.');
@@ -352,7 +406,8 @@ test('when a stream has CRLF line ends and "data:" without a space, then it is r
 
 test('when a route is not served on this listener (ADMIN_PORT), then Ask and the context form say so', async () => {
   // The gateway's own unmatched-route 404, fetched from a path no listener has: one gateway stands in for a split pair.
-  const notHere = async (route: Route) => route.fulfill({ response: await route.fetch({ url: `${gateway}/v1/not-on-this-listener` }) });
+  const notHere = async (route: Route) =>
+    route.fulfill({ response: await route.fetch({ url: `${gateway}/v1/not-on-this-listener` }) });
   await page.route(`${gateway}/v1/prompt`, notHere);
   await page.route(`${gateway}/v1/context/**`, notHere);
   await open(DEV_KEYS.admin);
@@ -362,6 +417,9 @@ test('when a route is not served on this listener (ADMIN_PORT), then Ask and the
   );
   await page.fill('#context-key', 'policy');
   await page.click('#context-load');
-  await shows('#context-alert', /^404 not_found: this listener does not serve the context routes: open the playground on the gateway's admin port \(ADMIN_PORT\)/);
+  await shows(
+    '#context-alert',
+    /^404 not_found: this listener does not serve the context routes: open the playground on the gateway's admin port \(ADMIN_PORT\)/,
+  );
   expect(await text('#context-status')).toBe('');
 });

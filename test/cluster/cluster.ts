@@ -39,7 +39,15 @@ async function waitForPods(kube: Kube): Promise<void> {
         const pods = (await kube.json<{ items: unknown[] }>(['-n', APP_NS, 'get', 'pods', '-l', selector])).items;
         if (pods.length >= d.spec.replicas) return true;
         // A rejected Pod shows only as the ReplicaSet's FailedCreate event: say why at once.
-        const events = await kube.kubectl(['-n', APP_NS, 'get', 'events', '--field-selector=reason=FailedCreate', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']);
+        const events = await kube.kubectl([
+          '-n',
+          APP_NS,
+          'get',
+          'events',
+          '--field-selector=reason=FailedCreate',
+          '-o',
+          'jsonpath={range .items[*]}{.message}{"\\n"}{end}',
+        ]);
         if (events.trim()) throw new GiveUp(`Pods of ${d.metadata.name} rejected:\n${events}`);
         return undefined;
       },

@@ -42,7 +42,10 @@ export interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
-  spec?: { template?: { spec: { serviceAccountName: string; containers: { args?: string[]; env?: EnvVar[] }[] } }; selector?: { matchLabels: Record<string, string> } };
+  spec?: {
+    template?: { spec: { serviceAccountName: string; containers: { args?: string[]; env?: EnvVar[] }[] } };
+    selector?: { matchLabels: Record<string, string> };
+  };
 }
 
 /** The flags of step 1's `helm upgrade --install dapr dapr/dapr ...` command that shape what it installs. */
@@ -55,7 +58,8 @@ export function docsHelmFlags(): string[] {
   words.forEach((w, i) => {
     if (['-f', '--values'].includes(w)) flags.push('--values', path.join(REPO, words[i + 1]!));
     if (['--set', '--set-string'].includes(w)) flags.push(w, words[i + 1]!);
-    if (['-n', '--namespace'].includes(w) && words[i + 1] !== NS) throw new Error(`the docs install Dapr into ${words[i + 1]}, not ${NS}`);
+    if (['-n', '--namespace'].includes(w) && words[i + 1] !== NS)
+      throw new Error(`the docs install Dapr into ${words[i + 1]}, not ${NS}`);
   });
   return flags;
 }
@@ -73,13 +77,19 @@ function parseArgs(args: string[]): Map<string, string> {
 }
 
 /** The rendered Deployment's args with `overrides` applied, and its plain env (valueFrom fields are set by the caller). */
-function fromDeployment(rendered: Manifest[], name: string, overrides: Record<string, string>): { args: string[]; env: Record<string, string>; serviceAccount: string } {
+function fromDeployment(
+  rendered: Manifest[],
+  name: string,
+  overrides: Record<string, string>,
+): { args: string[]; env: Record<string, string>; serviceAccount: string } {
   const d = rendered.find((m) => m.kind === 'Deployment' && m.metadata.name === name);
   const pod = d?.spec?.template?.spec;
   if (!pod) throw new Error(`the chart renders no Deployment ${name}`);
   const args = parseArgs(pod.containers[0]!.args ?? []);
   for (const [k, v] of Object.entries(overrides)) args.set(k, v);
-  const env = Object.fromEntries((pod.containers[0]!.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const env = Object.fromEntries(
+    (pod.containers[0]!.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+  );
   return { args: [...args].map(([k, v]) => (v === '' ? k : `${k}=${v}`)), env, serviceAccount: pod.serviceAccountName };
 }
 
@@ -87,10 +97,23 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
   const { dir } = kube;
   const kubectl = (args: string[], stdin?: string) => kube.kubectl(args, stdin);
   const f = (n: string) => path.join(dir, n);
-  const [sentryPort, sentryHealthz, sentryMetrics, opPort, opHealthz, opWebhook, opMetrics, injPort, injHealthz, injMetrics] = await freePorts(10);
+  const [
+    sentryPort,
+    sentryHealthz,
+    sentryMetrics,
+    opPort,
+    opHealthz,
+    opWebhook,
+    opMetrics,
+    injPort,
+    injHealthz,
+    injMetrics,
+  ] = await freePorts(10);
   const sentryAddress = `127.0.0.1:${sentryPort}`;
 
-  const { stdout: daprDir } = await sh('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/dapr/dapr'], { cwd: path.join(REPO, 'third_party/kube/dapr') });
+  const { stdout: daprDir } = await sh('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/dapr/dapr'], {
+    cwd: path.join(REPO, 'third_party/kube/dapr'),
+  });
   const { stdout: manifests } = await sh(
     path.join(KUBE_BIN, 'helm'),
     [
@@ -112,10 +135,19 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
     .filter((m): m is Manifest => m !== null);
   const crds = rendered.filter((m) => m.kind === 'CustomResourceDefinition');
   // Helm puts namespaced objects without a namespace into the release's.
-  const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'PriorityClass', 'Namespace'];
+  const clusterScoped = [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'MutatingWebhookConfiguration',
+    'ValidatingWebhookConfiguration',
+    'PriorityClass',
+    'Namespace',
+  ];
   const rest = rendered
     .filter((m) => m.kind !== 'CustomResourceDefinition')
-    .map((m) => (clusterScoped.includes(m.kind) || m.metadata.namespace ? m : { ...m, metadata: { ...m.metadata, namespace: NS } }));
+    .map((m) =>
+      clusterScoped.includes(m.kind) || m.metadata.namespace ? m : { ...m, metadata: { ...m.metadata, namespace: NS } },
+    );
   const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 
   // --create-namespace, then what Helm applies (CRDs first; server-side: they are too large for client-side apply).
@@ -124,7 +156,8 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   await kubectl(['apply', '--server-side', '-f', '-'], list(rest));
 
-  const clusterIP = async (name: string) => (await kubectl(['-n', NS, 'get', 'service', name, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  const clusterIP = async (name: string) =>
+    (await kubectl(['-n', NS, 'get', 'service', name, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   proxy.routes.set(`${await clusterIP('dapr-sidecar-injector')}:443`, injPort!);
   proxy.routes.set(`${await clusterIP('dapr-webhook')}:443`, opWebhook!);
 
@@ -141,16 +174,30 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
   const sentryTokenFor = async (name: string, sa: string) => {
     const pod = await waitFor(
       `a Pod of Deployment ${name}`,
-      async () => (await kubectl(['-n', NS, 'get', 'pods', '-l', `app=${name}`, '-o', 'jsonpath={.items[0].metadata.name}'])).trim() || undefined,
+      async () =>
+        (
+          await kubectl(['-n', NS, 'get', 'pods', '-l', `app=${name}`, '-o', 'jsonpath={.items[0].metadata.name}'])
+        ).trim() || undefined,
       60_000,
     );
     const audience = `spiffe://cluster.local/ns/${NS}/dapr-sentry`;
-    const token = await kubectl(['-n', NS, 'create', 'token', sa, `--audience=${audience}`, '--bound-object-kind=Pod', `--bound-object-name=${pod}`, '--duration=2h']);
+    const token = await kubectl([
+      '-n',
+      NS,
+      'create',
+      'token',
+      sa,
+      `--audience=${audience}`,
+      '--bound-object-kind=Pod',
+      `--bound-object-name=${pod}`,
+      '--duration=2h',
+    ]);
     const file = f(`${name}.sentry-token`);
     writeFileSync(file, token.trim(), { mode: 0o600 });
     return file;
   };
-  const healthy = (port: number) => async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined);
+  const healthy = (port: number) => async () =>
+    (await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined;
   // NAMESPACE is the chart's fieldRef; the chart runs them as non-root users, and in
   // Kubernetes mode they refuse root unless told (CI runs as root).
   const common = { NAMESPACE: NS, DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK: 'true' };
@@ -165,13 +212,21 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
 
   // Watched for issuer files; empty, so sentry makes its CA and keeps it in the dapr-trust-bundle Secret.
   mkdirSync(f('sentry-credentials'));
-  const s = fromDeployment(rendered, 'dapr-sentry', { ...listen(sentryPort!, sentryHealthz!, sentryMetrics!), '--issuer-credentials': f('sentry-credentials') });
-  const sentry = start(dir, 'sentry', SENTRY, [...s.args, `--kubeconfig=${await kubeconfigFor(s.serviceAccount)}`], { ...s.env, ...common });
+  const s = fromDeployment(rendered, 'dapr-sentry', {
+    ...listen(sentryPort!, sentryHealthz!, sentryMetrics!),
+    '--issuer-credentials': f('sentry-credentials'),
+  });
+  const sentry = start(dir, 'sentry', SENTRY, [...s.args, `--kubeconfig=${await kubeconfigFor(s.serviceAccount)}`], {
+    ...s.env,
+    ...common,
+  });
   await waitFor('sentry /healthz', healthy(sentryHealthz!), 60_000, sentry);
   const trustAnchorsFile = f('dapr-trust-anchors.crt');
   const anchors = await waitFor(
     'sentry to publish its CA (ConfigMap dapr-trust-bundle)',
-    async () => (await kubectl(['-n', NS, 'get', 'configmap', 'dapr-trust-bundle', '-o', 'jsonpath={.data.ca\\.crt}'])) || undefined,
+    async () =>
+      (await kubectl(['-n', NS, 'get', 'configmap', 'dapr-trust-bundle', '-o', 'jsonpath={.data.ca\\.crt}'])) ||
+      undefined,
     30_000,
     sentry,
   );
@@ -193,12 +248,18 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
   });
 
   const i = fromDeployment(rendered, 'dapr-sidecar-injector', listen(injPort!, injHealthz!, injMetrics!));
-  const injector = start(dir, 'injector', path.join(KUBE_BIN, 'injector'), [...i.args, `--kubeconfig=${await kubeconfigFor(i.serviceAccount)}`], {
-    ...i.env,
-    ...common,
-    DAPR_TRUST_ANCHORS_FILE: trustAnchorsFile,
-    DAPR_SENTRY_TOKEN_FILE: await sentryTokenFor('dapr-sidecar-injector', i.serviceAccount),
-  });
+  const injector = start(
+    dir,
+    'injector',
+    path.join(KUBE_BIN, 'injector'),
+    [...i.args, `--kubeconfig=${await kubeconfigFor(i.serviceAccount)}`],
+    {
+      ...i.env,
+      ...common,
+      DAPR_TRUST_ANCHORS_FILE: trustAnchorsFile,
+      DAPR_SENTRY_TOKEN_FILE: await sentryTokenFor('dapr-sidecar-injector', i.serviceAccount),
+    },
+  );
 
   // Ready: identity from sentry, informers synced, the webhook's caBundle patched.
   await waitFor('operator /healthz', healthy(opHealthz!), 120_000, operator);
@@ -211,7 +272,11 @@ export async function waitForInjection(kube: Kube, injector: Started): Promise<v
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'injection-probe', namespace: 'default', annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'injection-probe' } },
+    metadata: {
+      name: 'injection-probe',
+      namespace: 'default',
+      annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'injection-probe' },
+    },
     spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
   };
   await waitFor(

@@ -61,29 +61,45 @@ export async function applyEksOverlay(kube: Kube): Promise<Applied> {
   for (const d of ['k8s', 'components']) cpSync(path.join(REPO, d), path.join(root, d), { recursive: true });
   const values: Record<string, string> = {
     ...TEST_VALUES,
-    KUBE_API_SERVICE_IP: (await kube.kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}'])).trim(),
+    KUBE_API_SERVICE_IP: (
+      await kube.kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim(),
   };
   const overlay = path.join(root, OVERLAY);
   const missing = documentedPlaceholders().filter((p) => !(p in values));
-  if (missing.length) throw new Error(`docs/deploy-eks.md lists placeholders this test has no value for: ${missing.join(', ')}`);
+  if (missing.length)
+    throw new Error(`docs/deploy-eks.md lists placeholders this test has no value for: ${missing.join(', ')}`);
   for (const file of readdirSync(overlay)) {
     const p = path.join(overlay, file);
     let text = readFileSync(p, 'utf8');
     // Longest first: ALB_SUBNET_CIDR_A must not be cut by a shorter name.
-    for (const name of Object.keys(values).sort((a, b) => b.length - a.length)) text = text.replaceAll(name, values[name]!);
+    for (const name of Object.keys(values).sort((a, b) => b.length - a.length))
+      text = text.replaceAll(name, values[name]!);
     writeFileSync(p, text);
   }
 
   // Step 5: the namespace first, then the secrets (random values; never printed).
-  await kube.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NS } }));
+  await kube.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NS } }),
+  );
   for (const [name, key] of Object.entries(SECRETS)) {
-    await kube.kubectl(['-n', APP_NS, 'create', 'secret', 'generic', name, `--from-literal=${key}=${randomBytes(32).toString('hex')}`]);
+    await kube.kubectl([
+      '-n',
+      APP_NS,
+      'create',
+      'secret',
+      'generic',
+      name,
+      `--from-literal=${key}=${randomBytes(32).toString('hex')}`,
+    ]);
   }
 
   const rendered = await kube.kubectl(['kustomize', overlay]);
   const objects = parseAllDocuments(rendered).map((d) => d.toJS() as Applied['objects'][number]);
   const left = [...new Set(objects.flatMap((o) => placeholdersIn(o)))];
-  if (left.length) throw new Error(`placeholders the docs' table does not list are left in ${OVERLAY}: ${left.join(', ')}`);
+  if (left.length)
+    throw new Error(`placeholders the docs' table does not list are left in ${OVERLAY}: ${left.join(', ')}`);
   const applyOutput = await kube.kubectl(['apply', '-k', overlay]);
   return { dir: overlay, objects, applyOutput };
 }

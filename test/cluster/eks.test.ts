@@ -48,7 +48,16 @@ afterAll(async () => {
 const rendered = (kind: string) => cluster.applied.objects.filter((o) => o.kind === kind) as unknown as Stored[];
 const deployments = () => rendered('Deployment') as unknown as Annotated[];
 const podsOf = async (d: Deployment) =>
-  (await cluster.kube.json<{ items: Pod[] }>(['-n', APP_NS, 'get', 'pods', '-l', `app.kubernetes.io/name=${d.spec.selector.matchLabels['app.kubernetes.io/name']}`])).items;
+  (
+    await cluster.kube.json<{ items: Pod[] }>([
+      '-n',
+      APP_NS,
+      'get',
+      'pods',
+      '-l',
+      `app.kubernetes.io/name=${d.spec.selector.matchLabels['app.kubernetes.io/name']}`,
+    ])
+  ).items;
 
 /** `--flag value` (or a lone `--flag`) in daprd's args. */
 function flag(args: string[], name: string): string | true | undefined {
@@ -62,7 +71,9 @@ test('the API server accepts every object of the overlay and stores each one', a
   const objects = cluster.applied.objects;
   expect(objects.length).toBeGreaterThan(20);
   const stored = await cluster.kube.json<{ items: Stored[] }>(['get', '-k', cluster.applied.dir]);
-  expect(stored.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+  expect(stored.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+    objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(),
+  );
   // apply -k created everything (the namespace already existed from step 5).
   const lines = cluster.applied.applyOutput.trim().split('\n');
   expect(lines).toHaveLength(objects.length);
@@ -71,10 +82,14 @@ test('the API server accepts every object of the overlay and stores each one', a
 
 test('the Dapr CRDs installed are the ones make check-manifests validates against (k8s/schemas/dapr)', () => {
   const dir = path.join(__dirname, '../../k8s/schemas/dapr');
-  const vendored = readdirSync(dir).flatMap((f) => parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Stored));
+  const vendored = readdirSync(dir).flatMap((f) =>
+    parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Stored),
+  );
   expect(vendored.length).toBeGreaterThan(0);
   for (const crd of vendored.filter((d) => d.kind === 'CustomResourceDefinition')) {
-    const installed = cluster.dapr.rendered.find((m) => m.kind === 'CustomResourceDefinition' && m.metadata.name === crd.metadata.name);
+    const installed = cluster.dapr.rendered.find(
+      (m) => m.kind === 'CustomResourceDefinition' && m.metadata.name === crd.metadata.name,
+    );
     expect([crd.metadata.name, installed?.spec]).toEqual([crd.metadata.name, crd.spec]);
   }
 });
@@ -120,13 +135,17 @@ describe.each(['gateway-service', 'ai-core-service'])('Deployment %s', (name) =>
       // Tokens come from this Deployment's own secrets, under Dapr's key "token".
       const fromSecret = (env: string) => daprd!.env?.find((e) => e.name === env)?.valueFrom?.secretKeyRef;
       expect(fromSecret('DAPR_API_TOKEN')).toEqual({ name: ann['dapr.io/api-token-secret'], key: 'token' });
-      expect(fromSecret('APP_API_TOKEN')).toEqual(ann['dapr.io/app-token-secret'] ? { name: ann['dapr.io/app-token-secret'], key: 'token' } : undefined);
+      expect(fromSecret('APP_API_TOKEN')).toEqual(
+        ann['dapr.io/app-token-secret'] ? { name: ann['dapr.io/app-token-secret'], key: 'token' } : undefined,
+      );
       expect(pod.spec.serviceAccountName).toBe(name);
     }
   });
 
   test('its injected Pods pass Pod Security "restricted", and would not without the sidecar dropping ALL capabilities', async () => {
-    const labels = (await cluster.kube.json<{ metadata: { labels: Record<string, string> } }>(['get', 'namespace', APP_NS])).metadata.labels;
+    const labels = (
+      await cluster.kube.json<{ metadata: { labels: Record<string, string> } }>(['get', 'namespace', APP_NS])
+    ).metadata.labels;
     expect(labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const [pod] = await podsOf(deployment());
     // Resubmit the stored Pod (sidecar included) as is: admission checks every container.
@@ -142,9 +161,14 @@ describe.each(['gateway-service', 'ai-core-service'])('Deployment %s', (name) =>
     const weakened = structuredClone(pod!);
     const daprd = weakened.spec.containers.find((c) => c.name === 'daprd')!;
     daprd.securityContext = { ...daprd.securityContext, capabilities: {} };
-    const rejected = await cluster.kube.kubectlResult(['create', '--dry-run=server', '-f', '-'], JSON.stringify(again(weakened)));
+    const rejected = await cluster.kube.kubectlResult(
+      ['create', '--dry-run=server', '-f', '-'],
+      JSON.stringify(again(weakened)),
+    );
     expect(rejected.code).not.toBe(0);
-    expect(rejected.stderr).toMatch(/violates PodSecurity "restricted:latest".*container "daprd" must set securityContext\.capabilities\.drop=\["ALL"\]/s);
+    expect(rejected.stderr).toMatch(
+      /violates PodSecurity "restricted:latest".*container "daprd" must set securityContext\.capabilities\.drop=\["ALL"\]/s,
+    );
   });
 });
 
@@ -163,8 +187,15 @@ test('Pod Security is enforced: a non-compliant Pod is rejected', async () => {
 
 interface ProbeAnswer {
   identity: string;
-  components: { metadata: { name: string }; spec: { type: string; metadata?: { name: string; value?: unknown }[] }; scopes?: string[] }[];
-  configuration: { metadata: { name: string }; spec: { accessControl?: { trustDomain?: string; defaultAction?: string } } };
+  components: {
+    metadata: { name: string };
+    spec: { type: string; metadata?: { name: string; value?: unknown }[] };
+    scopes?: string[];
+  }[];
+  configuration: {
+    metadata: { name: string };
+    spec: { accessControl?: { trustDomain?: string; defaultAction?: string } };
+  };
   resiliencies: { metadata: { name: string } }[];
 }
 
@@ -173,7 +204,16 @@ async function asSidecarOf(app: string): Promise<ProbeAnswer> {
   const d = deployments().find((x) => x.metadata.name === app)!;
   const [pod] = await podsOf(d);
   const audience = `spiffe://cluster.local/ns/${DAPR_NS}/dapr-sentry`;
-  const token = await kubectl(['-n', APP_NS, 'create', 'token', app, `--audience=${audience}`, '--bound-object-kind=Pod', `--bound-object-name=${pod!.metadata.name}`]);
+  const token = await kubectl([
+    '-n',
+    APP_NS,
+    'create',
+    'token',
+    app,
+    `--audience=${audience}`,
+    '--bound-object-kind=Pod',
+    `--bound-object-name=${pod!.metadata.name}`,
+  ]);
   const tokenFile = path.join(cluster.kube.dir, `${app}.token`);
   writeFileSync(tokenFile, token.trim(), { mode: 0o600 });
   const answer = path.join(cluster.kube.dir, `${app}.answer.json`);
@@ -187,7 +227,15 @@ async function asSidecarOf(app: string): Promise<ProbeAnswer> {
       `--trust-anchors-file=${cluster.dapr.trustAnchorsFile}`,
       `--out=${answer}`,
     ],
-    { env: { PATH: process.env['PATH'], NAMESPACE: APP_NS, DAPR_SENTRY_TOKEN_FILE: tokenFile, DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK: 'true' }, timeout: 90_000 },
+    {
+      env: {
+        PATH: process.env['PATH'],
+        NAMESPACE: APP_NS,
+        DAPR_SENTRY_TOKEN_FILE: tokenFile,
+        DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK: 'true',
+      },
+      timeout: 90_000,
+    },
   );
   return JSON.parse(readFileSync(answer, 'utf8')) as ProbeAnswer;
 }
@@ -205,16 +253,31 @@ test.each(['gateway-service', 'ai-core-service'])(
     // sentry checked the token's Pod, service account and app id; the trust domain is our Configuration's.
     expect(answer.identity).toBe(`spiffe://public/ns/${APP_NS}/${app}`);
     // The operator applies the Components' scopes: each sidecar gets only its own.
-    const mine = (rendered('Component') as unknown as RenderedComponent[]).filter((c) => !c.scopes || c.scopes.includes(app));
+    const mine = (rendered('Component') as unknown as RenderedComponent[]).filter(
+      (c) => !c.scopes || c.scopes.includes(app),
+    );
     expect(answer.components.map((c) => c.metadata.name).sort()).toEqual(mine.map((c) => c.metadata.name).sort());
     let resolved = 0;
     for (const c of mine) {
       for (const ref of (c.spec.metadata ?? []).filter((m) => m.secretKeyRef)) {
-        const secret = await kubectl(['-n', APP_NS, 'get', 'secret', ref.secretKeyRef!.name, '-o', `jsonpath={.data.${ref.secretKeyRef!.key}}`]);
-        const served = answer.components.find((x) => x.metadata.name === c.metadata.name)?.spec.metadata?.find((m) => m.name === ref.name)?.value;
+        const secret = await kubectl([
+          '-n',
+          APP_NS,
+          'get',
+          'secret',
+          ref.secretKeyRef!.name,
+          '-o',
+          `jsonpath={.data.${ref.secretKeyRef!.key}}`,
+        ]);
+        const served = answer.components
+          .find((x) => x.metadata.name === c.metadata.name)
+          ?.spec.metadata?.find((m) => m.name === ref.name)?.value;
         // The operator serves it base64-encoded, as the Secret holds it (daprd decodes).
         // Compared, never printed: a mismatch must not put the secret in the test output.
-        expect([`${c.metadata.name}.${ref.name} resolved`, secret !== '' && served === secret]).toEqual([`${c.metadata.name}.${ref.name} resolved`, true]);
+        expect([`${c.metadata.name}.${ref.name} resolved`, secret !== '' && served === secret]).toEqual([
+          `${c.metadata.name}.${ref.name} resolved`,
+          true,
+        ]);
         resolved++;
       }
     }
@@ -235,7 +298,9 @@ test('the Dapr operator watches our Deployments: it made each app\'s "<app-id>-d
       `${d.spec.template.metadata.annotations['dapr.io/app-id']}-dapr`,
     ]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
-    expect(svc.spec.ports.map((p) => p.name)).toEqual(expect.arrayContaining(['dapr-http', 'dapr-grpc', 'dapr-internal', 'dapr-metrics']));
+    expect(svc.spec.ports.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['dapr-http', 'dapr-grpc', 'dapr-internal', 'dapr-metrics']),
+    );
   }
 });
 
@@ -244,11 +309,16 @@ describe.each([
   ['ai-core-service', ['azure-openai-api-key']],
 ])('service account %s', (sa, own) => {
   // can-i prints yes or no (and exits 1 on no); anything else is an error, not a no.
-  const can = async (...args: string[]) => (await cluster.kube.kubectlResult(['auth', 'can-i', `--as=system:serviceaccount:${APP_NS}:${sa}`, ...args])).stdout.trim();
+  const can = async (...args: string[]) =>
+    (
+      await cluster.kube.kubectlResult(['auth', 'can-i', `--as=system:serviceaccount:${APP_NS}:${sa}`, ...args])
+    ).stdout.trim();
 
   test('reads its own secrets and nothing else', async () => {
-    for (const s of Object.keys(SECRETS)) expect([s, await can('-n', APP_NS, 'get', `secret/${s}`)]).toEqual([s, own.includes(s) ? 'yes' : 'no']);
-    for (const verb of ['list', 'watch', 'create', 'update', 'delete']) expect([verb, await can('-n', APP_NS, verb, 'secrets')]).toEqual([verb, 'no']);
+    for (const s of Object.keys(SECRETS))
+      expect([s, await can('-n', APP_NS, 'get', `secret/${s}`)]).toEqual([s, own.includes(s) ? 'yes' : 'no']);
+    for (const verb of ['list', 'watch', 'create', 'update', 'delete'])
+      expect([verb, await can('-n', APP_NS, verb, 'secrets')]).toEqual([verb, 'no']);
     for (const s of own) expect(await can('-n', APP_NS, 'update', `secret/${s}`)).toBe('no');
     expect(await can('-n', DAPR_NS, 'get', 'secret/dapr-trust-bundle')).toBe('no');
     expect(await can('-n', 'kube-system', 'get', 'secrets')).toBe('no');
@@ -256,7 +326,17 @@ describe.each([
 
   test('has no other permission in the namespace than reading those secrets', async () => {
     // Every rule, minus what every authenticated user has (self reviews, discovery URLs).
-    const rules = (await kubectl(['auth', 'can-i', '--list', '-n', APP_NS, `--as=system:serviceaccount:${APP_NS}:${sa}`, '--no-headers']))
+    const rules = (
+      await kubectl([
+        'auth',
+        'can-i',
+        '--list',
+        '-n',
+        APP_NS,
+        `--as=system:serviceaccount:${APP_NS}:${sa}`,
+        '--no-headers',
+      ])
+    )
       .trim()
       .split('\n')
       .map((l) => l.trim().split(/\s+/))

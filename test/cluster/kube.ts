@@ -31,8 +31,33 @@ const sh = promisify(execFile);
 async function makeCerts(dir: string): Promise<void> {
   const f = (n: string) => path.join(dir, n);
   writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n');
-  await sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=context-qa-test-ca']);
-  await sh('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('apiserver.key'), '-out', f('apiserver.csr'), '-subj', '/CN=kube-apiserver']);
+  await sh('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=context-qa-test-ca',
+  ]);
+  await sh('openssl', [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('apiserver.key'),
+    '-out',
+    f('apiserver.csr'),
+    '-subj',
+    '/CN=kube-apiserver',
+  ]);
   await sh('openssl', [
     'x509',
     '-req',
@@ -96,7 +121,9 @@ export async function startKube(dir: string, egressUds: string): Promise<Kube> {
     JSON.stringify({
       apiVersion: 'apiserver.k8s.io/v1beta1',
       kind: 'EgressSelectorConfiguration',
-      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: egressUds } } } }],
+      egressSelections: [
+        { name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: egressUds } } } },
+      ],
     }),
   );
 
@@ -109,7 +136,12 @@ export async function startKube(dir: string, egressUds: string): Promise<Kube> {
     `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
     '--log-level=warn',
   ]);
-  await waitFor('etcd /health', async () => ((await fetch(`http://127.0.0.1:${etcdClient}/health`)).ok ? true : undefined), 30_000, etcd);
+  await waitFor(
+    'etcd /health',
+    async () => ((await fetch(`http://127.0.0.1:${etcdClient}/health`)).ok ? true : undefined),
+    30_000,
+    etcd,
+  );
 
   const apiserver = start(dir, 'kube-apiserver', bin('kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
@@ -131,7 +163,12 @@ export async function startKube(dir: string, egressUds: string): Promise<Kube> {
     '--profiling=false',
   ]);
   const ca = readFileSync(f('ca.crt'), 'utf8');
-  await waitFor('kube-apiserver /readyz', async () => ((await get(`${server}/readyz`, ca, token)).status === 200 ? true : undefined), 120_000, apiserver);
+  await waitFor(
+    'kube-apiserver /readyz',
+    async () => ((await get(`${server}/readyz`, ca, token)).status === 200 ? true : undefined),
+    120_000,
+    apiserver,
+  );
 
   const kcm = start(dir, 'kube-controller-manager', bin('kube-controller-manager'), [
     `--kubeconfig=${kubeconfig}`,
@@ -164,7 +201,10 @@ export async function startKube(dir: string, egressUds: string): Promise<Kube> {
   // The controllers are working once they have made their own service accounts.
   await waitFor(
     'kube-controller-manager (service account kube-system/replicaset-controller)',
-    async () => ((await kubectlResult(['-n', 'kube-system', 'get', 'serviceaccount', 'replicaset-controller'])).code === 0 ? true : undefined),
+    async () =>
+      (await kubectlResult(['-n', 'kube-system', 'get', 'serviceaccount', 'replicaset-controller'])).code === 0
+        ? true
+        : undefined,
     90_000,
     kcm,
   );

@@ -46,10 +46,21 @@ function killGroup(p: Started, signal: NodeJS.Signals): void {
   }
 }
 
-export function start(dir: string, name: string, bin: string, args: string[], env: Record<string, string> = {}): Started {
+export function start(
+  dir: string,
+  name: string,
+  bin: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Started {
   const log = path.join(dir, `${name}.log`);
   const fd = openSync(log, 'a');
-  const child = spawn(bin, args, { cwd: dir, detached: true, stdio: ['ignore', fd, fd], env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...env } });
+  const child = spawn(bin, args, {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...env },
+  });
   const p = { name, log, child };
   running.add(p);
   if (child.pid !== undefined) appendFileSync(path.join(dir, 'pgids'), `${child.pid}\n`);
@@ -76,11 +87,17 @@ export function tail(p: Started, lines = 30): string {
 export class GiveUp extends Error {}
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; fails early if `proc` exits or `check` throws GiveUp. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, proc?: Started): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  proc?: Started,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null)) throw new Error(`${proc.name} exited while waiting for ${what}:\n${tail(proc)}`);
+    if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null))
+      throw new Error(`${proc.name} exited while waiting for ${what}:\n${tail(proc)}`);
     try {
       const v = await check();
       if (v !== undefined) return v;
@@ -89,7 +106,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}${proc ? `\n${tail(proc)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}${proc ? `\n${tail(proc)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -23,7 +23,12 @@ interface Container {
   envFrom?: { configMapRef?: { name: string } }[];
 }
 interface Deployment extends Manifest {
-  spec: { template: { metadata: { annotations: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[] } } };
+  spec: {
+    template: {
+      metadata: { annotations: Record<string, string> };
+      spec: { terminationGracePeriodSeconds: number; containers: Container[] };
+    };
+  };
 }
 interface ResiliencySpec {
   policies: {
@@ -40,7 +45,8 @@ interface Resiliency extends Manifest {
 }
 
 const root = path.join(__dirname, '../..');
-const docs = (file: string) => parseAllDocuments(readFileSync(path.join(root, file), 'utf8')).map((d) => d.toJS() as Manifest | null);
+const docs = (file: string) =>
+  parseAllDocuments(readFileSync(path.join(root, file), 'utf8')).map((d) => d.toJS() as Manifest | null);
 
 /** Go durations as Dapr writes them: 250ms, 1s, 1m30s. */
 function ms(duration: string): number {
@@ -68,7 +74,9 @@ function podEnv(file: string): Record<string, string> {
   const fromMaps = (container.envFrom ?? [])
     .map((e) => all.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === e.configMapRef?.name)?.data ?? {})
     .reduce((a: object, b: object) => ({ ...a, ...b }), {});
-  const inline = Object.fromEntries((container.env ?? []).filter((e) => 'value' in e).map((e): [string, string] => [e.name, String(e.value)]));
+  const inline = Object.fromEntries(
+    (container.env ?? []).filter((e) => 'value' in e).map((e): [string, string] => [e.name, String(e.value)]),
+  );
   const pod = deployment.spec.template;
   return {
     ...fromMaps,
@@ -94,7 +102,9 @@ describe.each([
   const aiCore = loadConfig(aiCoreSchema, { ...aiCoreEnv, ...SIM });
 
   test("when the gateway's budget runs out, then it answers itself: its sidecar waits longer for ai-core", () => {
-    expect(ms(spec.policies.timeouts[spec.targets.apps['ai-core-service']!.timeout]!)).toBeGreaterThan(gateway.REQUEST_TIMEOUT_MS);
+    expect(ms(spec.policies.timeouts[spec.targets.apps['ai-core-service']!.timeout]!)).toBeGreaterThan(
+      gateway.REQUEST_TIMEOUT_MS,
+    );
   });
 
   test('when a state call is slow, then the sidecar ends it before ai-core stops waiting', () => {

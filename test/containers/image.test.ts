@@ -3,7 +3,18 @@
  * service container behaves at SIGTERM and towards its root filesystem.
  */
 import http from 'node:http';
-import { ContainerProcess, DEV_KEYS, engine, podContract, removeContainer, serviceApps, serviceImage, useStack, type Stack, type ServiceName } from '@context-qa/testkit';
+import {
+  ContainerProcess,
+  DEV_KEYS,
+  engine,
+  podContract,
+  removeContainer,
+  serviceApps,
+  serviceImage,
+  useStack,
+  type Stack,
+  type ServiceName,
+} from '@context-qa/testkit';
 
 const SERVICES: ServiceName[] = ['gateway-service', 'ai-core-service'];
 
@@ -14,9 +25,15 @@ describe.each(SERVICES)('the %s image', (service) => {
   const image = serviceImage(service);
 
   test('when run as built, then node runs from the distroless path as uid 65532 (nonroot)', () => {
-    const config = JSON.parse(engine(['image', 'inspect', '--format', '{{json .Config}}', image]).stdout) as { User: string; Entrypoint: string[] };
+    const config = JSON.parse(engine(['image', 'inspect', '--format', '{{json .Config}}', image]).stdout) as {
+      User: string;
+      Entrypoint: string[];
+    };
     expect(config.Entrypoint).toEqual(['/nodejs/bin/node']);
-    const out = nodeIn(image, 'console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), node: process.execPath, major: process.versions.node.split(".")[0] }))');
+    const out = nodeIn(
+      image,
+      'console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), node: process.execPath, major: process.versions.node.split(".")[0] }))',
+    );
     expect(out.status).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ uid: 65532, gid: 65532, node: '/nodejs/bin/node', major: '24' });
   });
@@ -25,8 +42,21 @@ describe.each(SERVICES)('the %s image', (service) => {
     const shell = engine(['run', '--rm', '--network=none', '--entrypoint=/bin/sh', image, '-c', 'true']);
     expect(shell.status).not.toBe(0);
     expect(shell.stderr).toMatch(/no such file|not found/i);
-    const tools = ['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/apt', '/usr/bin/apt-get', '/usr/bin/dpkg', '/usr/bin/perl', '/usr/local/bin/npm', '/usr/local/bin/node'];
-    const out = nodeIn(image, `console.log(JSON.stringify(${JSON.stringify(tools)}.filter((p) => require("fs").existsSync(p))))`);
+    const tools = [
+      '/bin/sh',
+      '/bin/bash',
+      '/bin/dash',
+      '/usr/bin/apt',
+      '/usr/bin/apt-get',
+      '/usr/bin/dpkg',
+      '/usr/bin/perl',
+      '/usr/local/bin/npm',
+      '/usr/local/bin/node',
+    ];
+    const out = nodeIn(
+      image,
+      `console.log(JSON.stringify(${JSON.stringify(tools)}.filter((p) => require("fs").existsSync(p))))`,
+    );
     expect(out.status).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual([]);
   });
@@ -65,26 +95,48 @@ describe('service containers as the manifests run them', () => {
       body: JSON.stringify({ prompt }),
     });
 
-  test.each(SERVICES)('when %s runs, then as the manifest user, without capabilities or new privileges, and only /tmp is writable', (service) => {
-    const probe = `const fs = require("fs"); const status = fs.readFileSync("/proc/self/status", "utf8");
+  test.each(SERVICES)(
+    'when %s runs, then as the manifest user, without capabilities or new privileges, and only /tmp is writable',
+    (service) => {
+      const probe = `const fs = require("fs"); const status = fs.readFileSync("/proc/self/status", "utf8");
       const field = (f) => new RegExp("^" + f + ":\\\\s*(.*)$", "m").exec(status)[1];
       const write = (p) => { try { fs.writeFileSync(p, "x"); fs.unlinkSync(p); return "ok"; } catch (e) { return e.code; } };
       console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), capEff: field("CapEff"), noNewPrivs: field("NoNewPrivs"), root: write("/probe"), app: write("/app/probe"), tmp: write("/tmp/probe") }));`;
-    const out = engine(['exec', containerOf(stack, service).containerName, '/nodejs/bin/node', '-e', probe]);
-    expect(out.stderr).toBe('');
-    const [uid, gid] = podContract(service).user.split(':').map(Number);
-    expect(JSON.parse(out.stdout)).toEqual({ uid, gid, capEff: '0000000000000000', noNewPrivs: '1', root: 'EROFS', app: 'EROFS', tmp: 'ok' });
-  });
+      const out = engine(['exec', containerOf(stack, service).containerName, '/nodejs/bin/node', '-e', probe]);
+      expect(out.stderr).toBe('');
+      const [uid, gid] = podContract(service).user.split(':').map(Number);
+      expect(JSON.parse(out.stdout)).toEqual({
+        uid,
+        gid,
+        capEff: '0000000000000000',
+        noNewPrivs: '1',
+        root: 'EROFS',
+        app: 'EROFS',
+        tmp: 'ok',
+      });
+    },
+  );
 
   test('when the playground is asked for, then the image has its page, style and scripts', async () => {
     // node:http, not fetch: the page is not part of the API the OpenAPI check covers.
     const get = (p: string) =>
       new Promise<{ status: number; type: string }>((resolve, reject) =>
-        http.get(`${stack.appUrl('gateway-service')}${p}`, (res) => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '' })).on('error', reject),
+        http
+          .get(`${stack.appUrl('gateway-service')}${p}`, (res) =>
+            resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '' }),
+          )
+          .on('error', reject),
       );
     expect(await get('/playground')).toEqual({ status: 200, type: expect.stringMatching(/^text\/html/) as string });
-    expect(await get('/playground/playground.css')).toEqual({ status: 200, type: expect.stringMatching(/^text\/css/) as string });
-    for (const script of ['app.js', 'api.js']) expect(await get(`/playground/${script}`)).toEqual({ status: 200, type: expect.stringMatching(/javascript/) as string });
+    expect(await get('/playground/playground.css')).toEqual({
+      status: 200,
+      type: expect.stringMatching(/^text\/css/) as string,
+    });
+    for (const script of ['app.js', 'api.js'])
+      expect(await get(`/playground/${script}`)).toEqual({
+        status: 200,
+        type: expect.stringMatching(/javascript/) as string,
+      });
   });
 
   // ai-core first: the gateway (still up) carries the request that ai-core drains.
@@ -106,7 +158,9 @@ describe('service containers as the manifests run them', () => {
         await stopped;
         expect(proc.lastExit).toEqual({ code: 0, signal: null }); // the engine passes on node's exit code
         expect(Date.now() - t0).toBeGreaterThanOrEqual(delayMs);
-        expect(proc.logTail(200)).toMatch(/"signal":"SIGTERM".*"msg":"shutting down"|"msg":"shutting down".*"signal":"SIGTERM"/);
+        expect(proc.logTail(200)).toMatch(
+          /"signal":"SIGTERM".*"msg":"shutting down"|"msg":"shutting down".*"signal":"SIGTERM"/,
+        );
       } finally {
         await stack.simulator.heal();
         await proc.start();
@@ -119,7 +173,20 @@ describe('service containers as the manifests run them', () => {
 /** What the engine itself changes in a container's root (mount points such as /etc/hosts): `podman diff` of an idle node in `image`. */
 const engineOwnDiff = (image: string, user: string): string => {
   const name = `cqa-${process.pid}-idle`;
-  expect(engine(['run', '-d', `--name=${name}`, '--network=host', `--user=${user}`, '--passwd=false', '--tmpfs=/tmp', image, '-e', 'setInterval(() => {}, 1000)']).status).toBe(0);
+  expect(
+    engine([
+      'run',
+      '-d',
+      `--name=${name}`,
+      '--network=host',
+      `--user=${user}`,
+      '--passwd=false',
+      '--tmpfs=/tmp',
+      image,
+      '-e',
+      'setInterval(() => {}, 1000)',
+    ]).status,
+  ).toBe(0);
   try {
     return engine(['diff', name]).stdout.trim();
   } finally {
@@ -128,7 +195,10 @@ const engineOwnDiff = (image: string, user: string): string => {
 };
 
 describe('service containers on a writable root filesystem', () => {
-  const stack = useStack({ components: 'memory', apps: serviceApps({ launch: 'container', container: { readOnlyRootFilesystem: false } }) });
+  const stack = useStack({
+    components: 'memory',
+    apps: serviceApps({ launch: 'container', container: { readOnlyRootFilesystem: false } }),
+  });
 
   test('when they have served context writes, answers and errors, then neither has written to its root filesystem', async () => {
     const gateway = stack.appUrl('gateway-service');
@@ -139,8 +209,18 @@ describe('service containers on a writable root filesystem', () => {
     });
     expect(put.status).toBe(200);
     const auth = { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json' };
-    expect((await fetch(`${gateway}/v1/prompt`, { method: 'POST', headers: auth, body: JSON.stringify({ prompt: 'disk?', contextKey: 'fs-check' }) })).status).toBe(200);
-    expect((await fetch(`${gateway}/v1/prompt`, { method: 'POST', headers: auth, body: '{"prompt":' })).status).toBe(400);
+    expect(
+      (
+        await fetch(`${gateway}/v1/prompt`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ prompt: 'disk?', contextKey: 'fs-check' }),
+        })
+      ).status,
+    ).toBe(200);
+    expect((await fetch(`${gateway}/v1/prompt`, { method: 'POST', headers: auth, body: '{"prompt":' })).status).toBe(
+      400,
+    );
     for (const service of SERVICES) {
       const diff = engine(['diff', containerOf(stack, service).containerName]);
       expect(diff.status).toBe(0);

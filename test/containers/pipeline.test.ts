@@ -11,5 +11,8 @@ import { CONTAINER_PID_LABEL, engine, serviceImage } from '@context-qa/testkit';
 // Each test of the suite runs against the images: this process has both services running as containers.
 beforeEach(() => {
   const running = engine(['ps', `--filter=label=${CONTAINER_PID_LABEL}=${process.pid}`, '--format={{.Image}}']).stdout;
-  expect(running.split('\n').filter(Boolean).sort()).toEqual([serviceImage('ai-core-service'), serviceImage('gateway-service')]);
+  expect(running.split('\n').filter(Boolean).sort()).toEqual([
+    serviceImage('ai-core-service'),
+    serviceImage('gateway-service'),
+  ]);
 });

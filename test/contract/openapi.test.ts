@@ -17,7 +17,10 @@ import { takeViolations } from '../support/gateway-responses';
 import { ajvSchema, responseValidator, type ObservedResponse, type OpenApiDoc } from '../support/openapi-validator';
 
 const root = path.join(__dirname, '../..');
-const documents = Object.entries(OPENAPI_FILES).map(([file, build]) => ({ file, doc: build() as unknown as OpenApiDoc & Record<string, unknown> }));
+const documents = Object.entries(OPENAPI_FILES).map(([file, build]) => ({
+  file,
+  doc: build() as unknown as OpenApiDoc & Record<string, unknown>,
+}));
 
 describe.each(documents)('$file', ({ file, doc }) => {
   test('is committed as generated (else run `make openapi`)', () => {
@@ -30,7 +33,10 @@ describe.each(documents)('$file', ({ file, doc }) => {
     addFormats(ajv);
     ajv.addFormat('media-range', true);
     // Ajv resolves `$dynamicRef: "#meta"` in the wrong scope; with no dialect of our own it means the schema's `schema` def.
-    const oas = readFileSync(path.join(__dirname, 'oas-3.1-schema.json'), 'utf8').replaceAll('"$dynamicRef": "#meta"', '"$ref": "#/$defs/schema"');
+    const oas = readFileSync(path.join(__dirname, 'oas-3.1-schema.json'), 'utf8').replaceAll(
+      '"$dynamicRef": "#meta"',
+      '"$ref": "#/$defs/schema"',
+    );
     const validate = ajv.compile(JSON.parse(oas) as object);
     expect(validate(doc) ? [] : validate.errors).toEqual([]);
   });
@@ -41,17 +47,28 @@ describe.each(documents)('$file', ({ file, doc }) => {
       const target = ref
         .slice(2)
         .split('/')
-        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+        .reduce<unknown>(
+          (node, key) => (node as Record<string, unknown> | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')],
+          doc,
+        );
       expect([ref, target !== undefined]).toEqual([ref, true]);
     }
     const ajv = new Ajv2020({ strict: true });
     addFormats(ajv);
     ajv.addSchema({ $defs: ajvSchema(doc.components?.schemas ?? {}) }, 'components.json');
-    for (const name of Object.keys(doc.components?.schemas ?? {})) ajv.compile({ $ref: `components.json#/$defs/${name}` });
-    type Operation = { operationId?: string; parameters?: { schema: object }[]; responses: Record<string, { content?: Record<string, { schema: object }> }> };
-    const operations = Object.values(doc.paths as Record<string, Record<string, Operation>>).flatMap((item) => Object.values(item));
+    for (const name of Object.keys(doc.components?.schemas ?? {}))
+      ajv.compile({ $ref: `components.json#/$defs/${name}` });
+    type Operation = {
+      operationId?: string;
+      parameters?: { schema: object }[];
+      responses: Record<string, { content?: Record<string, { schema: object }> }>;
+    };
+    const operations = Object.values(doc.paths as Record<string, Record<string, Operation>>).flatMap((item) =>
+      Object.values(item),
+    );
     for (const op of operations) {
-      for (const res of Object.values(op.responses)) for (const media of Object.values(res.content ?? {})) ajv.compile(ajvSchema(media.schema) as object);
+      for (const res of Object.values(op.responses))
+        for (const media of Object.values(res.content ?? {})) ajv.compile(ajvSchema(media.schema) as object);
       for (const p of op.parameters ?? []) ajv.compile(p.schema);
       expect(Object.keys(op.responses).length).toBeGreaterThan(0);
     }
@@ -63,8 +80,16 @@ describe.each(documents)('$file', ({ file, doc }) => {
 
 describe('the response validator', () => {
   const check = responseValidator(documents.map((d) => d.doc));
-  const headers = (type: string, extra: Record<string, string> = {}) => new Headers({ 'content-type': type, 'x-request-id': 'r1', ...extra });
-  const res = (method: string, url: string, status: number, type: string, body: unknown, extra?: Record<string, string>): ObservedResponse => ({
+  const headers = (type: string, extra: Record<string, string> = {}) =>
+    new Headers({ 'content-type': type, 'x-request-id': 'r1', ...extra });
+  const res = (
+    method: string,
+    url: string,
+    status: number,
+    type: string,
+    body: unknown,
+    extra?: Record<string, string>,
+  ): ObservedResponse => ({
     method,
     url: `http://127.0.0.1:1${url}`,
     status,
@@ -82,29 +107,81 @@ describe('the response validator', () => {
     models: { gpt4: outcome },
     cache: 'miss',
   };
-  const problem = { type: 'https://context-qa.dev/problems/unauthorized', title: 'Unauthorized', status: 401, code: 'unauthorized', detail: 'no key', requestId: 'r1' };
-  const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt4', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null, logprobs: null }] };
-  const sse = (...events: unknown[]) => events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join('');
+  const problem = {
+    type: 'https://context-qa.dev/problems/unauthorized',
+    title: 'Unauthorized',
+    status: 401,
+    code: 'unauthorized',
+    detail: 'no key',
+    requestId: 'r1',
+  };
+  const chunk = {
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt4',
+    choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null, logprobs: null }],
+  };
+  const sse = (...events: unknown[]) =>
+    events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join('');
 
   test('when a response is as documented, then there is no violation', () => {
     expect(check(res('POST', '/v1/prompt', 200, 'application/json; charset=utf-8', answer))).toEqual([]);
     expect(check(res('POST', '/v1/prompt', 401, 'application/problem+json; charset=utf-8', problem))).toEqual([]);
-    expect(check(res('POST', '/v1/chat/completions', 200, 'text/event-stream', `${sse(chunk)}: usage {}\n\n${sse('[DONE]')}`))).toEqual([]);
-    expect(check(res('GET', '/nowhere', 404, 'application/problem+json', { ...problem, status: 404, code: 'not_found' }))).toEqual([]);
-    expect(check(res('GET', '/v1/prompt', 405, 'application/problem+json', { ...problem, status: 405, allow: ['POST'] }, { allow: 'POST' }))).toEqual([]);
-    expect(check(res('PUT', '/v1/context/a%2Fb', 200, 'application/json', { key: 'a/b', stored: true, cache: 'refreshed' }))).toEqual([]);
+    expect(
+      check(
+        res('POST', '/v1/chat/completions', 200, 'text/event-stream', `${sse(chunk)}: usage {}\n\n${sse('[DONE]')}`),
+      ),
+    ).toEqual([]);
+    expect(
+      check(res('GET', '/nowhere', 404, 'application/problem+json', { ...problem, status: 404, code: 'not_found' })),
+    ).toEqual([]);
+    expect(
+      check(
+        res(
+          'GET',
+          '/v1/prompt',
+          405,
+          'application/problem+json',
+          { ...problem, status: 405, allow: ['POST'] },
+          { allow: 'POST' },
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      check(res('PUT', '/v1/context/a%2Fb', 200, 'application/json', { key: 'a/b', stored: true, cache: 'refreshed' })),
+    ).toEqual([]);
   });
 
   test.each<[string, ObservedResponse, RegExp]>([
-    ['a field is missing', res('POST', '/v1/prompt', 200, 'application/json', { ...answer, answer: undefined }), /must have required property 'answer'/],
-    ['a field is not documented', res('POST', '/v1/prompt', 200, 'application/json', { ...answer, secret: 1 }), /must NOT have additional properties "secret"/],
+    [
+      'a field is missing',
+      res('POST', '/v1/prompt', 200, 'application/json', { ...answer, answer: undefined }),
+      /must have required property 'answer'/,
+    ],
+    [
+      'a field is not documented',
+      res('POST', '/v1/prompt', 200, 'application/json', { ...answer, secret: 1 }),
+      /must NOT have additional properties "secret"/,
+    ],
     [
       'a value deep inside is wrong',
-      res('POST', '/v1/prompt', 200, 'application/json', { ...answer, models: { gpt4: { ...outcome, status: 'fine' } } }),
+      res('POST', '/v1/prompt', 200, 'application/json', {
+        ...answer,
+        models: { gpt4: { ...outcome, status: 'fine' } },
+      }),
       /\/models\/gpt4\/status must be equal to one of the allowed values/,
     ],
-    ['the status is not documented', res('POST', '/v1/prompt', 418, 'application/problem+json', problem), /status not documented/],
-    ['the content type is not documented', res('POST', '/v1/prompt', 401, 'text/html', '<h1>no</h1>'), /content type "text\/html" not documented/],
+    [
+      'the status is not documented',
+      res('POST', '/v1/prompt', 418, 'application/problem+json', problem),
+      /status not documented/,
+    ],
+    [
+      'the content type is not documented',
+      res('POST', '/v1/prompt', 401, 'text/html', '<h1>no</h1>'),
+      /content type "text\/html" not documented/,
+    ],
     [
       'the OpenAI route answers problem+json',
       res('POST', '/v1/chat/completions', 401, 'application/problem+json', problem),
@@ -112,13 +189,32 @@ describe('the response validator', () => {
     ],
     [
       'x-request-id is missing',
-      { ...res('POST', '/v1/prompt', 401, 'application/problem+json', problem), headers: new Headers({ 'content-type': 'application/problem+json' }) },
+      {
+        ...res('POST', '/v1/prompt', 401, 'application/problem+json', problem),
+        headers: new Headers({ 'content-type': 'application/problem+json' }),
+      },
       /required header x-request-id missing/,
     ],
-    ['a stream event is wrong', res('POST', '/v1/chat/completions', 200, 'text/event-stream', sse({ ...chunk, object: 'chunk' }, '[DONE]')), /event 0 does not match/],
-    ['a stream just stops', res('POST', '/v1/chat/completions', 200, 'text/event-stream', sse(chunk)), /ended without \[DONE\]/],
-    ['an unknown path answers 200', res('GET', '/v2/prompt', 200, 'application/json', {}), /no documented path matches/],
-    ['a 405 has no Allow', res('GET', '/v1/prompt', 405, 'application/problem+json', { ...problem, status: 405 }), /405 without Allow/],
+    [
+      'a stream event is wrong',
+      res('POST', '/v1/chat/completions', 200, 'text/event-stream', sse({ ...chunk, object: 'chunk' }, '[DONE]')),
+      /event 0 does not match/,
+    ],
+    [
+      'a stream just stops',
+      res('POST', '/v1/chat/completions', 200, 'text/event-stream', sse(chunk)),
+      /ended without \[DONE\]/,
+    ],
+    [
+      'an unknown path answers 200',
+      res('GET', '/v2/prompt', 200, 'application/json', {}),
+      /no documented path matches/,
+    ],
+    [
+      'a 405 has no Allow',
+      res('GET', '/v1/prompt', 405, 'application/problem+json', { ...problem, status: 405 }),
+      /405 without Allow/,
+    ],
   ])('when %s, then it is a violation', (_what, response, message) => {
     expect(check(response).join('\n')).toMatch(message);
   });
@@ -136,7 +232,9 @@ describe('the fetch hook of the integration tests', () => {
       res.setHeader('x-request-id', 'r1');
       if (req.url === '/v1/chat/completions') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        return void res.end(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk' })}\n\ndata: [DONE]\n\n`);
+        return void res.end(
+          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk' })}\n\ndata: [DONE]\n\n`,
+        );
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ answer: 42 }));
     });
@@ -152,7 +250,9 @@ describe('the fetch hook of the integration tests', () => {
   test('when a gateway answers off the document, then the violation is recorded and the test still gets the body', async () => {
     const res = await fetch(`${base}/v1/prompt`, { method: 'POST' });
     expect(await res.json()).toEqual({ answer: 42 });
-    expect(takeViolations().join('\n')).toMatch(/POST \/v1\/prompt → 200: body does not match the schema: \(root\) must have required property 'requestId'/);
+    expect(takeViolations().join('\n')).toMatch(
+      /POST \/v1\/prompt → 200: body does not match the schema: \(root\) must have required property 'requestId'/,
+    );
   });
 
   test('when a stream is read to its end, then each event is checked', async () => {

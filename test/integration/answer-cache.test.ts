@@ -19,12 +19,17 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
   let n = 0;
   const lookups = async (outcome: string) => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return Number(new RegExp(`^answer_cache_lookups_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return Number(
+      new RegExp(`^answer_cache_lookups_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
+    );
   };
   /** A question no earlier test asked. */
   const fresh = (what: string) => `${what} #${++n} ${Date.now()}`;
 
-  const call = (path: string, init: { method?: string; body?: unknown; key?: string; headers?: Record<string, string> } = {}) =>
+  const call = (
+    path: string,
+    init: { method?: string; body?: unknown; key?: string; headers?: Record<string, string> } = {},
+  ) =>
     fetch(`${gateway}${path}`, {
       method: init.method ?? 'POST',
       headers: {
@@ -36,7 +41,11 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
     });
   const ask = async (body: Record<string, unknown>, headers?: Record<string, string>) => {
     const res = await call('/v1/prompt', { body, ...(headers ? { headers } : {}) });
-    return { status: res.status, body: (await res.json()) as AskResponse, header: res.headers.get('x-context-qa-cache') };
+    return {
+      status: res.status,
+      body: (await res.json()) as AskResponse,
+      header: res.headers.get('x-context-qa-cache'),
+    };
   };
   const modelCalls = async () => (await sim.requests('chat', GPT)) + (await sim.requests('converse', LLAMA));
   /** The write happens off the response path: repeat until the entry is served (or give up). */
@@ -48,7 +57,8 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
     }
     return out;
   };
-  const putContext = (key: string, text: string) => call(`/v1/context/${encodeURIComponent(key)}`, { method: 'PUT', key: DEV_KEYS.admin, body: { text } });
+  const putContext = (key: string, text: string) =>
+    call(`/v1/context/${encodeURIComponent(key)}`, { method: 'PUT', key: DEV_KEYS.admin, body: { text } });
 
   const stack = useStack(
     async () => {
@@ -78,7 +88,13 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
     expect(first.body.cache).toBe('miss');
     expect(first.header).toBe('miss');
     const hit = await untilHit(body);
-    expect(hit.body).toMatchObject({ cache: 'hit', answer: first.body.answer, answeredBy: first.body.answeredBy, degraded: false, context: { key: 'ac/handbook' } });
+    expect(hit.body).toMatchObject({
+      cache: 'hit',
+      answer: first.body.answer,
+      answeredBy: first.body.answeredBy,
+      degraded: false,
+      context: { key: 'ac/handbook' },
+    });
     expect(hit.header).toBe('hit');
     expect(hit.body.requestId).not.toBe(first.body.requestId);
 
@@ -104,7 +120,9 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
     expect(updated.body.answer).not.toContain('12 euros');
     expect(await modelCalls()).toBeGreaterThan(before);
 
-    expect((await call(`/v1/context/${encodeURIComponent(key)}`, { method: 'DELETE', key: DEV_KEYS.admin })).status).toBe(200);
+    expect(
+      (await call(`/v1/context/${encodeURIComponent(key)}`, { method: 'DELETE', key: DEV_KEYS.admin })).status,
+    ).toBe(200);
     const deleted = await ask(body);
     expect(deleted.body).toMatchObject({ cache: 'miss', context: { source: 'none' } });
     expect(deleted.body.answer).not.toMatch(/1[25] euros/);
@@ -138,7 +156,8 @@ describe.each<ComponentSet>(['local', 'memory'])('the answer cache on components
 
   test('when a chat completion is repeated, then it is a hit with no model call; streams bypass', async () => {
     const request = { model: 'auto', messages: [{ role: 'user', content: fresh('Chat question') }] };
-    const chat = (headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) => call('/v1/chat/completions', { body: { ...request, ...extra }, headers });
+    const chat = (headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) =>
+      call('/v1/chat/completions', { body: { ...request, ...extra }, headers });
     const first = await chat();
     expect(first.status).toBe(200);
     expect(first.headers.get('x-context-qa-cache')).toBe('miss');

@@ -14,7 +14,10 @@ import { DEV_KEYS, devSecrets, serviceApps, useStack } from '@context-qa/testkit
 describe('API keys from the secret store', () => {
   let gateway: string;
   const secrets = devSecrets();
-  const withMalformed = JSON.stringify([...(JSON.parse(secrets['gateway-api-keys']!) as unknown[]), { id: 'broken', scope: 'root', sha256: 'nothex' }]);
+  const withMalformed = JSON.stringify([
+    ...(JSON.parse(secrets['gateway-api-keys']!) as unknown[]),
+    { id: 'broken', scope: 'root', sha256: 'nothex' },
+  ]);
 
   const ask = async () =>
     (
@@ -33,7 +36,8 @@ describe('API keys from the secret store', () => {
     }
     return status;
   };
-  const writeSecrets = (contents: Record<string, string>) => writeFileSync(stack.secretsFile, JSON.stringify(contents), { mode: 0o600 });
+  const writeSecrets = (contents: Record<string, string>) =>
+    writeFileSync(stack.secretsFile, JSON.stringify(contents), { mode: 0o600 });
   /** local.file only reads its file at start-up. */
   const reloadSecretStore = () => stack.proc('daprd:gateway-service').restart();
 

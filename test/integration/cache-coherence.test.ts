@@ -28,7 +28,10 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     return {
       components: 'local',
-      apps: serviceApps({ aiCoreEnv: { METRICS_PORT: String(metricsPort) }, testHooks: { aiCore: { cacheWriteBackDelayMs: WRITEBACK_DELAY_MS } } }),
+      apps: serviceApps({
+        aiCoreEnv: { METRICS_PORT: String(metricsPort) },
+        testHooks: { aiCore: { cacheWriteBackDelayMs: WRITEBACK_DELAY_MS } },
+      }),
     };
   });
   beforeAll(async () => {
@@ -47,7 +50,8 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     const res = await send('POST', '/v1/prompt', DEV_KEYS.ask, { prompt: 'Where is the office?', contextKey });
     return { status: res.status, body: (await res.json()) as AskResponse };
   };
-  const admin = (method: 'PUT' | 'DELETE', key: string, body?: unknown) => send(method, `/v1/context/${encodeURIComponent(key)}`, DEV_KEYS.admin, body);
+  const admin = (method: 'PUT' | 'DELETE', key: string, body?: unknown) =>
+    send(method, `/v1/context/${encodeURIComponent(key)}`, DEV_KEYS.admin, body);
 
   /** A sample from ai-core's /metrics, e.g. metric('context_cache_writebacks_total', 'outcome="conflict"'). */
   async function metric(name: string, label = ''): Promise<number> {
@@ -78,7 +82,8 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     await until('a pending write-back', async () => (await metric('context_cache_writebacks_pending')) >= 1);
     return { first, conflicts };
   }
-  const writeBackDone = () => until('the write-back to finish', async () => (await metric('context_cache_writebacks_pending')) === 0);
+  const writeBackDone = () =>
+    until('the write-back to finish', async () => (await metric('context_cache_writebacks_pending')) === 0);
 
   test('when the context is deleted while a write-back of it is pending, then neither Redis nor the next answer has the old text', async () => {
     const key = `coherence/delete-${Date.now()}`;

@@ -31,7 +31,11 @@ function withStack(modelTimeoutMs: number, gatewayBudgetMs: number) {
         BREAKER_ROLLING_WINDOW_MS: '80000', // 0.9 × it at least REQUEST_TIMEOUT_MS: ai-core refuses a shorter window
         LOG_LEVEL: 'warn',
       },
-      gatewayEnv: { REQUEST_TIMEOUT_MS: String(gatewayBudgetMs), SHUTDOWN_GRACE_MS: String(gatewayBudgetMs), LOG_LEVEL: 'warn' },
+      gatewayEnv: {
+        REQUEST_TIMEOUT_MS: String(gatewayBudgetMs),
+        SHUTDOWN_GRACE_MS: String(gatewayBudgetMs),
+        LOG_LEVEL: 'warn',
+      },
     }),
   });
   return {
@@ -61,7 +65,8 @@ function helpers(ctx: { stack: Stack; sim: SimulatorAdmin }) {
     return v;
   };
   const openCalls = async () => (await ctx.sim.route('chat', GPT)).open + (await ctx.sim.route('converse', LLAMA)).open;
-  const abandoned = async () => (await ctx.sim.route('chat', GPT)).abandoned + (await ctx.sim.route('converse', LLAMA)).abandoned;
+  const abandoned = async () =>
+    (await ctx.sim.route('chat', GPT)).abandoned + (await ctx.sim.route('converse', LLAMA)).abandoned;
 
   const reset = async () => {
     await ctx.sim.heal();
@@ -83,7 +88,9 @@ describe('one deadline per request, cancelled end to end', () => {
     async (strategy) => {
       await ctx.sim.setFault('*', { hang: true });
       const client = new AbortController();
-      const pending = ask({ prompt: `disconnect ${strategy}`, strategy }, { signal: client.signal }).catch(() => 'aborted');
+      const pending = ask({ prompt: `disconnect ${strategy}`, strategy }, { signal: client.signal }).catch(
+        () => 'aborted',
+      );
       const parallel = strategy === 'primary' || strategy === 'sequential' ? 1 : 2; // both, fastest and fuse's drafts run together
       expect(await until(openCalls, (n) => n === parallel)).toBe(parallel);
       client.abort();
@@ -91,7 +98,9 @@ describe('one deadline per request, cancelled end to end', () => {
       expect(await until(openCalls, (n) => n === 0)).toBe(0);
       expect(await abandoned()).toBe(parallel);
       // primary/sequential: the second model is never called once the client has gone
-      expect((await ctx.sim.route('chat', GPT)).requests + (await ctx.sim.route('converse', LLAMA)).requests).toBe(parallel);
+      expect((await ctx.sim.route('chat', GPT)).requests + (await ctx.sim.route('converse', LLAMA)).requests).toBe(
+        parallel,
+      );
     },
     30_000,
   );

@@ -25,7 +25,12 @@ describe('fault drills', () => {
   const stack = useStack(
     {
       apps: serviceApps({
-        aiCoreEnv: { MODEL_TIMEOUT_MS: '2000', BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn' },
+        aiCoreEnv: {
+          MODEL_TIMEOUT_MS: '2000',
+          BREAKER_VOLUME_THRESHOLD: '3',
+          BREAKER_RESET_TIMEOUT_MS: '1000',
+          LOG_LEVEL: 'warn',
+        },
         gatewayEnv: { REQUEST_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' },
       }),
     },
@@ -94,13 +99,22 @@ describe('fault drills', () => {
 
   test('when both models flap, then every response is a 200 (maybe degraded) or a documented 503, never a 500 or a hang', async () => {
     await sim.setFault('gpt-4', { failRate: 0.4, error: 'internal', jitterMs: 50 });
-    await sim.setFault('us.meta.llama4-maverick-17b-instruct-v1:0', { failRate: 0.4, error: 'throttling', jitterMs: 50 });
-    const samples = await steadyLoad({ rps: 25, durationMs: 4000, request: (_i, signal) => ask({ prompt: 'flap' }, signal) });
+    await sim.setFault('us.meta.llama4-maverick-17b-instruct-v1:0', {
+      failRate: 0.4,
+      error: 'throttling',
+      jitterMs: 50,
+    });
+    const samples = await steadyLoad({
+      rps: 25,
+      durationMs: 4000,
+      request: (_i, signal) => ask({ prompt: 'flap' }, signal),
+    });
     const counts = statuses(samples);
     expect(Object.keys(counts).every((s) => s === '200' || s === '503')).toBe(true);
     expect(counts[200]).toBeGreaterThan(0);
     expect(samples.filter((s) => s.status === 200).some((s) => (s.body as AskResponse).degraded)).toBe(true);
-    for (const s of samples.filter((x) => x.status === 503)) expect(Object.keys((s.body as { models: object }).models).sort()).toEqual(['gpt4', 'llama4']);
+    for (const s of samples.filter((x) => x.status === 503))
+      expect(Object.keys((s.body as { models: object }).models).sort()).toEqual(['gpt4', 'llama4']);
   }, 60_000);
 
   test('when malformed and oversized requests burst in among good ones, then every good one is answered', async () => {

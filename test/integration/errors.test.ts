@@ -21,22 +21,28 @@ describe('errors that tell clients what they need and nothing more', () => {
     await stack.simulator.setFault(LLAMA, { failRate: 1, error: 'access-denied' });
   });
 
-  test.each(['/v1/prompt', '/prompt'])('when both models fail on credentials, then %s answers 503 with codes only', async (route) => {
-    const res = await fetch(`${stack.appUrl('gateway-service')}${route}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'who am I?' }),
-    });
-    const text = await res.text();
-    expect(res.status).toBe(503);
-    const body = JSON.parse(text) as Problem;
-    expect(body).toMatchObject({
-      code: 'no_model_answered',
-      requestId: res.headers.get('x-request-id'),
-      models: { llama4: { status: 'error', code: 'unauthorized' }, gpt4: { status: 'error', code: 'upstream_error' } },
-    });
-    expect(text).not.toMatch(UPSTREAM_WORDS);
-  });
+  test.each(['/v1/prompt', '/prompt'])(
+    'when both models fail on credentials, then %s answers 503 with codes only',
+    async (route) => {
+      const res = await fetch(`${stack.appUrl('gateway-service')}${route}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'who am I?' }),
+      });
+      const text = await res.text();
+      expect(res.status).toBe(503);
+      const body = JSON.parse(text) as Problem;
+      expect(body).toMatchObject({
+        code: 'no_model_answered',
+        requestId: res.headers.get('x-request-id'),
+        models: {
+          llama4: { status: 'error', code: 'unauthorized' },
+          gpt4: { status: 'error', code: 'upstream_error' },
+        },
+      });
+      expect(text).not.toMatch(UPSTREAM_WORDS);
+    },
+  );
 
   test("when the causes are needed, then they are in ai-core's log", async () => {
     const log = readFileSync(path.join(stack.logDir, 'ai-core-service.log'), 'utf8');

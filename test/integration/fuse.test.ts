@@ -18,7 +18,10 @@ describe('strategy fuse, end to end', () => {
 
   const stack = useStack(
     {
-      apps: serviceApps({ aiCoreEnv: { MODEL_TIMEOUT_MS: '2000', FUSE_AGREEMENT_THRESHOLD: '0.8', LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn' } }),
+      apps: serviceApps({
+        aiCoreEnv: { MODEL_TIMEOUT_MS: '2000', FUSE_AGREEMENT_THRESHOLD: '0.8', LOG_LEVEL: 'warn' },
+        gatewayEnv: { LOG_LEVEL: 'warn' },
+      }),
     },
     { afterEach: 'heal-and-reset' },
   );
@@ -40,7 +43,12 @@ describe('strategy fuse, end to end', () => {
   test('when the drafts differ, then the preferred model synthesises the answer from both drafts', async () => {
     const { status, body } = await ask({ prompt: 'Which model is this?' });
     expect(status).toBe(200);
-    expect(body.fusion).toMatchObject({ outcome: 'synthesised', by: 'gpt4', from: ['gpt4', 'llama4'], synthesis: { status: 'ok' } });
+    expect(body.fusion).toMatchObject({
+      outcome: 'synthesised',
+      by: 'gpt4',
+      from: ['gpt4', 'llama4'],
+      synthesis: { status: 'ok' },
+    });
     expect(body.fusion!.similarity).toBeLessThan(0.8);
     expect(body.answer).toMatch(/^\[gpt-4\] Synthesis of 2 drafts/);
     // Both drafts reached the synthesising model: it quotes each.
@@ -60,14 +68,23 @@ describe('strategy fuse, end to end', () => {
   test("when one model hangs, then the other's draft is the answer, degraded", async () => {
     await sim.setFault(LLAMA, { hang: true });
     const { body } = await ask({ prompt: 'Is one enough?' });
-    expect(body).toMatchObject({ answeredBy: 'gpt4', degraded: true, fusion: { outcome: 'single', from: ['gpt4'] }, models: { llama4: { code: 'timeout' } } });
+    expect(body).toMatchObject({
+      answeredBy: 'gpt4',
+      degraded: true,
+      fusion: { outcome: 'single', from: ['gpt4'] },
+      models: { llama4: { code: 'timeout' } },
+    });
     expect(body.answer).toBe(body.models.gpt4!.text);
   });
 
   test('when the synthesis call fails, then the preferred draft is the answer, degraded, and the failure shows', async () => {
     await sim.setFault(GPT, { failRate: 1, error: 'internal', onlyIf: '<draft-' }); // only the synthesis prompt fails
     const { body } = await ask({ prompt: 'Will synthesis fail?' });
-    expect(body).toMatchObject({ answeredBy: 'gpt4', degraded: true, fusion: { outcome: 'single', synthesis: { status: 'error', code: 'upstream_error' } } });
+    expect(body).toMatchObject({
+      answeredBy: 'gpt4',
+      degraded: true,
+      fusion: { outcome: 'single', synthesis: { status: 'error', code: 'upstream_error' } },
+    });
     expect(body.answer).toBe(body.models.gpt4!.text);
     expect(body.models.llama4!.status).toBe('ok'); // its draft was there; only the synthesis failed
   });

@@ -41,14 +41,52 @@ const CONTEXT = '/v1/context/mtls%2Fhandbook';
 const PUBLIC_CALLS: { [R in AiCoreRoute]: Record<Verb<R>, PublicCall[]> } = {
   process: {
     POST: [
-      { what: 'POST /v1/prompt', method: 'POST', path: '/v1/prompt', key: DEV_KEYS.ask, body: { prompt: 'end to end' }, check: ok((t) => expect(t).toContain('end to end')) },
-      { what: 'POST /prompt', method: 'POST', path: '/prompt?prompt=sketch%20route', key: DEV_KEYS.ask, check: ok((t) => expect(t).toContain('sketch route')) },
+      {
+        what: 'POST /v1/prompt',
+        method: 'POST',
+        path: '/v1/prompt',
+        key: DEV_KEYS.ask,
+        body: { prompt: 'end to end' },
+        check: ok((t) => expect(t).toContain('end to end')),
+      },
+      {
+        what: 'POST /prompt',
+        method: 'POST',
+        path: '/prompt?prompt=sketch%20route',
+        key: DEV_KEYS.ask,
+        check: ok((t) => expect(t).toContain('sketch route')),
+      },
     ],
   },
   context: {
-    PUT: [{ what: 'PUT /v1/context/{key}', method: 'PUT', path: CONTEXT, key: DEV_KEYS.admin, body: { text: 'Laptops on day one.' }, check: ok(() => undefined) }],
-    GET: [{ what: 'GET /v1/context/{key}', method: 'GET', path: CONTEXT, key: DEV_KEYS.admin, check: ok((t) => expect(t).toContain('Laptops on day one.')) }],
-    DELETE: [{ what: 'DELETE /v1/context/{key}', method: 'DELETE', path: CONTEXT, key: DEV_KEYS.admin, check: ok(() => undefined) }],
+    PUT: [
+      {
+        what: 'PUT /v1/context/{key}',
+        method: 'PUT',
+        path: CONTEXT,
+        key: DEV_KEYS.admin,
+        body: { text: 'Laptops on day one.' },
+        check: ok(() => undefined),
+      },
+    ],
+    GET: [
+      {
+        what: 'GET /v1/context/{key}',
+        method: 'GET',
+        path: CONTEXT,
+        key: DEV_KEYS.admin,
+        check: ok((t) => expect(t).toContain('Laptops on day one.')),
+      },
+    ],
+    DELETE: [
+      {
+        what: 'DELETE /v1/context/{key}',
+        method: 'DELETE',
+        path: CONTEXT,
+        key: DEV_KEYS.admin,
+        check: ok(() => undefined),
+      },
+    ],
   },
   chatCompletions: {
     POST: [
@@ -73,10 +111,22 @@ const PUBLIC_CALLS: { [R in AiCoreRoute]: Record<Verb<R>, PublicCall[]> } = {
       },
     ],
   },
-  models: { GET: [{ what: 'GET /v1/models', method: 'GET', path: '/v1/models', key: DEV_KEYS.ask, check: ok((t) => expect(t).toContain('"gpt4"')) }] },
+  models: {
+    GET: [
+      {
+        what: 'GET /v1/models',
+        method: 'GET',
+        path: '/v1/models',
+        key: DEV_KEYS.ask,
+        check: ok((t) => expect(t).toContain('"gpt4"')),
+      },
+    ],
+  },
 };
 const publicCalls = Object.entries(PUBLIC_CALLS).flatMap(([route, byVerb]) =>
-  Object.entries(byVerb as Record<string, PublicCall[]>).flatMap(([verb, calls]) => calls.map((c) => ({ route, verb, ...c }))),
+  Object.entries(byVerb as Record<string, PublicCall[]>).flatMap(([verb, calls]) =>
+    calls.map((c) => ({ route, verb, ...c })),
+  ),
 );
 
 /** The part of the EKS Dapr Configuration this test reads. */
@@ -112,7 +162,11 @@ describe('mTLS and access control with real sentry and sidecars', () => {
     fetch(`${stack.sidecar(from).httpUrl}/v1.0/invoke/ai-core-service/method${path}`, {
       method,
       // The tenant header, as the gateway sets it (README "Tenants"): ai-core refuses /process without one.
-      headers: { ...(token ? { 'dapr-api-token': token } : {}), [TENANT_HEADER]: DEFAULT_TENANT, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { 'dapr-api-token': token } : {}),
+        [TENANT_HEADER]: DEFAULT_TENANT,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
 
@@ -138,14 +192,17 @@ describe('mTLS and access control with real sentry and sidecars', () => {
     expect([...tried].sort()).toEqual(listed.sort());
   });
 
-  test.each(publicCalls)("when $what is sent to the public gateway, then ai-core's sidecar lets the gateway call $verb $route", async (c) => {
-    const res = await fetch(`${stack.appUrl('gateway-service')}${c.path}`, {
-      method: c.method,
-      headers: { authorization: `Bearer ${c.key}`, ...(c.body ? { 'content-type': 'application/json' } : {}) },
-      ...(c.body ? { body: JSON.stringify(c.body) } : {}),
-    });
-    await c.check(res);
-  });
+  test.each(publicCalls)(
+    "when $what is sent to the public gateway, then ai-core's sidecar lets the gateway call $verb $route",
+    async (c) => {
+      const res = await fetch(`${stack.appUrl('gateway-service')}${c.path}`, {
+        method: c.method,
+        headers: { authorization: `Bearer ${c.key}`, ...(c.body ? { 'content-type': 'application/json' } : {}) },
+        ...(c.body ? { body: JSON.stringify(c.body) } : {}),
+      });
+      await c.check(res);
+    },
+  );
 
   // A made-up route, and each listed route with a verb it is not listed with: the policy admits no more than the gateway calls.
   const denied: [string, string][] = [
@@ -156,10 +213,16 @@ describe('mTLS and access control with real sentry and sidecars', () => {
     ['GET', AI_CORE_ROUTES.chatCompletions.path],
     ['POST', AI_CORE_ROUTES.models.path],
   ];
-  test.each(denied)("when the gateway's sidecar invokes %s %s, which the gateway never calls, then ai-core's sidecar denies it (403)", async (method, route) => {
-    const res = await invoke('gateway-service', method, route);
-    expect({ status: res.status, body: await res.text() }).toEqual({ status: 403, body: expect.stringMatching(/ERR_PERMISSION_DENIED|access control policy/i) as string });
-  });
+  test.each(denied)(
+    "when the gateway's sidecar invokes %s %s, which the gateway never calls, then ai-core's sidecar denies it (403)",
+    async (method, route) => {
+      const res = await invoke('gateway-service', method, route);
+      expect({ status: res.status, body: await res.text() }).toEqual({
+        status: 403,
+        body: expect.stringMatching(/ERR_PERMISSION_DENIED|access control policy/i) as string,
+      });
+    },
+  );
 
   test('when DAPR_API_TOKEN is set, then calling the sidecar API without it is refused', async () => {
     expect((await invoke('gateway-service', 'POST', '/process', { prompt: 'x' }, null)).status).toBe(401);
@@ -169,7 +232,11 @@ describe('mTLS and access control with real sentry and sidecars', () => {
   test("when APP_API_TOKEN is set, then calling ai-core's port directly without it is refused", async () => {
     const direct = `${stack.appUrl('ai-core-service')}/process`;
     const post = (headers: Record<string, string>) =>
-      fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json', [TENANT_HEADER]: DEFAULT_TENANT, ...headers }, body: '{"prompt":"x"}' });
+      fetch(direct, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [TENANT_HEADER]: DEFAULT_TENANT, ...headers },
+        body: '{"prompt":"x"}',
+      });
     expect((await post({})).status).toBe(401);
     expect((await post({ 'dapr-api-token': APP_API_TOKEN })).status).toBe(200);
   });

@@ -19,7 +19,12 @@ describe('the OpenAI-compatible API with the official client', () => {
   const stack = useStack(
     {
       apps: serviceApps({
-        aiCoreEnv: { STREAM_IDLE_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '5000', BREAKER_VOLUME_THRESHOLD: '50', LOG_LEVEL: 'warn' },
+        aiCoreEnv: {
+          STREAM_IDLE_TIMEOUT_MS: '1500',
+          MODEL_TIMEOUT_MS: '5000',
+          BREAKER_VOLUME_THRESHOLD: '50',
+          LOG_LEVEL: 'warn',
+        },
         gatewayEnv: { LOG_LEVEL: 'warn' },
       }),
     },
@@ -47,12 +52,24 @@ describe('the OpenAI-compatible API with the official client', () => {
     }
     return { content, models: [...models], usage };
   }
-  const streamOf = (model: string, q: string) => client.chat.completions.create({ model, messages: messages(q), stream: true, stream_options: { include_usage: true } });
+  const streamOf = (model: string, q: string) =>
+    client.chat.completions.create({
+      model,
+      messages: messages(q),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
 
   test('when asked without streaming, then an OpenAI completion from the preferred model, grounded in the question', async () => {
-    const { data: out, response } = await client.chat.completions.create({ model: 'auto', messages: messages('What is Dapr?') }).withResponse();
+    const { data: out, response } = await client.chat.completions
+      .create({ model: 'auto', messages: messages('What is Dapr?') })
+      .withResponse();
     expect(response.headers.get('x-context-qa-model')).toBe('gpt4');
-    expect(out).toMatchObject({ object: 'chat.completion', model: 'gpt4', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] });
+    expect(out).toMatchObject({
+      object: 'chat.completion',
+      model: 'gpt4',
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }],
+    });
     expect(out.id).toMatch(/^chatcmpl-/);
     expect(out.choices[0]!.message.content).toContain('What is Dapr?');
     expect(out.usage!.total_tokens).toBe(out.usage!.prompt_tokens + out.usage!.completion_tokens);
@@ -71,7 +88,8 @@ describe('the OpenAI-compatible API with the official client', () => {
     const stream = await streamOf('gpt4', 'Stream me a long answer about sidecars and service invocation please.');
     const iterator = stream[Symbol.asyncIterator]();
     let first: OpenAI.ChatCompletionChunk | undefined;
-    while (!first?.choices[0]?.delta.content) first = (await iterator.next()).value as OpenAI.ChatCompletionChunk | undefined;
+    while (!first?.choices[0]?.delta.content)
+      first = (await iterator.next()).value as OpenAI.ChatCompletionChunk | undefined;
     // The simulator has not finished the response behind this chunk yet.
     expect((await sim.route('chat-stream', GPT)).open).toBe(1);
     while (!(await iterator.next()).done);
@@ -86,17 +104,29 @@ describe('the OpenAI-compatible API with the official client', () => {
 
   test("when the request is wrong, then each error surfaces as the SDK's own class", async () => {
     const wrongKey = new OpenAI({ baseURL: client.baseURL, apiKey: 'not-a-key', maxRetries: 0 });
-    await expect(wrongKey.chat.completions.create({ model: 'auto', messages: messages('x') })).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(wrongKey.chat.completions.create({ model: 'auto', messages: messages('x') })).rejects.toBeInstanceOf(
+      AuthenticationError,
+    );
     const tools = [{ type: 'function' as const, function: { name: 'f', parameters: {} } }];
-    await expect(client.chat.completions.create({ model: 'auto', messages: messages('x'), tools })).rejects.toBeInstanceOf(BadRequestError);
-    await expect(client.chat.completions.create({ model: 'gpt-9', messages: messages('x') })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(client.chat.completions.create({ model: 'both', messages: messages('x'), stream: true })).rejects.toBeInstanceOf(BadRequestError);
-    await expect(client.chat.completions.create({ model: 'auto', messages: messages('x'), max_tokens: 100_000 })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(
+      client.chat.completions.create({ model: 'auto', messages: messages('x'), tools }),
+    ).rejects.toBeInstanceOf(BadRequestError);
+    await expect(client.chat.completions.create({ model: 'gpt-9', messages: messages('x') })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(
+      client.chat.completions.create({ model: 'both', messages: messages('x'), stream: true }),
+    ).rejects.toBeInstanceOf(BadRequestError);
+    await expect(
+      client.chat.completions.create({ model: 'auto', messages: messages('x'), max_tokens: 100_000 }),
+    ).rejects.toBeInstanceOf(BadRequestError);
   });
 
   test("when every model fails, then a 503 with a stable code, as the SDK's APIError", async () => {
     await sim.setFault('*', { failRate: 1, error: 'internal' });
-    const err = await client.chat.completions.create({ model: 'auto', messages: messages('x') }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: 'auto', messages: messages('x') })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIError);
     expect(err).toMatchObject({ status: 503, code: 'no_model_answered' });
   });
@@ -118,17 +148,20 @@ describe('the OpenAI-compatible API with the official client', () => {
       expect((await sim.route('chat-stream', GPT)).abandoned).toBeGreaterThan(0); // the stalled call was closed
     });
 
-    test.each(['error', 'drop'] as const)('when the answering model fails mid-stream (%s), then the SDK raises instead of ending quietly', async (midStream) => {
-      await sim.setFault(GPT, { failAfterChunks: 3, chunkDelayMs: 20, midStream });
-      const stream = await streamOf('primary', 'this answer will break');
-      let content = '';
-      const err = await (async () => {
-        for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? '';
-      })().catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(APIError);
-      expect(err).toMatchObject({ code: 'upstream_error' }); // ai-core's own error event, relayed as it was
-      expect(content.length).toBeGreaterThan(0); // it had started: no fallback after the first token
-    });
+    test.each(['error', 'drop'] as const)(
+      'when the answering model fails mid-stream (%s), then the SDK raises instead of ending quietly',
+      async (midStream) => {
+        await sim.setFault(GPT, { failAfterChunks: 3, chunkDelayMs: 20, midStream });
+        const stream = await streamOf('primary', 'this answer will break');
+        let content = '';
+        const err = await (async () => {
+          for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? '';
+        })().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(APIError);
+        expect(err).toMatchObject({ code: 'upstream_error' }); // ai-core's own error event, relayed as it was
+        expect(content.length).toBeGreaterThan(0); // it had started: no fallback after the first token
+      },
+    );
 
     test('when the client stops reading mid-stream, then the upstream model call is closed', async () => {
       await sim.setFault(GPT, { chunkDelayMs: 200 });
@@ -136,7 +169,8 @@ describe('the OpenAI-compatible API with the official client', () => {
       const stream = await streamOf('gpt4', 'a slow answer I will not wait for, with many words in it');
       for await (const chunk of stream) if (chunk.choices[0]?.delta.content) break; // break aborts the request
       let route = await sim.route('chat-stream', GPT);
-      for (let i = 0; i < 100 && route.open > 0; i++) route = (await new Promise((r) => setTimeout(r, 50)), await sim.route('chat-stream', GPT));
+      for (let i = 0; i < 100 && route.open > 0; i++)
+        route = (await new Promise((r) => setTimeout(r, 50)), await sim.route('chat-stream', GPT));
       expect(route.open).toBe(0);
       expect(route.abandoned).toBe(before + 1);
     });

@@ -19,7 +19,10 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   let sim: SimulatorAdmin;
   let gateway: string;
 
-  const call = (path: string, init: { method?: string; body?: unknown; key?: string | null; headers?: Record<string, string> } = {}) =>
+  const call = (
+    path: string,
+    init: { method?: string; body?: unknown; key?: string | null; headers?: Record<string, string> } = {},
+  ) =>
     fetch(`${gateway}${path}`, {
       method: init.method ?? 'POST',
       headers: {
@@ -27,7 +30,9 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
         ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...init.headers,
       },
-      ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+      ...(init.body !== undefined
+        ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }
+        : {}),
     });
   const ask = async (body: Record<string, unknown>) => {
     const res = await call('/v1/prompt', { body });
@@ -40,7 +45,12 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     {
       components,
       apps: serviceApps({
-        aiCoreEnv: { BREAKER_VOLUME_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '1500', MODEL_TIMEOUT_MS: '3000', LOG_LEVEL: 'info' },
+        aiCoreEnv: {
+          BREAKER_VOLUME_THRESHOLD: '3',
+          BREAKER_RESET_TIMEOUT_MS: '1500',
+          MODEL_TIMEOUT_MS: '3000',
+          LOG_LEVEL: 'info',
+        },
         gatewayEnv: { REQUEST_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
       }),
     },
@@ -53,11 +63,19 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   });
 
   test('when context is put through the admin API, then the next answer is a cache hit that quotes it', async () => {
-    const put = await call('/v1/context/handbook%2Fonboarding', { method: 'PUT', key: DEV_KEYS.admin, body: { text: 'New hires get a laptop on day one.' } });
+    const put = await call('/v1/context/handbook%2Fonboarding', {
+      method: 'PUT',
+      key: DEV_KEYS.admin,
+      body: { text: 'New hires get a laptop on day one.' },
+    });
     expect(put.status).toBe(200);
     const out = await ask({ prompt: 'What do new hires get?', contextKey: 'handbook/onboarding' });
     expect(out.status).toBe(200);
-    expect(out.body).toMatchObject({ context: { source: 'redis', key: 'handbook/onboarding' }, degraded: false, answeredBy: 'gpt4' });
+    expect(out.body).toMatchObject({
+      context: { source: 'redis', key: 'handbook/onboarding' },
+      degraded: false,
+      answeredBy: 'gpt4',
+    });
     expect(out.body.answer).toContain('New hires get a laptop on day one.');
     expect(out.body.models.llama4!.text).toContain('New hires get a laptop on day one.');
     expect(out.body.requestId).toBe(out.headers.get('x-request-id'));
@@ -70,7 +88,8 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     expect(first.body.answer).toContain('The pro plan costs 12 euros.');
     // The write-back runs after the answer: poll until it has landed.
     let source = '';
-    for (let i = 0; i < 20 && source !== 'redis'; i++) source = (await ask({ prompt: 'How much is pro?', contextKey: 'pricing' })).body.context.source;
+    for (let i = 0; i < 20 && source !== 'redis'; i++)
+      source = (await ask({ prompt: 'How much is pro?', contextKey: 'pricing' })).body.context.source;
     expect(source).toBe('redis');
   });
 
@@ -85,7 +104,11 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     await sim.setFault(LLAMA, { failRate: 1, error: 'throttling' });
     const out = await ask({ prompt: 'hello', strategy: 'both' });
     expect(out.status).toBe(200);
-    expect(out.body).toMatchObject({ answeredBy: 'gpt4', degraded: true, models: { llama4: { status: 'error' }, gpt4: { status: 'ok' } } });
+    expect(out.body).toMatchObject({
+      answeredBy: 'gpt4',
+      degraded: true,
+      models: { llama4: { status: 'error' }, gpt4: { status: 'ok' } },
+    });
   });
 
   test('when both models fail, then 503 problem+json lists each model status', async () => {
@@ -101,12 +124,17 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   test('when GPT-4 keeps failing, then its breaker opens, stops calling it, and closes after it heals', async () => {
     await sim.setFault(GPT, { failRate: 1, error: 'internal' });
     let status = '';
-    for (let i = 0; i < 20 && status !== 'circuit_open'; i++) status = (await ask({ prompt: 'breaker' })).body.models.gpt4!.status;
+    for (let i = 0; i < 20 && status !== 'circuit_open'; i++)
+      status = (await ask({ prompt: 'breaker' })).body.models.gpt4!.status;
     expect(status).toBe('circuit_open');
     const calledWhenOpen = await sim.requests('chat', GPT);
     for (let i = 0; i < 3; i++) {
       const out = await ask({ prompt: 'breaker' });
-      expect(out.body).toMatchObject({ answeredBy: 'llama4', degraded: true, models: { gpt4: { status: 'circuit_open' } } });
+      expect(out.body).toMatchObject({
+        answeredBy: 'llama4',
+        degraded: true,
+        models: { gpt4: { status: 'circuit_open' } },
+      });
     }
     expect(await sim.requests('chat', GPT)).toBe(calledWhenOpen);
 
@@ -123,9 +151,12 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
     await call('/v1/context/logcheck', { method: 'PUT', key: DEV_KEYS.admin, body: { text: secretContext } });
     expect((await ask({ prompt: secretPrompt, contextKey: 'logcheck' })).status).toBe(200);
     await call('/v1/prompt', { body: { prompt: secretPrompt, bogus: true } }); // a rejected one too
-    const logs = ['gateway-service', 'ai-core-service'].map((s) => readFileSync(path.join(stack.logDir, `${s}.log`), 'utf8')).join('\n');
+    const logs = ['gateway-service', 'ai-core-service']
+      .map((s) => readFileSync(path.join(stack.logDir, `${s}.log`), 'utf8'))
+      .join('\n');
     expect(logs).toMatch(/"requestId"/); // they do log, with request ids
-    for (const secret of [secretPrompt, secretContext, DEV_KEYS.ask, DEV_KEYS.admin]) expect(logs).not.toContain(secret);
+    for (const secret of [secretPrompt, secretContext, DEV_KEYS.ask, DEV_KEYS.admin])
+      expect(logs).not.toContain(secret);
   });
 
   test('when the caller has no key, then 401; an ask key on context admin, then 403', async () => {

@@ -66,8 +66,11 @@ describe('rate limits across two gateway replicas (components/local)', () => {
       ...(signal ? { signal } : {}),
     });
   const usageOf = async (keyId: string, base = replicas[0]!) =>
-    (await (await fetch(`${base}/v1/usage/${keyId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as KeyUsage;
-  const inFlightIs = (keyId: string, n: number) => waitFor(`${keyId} with ${n} in flight`, async () => (await usageOf(keyId)).inFlight === n, 10_000);
+    (await (
+      await fetch(`${base}/v1/usage/${keyId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    ).json()) as KeyUsage;
+  const inFlightIs = (keyId: string, n: number) =>
+    waitFor(`${keyId} with ${n} in flight`, async () => (await usageOf(keyId)).inFlight === n, 10_000);
   /** A request that stays in flight (the simulator holds it) until `abort()`. */
   const held = (base: string, key: string) => {
     const controller = new AbortController();
@@ -79,7 +82,9 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     // A minute boundary inside the burst would open a fresh window: start just after one if close.
     const intoMinute = Date.now() % 60_000;
     if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 200));
-    const responses = await Promise.all(Array.from({ length: 2 * RPM + 10 }, (_, i) => ask(replicas[i % 2]!, BURST_KEY)));
+    const responses = await Promise.all(
+      Array.from({ length: 2 * RPM + 10 }, (_, i) => ask(replicas[i % 2]!, BURST_KEY)),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(RPM);
     expect(statuses.filter((s) => s === 429)).toHaveLength(RPM + 10);
@@ -101,7 +106,9 @@ describe('rate limits across two gateway replicas (components/local)', () => {
       await inFlightIs('mixed', 1);
       // 20 racing requests on a key at 1 of 5 a minute and 1 of 1 in flight: each is refused for in_flight alone.
       const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(replicas[i % 2]!, MIXED_KEY)));
-      const limits = await Promise.all(racing.map(async (r) => `${r.status} ${String(((await r.json()) as Problem).limit)}`));
+      const limits = await Promise.all(
+        racing.map(async (r) => `${r.status} ${String(((await r.json()) as Problem).limit)}`),
+      );
       expect(limits).toEqual(Array.from({ length: 20 }, () => '429 in_flight'));
       expect((await usageOf('mixed')).minute.requests).toBe(1);
       await holder.abort();
@@ -123,7 +130,11 @@ describe('rate limits across two gateway replicas (components/local)', () => {
       await holder.abort();
       expect(((await (await ask(replicas[0]!, LEASE_KEY)).json()) as Problem).limit).toBe('in_flight'); // still held
       // No renewal comes from the dead replica: its lease expires (within LEASE_SECONDS), and the slot with it.
-      await waitFor('the slot to free itself', async () => (await ask(replicas[0]!, LEASE_KEY)).status === 200, (LEASE_SECONDS + 3) * 1000);
+      await waitFor(
+        'the slot to free itself',
+        async () => (await ask(replicas[0]!, LEASE_KEY)).status === 200,
+        (LEASE_SECONDS + 3) * 1000,
+      );
     } finally {
       await stack.simulator.heal();
       await b.start();
@@ -149,7 +160,9 @@ describe('rate limits across two gateway replicas (components/local)', () => {
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as Problem).limit).toBe('tokens_per_day');
     expect(await sim.counters()).toEqual(before); // refused before it cost anything
-    const usage = (await (await fetch(`${replicas[0]}/v1/usage/budget`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as KeyUsage;
+    const usage = (await (
+      await fetch(`${replicas[0]}/v1/usage/budget`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    ).json()) as KeyUsage;
     expect(usage.day.tokens).toBeGreaterThan(0);
   }, 60_000);
 

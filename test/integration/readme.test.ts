@@ -43,7 +43,8 @@ function firstRequestBlocks(readme: string): Block[] {
   const section = rest.slice(0, rest.search(/^## /m) >>> 0);
   const fences = [...section.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)];
   const marked = [...section.matchAll(/^<!-- readme-test(?::\s*(.*?))? -->\n```(\w*)\n([\s\S]*?)^```$/gm)];
-  if (marked.length !== fences.length) throw new Error(`every fenced block under "${SECTION}" needs a <!-- readme-test --> comment before it`);
+  if (marked.length !== fences.length)
+    throw new Error(`every fenced block under "${SECTION}" needs a <!-- readme-test --> comment before it`);
   return marked.map((m) => ({ label: m[1] ?? '', lang: m[2]!, code: m[3]! }));
 }
 
@@ -58,7 +59,12 @@ function curlRequests(script: string): Request[] {
       if (!url) throw new Error(`a README request names no gateway address: ${command}`);
       const data = /\s-d\s+'([^']*)'/.exec(command);
       const method = /\s-X\s+(\w+)/.exec(command)?.[1] ?? (data ? 'POST' : 'GET');
-      return { method, path: url[1]!.replace(/['"]$/, ''), body: data ? (JSON.parse(data[1]!) as Record<string, unknown>) : undefined, command };
+      return {
+        method,
+        path: url[1]!.replace(/['"]$/, ''),
+        body: data ? (JSON.parse(data[1]!) as Record<string, unknown>) : undefined,
+        command,
+      };
     });
 }
 
@@ -73,15 +79,20 @@ function shapeErrors(documented: unknown, actual: unknown, at = '$'): string[] {
   if (kind(documented) !== 'object') return [];
   const doc = documented as Record<string, unknown>;
   const act = actual as Record<string, unknown>;
-  return Object.keys(doc).flatMap((k) => (k in act ? shapeErrors(doc[k], act[k], `${at}.${k}`) : [`${at}.${k}: documented, not answered`]));
+  return Object.keys(doc).flatMap((k) =>
+    k in act ? shapeErrors(doc[k], act[k], `${at}.${k}`) : [`${at}.${k}: documented, not answered`],
+  );
 }
 
 /** The shell's exit status: 0 without an error, else its code (1 when it was killed or failed to start). */
-const exitCode = (err: { code?: unknown } | null): number => (err && typeof err.code === 'number' ? err.code : Number(!!err));
+const exitCode = (err: { code?: unknown } | null): number =>
+  err && typeof err.code === 'number' ? err.code : Number(!!err);
 
 function run(script: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('bash', ['-c', script], { cwd, timeout: 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => resolve({ code: exitCode(err), stdout, stderr }));
+    execFile('bash', ['-c', script], { cwd, timeout: 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: exitCode(err), stdout, stderr }),
+    );
   });
 }
 
@@ -103,7 +114,11 @@ describe('the README first request, run as written against a stack configured li
     const local = (code: string) => {
       const out = code.replaceAll(DOCUMENTED_GATEWAY, gateway);
       // A request to any other address would reach whatever runs there (a real `make dev`), not this stack.
-      expect(out.match(/(?:localhost|127\.0\.0\.1):\d+/g)?.filter((h) => h !== gateway && h !== `127.0.0.1:${gateway.split(':')[1]}`) ?? []).toEqual([]);
+      expect(
+        out
+          .match(/(?:localhost|127\.0\.0\.1):\d+/g)
+          ?.filter((h) => h !== gateway && h !== `127.0.0.1:${gateway.split(':')[1]}`) ?? [],
+      ).toEqual([]);
       return out;
     };
     const commands = shell.map((b) => local(b.code)).join('\n');
@@ -128,7 +143,9 @@ describe('the README first request, run as written against a stack configured li
     const replies: Reply[] = [];
     for (let i = 0; i + 1 < parts.length; i += 2) replies.push({ body: parts[i]!, status: Number(parts[i + 1]) });
     // Fewer replies than requests: the shell stopped early (curl could not connect, a syntax error): say why.
-    expect({ replies: replies.length, ...(replies.length === requests.length ? {} : { code, stderr }) }).toEqual({ replies: requests.length });
+    expect({ replies: replies.length, ...(replies.length === requests.length ? {} : { code, stderr }) }).toEqual({
+      replies: requests.length,
+    });
 
     const stored = new Map<string, string>();
     requests.forEach((req, i) => {
@@ -164,8 +181,15 @@ describe('the README first request, run as written against a stack configured li
             content += chunk.choices[0]?.delta.content ?? '';
           }
         } else {
-          const completion = JSON.parse(reply.body) as { object: string; model: string; choices: { message: { content: string } }[] };
-          expect(completion).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' } }] });
+          const completion = JSON.parse(reply.body) as {
+            object: string;
+            model: string;
+            choices: { message: { content: string } }[];
+          };
+          expect(completion).toMatchObject({
+            object: 'chat.completion',
+            choices: [{ message: { role: 'assistant' } }],
+          });
           content = completion.choices[0]!.message.content;
         }
         expect(content).not.toBe('');

@@ -26,7 +26,12 @@ interface Usage {
 function secrets(): Record<string, unknown> {
   const keys = [
     // A budget so large it never refuses: these tests read what is charged, not when it runs out.
-    ...KEY_IDS.map((id) => ({ id, scope: 'ask', sha256: sha256Hex(keyOf(id)), limits: { tokensPerDay: 10_000_000, tokensPerMinute: 1_000_000 } })),
+    ...KEY_IDS.map((id) => ({
+      id,
+      scope: 'ask',
+      sha256: sha256Hex(keyOf(id)),
+      limits: { tokensPerDay: 10_000_000, tokensPerMinute: 1_000_000 },
+    })),
     { id: 'ops', scope: 'admin', sha256: sha256Hex(ADMIN_KEY) },
   ];
   return { ...devSecrets(), 'gateway-api-keys': JSON.stringify(keys) };
@@ -38,7 +43,10 @@ describe('what a key is charged (components/local)', () => {
   const stack = useStack(
     {
       secrets: secrets(),
-      apps: serviceApps({ aiCoreEnv: { LOG_LEVEL: 'warn' }, gatewayEnv: { LOG_LEVEL: 'warn', RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: '0' } }),
+      apps: serviceApps({
+        aiCoreEnv: { LOG_LEVEL: 'warn' },
+        gatewayEnv: { LOG_LEVEL: 'warn', RATE_LIMIT_ASSUMED_CONTEXT_TOKENS: '0' },
+      }),
     },
     { afterEach: 'heal' },
   );
@@ -54,7 +62,10 @@ describe('what a key is charged (components/local)', () => {
       body: JSON.stringify(body),
       ...init,
     });
-  const usage = async (id: string) => (await (await fetch(`${gateway}/v1/usage/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as KeyUsage;
+  const usage = async (id: string) =>
+    (await (
+      await fetch(`${gateway}/v1/usage/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    ).json()) as KeyUsage;
   /** The charge is settled as the response ends: wait until nothing of the key is in flight and its count stops moving. */
   const settled = async (id: string) => {
     let last = -1;
@@ -70,19 +81,23 @@ describe('what a key is charged (components/local)', () => {
     );
     return usage(id);
   };
-  const sum = (models: Record<string, { usage?: Usage }>) => Object.values(models).reduce((n, o) => n + (o.usage ? o.usage.inputTokens + o.usage.outputTokens : 0), 0);
+  const sum = (models: Record<string, { usage?: Usage }>) =>
+    Object.values(models).reduce((n, o) => n + (o.usage ? o.usage.inputTokens + o.usage.outputTokens : 0), 0);
 
-  test.each(['/v1/prompt', '/prompt'])('when %s gets maxTokens -1e15, then it is refused 400 and the key’s counters are unchanged', async (path) => {
-    expect((await post('/v1/prompt', 'reset', { prompt: 'a first question', strategy: 'primary' })).status).toBe(200);
-    const before = await settled('reset');
-    expect(before.day.tokens).toBeGreaterThan(0);
-    const bad = await post(path, 'reset', { prompt: 'reset my budget', maxTokens: -1e15 });
-    expect(bad.status).toBe(400);
-    const after = await settled('reset');
-    expect(after.day.tokens).toBe(before.day.tokens);
-    expect(after.minute.tokens).toBe(before.minute.tokens);
-    expect(after.minute.requests).toBe(before.minute.requests);
-  });
+  test.each(['/v1/prompt', '/prompt'])(
+    'when %s gets maxTokens -1e15, then it is refused 400 and the key’s counters are unchanged',
+    async (path) => {
+      expect((await post('/v1/prompt', 'reset', { prompt: 'a first question', strategy: 'primary' })).status).toBe(200);
+      const before = await settled('reset');
+      expect(before.day.tokens).toBeGreaterThan(0);
+      const bad = await post(path, 'reset', { prompt: 'reset my budget', maxTokens: -1e15 });
+      expect(bad.status).toBe(400);
+      const after = await settled('reset');
+      expect(after.day.tokens).toBe(before.day.tokens);
+      expect(after.minute.tokens).toBe(before.minute.tokens);
+      expect(after.minute.requests).toBe(before.minute.requests);
+    },
+  );
 
   test('when both models answer on /v1/prompt and on the chat route, then each route charges both calls, not only the answer', async () => {
     const question = 'What does a key pay for?';
@@ -94,7 +109,11 @@ describe('what a key is charged (components/local)', () => {
     expect((await settled('prompt')).day.tokens).toBe(bothCalls);
 
     // The same question on the chat route builds the same prompt for each model: the same spend.
-    const chat = await post('/v1/chat/completions', 'chat', { model: 'both', max_tokens: 64, messages: [{ role: 'user', content: question }] });
+    const chat = await post('/v1/chat/completions', 'chat', {
+      model: 'both',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: question }],
+    });
     expect(chat.status).toBe(200);
     const completion = (await chat.json()) as { usage: { total_tokens: number } };
     expect(completion.usage.total_tokens).toBeLessThan(bothCalls); // the answer's own usage stays its own
@@ -102,7 +121,10 @@ describe('what a key is charged (components/local)', () => {
   });
 
   test('when no model runs (an unknown model, every provider rejecting the request), then the reservation is given back', async () => {
-    const unknown = await post('/v1/chat/completions', 'none', { model: 'no-such-model', messages: [{ role: 'user', content: 'hello?' }] });
+    const unknown = await post('/v1/chat/completions', 'none', {
+      model: 'no-such-model',
+      messages: [{ role: 'user', content: 'hello?' }],
+    });
     expect(unknown.status).toBe(404);
     expect((await settled('none')).day.tokens).toBe(0);
 
@@ -118,7 +140,12 @@ describe('what a key is charged (components/local)', () => {
     const res = await post(
       '/v1/chat/completions',
       'cut',
-      { model: 'llama4', stream: true, max_tokens: 2000, messages: [{ role: 'user', content: 'a long answer, please' }] },
+      {
+        model: 'llama4',
+        stream: true,
+        max_tokens: 2000,
+        messages: [{ role: 'user', content: 'a long answer, please' }],
+      },
       { signal: stop.signal },
     );
     expect(res.status).toBe(200);

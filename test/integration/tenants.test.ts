@@ -38,10 +38,18 @@ const questionKey = (q: string) => `sha256:${sha256Hex(q.normalize('NFKC').trim(
 describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (components) => {
   let gateway: string;
 
-  const call = (path: string, key: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+  const call = (
+    path: string,
+    key: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) =>
     fetch(`${gateway}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: { authorization: `Bearer ${key}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
       ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
   const ask = async (key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
@@ -49,9 +57,17 @@ describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (co
     return { status: res.status, body: (await res.json()) as AskResponse };
   };
   const chat = async (key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const res = await call('/v1/chat/completions', key, { body: { model: 'primary', messages: [{ role: 'user', content: 'What does a seat cost?' }], ...body }, headers });
+    const res = await call('/v1/chat/completions', key, {
+      body: { model: 'primary', messages: [{ role: 'user', content: 'What does a seat cost?' }], ...body },
+      headers,
+    });
     const json = (await res.json()) as { choices?: { message: { content: string } }[]; error?: { code: string } };
-    return { status: res.status, text: json.choices?.[0]?.message.content ?? '', cache: res.headers.get('x-context-qa-cache'), error: json.error };
+    return {
+      status: res.status,
+      text: json.choices?.[0]?.message.content ?? '',
+      cache: res.headers.get('x-context-qa-cache'),
+      error: json.error,
+    };
   };
   const put = (key: string, contextKey: string, text: string, headers: Record<string, string> = {}) =>
     call(`/v1/context/${encodeURIComponent(contextKey)}`, key, { method: 'PUT', body: { text }, headers });
@@ -74,14 +90,24 @@ describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (co
     expect(other.status).toBe(200);
     expect(other.body.answer).not.toContain('42 euros');
     expect(other.body.context).toEqual({ source: 'none', key: 'pricing' });
-    const legacy = await call('/prompt?prompt=seat%20price', KEYS.askB, { method: 'POST', body: { prompt: 'What does a seat cost?', contextKey: 'pricing' } });
+    const legacy = await call('/prompt?prompt=seat%20price', KEYS.askB, {
+      method: 'POST',
+      body: { prompt: 'What does a seat cost?', contextKey: 'pricing' },
+    });
     expect(JSON.stringify(await legacy.json())).not.toContain('42 euros');
   });
 
   test("when team B sends team A's context key in chat (context_key, x-context-key), then the answer does not carry A's text", async () => {
     expect((await chat(KEYS.askA, { context_key: 'pricing' })).text).toContain('42 euros');
-    const body = await chat(KEYS.askB, { context_key: 'pricing', messages: [{ role: 'user', content: 'Seat price, please?' }] });
-    const header = await chat(KEYS.askB, { messages: [{ role: 'user', content: 'Seat price, please!' }] }, { 'x-context-key': 'pricing' });
+    const body = await chat(KEYS.askB, {
+      context_key: 'pricing',
+      messages: [{ role: 'user', content: 'Seat price, please?' }],
+    });
+    const header = await chat(
+      KEYS.askB,
+      { messages: [{ role: 'user', content: 'Seat price, please!' }] },
+      { 'x-context-key': 'pricing' },
+    );
     for (const out of [body, header]) {
       expect(out.status).toBe(200);
       expect(out.text).not.toContain('42 euros');
@@ -134,10 +160,19 @@ describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (co
 
   test('when a key is granted the shared tenant, then it reads it there; a key not granted cannot; writes stay with its owner', async () => {
     expect((await put(KEYS.adminShared, 'handbook', 'Everyone gets a laptop.')).status).toBe(200);
-    const granted = await ask(KEYS.askB, { prompt: 'What do I get?', contextKey: 'handbook' }, { 'x-context-tenant': 'shared' });
+    const granted = await ask(
+      KEYS.askB,
+      { prompt: 'What do I get?', contextKey: 'handbook' },
+      { 'x-context-tenant': 'shared' },
+    );
     expect(granted.body.answer).toContain('laptop');
-    expect((await ask(KEYS.askA, { prompt: 'What do I get?', contextKey: 'handbook' }, { 'x-context-tenant': 'shared' })).status).toBe(403);
-    expect((await ask(KEYS.askB, { prompt: 'What do I get?', contextKey: 'handbook' })).body.answer).not.toContain('laptop'); // not without naming it
+    expect(
+      (await ask(KEYS.askA, { prompt: 'What do I get?', contextKey: 'handbook' }, { 'x-context-tenant': 'shared' }))
+        .status,
+    ).toBe(403);
+    expect((await ask(KEYS.askB, { prompt: 'What do I get?', contextKey: 'handbook' })).body.answer).not.toContain(
+      'laptop',
+    ); // not without naming it
     expect((await put(KEYS.adminB, 'handbook', 'x', { 'x-context-tenant': 'shared' })).status).toBe(403);
   });
 
@@ -150,13 +185,21 @@ describe.each<ComponentSet>(['local', 'memory'])('tenants on components/%s', (co
     expect((await put(DEV_KEYS.admin, 'dev/notes', 'Dev notes text.')).status).toBe(200);
     const dev = await ask(DEV_KEYS.ask, { prompt: 'Notes?', contextKey: 'dev/notes' });
     expect(dev.body.answer).toContain('Dev notes text.');
-    expect((await ask(DEV_KEYS.ask, { prompt: 'What does a seat cost?', contextKey: 'pricing' })).body.answer).not.toContain('42 euros');
-    expect((await ask(KEYS.askA, { prompt: 'Notes?', contextKey: 'dev/notes' })).body.answer).not.toContain('Dev notes text.');
+    expect(
+      (await ask(DEV_KEYS.ask, { prompt: 'What does a seat cost?', contextKey: 'pricing' })).body.answer,
+    ).not.toContain('42 euros');
+    expect((await ask(KEYS.askA, { prompt: 'Notes?', contextKey: 'dev/notes' })).body.answer).not.toContain(
+      'Dev notes text.',
+    );
   });
 
   test("when an ingestion job writes a tenant's store key, then that tenant's askers read it", async () => {
     await stack.seedContextStore({ ingested: 'Ingested for team B.' }, 'team-b');
-    expect((await ask(KEYS.askB, { prompt: 'Ingested?', contextKey: 'ingested' })).body.answer).toContain('Ingested for team B.');
-    expect((await ask(KEYS.askA, { prompt: 'Ingested?', contextKey: 'ingested' })).body.answer).not.toContain('Ingested for team B.');
+    expect((await ask(KEYS.askB, { prompt: 'Ingested?', contextKey: 'ingested' })).body.answer).toContain(
+      'Ingested for team B.',
+    );
+    expect((await ask(KEYS.askA, { prompt: 'Ingested?', contextKey: 'ingested' })).body.answer).not.toContain(
+      'Ingested for team B.',
+    );
   });
 });

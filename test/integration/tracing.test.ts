@@ -3,7 +3,15 @@
  * context reads → each model call, exported over OTLP by the services and the
  * sidecars to an in-test receiver (no Jaeger needed).
  */
-import { DEV_KEYS, OtlpReceiver, serviceApps, SPAN_KIND, spanTree, useStack, type ReceivedSpan } from '@context-qa/testkit';
+import {
+  DEV_KEYS,
+  OtlpReceiver,
+  serviceApps,
+  SPAN_KIND,
+  spanTree,
+  useStack,
+  type ReceivedSpan,
+} from '@context-qa/testkit';
 
 const LLAMA = 'us.meta.llama4-maverick-17b-instruct-v1:0';
 const GPT = 'gpt-4';
@@ -24,13 +32,23 @@ describe('tracing: one trace per request, end to end', () => {
   const ask = (requestId: string, strategy = 'both') =>
     fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json', 'x-request-id': requestId },
+      headers: {
+        authorization: `Bearer ${DEV_KEYS.ask}`,
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+      },
       body: JSON.stringify({ prompt: PROMPT, contextKey: 'reports/q3', strategy }),
     });
 
   /** The trace whose gateway server span carries this request id, once `complete` holds for it. */
   async function traceOf(requestId: string, complete: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
-    const root = () => otlp.spans.find((s) => s.service === 'gateway-service' && s.kind === SPAN_KIND.server && s.attributes['context_qa.request_id'] === requestId);
+    const root = () =>
+      otlp.spans.find(
+        (s) =>
+          s.service === 'gateway-service' &&
+          s.kind === SPAN_KIND.server &&
+          s.attributes['context_qa.request_id'] === requestId,
+      );
     await otlp.waitFor(() => {
       const r = root();
       return r !== undefined && complete(otlp.trace(r.traceId));
@@ -41,7 +59,8 @@ describe('tracing: one trace per request, end to end', () => {
   const ancestors = (spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] => {
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const chain: ReceivedSpan[] = [];
-    for (let p = span.parentSpanId && byId.get(span.parentSpanId); p; p = p.parentSpanId && byId.get(p.parentSpanId)) chain.push(p);
+    for (let p = span.parentSpanId && byId.get(span.parentSpanId); p; p = p.parentSpanId && byId.get(p.parentSpanId))
+      chain.push(p);
     return chain;
   };
   const modelSpans = (spans: ReceivedSpan[]) => spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat');
@@ -51,7 +70,9 @@ describe('tracing: one trace per request, end to end', () => {
     expect(res.status).toBe(200);
     const spans = await traceOf(
       'trace-happy-1',
-      (t) => modelSpans(t).length === 2 && t.some((s) => s.scope !== '' && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server),
+      (t) =>
+        modelSpans(t).length === 2 &&
+        t.some((s) => s.scope !== '' && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server),
     );
     console.log(`span tree of one /v1/prompt request:\n${spanTree(spans)}`);
 
@@ -60,13 +81,25 @@ describe('tracing: one trace per request, end to end', () => {
     expect(roots.map((r) => [r.service, r.kind])).toEqual([['gateway-service', SPAN_KIND.server]]);
 
     // ai-core's server span descends from the gateway through both sidecars' spans.
-    const aiCore = spans.find((s) => s.service === 'ai-core-service' && s.kind === SPAN_KIND.server && s.attributes['context_qa.request_id'] === 'trace-happy-1')!;
+    const aiCore = spans.find(
+      (s) =>
+        s.service === 'ai-core-service' &&
+        s.kind === SPAN_KIND.server &&
+        s.attributes['context_qa.request_id'] === 'trace-happy-1',
+    )!;
     expect(aiCore).toBeDefined();
-    const daprHops = ancestors(spans, aiCore).filter((s) => s.scope.startsWith('dapr') || s.name.startsWith('CallLocal'));
+    const daprHops = ancestors(spans, aiCore).filter(
+      (s) => s.scope.startsWith('dapr') || s.name.startsWith('CallLocal'),
+    );
     expect(daprHops.length).toBeGreaterThanOrEqual(2);
 
     // Context: the cache read (and the store read after the miss) are children of ai-core's work.
-    const stateReads = spans.filter((s) => s.service === 'ai-core-service' && s.kind === SPAN_KIND.client && String(s.attributes['url.full'] ?? '').includes('/v1.0/state/'));
+    const stateReads = spans.filter(
+      (s) =>
+        s.service === 'ai-core-service' &&
+        s.kind === SPAN_KIND.client &&
+        String(s.attributes['url.full'] ?? '').includes('/v1.0/state/'),
+    );
     expect(stateReads.length).toBeGreaterThanOrEqual(2);
     for (const read of stateReads) expect(ancestors(spans, read)).toContain(aiCore);
 
@@ -89,7 +122,11 @@ describe('tracing: one trace per request, end to end', () => {
 
     // Route facts sit on the server span, next to the request id.
     const root = roots[0]!;
-    expect(root.attributes).toMatchObject({ 'context_qa.request_id': 'trace-happy-1', 'context_qa.key_id': 'dev-ask', 'context_qa.answered_by': expect.any(String) as unknown });
+    expect(root.attributes).toMatchObject({
+      'context_qa.request_id': 'trace-happy-1',
+      'context_qa.key_id': 'dev-ask',
+      'context_qa.answered_by': expect.any(String) as unknown,
+    });
 
     // Never user text: neither the prompt nor the context appears in any name, attribute, event or status.
     const everything = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.statusMessage]));
@@ -105,7 +142,9 @@ describe('tracing: one trace per request, end to end', () => {
     });
     expect(res.status).toBe(200);
     const spans = await traceOf('trace-query-1', (t) => modelSpans(t).length === 2);
-    const root = spans.find((s) => s.attributes['context_qa.request_id'] === 'trace-query-1' && s.service === 'gateway-service')!;
+    const root = spans.find(
+      (s) => s.attributes['context_qa.request_id'] === 'trace-query-1' && s.service === 'gateway-service',
+    )!;
     expect(String(root.attributes['url.query'])).toContain('REDACTED');
     expect(JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.statusMessage]))).not.toContain(marker);
   });
@@ -117,12 +156,17 @@ describe('tracing: one trace per request, end to end', () => {
     expect(read.status).toBe(200);
     // Ours: the services' spans (their instrumentations' and our own tracer's), not daprd's.
     const ofOurs = (s: ReceivedSpan) => s.scope.startsWith('@opentelemetry/') || s.scope.startsWith('context-qa');
-    const aiCoreServed = (t: ReceivedSpan[]) => t.some((s) => ofOurs(s) && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server);
+    const aiCoreServed = (t: ReceivedSpan[]) =>
+      t.some((s) => ofOurs(s) && s.service === 'ai-core-service' && s.kind === SPAN_KIND.server);
     const readSpans = await traceOf('trace-keys-1', aiCoreServed);
     // Without a contextKey the key is sha256:<hex of the normalised question>, read from the cache and the store by URL.
     const asked = await fetch(`${stack.appUrl('gateway-service')}/v1/prompt`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${DEV_KEYS.ask}`, 'content-type': 'application/json', 'x-request-id': 'trace-keys-2' },
+      headers: {
+        authorization: `Bearer ${DEV_KEYS.ask}`,
+        'content-type': 'application/json',
+        'x-request-id': 'trace-keys-2',
+      },
       body: JSON.stringify({ prompt: 'Which key was it?', strategy: 'primary' }),
     });
     expect(asked.status).toBe(200);
@@ -136,11 +180,15 @@ describe('tracing: one trace per request, end to end', () => {
     const stateUrls = ours.map((s) => String(s.attributes['url.full'] ?? '')).filter((u) => u.includes('/v1.0/state/'));
     expect(stateUrls.length).toBeGreaterThan(0);
     for (const url of stateUrls) expect(url).toMatch(/\/v1\.0\/state\/[^/]+(\/\{key\})?(\?|$)/);
-    const gatewayRead = readSpans.find((s) => ofOurs(s) && s.service === 'gateway-service' && s.kind === SPAN_KIND.server)!;
+    const gatewayRead = readSpans.find(
+      (s) => ofOurs(s) && s.service === 'gateway-service' && s.kind === SPAN_KIND.server,
+    )!;
     expect(gatewayRead.attributes['url.path']).toBe('/v1/context/{key}');
 
     // The sidecars' own spans of these calls are Dapr's to shape: report what they still carry.
-    const sidecarText = JSON.stringify([...readSpans, ...askSpans].filter((s) => !ofOurs(s)).map((s) => [s.name, s.attributes]));
+    const sidecarText = JSON.stringify(
+      [...readSpans, ...askSpans].filter((s) => !ofOurs(s)).map((s) => [s.name, s.attributes]),
+    );
     console.log(`sidecar spans holding a context key: ${/reports(%2F|\/)q3|sha256/i.test(sidecarText) ? 'yes' : 'no'}`);
   });
 
@@ -167,12 +215,18 @@ describe('tracing: one trace per request, end to end', () => {
     try {
       const res = await ask('trace-fallback-1', 'primary');
       expect(res.status).toBe(200);
-      const spans = await traceOf('trace-fallback-1', (t) => modelSpans(t).length === 2 && t.some((s) => s.events.some((e) => e.name === 'context_qa.fallback')));
+      const spans = await traceOf(
+        'trace-fallback-1',
+        (t) => modelSpans(t).length === 2 && t.some((s) => s.events.some((e) => e.name === 'context_qa.fallback')),
+      );
       const failed = modelSpans(spans).find((m) => m.attributes['gen_ai.request.model'] === GPT)!;
       expect(failed.attributes['error.type']).toBe('rate_limited');
       expect(failed.status).toBe(2);
       const fallback = spans.flatMap((s) => s.events).find((e) => e.name === 'context_qa.fallback')!;
-      expect(fallback.attributes).toMatchObject({ 'context_qa.answered_by': 'llama4', 'context_qa.failed_models': ['gpt4:rate_limited'] });
+      expect(fallback.attributes).toMatchObject({
+        'context_qa.answered_by': 'llama4',
+        'context_qa.failed_models': ['gpt4:rate_limited'],
+      });
     } finally {
       await stack.simulator.heal();
     }

@@ -27,7 +27,9 @@ const TOOLS = path.join(root, '.tools/bin');
 const tool = (name: string, bin = process.env.PROMTOOL_OUT || TOOLS) => {
   const file = path.join(bin, name);
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run third_party/build promtool (make setup does), which needs Go on PATH to build it (setup only warns without Go)`);
+    throw new Error(
+      `${file} is missing: run third_party/build promtool (make setup does), which needs Go on PATH to build it (setup only warns without Go)`,
+    );
   }
   return file;
 };
@@ -43,7 +45,13 @@ interface RuleGroup {
 }
 const groups = (): RuleGroup[] => (parse(readFileSync(RULES, 'utf8')) as { groups: RuleGroup[] }).groups;
 const dashboard = () => JSON.parse(readFileSync(path.join(dir, 'grafana-dashboard.json'), 'utf8')) as Dashboard;
-type Panel = { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string; datasource?: { uid: string } }[]; panels?: Panel[] };
+type Panel = {
+  type: string;
+  title: string;
+  datasource?: { uid: string };
+  targets?: { expr: string; datasource?: { uid: string } }[];
+  panels?: Panel[];
+};
 /** The fields of grafana-dashboard.json these tests read. */
 interface Dashboard {
   templating: { list: unknown[] };
@@ -69,9 +77,15 @@ interface PodMonitor {
 }
 interface Deployment {
   kind: string;
-  spec: { template: { metadata: { labels: { 'app.kubernetes.io/name': string } }; spec: { containers: { ports?: { name?: string }[] }[] } } };
+  spec: {
+    template: {
+      metadata: { labels: { 'app.kubernetes.io/name': string } };
+      spec: { containers: { ports?: { name?: string }[] }[] };
+    };
+  };
 }
-const panelsOf = (d: { panels: Panel[] }): Panel[] => d.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+const panelsOf = (d: { panels: Panel[] }): Panel[] =>
+  d.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
 
 /** The services' default label (createMetrics: registry.setDefaultLabels). */
 const DEFAULT_LABELS = ['service'];
@@ -105,20 +119,32 @@ const LABEL_VALUES: Record<string, Record<string, readonly string[] | RegExp>> =
     store: every<Parameters<ContextObserve>[0]>({ cache: true, store: true }),
     outcome: every<Parameters<ContextObserve>[1]>({ hit: true, miss: true, error: true }),
   },
-  context_cache_writebacks_total: { outcome: every<WriteBackOutcome>({ written: true, conflict: true, expired: true, error: true }) },
-  answer_cache_lookups_total: { outcome: every<AnswerLookupOutcome>({ hit: true, miss: true, bypass: true, error: true }) },
+  context_cache_writebacks_total: {
+    outcome: every<WriteBackOutcome>({ written: true, conflict: true, expired: true, error: true }),
+  },
+  answer_cache_lookups_total: {
+    outcome: every<AnswerLookupOutcome>({ hit: true, miss: true, bypass: true, error: true }),
+  },
   answer_cache_writes_total: { outcome: every<AnswerWriteOutcome>({ written: true, error: true }) },
   gateway_rate_limit_decisions_total: {
     decision: [...every<Parameters<Gateway['rateLimit']>[0]>({ admitted: true, refused: true }), 'store_error'],
     reason: [
       '', // admitted
-      ...every<LimitReason>({ requests_per_minute: true, tokens_per_minute: true, tokens_per_day: true, in_flight: true, busy: true }),
+      ...every<LimitReason>({
+        requests_per_minute: true,
+        tokens_per_minute: true,
+        tokens_per_day: true,
+        in_flight: true,
+        busy: true,
+      }),
       'overloaded', // refused by admission (server.ts), before any key is known
       'overloaded_event_loop',
       ...every<Extract<StoreFailure, 'fallback' | 'fail_closed'>>({ fallback: true, fail_closed: true }), // store_error
     ],
   },
-  gateway_rate_limit_lost_updates_total: { operation: every<Exclude<StoreFailure, 'fallback' | 'fail_closed'>>({ release: true, renew: true, charge: true }) },
+  gateway_rate_limit_lost_updates_total: {
+    operation: every<Exclude<StoreFailure, 'fallback' | 'fail_closed'>>({ release: true, renew: true, charge: true }),
+  },
   gateway_key_tokens_total: { gen_ai_token_type: TOKEN_TYPES },
 };
 
@@ -130,13 +156,18 @@ function exportedSeries(): Exported {
   gateway.watchKeys({ unreadForMs: 0 }); // the key-list age gauge exists once a key source is watched
   for (const { registry } of [aiCoreMetrics({ pendingWriteBacks: () => 0 }), gateway]) {
     // prom-client's metric objects keep their labelNames; its types do not declare them.
-    for (const m of registry.getMetricsAsArray() as unknown as { name: string; type: unknown; labelNames?: readonly string[] }[]) {
+    for (const m of registry.getMetricsAsArray() as unknown as {
+      name: string;
+      type: unknown;
+      labelNames?: readonly string[];
+    }[]) {
       const own = [...DEFAULT_LABELS, ...TARGET_LABELS, ...(m.labelNames ?? [])];
       const suffixes: Record<string, string[]> = {
         histogram: { _bucket: ['le'], _sum: [], _count: [] },
         summary: { '': ['quantile'], _sum: [], _count: [] },
       }[String(m.type)] ?? { '': [] };
-      for (const [suffix, extra] of Object.entries(suffixes)) series.set(m.name + suffix, { metric: m.name, labels: new Set([...own, ...extra]) });
+      for (const [suffix, extra] of Object.entries(suffixes))
+        series.set(m.name + suffix, { metric: m.name, labels: new Set([...own, ...extra]) });
     }
   }
   return series;
@@ -152,7 +183,10 @@ interface Analysis {
 /** promql-names' analysis of each expression (Grafana's interval variables substituted, as Grafana does before querying). */
 const analyse = (exprs: string[]): Analysis[] =>
   JSON.parse(
-    execFileSync(tool('promql-names'), { input: JSON.stringify(exprs.map((e) => e.replace(/\$__(rate_interval|interval|range)/g, '5m'))), encoding: 'utf8' }),
+    execFileSync(tool('promql-names'), {
+      input: JSON.stringify(exprs.map((e) => e.replace(/\$__(rate_interval|interval|range)/g, '5m'))),
+      encoding: 'utf8',
+    }),
   ) as Analysis[];
 
 /**
@@ -169,7 +203,10 @@ function problems(exprs: { where: string; expr: string }[], exported: Exported):
     for (const n of r.names ?? []) if (!exported.has(n)) found.add(`${where}: ${n} is not exported`);
     const label = (name: string, l: string, as: string) => {
       const series = exported.get(name);
-      if (series && !series.labels.has(l)) found.add(`${where}: ${name} has no label ${l} (used in ${as}); it has ${[...series.labels].sort().join(', ')}`);
+      if (series && !series.labels.has(l))
+        found.add(
+          `${where}: ${name} has no label ${l} (used in ${as}); it has ${[...series.labels].sort().join(', ')}`,
+        );
       return series?.labels.has(l) === true;
     };
     for (const s of r.selectors ?? []) {
@@ -204,8 +241,13 @@ const thresholdOf = (alert: string) => {
 
 /** A gateway env value as the EKS manifests ship it (k8s/base/gateway.yaml), else the config default. */
 const shippedGatewayEnv = (name: keyof typeof gatewaySchema.shape): number => {
-  type EnvDeployment = { kind: string; spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
-  const docs = parseAllDocuments(readFileSync(path.join(root, 'k8s/base/gateway.yaml'), 'utf8')).map((d) => d.toJS() as EnvDeployment | null);
+  type EnvDeployment = {
+    kind: string;
+    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+  };
+  const docs = parseAllDocuments(readFileSync(path.join(root, 'k8s/base/gateway.yaml'), 'utf8')).map(
+    (d) => d.toJS() as EnvDeployment | null,
+  );
   const env = docs.find((d) => d?.kind === 'Deployment')!.spec.template.spec.containers.flatMap((c) => c.env ?? []);
   const value = env.find((e) => e.name === name)?.value;
   return Number(value ?? gatewaySchema.shape[name].parse(undefined));
@@ -256,10 +298,13 @@ describe('alert thresholds in step with the shipped configuration', () => {
 describe('dashboard', () => {
   test('every panel and query takes its datasource from the DS_PROMETHEUS variable', () => {
     const d = dashboard();
-    expect(d.templating.list).toContainEqual(expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', query: 'prometheus' }));
+    expect(d.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', query: 'prometheus' }),
+    );
     for (const p of panelsOf(d)) {
       expect({ panel: p.title, uid: p.datasource?.uid }).toEqual({ panel: p.title, uid: '${DS_PROMETHEUS}' });
-      for (const t of p.targets ?? []) expect({ panel: p.title, uid: t.datasource?.uid }).toEqual({ panel: p.title, uid: '${DS_PROMETHEUS}' });
+      for (const t of p.targets ?? [])
+        expect({ panel: p.title, uid: t.datasource?.uid }).toEqual({ panel: p.title, uid: '${DS_PROMETHEUS}' });
     }
   });
 
@@ -281,7 +326,9 @@ describe('metric and label names in the queries', () => {
 
   test('the dashboard and the alert rules select only metrics the services export, by labels those metrics carry, with values the code gives them', () => {
     const exprs = [
-      ...panelsOf(dashboard()).flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard "${p.title}"`, expr: t.expr }))),
+      ...panelsOf(dashboard()).flatMap((p) =>
+        (p.targets ?? []).map((t) => ({ where: `dashboard "${p.title}"`, expr: t.expr })),
+      ),
       ...groups().flatMap((g) => g.rules.map((r) => ({ where: `rule ${r.alert ?? r.record}`, expr: r.expr }))),
     ];
     expect(exprs.length).toBeGreaterThan(20);
@@ -298,7 +345,17 @@ describe('metric and label names in the queries', () => {
     const found = problems(bad, exported);
     expect(found.map((p) => p.split(':')[0])).toEqual(['bad 0', 'bad 1', 'bad 2', 'bad 3']);
     expect(found[0]).toContain('gen_ai_client_operation_duration_secnds_count is not exported');
-    expect(problems([{ where: 'good', expr: 'histogram_quantile(0.99, sum by (le) (rate(gen_ai_client_token_usage_bucket[$__rate_interval])))' }], exported)).toEqual([]);
+    expect(
+      problems(
+        [
+          {
+            where: 'good',
+            expr: 'histogram_quantile(0.99, sum by (le) (rate(gen_ai_client_token_usage_bucket[$__rate_interval])))',
+          },
+        ],
+        exported,
+      ),
+    ).toEqual([]);
   });
 
   test('the check catches a label a metric lacks (in a matcher, by, on, group_left, label_replace, or le off _bucket) and a value the code never gives', () => {
@@ -335,12 +392,16 @@ describe('metric and label names in the queries', () => {
   test("the alerts on `up` select the PodMonitor's targets: job is the pod's app.kubernetes.io/name, endpoint a port every selected pod names", () => {
     const monitor = parse(readFileSync(path.join(dir, 'pod-monitor.yaml'), 'utf8')) as PodMonitor;
     expect(monitor.spec.jobLabel).toBe('app.kubernetes.io/name');
-    const selected: string[] = monitor.spec.selector.matchExpressions.find((e: { key: string }) => e.key === 'app.kubernetes.io/name')!.values;
+    const selected: string[] = monitor.spec.selector.matchExpressions.find(
+      (e: { key: string }) => e.key === 'app.kubernetes.io/name',
+    )!.values;
     const endpoints: string[] = monitor.spec.podMetricsEndpoints.map((e: { port: string }) => e.port);
     // The pods' ports by app.kubernetes.io/name, from the Deployments in k8s/base.
     const ports = new Map<string, string[]>();
     for (const file of ['gateway.yaml', 'ai-core.yaml']) {
-      for (const d of parseAllDocuments(readFileSync(path.join(root, 'k8s/base', file), 'utf8')).map((x) => x.toJS() as Deployment | null)) {
+      for (const d of parseAllDocuments(readFileSync(path.join(root, 'k8s/base', file), 'utf8')).map(
+        (x) => x.toJS() as Deployment | null,
+      )) {
         if (d?.kind !== 'Deployment') continue;
         const containers = d.spec.template.spec.containers;
         ports.set(
@@ -356,16 +417,23 @@ describe('metric and label names in the queries', () => {
     for (const { matchers } of ups) {
       const job = matchers.find((m) => m.label === 'job');
       const endpoint = matchers.find((m) => m.label === 'endpoint');
-      expect({ job: job?.op, endpoint: endpoint?.op }).toEqual<Record<string, unknown>>({ job: expect.stringMatching(/^=~?$/), endpoint: '=' });
+      expect({ job: job?.op, endpoint: endpoint?.op }).toEqual<Record<string, unknown>>({
+        job: expect.stringMatching(/^=~?$/),
+        endpoint: '=',
+      });
       for (const j of job!.op === '=' ? [job!.value] : job!.value.split('|')) {
         jobs.add(j);
         expect({ job: j, selected: selected.includes(j) }).toEqual({ job: j, selected: true });
-        expect({ job: j, ports: ports.get(j) }).toEqual<Record<string, unknown>>({ job: j, ports: expect.arrayContaining([endpoint!.value]) });
+        expect({ job: j, ports: ports.get(j) }).toEqual<Record<string, unknown>>({
+          job: j,
+          ports: expect.arrayContaining([endpoint!.value]),
+        });
       }
       expect(endpoints).toContain(endpoint!.value);
     }
     // Every scraped service has its down and missing alerts.
     expect([...jobs].sort()).toEqual([...selected].sort());
-    for (const alert of ['ContextQaTargetDown', 'ContextQaTargetMissing']) expect(rules.map((r) => r.alert)).toContain(alert);
+    for (const alert of ['ContextQaTargetDown', 'ContextQaTargetMissing'])
+      expect(rules.map((r) => r.alert)).toContain(alert);
   });
 });

@@ -5,7 +5,16 @@
  * Runs the script with a PATH of only the commands it uses, into temporary $PROMTOOL_OUT dirs.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -30,7 +39,8 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** bash with PATH=bin (no go). HOME: bash run with a socket as stdin (as here) reads ~/.bashrc, which may add go to PATH. */
-const bash = (args: string[], env: Record<string, string> = {}) => spawnSync(path.join(bin, 'bash'), args, { env: { PATH: bin, HOME: tmp, ...env }, encoding: 'utf8' });
+const bash = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(path.join(bin, 'bash'), args, { env: { PATH: bin, HOME: tmp, ...env }, encoding: 'utf8' });
 /** promtool's build into out. */
 const build = (out: string) => bash([BUILD, 'promtool'], { PROMTOOL_OUT: out });
 
@@ -39,7 +49,9 @@ function withBuiltBinaries(): string {
   const built = path.join(root, '.tools/bin');
   for (const b of BINARIES) {
     if (!existsSync(path.join(built, b)))
-      throw new Error(`${path.join(built, b)} is missing: run third_party/build promtool (make setup does), which needs Go on PATH to build it`);
+      throw new Error(
+        `${path.join(built, b)} is missing: run third_party/build promtool (make setup does), which needs Go on PATH to build it`,
+      );
   }
   const out = mkdtempSync(path.join(tmp, 'out-'));
   for (const b of BINARIES) {
@@ -76,6 +88,9 @@ test('without go, current binaries are kept without a warning; a stale one is na
   // promql-names built from other sources than third_party/promtool's
   writeFileSync(path.join(out, '.promql-names.stamp'), 'other\n');
   const stale = build(out);
-  expect({ status: stale.status, stdout: stale.stdout }).toEqual({ status: 0, stdout: 'promtool: promtool is up to date\n' });
+  expect({ status: stale.status, stdout: stale.stdout }).toEqual({
+    status: 0,
+    stdout: 'promtool: promtool is up to date\n',
+  });
   expect(stale.stderr).toMatch(/^promtool: WARNING: promql-names \(prometheus v[\d.]+\) not built: go is not on PATH/);
 });

@@ -6,7 +6,17 @@
  * with a fake `go` that records its calls, and an output dir outside the repo.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -75,7 +85,8 @@ function run(opts: { go?: boolean; env?: Record<string, string>; args?: string[]
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const goCalls = (): string[] => (existsSync(goLog) ? readFileSync(goLog, 'utf8').trim().split('\n') : []);
-const installed = (n: Name, version = n === 'dapr' ? '1.16.0' : DAPR) => fakeBinary(path.join(home, '.dapr', 'bin', n), n, version);
+const installed = (n: Name, version = n === 'dapr' ? '1.16.0' : DAPR) =>
+  fakeBinary(path.join(home, '.dapr', 'bin', n), n, version);
 const isLink = (n: Name) => lstatSync(path.join(out, n)).isSymbolicLink();
 const plan = (r: { stdout: string }) =>
   Object.fromEntries(
@@ -87,7 +98,10 @@ const plan = (r: { stdout: string }) =>
 
 test('the go binary is really absent from the PATH the no-Go runs get', () => {
   // stdin is /dev/null: bash sources ~/.bashrc (which may add go) when stdin is a socket, as node's pipes are.
-  const r = spawnSync('bash', ['-c', 'command -v go'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: `${noGoBin}:/usr/bin:/bin`, HOME: home } });
+  const r = spawnSync('bash', ['-c', 'command -v go'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: `${noGoBin}:/usr/bin:/bin`, HOME: home },
+  });
   expect(r.status).not.toBe(0);
 });
 
@@ -165,7 +179,9 @@ test('DAPR_BUILD=always builds even when installed, without writing through the 
   expect(readFileSync(path.join(home, '.dapr', 'bin', 'daprd'), 'utf8')).toBe(before);
   expect(readFileSync(path.join(out, '.daprd.source'), 'utf8')).toContain('built from Go modules');
 
-  expect(run({ env: { DAPR_BUILD: 'always', DAPRD_PATH: path.join(home, '.dapr', 'bin', 'daprd') } }).stderr).toContain('DAPRD_PATH is set but DAPR_BUILD=always');
+  expect(run({ env: { DAPR_BUILD: 'always', DAPRD_PATH: path.join(home, '.dapr', 'bin', 'daprd') } }).stderr).toContain(
+    'DAPRD_PATH is set but DAPR_BUILD=always',
+  );
   expect(run({ env: { DAPR_BUILD: 'sometimes' } }).status).not.toBe(0);
 });
 

@@ -14,7 +14,10 @@ const entry = path.join(root, 'third_party/build');
 const NAMES = ['dapr', 'hadolint', 'jaeger', 'kube', 'kustomize', 'promtool', 'syft'];
 
 const run = (args: string[]) => {
-  const r = spawnSync('bash', [entry, ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent' } });
+  const r = spawnSync('bash', [entry, ...args], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 

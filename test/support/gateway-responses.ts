@@ -15,7 +15,10 @@ const DOCS = ['docs/openapi.json', 'docs/openapi-admin.json'];
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 let check: ((r: ObservedResponse) => string[]) | undefined;
-const validator = () => (check ??= responseValidator(DOCS.map((f) => JSON.parse(readFileSync(path.join(__dirname, '../..', f), 'utf8')) as OpenApiDoc)));
+const validator = () =>
+  (check ??= responseValidator(
+    DOCS.map((f) => JSON.parse(readFileSync(path.join(__dirname, '../..', f), 'utf8')) as OpenApiDoc),
+  ));
 
 const violations: string[] = [];
 const record = (r: Omit<ObservedResponse, 'body'>, body: Uint8Array[]) => {
@@ -83,12 +86,18 @@ globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => 
   const res = await realFetch(input, init);
   const url = input instanceof Request ? input.url : String(input);
   if (!gatewayUrls.has(new URL(url).origin)) return res;
-  const seen = { method: init?.method ?? (input instanceof Request ? input.method : 'GET'), url, status: res.status, headers: res.headers };
+  const seen = {
+    method: init?.method ?? (input instanceof Request ? input.method : 'GET'),
+    url,
+    status: res.status,
+    headers: res.headers,
+  };
   if (!res.body || NULL_BODY.has(res.status)) {
     record(seen, []);
     return res;
   }
-  if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return observed(res, (chunks) => record(seen, chunks));
+  if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream'))
+    return observed(res, (chunks) => record(seen, chunks));
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await res.arrayBuffer());
@@ -105,7 +114,9 @@ export const takeViolations = () => violations.splice(0);
 const failIfViolated = () => {
   const found = takeViolations();
   if (!found.length) return;
-  throw new Error(`responses that do not match the OpenAPI document (fix the service, or the schemas and then \`make openapi\`):\n${found.join('\n')}`);
+  throw new Error(
+    `responses that do not match the OpenAPI document (fix the service, or the schemas and then \`make openapi\`):\n${found.join('\n')}`,
+  );
 };
 afterEach(failIfViolated);
 afterAll(failIfViolated);

@@ -42,7 +42,8 @@ export function ajvSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(ajvSchema);
   if (!schema || typeof schema !== 'object') return schema;
   const out: Schema = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, ajvSchema(v)]));
-  if (typeof out['$ref'] === 'string') out['$ref'] = out['$ref'].replace('#/components/schemas/', `${COMPONENTS}#/$defs/`);
+  if (typeof out['$ref'] === 'string')
+    out['$ref'] = out['$ref'].replace('#/components/schemas/', `${COMPONENTS}#/$defs/`);
   const open = 'additionalProperties' in out || 'unevaluatedProperties' in out || 'patternProperties' in out;
   if (out['properties'] && !open) out['additionalProperties'] = false;
   return out;
@@ -85,10 +86,15 @@ export function responseValidator(docs: OpenApiDoc[]): (r: ObservedResponse) => 
     const { pathname } = new URL(r.url);
     const method = r.method.toLowerCase();
     const where = `${r.method.toUpperCase()} ${pathname} → ${r.status}`;
-    const found = compiled.flatMap((c) => c.paths.filter((p) => p.pattern.test(pathname)).map((p) => ({ ...c, item: c.doc.paths[p.template]! })))[0];
+    const found = compiled.flatMap((c) =>
+      c.paths.filter((p) => p.pattern.test(pathname)).map((p) => ({ ...c, item: c.doc.paths[p.template]! })),
+    )[0];
     const first = compiled[0]!;
     // An unknown path is a 404 problem; a method the path lacks a 405 (with Allow) in the error shape of its route.
-    if (!found) return r.status === 404 ? checkBody(where, r, { 'application/problem+json': { schema: problem } }, first.validate) : [`${where}: no documented path matches`];
+    if (!found)
+      return r.status === 404
+        ? checkBody(where, r, { 'application/problem+json': { schema: problem } }, first.validate)
+        : [`${where}: no documented path matches`];
     const operation = METHODS.includes(method) ? found.item[method] : undefined;
     if (!operation) {
       if (r.status !== 405) return [`${where}: ${r.method} is not documented for this path`];
@@ -97,22 +103,39 @@ export function responseValidator(docs: OpenApiDoc[]): (r: ObservedResponse) => 
           .filter(([s]) => s.startsWith('4'))
           .map(([, res]) => res.content),
       )[0];
-      return [...(r.headers.has('allow') ? [] : [`${where}: 405 without Allow`]), ...checkBody(where, r, errorContent, found.validate)];
+      return [
+        ...(r.headers.has('allow') ? [] : [`${where}: 405 without Allow`]),
+        ...checkBody(where, r, errorContent, found.validate),
+      ];
     }
-    const documented = operation.responses[String(r.status)] ?? operation.responses[`${String(r.status)[0]}XX`] ?? operation.responses['default'];
-    if (!documented) return [`${where}: status not documented (documented: ${Object.keys(operation.responses).join(', ')})`];
+    const documented =
+      operation.responses[String(r.status)] ??
+      operation.responses[`${String(r.status)[0]}XX`] ??
+      operation.responses['default'];
+    if (!documented)
+      return [`${where}: status not documented (documented: ${Object.keys(operation.responses).join(', ')})`];
     const missing = Object.entries(documented.headers ?? {})
-      .filter(([name, h]) => (h.required ?? found.doc.components?.headers?.[h.$ref?.split('/').pop() ?? '']?.required) && !r.headers.has(name))
+      .filter(
+        ([name, h]) =>
+          (h.required ?? found.doc.components?.headers?.[h.$ref?.split('/').pop() ?? '']?.required) &&
+          !r.headers.has(name),
+      )
       .map(([name]) => `${where}: required header ${name} missing`);
     return [...missing, ...checkBody(where, r, documented.content, found.validate)];
   };
 }
 
-function checkBody(where: string, r: ObservedResponse, content: Record<string, Media> | undefined, validate: (s: Schema) => ValidateFunction): string[] {
+function checkBody(
+  where: string,
+  r: ObservedResponse,
+  content: Record<string, Media> | undefined,
+  validate: (s: Schema) => ValidateFunction,
+): string[] {
   const type = (r.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!content) return r.body === '' ? [] : [`${where}: a body (${type}) where none is documented`];
   const media = content[type];
-  if (!media) return [`${where}: content type "${type}" not documented (documented: ${Object.keys(content).join(', ')})`];
+  if (!media)
+    return [`${where}: content type "${type}" not documented (documented: ${Object.keys(content).join(', ')})`];
   if (r.method.toUpperCase() === 'HEAD') return [];
   const against = (schema: Schema | undefined, text: string, what: string): string[] => {
     if (!schema) return [];
@@ -135,9 +158,12 @@ function checkBody(where: string, r: ObservedResponse, content: Record<string, M
   const isError = (data: string) => /^\{\s*"error"\s*:\s*\{/.test(data);
   const end = events.at(-1);
   return [
-    ...(end === '[DONE]' || (end !== undefined && isError(end)) ? [] : [`${where}: the stream ended without [DONE] or an error event`]),
+    ...(end === '[DONE]' || (end !== undefined && isError(end))
+      ? []
+      : [`${where}: the stream ended without [DONE] or an error event`]),
     ...events.flatMap((data, i) => {
-      if (i < events.length - 1 && (data === '[DONE]' || isError(data))) return [`${where}: events after ${data === '[DONE]' ? '[DONE]' : 'an error event'}`];
+      if (i < events.length - 1 && (data === '[DONE]' || isError(data)))
+        return [`${where}: events after ${data === '[DONE]' ? '[DONE]' : 'an error event'}`];
       return data === '[DONE]' ? [] : against(media['x-sse-data-schema'], data, `event ${i}`);
     }),
   ];

@@ -51,14 +51,29 @@ export interface ModelInput {
 
 /** The input part of a key: one hash of exactly those texts, nothing normalised. */
 export const inputFingerprint = (input: ModelInput): string =>
-  sha256(JSON.stringify([input.instructions, input.history.map((t) => [t.role, t.text]), input.question, input.context ?? null]));
+  sha256(
+    JSON.stringify([
+      input.instructions,
+      input.history.map((t) => [t.role, t.text]),
+      input.question,
+      input.context ?? null,
+    ]),
+  );
 
 /** `Cache-Control: no-cache` (or no-store) from the caller: skip the cache. */
-export const noCacheRequested = (cacheControl: string | undefined): boolean => cacheControl !== undefined && /(^|,)\s*no-(cache|store)\s*(=[^,]*)?(,|$)/i.test(cacheControl);
+export const noCacheRequested = (cacheControl: string | undefined): boolean =>
+  cacheControl !== undefined && /(^|,)\s*no-(cache|store)\s*(=[^,]*)?(,|$)/i.test(cacheControl);
 
 /** The catalogue version: models in preference order with what they call, plus how the prompt is built. */
-export function catalogueVersion(models: readonly { name: string; provider: string; target: string }[], contextBudgetChars: number): string {
-  return JSON.stringify({ schema: ANSWER_CACHE_SCHEMA, models: models.map((m) => [m.name, m.provider, m.target]), contextBudgetChars });
+export function catalogueVersion(
+  models: readonly { name: string; provider: string; target: string }[],
+  contextBudgetChars: number,
+): string {
+  return JSON.stringify({
+    schema: ANSWER_CACHE_SCHEMA,
+    models: models.map((m) => [m.name, m.provider, m.target]),
+    contextBudgetChars,
+  });
 }
 
 export class AnswerCache {
@@ -83,7 +98,11 @@ export class AnswerCache {
    * The cache's part in one request: no key (bypassed, or the context is
    * unknown) is a bypass; else a lookup, a hit or a miss. Never throws.
    */
-  async consult<T>(key: string | undefined, signal: AbortSignal, valid: (v: unknown) => v is T): Promise<{ cache: AnswerCacheStatus; hit?: T }> {
+  async consult<T>(
+    key: string | undefined,
+    signal: AbortSignal,
+    valid: (v: unknown) => v is T,
+  ): Promise<{ cache: AnswerCacheStatus; hit?: T }> {
     if (key === undefined) return { cache: this.bypassed() };
     const hit = await this.lookup(key, signal, valid);
     return hit === undefined ? { cache: 'miss' } : { cache: 'hit', hit };
@@ -99,7 +118,10 @@ export class AnswerCache {
       return hit ? value : undefined;
     } catch (err) {
       this.deps.observeLookup?.('error');
-      this.deps.logger.warn({ store: this.deps.store.name, op: 'get', keyHash: keyHash(key), err }, 'answer cache read failed: treated as a miss');
+      this.deps.logger.warn(
+        { store: this.deps.store.name, op: 'get', keyHash: keyHash(key), err },
+        'answer cache read failed: treated as a miss',
+      );
       return undefined;
     }
   }
@@ -110,7 +132,10 @@ export class AnswerCache {
       () => this.deps.observeWrite?.('written'),
       (err: unknown) => {
         this.deps.observeWrite?.('error');
-        this.deps.logger.warn({ store: this.deps.store.name, op: 'set', keyHash: keyHash(key), err }, 'answer cache write failed: answer not cached');
+        this.deps.logger.warn(
+          { store: this.deps.store.name, op: 'set', keyHash: keyHash(key), err },
+          'answer cache write failed: answer not cached',
+        );
       },
     );
   }

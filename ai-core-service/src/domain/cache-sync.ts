@@ -43,7 +43,13 @@ const SYNC_ATTEMPTS = 5;
 /** Keys may be normalised prompts, which are never logged: a short hash identifies them. */
 
 /** Runs one store call; a failure is logged with its cause and rethrown. */
-export async function logged<T>(logger: Logger, store: { name: string }, op: string, key: string, call: () => Promise<T>): Promise<T> {
+export async function logged<T>(
+  logger: Logger,
+  store: { name: string },
+  op: string,
+  key: string,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -69,8 +75,10 @@ export function startWriteBack(deps: CacheSyncDeps, key: string, seen: CacheEntr
   deps.writeBacks.start(key, async () => {
     if (deps.writeBackDelayMs) await new Promise((r) => setTimeout(r, deps.writeBackDelayMs));
     let outcome: WriteBackOutcome = 'expired';
-    if (ttlFor(stored, deps.cacheTtlSeconds) > 0) outcome = await fill(deps, key, seen, stored).catch(() => 'error' as const);
-    if (outcome === 'conflict') deps.logger.debug({ keyHash: keyHash(key) }, 'cache write-back skipped: a newer write came first');
+    if (ttlFor(stored, deps.cacheTtlSeconds) > 0)
+      outcome = await fill(deps, key, seen, stored).catch(() => 'error' as const);
+    if (outcome === 'conflict')
+      deps.logger.debug({ keyHash: keyHash(key) }, 'cache write-back skipped: a newer write came first');
     deps.observeWriteBack?.(outcome);
   });
 }
@@ -85,7 +93,10 @@ export async function syncCache(deps: CacheSyncDeps, key: string): Promise<Cache
       const live = stored && ttlFor(stored, deps.cacheTtlSeconds) > 0 ? stored : undefined;
       if ((await fill(deps, key, seen, live)) === 'written') return live ? 'refreshed' : 'invalidated';
     }
-    logger.warn({ store: cache.name, op: 'write', keyHash: keyHash(key), attempts: SYNC_ATTEMPTS }, 'context cache sync gave up: every write conflicted');
+    logger.warn(
+      { store: cache.name, op: 'write', keyHash: keyHash(key), attempts: SYNC_ATTEMPTS },
+      'context cache sync gave up: every write conflicted',
+    );
   } catch {
     // already logged with its cause
   }

@@ -41,7 +41,8 @@ export async function lookupContext(key: string, deps: ContextDeps, signal?: Abo
   const report = deps.observe ?? (() => {});
   // Each step is timed from its own start: the store's latency does not include the cache's.
   let started = performance.now();
-  const observe = (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') => report(store, outcome, (performance.now() - started) / 1000);
+  const observe = (store: 'cache' | 'store', outcome: 'hit' | 'miss' | 'error') =>
+    report(store, outcome, (performance.now() - started) / 1000);
   let seen: CacheEntry | undefined;
   try {
     seen = await logged(deps.logger, deps.cache, 'read', key, () => deps.cache.read(key, signal));

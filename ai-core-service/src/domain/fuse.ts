@@ -36,7 +36,12 @@ const SYSTEM = [
 ].join(' ');
 
 /** The synthesis call: the question, the context as data, and each draft as data. */
-export function synthesisRequest(question: string, context: string | undefined, drafts: { model: ModelName; text: string }[], maxTokens: number): GenerateRequest {
+export function synthesisRequest(
+  question: string,
+  context: string | undefined,
+  drafts: { model: ModelName; text: string }[],
+  maxTokens: number,
+): GenerateRequest {
   const block = (name: string, text: string) => dataBlock(name, text).block;
   const parts = [
     ...(context ? [`Reference material:\n${block('context', context)}`] : []),
@@ -67,16 +72,33 @@ export async function fuseDrafts(
   budget: CallBudget,
   deps: FuseDeps,
 ): Promise<Fused | undefined> {
-  const drafts = deps.preference.flatMap((m) => (models[m]?.status === 'ok' ? [{ model: m, text: models[m].text ?? '' }] : []));
+  const drafts = deps.preference.flatMap((m) =>
+    models[m]?.status === 'ok' ? [{ model: m, text: models[m].text ?? '' }] : [],
+  );
   const [preferred, second] = drafts;
   if (!preferred) return undefined;
-  if (!second) return { answer: preferred.text, answeredBy: preferred.model, degraded: true, fusion: { outcome: 'single', by: preferred.model, from: [preferred.model] } };
+  if (!second)
+    return {
+      answer: preferred.text,
+      answeredBy: preferred.model,
+      degraded: true,
+      fusion: { outcome: 'single', by: preferred.model, from: [preferred.model] },
+    };
   const score = Math.round(similarity(preferred.text, second.text) * 1000) / 1000;
   const from = drafts.map((d) => d.model);
   if (score >= deps.agreementThreshold) {
-    return { answer: preferred.text, answeredBy: preferred.model, degraded: false, fusion: { outcome: 'agreed', similarity: score, by: preferred.model, from } };
+    return {
+      answer: preferred.text,
+      answeredBy: preferred.model,
+      degraded: false,
+      fusion: { outcome: 'agreed', similarity: score, by: preferred.model, from },
+    };
   }
-  const synthesis = await deps.models.run(preferred.model, synthesisRequest(input.question, input.context, drafts, input.maxTokens), budget);
+  const synthesis = await deps.models.run(
+    preferred.model,
+    synthesisRequest(input.question, input.context, drafts, input.maxTokens),
+    budget,
+  );
   if (synthesis.status !== 'ok') {
     // The drafts stand; the preferred one answers, and the failed synthesis shows.
     return {

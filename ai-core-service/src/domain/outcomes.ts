@@ -57,4 +57,5 @@ export function unanswered(err: unknown): NoModelAnswered | undefined {
 
 const FAILED = new Set(['error', 'timeout', 'circuit_open']);
 /** A model that failed (not one we stopped or did not need): the answer is degraded. */
-export const isFailure = (o: ModelOutcome | undefined) => o !== undefined && (FAILED.has(o.status) || o.code === 'overloaded');
+export const isFailure = (o: ModelOutcome | undefined) =>
+  o !== undefined && (FAILED.has(o.status) || o.code === 'overloaded');

@@ -18,7 +18,8 @@ export interface TextStore {
 }
 
 /** What the cache holds for a key: a copy of the text, a tombstone, or nothing; `etag` is its version. */
-export type CacheEntry = { kind: 'text'; text: string; etag: string } | { kind: 'tombstone'; etag: string } | { kind: 'absent' };
+export type CacheEntry =
+  { kind: 'text'; text: string; etag: string } | { kind: 'tombstone'; etag: string } | { kind: 'absent' };
 
 /** The cache (Redis), written only by compare-and-set so a late writer cannot undo a newer one. */
 export interface ContextCache {
@@ -66,10 +67,14 @@ export interface GenerateResult {
 }
 
 /** One piece of a streamed answer: text as it comes, then how it ended. */
-export type StreamEvent = { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage; model?: string };
+export type StreamEvent =
+  { type: 'delta'; text: string } | { type: 'end'; finishReason: FinishReason; usage?: Usage; model?: string };
 
 /** The small, SDK-free set of ways a model call fails (the public codes; the message is for logs only). */
-export type ModelErrorKind = Extract<ModelErrorCode, 'timeout' | 'rate_limited' | 'unauthorized' | 'bad_request' | 'upstream_error' | 'cancelled'>;
+export type ModelErrorKind = Extract<
+  ModelErrorCode,
+  'timeout' | 'rate_limited' | 'unauthorized' | 'bad_request' | 'upstream_error' | 'cancelled'
+>;
 
 export class ModelError extends Error {
   override name = 'ModelError';

@@ -40,7 +40,12 @@ export function dataBlock(name: string, text: string, newId = newBoundaryId): { 
 }
 
 /** `newId` is for tests; by default 96 random bits per request. */
-export function buildPrompt(question: string, context: string | undefined, budgetChars: number, newId = newBoundaryId): Prompt {
+export function buildPrompt(
+  question: string,
+  context: string | undefined,
+  budgetChars: number,
+  newId = newBoundaryId,
+): Prompt {
   if (!context) return { system: system(), user: `Question: ${question}` };
   const trimmed = context.length > budgetChars ? `${context.slice(0, budgetChars)}…` : context;
   const { tag, block } = dataBlock('context', trimmed, newId);

@@ -6,7 +6,14 @@ import { type CallTableEntry, maxModelCalls, type ModelName, type Strategy } fro
 import { UnknownModel } from './outcomes';
 
 /** Routing aliases (the chat route's `model`); `auto` is the configured strategy. */
-export const ALIASES = { auto: undefined, primary: 'primary', fastest: 'fastest', both: 'both', sequential: 'sequential', fuse: 'fuse' } as const;
+export const ALIASES = {
+  auto: undefined,
+  primary: 'primary',
+  fastest: 'fastest',
+  both: 'both',
+  sequential: 'sequential',
+  fuse: 'fuse',
+} as const;
 export type Alias = keyof typeof ALIASES;
 
 export interface Route {
@@ -24,7 +31,8 @@ export interface Routing {
 /** `model` → which models, in which order, by which strategy. */
 export function routeFor(model: string, routing: Routing): Route {
   if (routing.preference.includes(model)) return { order: [model], strategy: 'primary' };
-  if (Object.hasOwn(ALIASES, model)) return { order: routing.preference, strategy: ALIASES[model as Alias] ?? routing.autoStrategy };
+  if (Object.hasOwn(ALIASES, model))
+    return { order: routing.preference, strategy: ALIASES[model as Alias] ?? routing.autoStrategy };
   throw new UnknownModel(`the model "${model}" does not exist`);
 }
 
@@ -33,7 +41,10 @@ export type ModelCard = CallTableEntry & { owned_by: string };
 
 /** `GET /v1/models`: the concrete models (name and provider), then the routing aliases. */
 export function modelCards(catalogue: readonly { name: ModelName; provider: string }[], routing: Routing): ModelCard[] {
-  const ids = [...catalogue.map((m) => ({ id: m.name, owned_by: m.provider })), ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' }))];
+  const ids = [
+    ...catalogue.map((m) => ({ id: m.name, owned_by: m.provider })),
+    ...Object.keys(ALIASES).map((id) => ({ id, owned_by: 'context-qa' })),
+  ];
   return ids.map((m) => {
     const route = routeFor(m.id, routing);
     return { ...m, max_calls: maxModelCalls(route.strategy, route.order.length) };

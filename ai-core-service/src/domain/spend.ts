@@ -6,23 +6,43 @@
  * threading it through every use case.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { estimateTokens, type ModelErrorCode, type ModelName, type ModelOutcome, type Spend } from '@context-qa/common/contract';
+import {
+  estimateTokens,
+  type ModelErrorCode,
+  type ModelName,
+  type ModelOutcome,
+  type Spend,
+} from '@context-qa/common/contract';
 import type { CallBudget, GenerateRequest, Models, RaceOptions, StreamOptions } from './ports';
 
 /** Rejected by the provider up front, or refused by our breaker or bulkhead: nothing was generated. */
-const NOTHING_SPENT = new Set<ModelErrorCode | undefined>(['circuit_open', 'overloaded', 'bad_request', 'unauthorized', 'rate_limited']);
+const NOTHING_SPENT = new Set<ModelErrorCode | undefined>([
+  'circuit_open',
+  'overloaded',
+  'bad_request',
+  'unauthorized',
+  'rate_limited',
+]);
 
 /** Outcomes of calls that never reached the provider (the budget already spent, an open breaker, a full bulkhead). */
 const neverCalled = new WeakSet<ModelOutcome>();
 /** Marks an outcome as one whose model was never called: it costs nothing. */
 export const notCalled = (outcome: ModelOutcome): ModelOutcome => (neverCalled.add(outcome), outcome);
 
-const inputTokens = (req: GenerateRequest): number => estimateTokens(req.system) + estimateTokens(req.user) + (req.history ?? []).reduce((n, t) => n + estimateTokens(t.text), 0);
+const inputTokens = (req: GenerateRequest): number =>
+  estimateTokens(req.system) +
+  estimateTokens(req.user) +
+  (req.history ?? []).reduce((n, t) => n + estimateTokens(t.text), 0);
 
 /** What one call cost: the provider's report, else an estimate of what it consumed (a stream cut off: what it produced). */
-function spentBy(outcome: ModelOutcome, req: GenerateRequest, producedTokens: number): { input: number; output: number } {
+function spentBy(
+  outcome: ModelOutcome,
+  req: GenerateRequest,
+  producedTokens: number,
+): { input: number; output: number } {
   if (outcome.usage) return { input: outcome.usage.inputTokens, output: outcome.usage.outputTokens };
-  if (neverCalled.has(outcome) || (outcome.status !== 'ok' && NOTHING_SPENT.has(outcome.code) && producedTokens === 0)) return { input: 0, output: 0 };
+  if (neverCalled.has(outcome) || (outcome.status !== 'ok' && NOTHING_SPENT.has(outcome.code) && producedTokens === 0))
+    return { input: 0, output: 0 };
   // Called, with no report: a race loser stopped at its first token, a stream cut, a timeout: the prompt was read.
   return { input: inputTokens(req), output: Math.max(producedTokens, estimateTokens(outcome.text ?? '')) };
 }
@@ -32,7 +52,12 @@ export class SpendMeter {
   private readonly calls: { model: ModelName; input: number; output: number }[] = [];
 
   /** Meters one call; `produced()` estimates the tokens a stream has delivered so far. */
-  track(model: ModelName, req: GenerateRequest, call: Promise<ModelOutcome>, produced: () => number = () => 0): Promise<ModelOutcome> {
+  track(
+    model: ModelName,
+    req: GenerateRequest,
+    call: Promise<ModelOutcome>,
+    produced: () => number = () => 0,
+  ): Promise<ModelOutcome> {
     const entry = { model, input: inputTokens(req), output: req.maxTokens };
     this.calls.push(entry);
     return call.then((outcome) => {

@@ -19,10 +19,16 @@ export type Runner = (model: ModelName, opts: RunOptions) => Promise<ModelOutcom
 /** Per model; a model not (yet) run has no entry (index access is `| undefined`: noUncheckedIndexedAccess). */
 export type Outcomes = Record<ModelName, ModelOutcome>;
 
-const notNeeded = (): ModelOutcome => ({ status: 'skipped', code: 'not_needed', error: 'another model answered first', latencyMs: 0 });
+const notNeeded = (): ModelOutcome => ({
+  status: 'skipped',
+  code: 'not_needed',
+  error: 'another model answered first',
+  latencyMs: 0,
+});
 
 /** A runner never rejects by contract; should one, it is that model's failure, not a hung request. */
-const settled = (call: Promise<ModelOutcome>): Promise<ModelOutcome> => call.catch((): ModelOutcome => ({ status: 'error', code: 'upstream_error', latencyMs: 0 }));
+const settled = (call: Promise<ModelOutcome>): Promise<ModelOutcome> =>
+  call.catch((): ModelOutcome => ({ status: 'error', code: 'upstream_error', latencyMs: 0 }));
 
 /** Where several calls answer, none claims alone (never streamed). */
 const unclaimed = { claim: () => true };
@@ -59,7 +65,8 @@ function fastest(order: readonly ModelName[], run: Runner): Promise<Outcomes> {
         if (winner !== undefined && winner !== m) return; // the race is decided; this outcome comes too late to matter
         outcomes[m] = outcome;
         if (outcome.status === 'ok') claim(m); // an empty answer is still an answer
-        if (winner === m || ++ended === order.length) resolve(Object.fromEntries(order.map((o) => [o, outcomes[o] ?? notNeeded()])));
+        if (winner === m || ++ended === order.length)
+          resolve(Object.fromEntries(order.map((o) => [o, outcomes[o] ?? notNeeded()])));
       });
     }
   });

@@ -16,7 +16,14 @@ export function completion(meta: WireMeta, model: string, outcome: ModelOutcome)
     ...meta,
     object: 'chat.completion',
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: outcome.text ?? '', refusal: null }, finish_reason: outcome.finishReason ?? 'stop', logprobs: null }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: outcome.text ?? '', refusal: null },
+        finish_reason: outcome.finishReason ?? 'stop',
+        logprobs: null,
+      },
+    ],
     ...(outcome.usage ? { usage: usageWire(outcome.usage) } : {}),
   };
 }
@@ -31,7 +38,10 @@ export function completion(meta: WireMeta, model: string, outcome: ModelOutcome)
 export function sseSink(res: Response, meta: WireMeta, includeUsage: boolean, outOfTime: () => boolean): AnswerSink {
   let model = '';
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
-  const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatCompletionChunk['choices'][0]['finish_reason'] = null): ChatCompletionChunk => ({
+  const chunk = (
+    delta: ChatCompletionChunk['choices'][0]['delta'],
+    finish: ChatCompletionChunk['choices'][0]['finish_reason'] = null,
+  ): ChatCompletionChunk => ({
     ...meta,
     object: 'chat.completion.chunk',
     model,
@@ -78,6 +88,12 @@ function writeSpend(res: Response, final: boolean): void {
 }
 
 /** Writes an OpenAI error body (what OpenAI clients parse), with the request id header already set. */
-export function sendOpenAiError(res: Response, status: number, message: string, code: string, param: string | null = null): void {
+export function sendOpenAiError(
+  res: Response,
+  status: number,
+  message: string,
+  code: string,
+  param: string | null = null,
+): void {
   res.status(status).json(openAiError(status, message, code, param));
 }

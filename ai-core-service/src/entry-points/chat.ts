@@ -6,7 +6,12 @@
  * to OpenAI clients.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { ANSWER_CACHE_HEADER, ANSWERED_BY_HEADER, CONTEXT_KEY_HEADER, contextKeySchema } from '@context-qa/common/contract';
+import {
+  ANSWER_CACHE_HEADER,
+  ANSWERED_BY_HEADER,
+  CONTEXT_KEY_HEADER,
+  contextKeySchema,
+} from '@context-qa/common/contract';
 import { type Deadline, requestDeadline } from '@context-qa/common/deadline';
 import { noteAccess } from '@context-qa/common/http';
 import { type ChatRequest, chatRequestSchema, openAiError, textOf } from '@context-qa/common/openai';
@@ -44,7 +49,9 @@ export function chatQuestion(req: ChatRequest, routing: Routing, contextKey: str
     via: 'chat',
     route,
     question,
-    instructions: req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => textOf(m.content)),
+    instructions: req.messages
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => textOf(m.content)),
     history: turns.slice(0, -1).map((m) => ({ role: m.role, text: textOf(m.content) })),
     contextKey: contextKey ?? req.context_key,
     maxTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
@@ -63,30 +70,49 @@ export function mountChatRoutes(routes: Routes, deps: ChatRouteDeps): void {
     const parsed = chatRequestSchema.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return sendOpenAiError(res, 400, `${issue.path.join('.') || 'body'}: ${issue.message}`, 'invalid_request', issue.path.join('.') || null);
+      return sendOpenAiError(
+        res,
+        400,
+        `${issue.path.join('.') || 'body'}: ${issue.message}`,
+        'invalid_request',
+        issue.path.join('.') || null,
+      );
     }
     const deadline = requestDeadline(req, res, deps.requestTimeoutMs, true);
     // Unique even when callers reuse their x-request-id; still findable by it.
-    const meta = { id: `chatcmpl-${requestContext.get()?.requestId ?? ''}-${randomBytes(4).toString('hex')}`, created: Math.floor(Date.now() / 1000) };
+    const meta = {
+      id: `chatcmpl-${requestContext.get()?.requestId ?? ''}-${randomBytes(4).toString('hex')}`,
+      created: Math.floor(Date.now() / 1000),
+    };
     const tenant = tenantOf(res);
     try {
       const question = chatQuestion(parsed.data, deps.routing, contextKeyHeader(req));
       if (!parsed.data.stream) {
-        const answer = await deps.pipeline.answer(question, deadline, { tenant, bypass: noCacheRequested(req.header('cache-control')) });
+        const answer = await deps.pipeline.answer(question, deadline, {
+          tenant,
+          bypass: noCacheRequested(req.header('cache-control')),
+        });
         noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
         res.setHeader(ANSWERED_BY_HEADER, answer.answeredBy);
         res.setHeader(ANSWER_CACHE_HEADER, answer.cache);
         return void res.json(completion(meta, answer.answeredBy, answer.outcome));
       }
       res.setHeader(ANSWER_CACHE_HEADER, 'bypass');
-      const sink = sseSink(res, meta, parsed.data.stream_options?.include_usage === true, () => deadline.reason === 'deadline');
+      const sink = sseSink(
+        res,
+        meta,
+        parsed.data.stream_options?.include_usage === true,
+        () => deadline.reason === 'deadline',
+      );
       const answer = await deps.pipeline.answer(question, deadline, { tenant, sink });
       noteAccess(res, { answeredBy: answer.answeredBy, degraded: answer.degraded });
     } catch (err) {
       if (res.headersSent) {
         // Not by contract (the pipeline throws before a stream's first byte only), but never end a stream quietly.
         deps.logger.error({ err }, 'chat stream failed after it started');
-        return void res.end(`data: ${JSON.stringify(openAiError(500, 'the answer was cut off', 'internal_error'))}\n\n`);
+        return void res.end(
+          `data: ${JSON.stringify(openAiError(500, 'the answer was cut off', 'internal_error'))}\n\n`,
+        );
       }
       sendFailure(res, err, deadline, deps.logger);
     }

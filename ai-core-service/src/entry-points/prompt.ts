@@ -4,7 +4,13 @@
  * the request's strategy) and its answer to the prompt response.
  */
 import type { RequestHandler } from 'express';
-import { ANSWER_CACHE_HEADER, type AskRequest, askRequestSchema, type AskResponse, type ModelName } from '@context-qa/common/contract';
+import {
+  ANSWER_CACHE_HEADER,
+  type AskRequest,
+  askRequestSchema,
+  type AskResponse,
+  type ModelName,
+} from '@context-qa/common/contract';
 import { requestDeadline } from '@context-qa/common/deadline';
 import { httpError, noteAccess, parseOr400 } from '@context-qa/common/http';
 import { type Logger, requestContext } from '@context-qa/common/telemetry';
@@ -58,7 +64,10 @@ export async function answerPrompt(
   budget: CallBudget,
   opts: AnswerOptions,
 ): Promise<AskResponse> {
-  const answer = await pipeline.answer(promptQuestion(req, preference), budget, { ...opts, bypass: opts.bypass === true || req.cache === false });
+  const answer = await pipeline.answer(promptQuestion(req, preference), budget, {
+    ...opts,
+    bypass: opts.bypass === true || req.cache === false,
+  });
   return promptResponse(requestId, req, answer);
 }
 
@@ -87,7 +96,10 @@ export function mountPromptRoute(routes: Routes, deps: PromptRouteDeps): void {
       const failure = answerFailure(err, deadline);
       if (!failure) throw err;
       if (failure.retryAfterS) res.setHeader('retry-after', String(failure.retryAfterS));
-      throw httpError(failure.status, failure.message, { code: failure.code, ...(failure.models ? { models: failure.models } : {}) });
+      throw httpError(failure.status, failure.message, {
+        code: failure.code,
+        ...(failure.models ? { models: failure.models } : {}),
+      });
     }
   });
 }

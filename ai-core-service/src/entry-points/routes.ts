@@ -3,7 +3,15 @@ import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import { AI_CORE_ROUTES, contextKeySchema, contextPutSchema, OPENAI_PATHS } from '@context-qa/common/contract';
 import { safeEqual } from '@context-qa/common/crypto';
-import { addHealthRoutes, httpError, jsonBody, openAiErrorHandler, parseOr400, type Readiness, routeTable } from '@context-qa/common/http';
+import {
+  addHealthRoutes,
+  httpError,
+  jsonBody,
+  openAiErrorHandler,
+  parseOr400,
+  type Readiness,
+  routeTable,
+} from '@context-qa/common/http';
 import type { Logger } from '@context-qa/common/telemetry';
 import type { Answering } from '../domain/answer/pipeline';
 import type { ContextAdmin } from '../domain/context-admin';
@@ -38,12 +46,21 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   const body = jsonBody(deps.bodyLimit);
   if (deps.appToken) app.use(requireAppToken(deps.appToken));
   // Every route that reads or writes context or cached answers is one tenant's: no tenant, no request.
-  app.use([AI_CORE_ROUTES.process.path, AI_CORE_ROUTES.context.path, AI_CORE_ROUTES.chatCompletions.path], requireTenant);
+  app.use(
+    [AI_CORE_ROUTES.process.path, AI_CORE_ROUTES.context.path, AI_CORE_ROUTES.chatCompletions.path],
+    requireTenant,
+  );
   // The key travels as ?key=: Dapr invocation decodes the method path, so an
   // encoded '/', '?' or '#' inside a key would not survive as a path segment.
   const key = (query: unknown) => parseOr400(keyQuery, query).key;
 
-  mountPromptRoute(routes, { pipeline: deps.pipeline, preference: deps.routing.preference, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });
+  mountPromptRoute(routes, {
+    pipeline: deps.pipeline,
+    preference: deps.routing.preference,
+    requestTimeoutMs: deps.requestTimeoutMs,
+    logger: deps.logger,
+    body,
+  });
 
   routes.add('get', '/v1/context', async (req, res) => {
     const k = key(req.query);
@@ -61,7 +78,14 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.json({ key: k, deleted: true, cache: await deps.contexts.delete(tenantOf(res), k) });
   });
 
-  mountChatRoutes(routes, { pipeline: deps.pipeline, routing: deps.routing, models: deps.models, requestTimeoutMs: deps.requestTimeoutMs, logger: deps.logger, body });
+  mountChatRoutes(routes, {
+    pipeline: deps.pipeline,
+    routing: deps.routing,
+    models: deps.models,
+    requestTimeoutMs: deps.requestTimeoutMs,
+    logger: deps.logger,
+    body,
+  });
 
   addHealthRoutes(routes, deps.readiness);
   routes.finish(deps.logger, [[OPENAI_PATHS, openAiErrorHandler(deps.logger)]]);

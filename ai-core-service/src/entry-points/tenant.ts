@@ -11,7 +11,12 @@ import { httpError } from '@context-qa/common/http';
 
 export const requireTenant: RequestHandler = (req, res, next) => {
   const parsed = tenantSchema.safeParse(req.header(TENANT_HEADER));
-  if (!parsed.success) return next(httpError(400, `the ${TENANT_HEADER} header (set by the gateway) is missing or malformed`, { code: 'tenant_required' }));
+  if (!parsed.success)
+    return next(
+      httpError(400, `the ${TENANT_HEADER} header (set by the gateway) is missing or malformed`, {
+        code: 'tenant_required',
+      }),
+    );
   res.locals['tenant'] = parsed.data;
   next();
 };

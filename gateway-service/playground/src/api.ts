@@ -34,19 +34,33 @@ async function failure(res: Response): Promise<ApiError> {
   const body = (await res.json().catch(() => undefined)) as Problem | OpenAiError | undefined;
   if (body && 'error' in body) {
     const { message, code, param } = body.error;
-    return new ApiError(res.status, code ?? body.error.type, message, requestIdOf(res), param ? [{ path: param, message }] : []);
+    return new ApiError(
+      res.status,
+      code ?? body.error.type,
+      message,
+      requestIdOf(res),
+      param ? [{ path: param, message }] : [],
+    );
   }
   if (body && 'code' in body) {
     const message = body.detail ?? body.title;
     return new ApiError(res.status, body.code, message, body.requestId ?? requestIdOf(res), body.errors ?? []);
   }
-  return new ApiError(res.status, `http_${res.status}`, res.statusText || 'the gateway gave no readable answer', requestIdOf(res));
+  return new ApiError(
+    res.status,
+    `http_${res.status}`,
+    res.statusText || 'the gateway gave no readable answer',
+    requestIdOf(res),
+  );
 }
 
 function call(apiKey: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
   return fetch(path, {
     method,
-    headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     ...(signal ? { signal } : {}),
   });
@@ -125,7 +139,10 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
   }
 }
 
-async function* sseChunks(body: ReadableStream<Uint8Array>, requestId: string | undefined): AsyncGenerator<ChatCompletionChunk> {
+async function* sseChunks(
+  body: ReadableStream<Uint8Array>,
+  requestId: string | undefined,
+): AsyncGenerator<ChatCompletionChunk> {
   for await (const data of sseData(body)) {
     if (data === '[DONE]') return;
     let event: ChatCompletionChunk | OpenAiError;
@@ -150,6 +167,7 @@ const contextPath = (key: string) => `/v1/context/${encodeURIComponent(key)}`;
 /** GET/PUT/DELETE /v1/context/{key} (admin scope). */
 export const contexts = {
   get: async (apiKey: string, key: string) => json<StoredContext>(await call(apiKey, 'GET', contextPath(key))),
-  put: async (apiKey: string, key: string, body: { text: string; ttlSeconds?: unknown }) => json<object>(await call(apiKey, 'PUT', contextPath(key), body)),
+  put: async (apiKey: string, key: string, body: { text: string; ttlSeconds?: unknown }) =>
+    json<object>(await call(apiKey, 'PUT', contextPath(key), body)),
   remove: async (apiKey: string, key: string) => json<object>(await call(apiKey, 'DELETE', contextPath(key))),
 };

@@ -59,7 +59,8 @@ if (storedKey) {
   keyField.value = storedKey;
   remember.checked = true;
 }
-const keepKey = () => (remember.checked ? sessionStorage.setItem(KEY_STORAGE, keyField.value) : sessionStorage.removeItem(KEY_STORAGE));
+const keepKey = () =>
+  remember.checked ? sessionStorage.setItem(KEY_STORAGE, keyField.value) : sessionStorage.removeItem(KEY_STORAGE);
 keyField.addEventListener('input', keepKey);
 remember.addEventListener('change', keepKey);
 const apiKey = () => keyField.value.trim();
@@ -114,7 +115,8 @@ function showError(form: HTMLFormElement, alert: HTMLElement, err: unknown): voi
   }
   placed[0]?.focus();
   // Every message already stands beside its field: the alert only says so.
-  alert.textContent = placed.length && !unplaced.length ? describe(err, 'please correct the marked fields') : describe(err);
+  alert.textContent =
+    placed.length && !unplaced.length ? describe(err, 'please correct the marked fields') : describe(err);
 }
 
 /**
@@ -122,12 +124,18 @@ function showError(form: HTMLFormElement, alert: HTMLElement, err: unknown): voi
  * packages/common http.ts), unlike an API 404 such as "no context is stored". With ADMIN_PORT set,
  * the public listener has no context routes and the admin listener no ask routes.
  */
-const routeMissing = (err: unknown): err is ApiError => err instanceof ApiError && err.status === 404 && err.message.startsWith('no route for');
+const routeMissing = (err: unknown): err is ApiError =>
+  err instanceof ApiError && err.status === 404 && err.message.startsWith('no route for');
 
 function notServedHere(err: unknown, routes: 'ask' | 'context'): unknown {
   if (!routeMissing(err)) return err;
   const where = routes === 'ask' ? 'public port, not the admin one' : 'admin port (ADMIN_PORT)';
-  return new ApiError(404, err.code, `this listener does not serve the ${routes} routes: open the playground on the gateway's ${where}`, err.requestId);
+  return new ApiError(
+    404,
+    err.code,
+    `this listener does not serve the ${routes} routes: open the playground on the gateway's ${where}`,
+    err.requestId,
+  );
 }
 
 // Asking.
@@ -144,7 +152,9 @@ function askInput(): AskInput {
 }
 
 function metaRows(rows: [string, string | Node][]): void {
-  answerMeta.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', term), value instanceof Node ? wrap(value) : el('dd', value)]));
+  answerMeta.replaceChildren(
+    ...rows.flatMap(([term, value]) => [el('dt', term), value instanceof Node ? wrap(value) : el('dd', value)]),
+  );
 }
 const wrap = (node: Node) => {
   const dd = el('dd');
@@ -186,7 +196,11 @@ function modelCard(name: string, o: ModelOutcome, answeredBy: string): HTMLEleme
   if (o.usage) fact('Tokens', `${o.usage.inputTokens} in, ${o.usage.outputTokens} out`);
   if (o.finishReason) fact('Finish', o.finishReason);
   if (o.code) fact('Error', `${o.code}: ${o.error ?? ''}`);
-  card.append(el('h3', name === answeredBy ? `${name} (the answer)` : name), facts, el('p', o.text ?? '(no text)', 'model-text'));
+  card.append(
+    el('h3', name === answeredBy ? `${name} (the answer)` : name),
+    facts,
+    el('p', o.text ?? '(no text)', 'model-text'),
+  );
   return card;
 }
 
@@ -203,7 +217,10 @@ function showAnswer(a: AskResponse, ms: number): void {
     ['Answered by', a.answeredBy],
     ['Strategy', a.strategy],
     ['Degraded', a.degraded ? 'yes' : 'no'],
-    ['Context', a.context.source === 'none' ? `none (key ${a.context.key})` : `from ${a.context.source}, key ${a.context.key}`],
+    [
+      'Context',
+      a.context.source === 'none' ? `none (key ${a.context.key})` : `from ${a.context.source}, key ${a.context.key}`,
+    ],
     ['Answer cache', a.cache],
     ...(fusion
       ? [
@@ -220,7 +237,9 @@ function showAnswer(a: AskResponse, ms: number): void {
 
 async function showStream(input: AskInput, signal: AbortSignal, started: number): Promise<void> {
   const { requestId, chunks } = await streamChat(apiKey(), input, signal);
-  modelCards.replaceChildren(el('p', 'A stream carries one model\'s answer: untick "Stream" to see every model side by side.', 'hint'));
+  modelCards.replaceChildren(
+    el('p', 'A stream carries one model\'s answer: untick "Stream" to see every model side by side.', 'hint'),
+  );
   const text = document.createTextNode('');
   answerText.replaceChildren(text);
   let model = '';
@@ -302,7 +321,12 @@ async function onContext(action: (key: string) => Promise<string>): Promise<void
   clearErrors(contextForm, contextAlert);
   contextStatus.textContent = '';
   const key = contextKey.value;
-  if (key === '') return showError(contextForm, contextAlert, new ApiError(0, 'key_missing', 'enter a key first', undefined, [{ path: 'key', message: 'Enter a key.' }]));
+  if (key === '')
+    return showError(
+      contextForm,
+      contextAlert,
+      new ApiError(0, 'key_missing', 'enter a key first', undefined, [{ path: 'key', message: 'Enter a key.' }]),
+    );
   const pressed = document.activeElement;
   contextBusy = true;
   for (const b of contextButtons) b.disabled = true;
@@ -314,7 +338,8 @@ async function onContext(action: (key: string) => Promise<string>): Promise<void
     contextBusy = false;
     for (const b of contextButtons) b.disabled = false;
     // Disabling the pressed button dropped its focus: give it back (a field error has moved focus on purpose).
-    if (pressed instanceof HTMLElement && (document.activeElement === document.body || !document.activeElement)) pressed.focus();
+    if (pressed instanceof HTMLElement && (document.activeElement === document.body || !document.activeElement))
+      pressed.focus();
   }
 }
 

@@ -6,7 +6,13 @@
  * through, except a rejected app token (our misconfiguration, not the caller's: 502).
  */
 import { parseSpend, REMAINING_HEADER, REQUEST_ID_HEADER, SPEND_HEADER } from '@context-qa/common/contract';
-import { type SidecarConfig, sidecarHeaders, sidecarRequest, type SidecarResponse, sidecarUrl } from '@context-qa/common/dapr';
+import {
+  type SidecarConfig,
+  sidecarHeaders,
+  sidecarRequest,
+  type SidecarResponse,
+  sidecarUrl,
+} from '@context-qa/common/dapr';
 import type { Deadline } from '@context-qa/common/deadline';
 import type { AppError } from '@context-qa/common/http';
 import { outcome, type OutcomeCode } from '../domain/outcomes';
@@ -15,7 +21,9 @@ import { ANSWER_HEADERS, type AiCore, type CallContext, type Forwarded } from '.
 /** What the sidecar and ai-core need to stop before we do: the time our own hop to them takes. */
 const HOP_MARGIN_MS = 250;
 
-export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_DIRECT_URL?: string | undefined }): AiCore {
+export function daprInvoker(
+  config: SidecarConfig & { AI_CORE_APP_ID: string; AI_CORE_DIRECT_URL?: string | undefined },
+): AiCore {
   const base = config.AI_CORE_DIRECT_URL ?? `${sidecarUrl(config)}/v1.0/invoke/${config.AI_CORE_APP_ID}/method`;
   // The Dapr token is for our own sidecar only: a direct URL (benchmarks) never gets it.
   const tokenHeaders = config.AI_CORE_DIRECT_URL ? {} : sidecarHeaders(config);
@@ -37,7 +45,13 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
   }
 
   /** A whole answer, read through our own keep-alive client (sidecar-http.ts: a fraction of fetch's cost). */
-  async function whole(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<SidecarResponse> {
+  async function whole(
+    method: string,
+    path: string,
+    body: unknown,
+    ctx: CallContext,
+    deadline: Deadline,
+  ): Promise<SidecarResponse> {
     const { url, ...init } = request(method, path, body, ctx, deadline);
     try {
       return await sidecarRequest(url, init);
@@ -47,7 +61,13 @@ export function daprInvoker(config: SidecarConfig & { AI_CORE_APP_ID: string; AI
   }
 
   /** An answer that may stream: fetch, whose body the SSE relay reads as a web stream. */
-  async function streaming(method: string, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Response | SidecarResponse> {
+  async function streaming(
+    method: string,
+    path: string,
+    body: unknown,
+    ctx: CallContext,
+    deadline: Deadline,
+  ): Promise<Response | SidecarResponse> {
     const { url, ...init } = request(method, path, body, ctx, deadline);
     try {
       const res = await fetch(url, init);
@@ -94,13 +114,15 @@ function settle(res: SidecarResponse): Forwarded {
 }
 
 function stopped(deadline: Deadline, err: unknown): AppError {
-  if (deadline.reason === 'deadline') return upstream('ai_core_timeout', err, 'ai-core did not answer within the request deadline');
+  if (deadline.reason === 'deadline')
+    return upstream('ai_core_timeout', err, 'ai-core did not answer within the request deadline');
   if (deadline.reason === 'client_gone') return upstream('client_closed', err);
   return upstream('ai_core_unreachable', err);
 }
 
 /** The upstream's own words (`cause`) go to the logs only. */
-const upstream = (code: OutcomeCode, cause: unknown, detail?: string): AppError => outcome(code, { cause, ...(detail ? { detail } : {}) });
+const upstream = (code: OutcomeCode, cause: unknown, detail?: string): AppError =>
+  outcome(code, { cause, ...(detail ? { detail } : {}) });
 
 function parseJson(text: string): unknown {
   try {

@@ -78,7 +78,10 @@ export class ApiKeySource {
       parsed = raw === undefined ? [] : JSON.parse(raw);
       if (!Array.isArray(parsed)) throw new Error('the API-key secret is not a JSON list');
     } catch (err) {
-      this.logger.error({ err: (err as Error).message, ageMs: this.ageMs }, 'could not load API keys; keeping the last good list');
+      this.logger.error(
+        { err: (err as Error).message, ageMs: this.ageMs },
+        'could not load API keys; keeping the last good list',
+      );
       return;
     }
     if (raw === undefined) this.logger.warn('API-key secret is missing: every API key is revoked');
@@ -99,10 +102,16 @@ export class ApiKeySource {
         skipped++;
         this.logger.error({ index, ...keyId, ...fields }, msg);
       };
-      if (!result.success) return skip({ issues: result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`) }, 'malformed API-key entry skipped');
-      if (this.options.refusedHashes?.has(result.data.sha256)) return skip({}, 'API-key entry with a published dev key skipped: dev keys work only in local dev (LOCAL_DEV)');
+      if (!result.success)
+        return skip(
+          { issues: result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`) },
+          'malformed API-key entry skipped',
+        );
+      if (this.options.refusedHashes?.has(result.data.sha256))
+        return skip({}, 'API-key entry with a published dev key skipped: dev keys work only in local dev (LOCAL_DEV)');
       const firstIndex = firstIndexOf.get(result.data.id);
-      if (firstIndex !== undefined) return skip({ firstIndex }, 'API-key entry with a duplicate id skipped: ids must be unique');
+      if (firstIndex !== undefined)
+        return skip({ firstIndex }, 'API-key entry with a duplicate id skipped: ids must be unique');
       firstIndexOf.set(result.data.id, index);
       valid.push(result.data);
     });

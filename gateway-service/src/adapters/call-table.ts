@@ -28,7 +28,13 @@ export class CallTable {
 
   async refresh(): Promise<boolean> {
     try {
-      const out = await this.aiCore.send('GET', AI_CORE_ROUTES.models.path, undefined, { requestId: 'call-table' }, new Deadline(READ_BUDGET_MS));
+      const out = await this.aiCore.send(
+        'GET',
+        AI_CORE_ROUTES.models.path,
+        undefined,
+        { requestId: 'call-table' },
+        new Deadline(READ_BUDGET_MS),
+      );
       const table = out.status === 200 ? callTableOf(out.body) : undefined;
       if (!table) throw new Error(`ai-core answered ${out.status}`);
       this.calls = table;

@@ -27,7 +27,11 @@ import { CounterBusy, type LimitStore } from '../domain/ports';
 export interface VersionedKv {
   get(key: string): Promise<{ value: unknown; etag?: string } | undefined>;
   /** true: written; false: the ETag (or, without one, create-only) condition failed, or a create-only write was lost. */
-  save(key: string, value: unknown, opts: { ttlSeconds?: number; etag?: string; firstWrite?: boolean }): Promise<boolean>;
+  save(
+    key: string,
+    value: unknown,
+    opts: { ttlSeconds?: number; etag?: string; firstWrite?: boolean },
+  ): Promise<boolean>;
 }
 
 /** How long one batch may keep losing to other replicas before its updates are refused as busy. */
@@ -87,10 +91,12 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
     /** Our writes (a lost answer or a lost create may hide one that landed), by write id, with what each decided: at most one can have landed. */
     const unknown = new Map<string, Outcome[]>();
     let unknownInARow = 0;
-    const landedIn = (stored: LimitRecord | undefined) => stored?.applied.map((id) => unknown.get(id)).find((o) => o !== undefined);
+    const landedIn = (stored: LimitRecord | undefined) =>
+      stored?.applied.map((id) => unknown.get(id)).find((o) => o !== undefined);
     /** Giving up: one more read first, so a write that landed is answered, not decided again elsewhere (counted twice). */
     const giveUp = async (err: unknown) => {
-      const landed = unknown.size > 0 ? landedIn(asRecord((await kv.get(key).catch(() => undefined))?.value)) : undefined;
+      const landed =
+        unknown.size > 0 ? landedIn(asRecord((await kv.get(key).catch(() => undefined))?.value)) : undefined;
       if (!landed) throw err;
       settle(batch, landed);
     };
@@ -107,7 +113,11 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
       let written: boolean;
       try {
         const ttlSeconds = Math.max(...batch.map((u) => u.ttlSeconds));
-        written = await kv.save(key, withWriteId(record, writeId), { ttlSeconds, firstWrite: true, ...(got?.etag ? { etag: got.etag } : {}) });
+        written = await kv.save(key, withWriteId(record, writeId), {
+          ttlSeconds,
+          firstWrite: true,
+          ...(got?.etag ? { etag: got.etag } : {}),
+        });
       } catch (err) {
         // The write may have landed: read again and see.
         if (++unknownInARow > MAX_UNKNOWN_WRITES) return giveUp(err);
@@ -126,7 +136,11 @@ export function casRecords(kv: VersionedKv, name: string): LimitStore & { confli
     async get(key) {
       return asRecord((await kv.get(key))?.value);
     },
-    update: <T extends { record?: LimitRecord }>(key: string, change: (stored: LimitRecord | undefined) => T, ttlSeconds: number) =>
+    update: <T extends { record?: LimitRecord }>(
+      key: string,
+      change: (stored: LimitRecord | undefined) => T,
+      ttlSeconds: number,
+    ) =>
       new Promise<T>((resolve, reject) => {
         const u: Waiting = { change, ttlSeconds, resolve: (r) => resolve(r as T), reject };
         const queue = waiting.get(key);

@@ -56,7 +56,10 @@ export const apiKeyEntrySchema = z
     /** After this instant the key is refused like an unknown one. */
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
-  .refine((e) => !e.allTenants || e.scope === 'admin', { path: ['allTenants'], message: 'only an admin key may have allTenants' });
+  .refine((e) => !e.allTenants || e.scope === 'admin', {
+    path: ['allTenants'],
+    message: 'only an admin key may have allTenants',
+  });
 export type ApiKeyEntry = z.infer<typeof apiKeyEntrySchema>;
 
 export interface Caller {
@@ -81,7 +84,8 @@ export function checkApiKey(entries: readonly ApiKeyEntry[], presented: string, 
   let found: ApiKeyEntry | undefined;
   for (const e of entries) if (safeEqual(e.sha256, digest) && !found) found = e; // no early exit
   if (!found) return { refused: 'unknown' };
-  if (found.expiresAt !== undefined && Date.parse(found.expiresAt) <= now) return { refused: 'expired', keyId: found.id };
+  if (found.expiresAt !== undefined && Date.parse(found.expiresAt) <= now)
+    return { refused: 'expired', keyId: found.id };
   return { caller: callerOf(found) };
 }
 

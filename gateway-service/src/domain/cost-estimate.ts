@@ -19,10 +19,16 @@ export interface CostSizing {
 }
 
 export const estimates = {
-  prompt: (body: AskRequest, d: CostSizing) => (estimateTokens(body.prompt) + d.assumedContextTokens + (body.maxTokens ?? d.assumedMaxTokens)) * d.maxCalls(body.strategy),
+  prompt: (body: AskRequest, d: CostSizing) =>
+    (estimateTokens(body.prompt) + d.assumedContextTokens + (body.maxTokens ?? d.assumedMaxTokens)) *
+    d.maxCalls(body.strategy),
   chat: (body: ChatRequest, d: CostSizing) =>
-    (chatInputTokens(body) + d.assumedContextTokens + (body.max_completion_tokens ?? body.max_tokens ?? d.assumedMaxTokens)) * d.maxCalls(body.model),
+    (chatInputTokens(body) +
+      d.assumedContextTokens +
+      (body.max_completion_tokens ?? body.max_tokens ?? d.assumedMaxTokens)) *
+    d.maxCalls(body.model),
 };
 
 /** The tokens a chat request's messages may take (its context and the system text ai-core adds aside). */
-export const chatInputTokens = (body: ChatRequest): number => body.messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), 0);
+export const chatInputTokens = (body: ChatRequest): number =>
+  body.messages.reduce((n, m) => n + estimateTokens(textOf(m.content)), 0);

@@ -44,7 +44,9 @@ export type LimitOp =
   | { kind: 'release'; leaseId: string }
   | { kind: 'renew'; leaseId: string; leaseExpiresAt: number };
 
-export type Verdict = { ok: true; minute: number; day: number } | { ok: false; reason: Exclude<LimitReason, 'busy'>; retryAfterS: number; minute: number; day: number };
+export type Verdict =
+  | { ok: true; minute: number; day: number }
+  | { ok: false; reason: Exclude<LimitReason, 'busy'>; retryAfterS: number; minute: number; day: number };
 
 export interface Decision {
   /** The record to write, or undefined when nothing changed (nothing to write). */
@@ -68,7 +70,8 @@ export interface Usage {
  * never written. Beyond 2^53 sums stop being exact, so those are refused too.
  */
 export function assertAmount(what: string, n: number): void {
-  if (typeof n !== 'number' || !(n >= 0 && n <= Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} must be a finite number from 0 to 2^53 - 1, got ${String(n)}`);
+  if (typeof n !== 'number' || !(n >= 0 && n <= Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`${what} must be a finite number from 0 to 2^53 - 1, got ${String(n)}`);
 }
 
 export const emptyRecord = (now: number): LimitRecord => ({
@@ -109,17 +112,27 @@ export function usageOf(r: LimitRecord, now: number): Usage {
 }
 
 /** The first limit (in this order) that `tokens` more and one more request would pass, or undefined. */
-function refusal(r: LimitRecord, limits: Limits, tokens: number, u: Usage): { reason: Exclude<LimitReason, 'busy'>; retryAfterS: number } | undefined {
+function refusal(
+  r: LimitRecord,
+  limits: Limits,
+  tokens: number,
+  u: Usage,
+): { reason: Exclude<LimitReason, 'busy'>; retryAfterS: number } | undefined {
   const over = (limit: number, value: number) => limit > 0 && value > limit;
-  if (over(limits.requestsPerMinute, r.requests + 1)) return { reason: 'requests_per_minute', retryAfterS: u.minuteResetS };
-  if (over(limits.tokensPerMinute, r.minuteTokens + tokens)) return { reason: 'tokens_per_minute', retryAfterS: u.minuteResetS };
+  if (over(limits.requestsPerMinute, r.requests + 1))
+    return { reason: 'requests_per_minute', retryAfterS: u.minuteResetS };
+  if (over(limits.tokensPerMinute, r.minuteTokens + tokens))
+    return { reason: 'tokens_per_minute', retryAfterS: u.minuteResetS };
   if (over(limits.tokensPerDay, r.dayTokens + tokens)) return { reason: 'tokens_per_day', retryAfterS: u.dayResetS };
   if (over(limits.maxInFlight, u.inFlight + 1)) return { reason: 'in_flight', retryAfterS: 1 };
   return undefined;
 }
 
 /** The record as written by the write `writeId` (the compare-and-set loop names each of its writes). */
-export const withWriteId = (r: LimitRecord, writeId: string): LimitRecord => ({ ...r, applied: [...r.applied, writeId].slice(-APPLIED_KEPT) });
+export const withWriteId = (r: LimitRecord, writeId: string): LimitRecord => ({
+  ...r,
+  applied: [...r.applied, writeId].slice(-APPLIED_KEPT),
+});
 
 /**
  * Decides one operation against the stored record (undefined: none yet) at
@@ -129,7 +142,11 @@ export const withWriteId = (r: LimitRecord, writeId: string): LimitRecord => ({ 
 export function decide(stored: LimitRecord | undefined, op: LimitOp, now: number): Decision {
   const r = roll(stored ?? emptyRecord(now), now);
   const at = { minute: r.minute, day: r.day };
-  const done = (record: LimitRecord | undefined): Decision => ({ ...(record ? { record } : {}), verdict: { ok: true, ...at }, usage: usageOf(record ?? r, now) });
+  const done = (record: LimitRecord | undefined): Decision => ({
+    ...(record ? { record } : {}),
+    verdict: { ok: true, ...at },
+    usage: usageOf(record ?? r, now),
+  });
   switch (op.kind) {
     case 'admit': {
       assertAmount('a token reservation', op.tokens);

@@ -52,11 +52,20 @@ export interface OutcomeOptions {
 /** The outcome as the error the route handlers render; for a caller that sets no headers (an adapter). */
 export function outcome(code: OutcomeCode, opts: OutcomeOptions = {}): AppError {
   const row: Row = OUTCOMES[code];
-  return httpError(row.status, opts.detail ?? row.detail, { code, ...opts.extra }, opts.cause === undefined ? undefined : { cause: opts.cause });
+  return httpError(
+    row.status,
+    opts.detail ?? row.detail,
+    { code, ...opts.extra },
+    opts.cause === undefined ? undefined : { cause: opts.cause },
+  );
 }
 
 /** The outcome, its headers (Retry-After, the 401's challenge) set on the response about to carry it. */
-export function refuse(res: { setHeader(name: string, value: string): unknown }, code: OutcomeCode, opts: OutcomeOptions = {}): AppError {
+export function refuse(
+  res: { setHeader(name: string, value: string): unknown },
+  code: OutcomeCode,
+  opts: OutcomeOptions = {},
+): AppError {
   const row: Row = OUTCOMES[code];
   const retryAfterS = opts.retryAfterS ?? row.retryAfterS;
   if (retryAfterS !== undefined) res.setHeader('retry-after', String(retryAfterS));

@@ -48,7 +48,13 @@ export interface AiCore {
   /** The whole answer. */
   send(method: AiCoreMethod, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Forwarded>;
   /** A streamed success as the live response (its body still arriving), anything else as `send` gives it. */
-  open(method: AiCoreMethod, path: string, body: unknown, ctx: CallContext, deadline: Deadline): Promise<Forwarded | { stream: Response }>;
+  open(
+    method: AiCoreMethod,
+    path: string,
+    body: unknown,
+    ctx: CallContext,
+    deadline: Deadline,
+  ): Promise<Forwarded | { stream: Response }>;
 }
 
 /**
@@ -58,7 +64,11 @@ export interface AiCore {
  * CounterBusy when writes to one record keep conflicting.
  */
 export interface LimitStore {
-  update<T extends { record?: LimitRecord }>(key: string, change: (stored: LimitRecord | undefined) => T, ttlSeconds: number): Promise<T>;
+  update<T extends { record?: LimitRecord }>(
+    key: string,
+    change: (stored: LimitRecord | undefined) => T,
+    ttlSeconds: number,
+  ): Promise<T>;
   get(key: string): Promise<LimitRecord | undefined>;
 }
 

@@ -11,7 +11,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CounterBusy, type LimitStore } from './ports';
-import { assertAmount, decide, usageOf, roll, emptyRecord, type LimitOp, type LimitReason, type Limits, type Usage } from './limit-record';
+import {
+  assertAmount,
+  decide,
+  usageOf,
+  roll,
+  emptyRecord,
+  type LimitOp,
+  type LimitReason,
+  type Limits,
+  type Usage,
+} from './limit-record';
 
 export { assertAmount, type LimitReason, type LimitRecord, type Limits } from './limit-record';
 
@@ -24,7 +34,8 @@ export interface LimitState {
 }
 
 export type Admission =
-  { ok: true; state: LimitState; release: () => void; charge: (tokens: number) => void } | { ok: false; reason: LimitReason; retryAfterS: number; state: LimitState };
+  | { ok: true; state: LimitState; release: () => void; charge: (tokens: number) => void }
+  | { ok: false; reason: LimitReason; retryAfterS: number; state: LimitState };
 
 /** The limit store failed and the limiter fails closed. */
 export class LimitStoreUnavailable extends Error {
@@ -59,7 +70,8 @@ const none = () => undefined;
 const recordKey = (keyId: string) => `limits:${keyId}`;
 /** Lease ids of our own making: a caller-chosen id (x-request-id) repeated would share a lease. */
 const newId = () => randomBytes(9).toString('base64url');
-const anyLimit = (l: Limits) => l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.tokensPerDay > 0 || l.maxInFlight > 0;
+const anyLimit = (l: Limits) =>
+  l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.tokensPerDay > 0 || l.maxInFlight > 0;
 
 /** Each limit divided among `replicas` (at least 1: a limited key still gets through somewhere). */
 export function perReplica(limits: Limits, replicas: number): Limits {
@@ -73,11 +85,17 @@ export function perReplica(limits: Limits, replicas: number): Limits {
 }
 
 function stateOf(limits: Limits, u: Usage): LimitState {
-  const left = (limit: number, used: number, resetS: number) => (limit > 0 ? { remaining: Math.max(0, limit - used), resetS } : undefined);
+  const left = (limit: number, used: number, resetS: number) =>
+    limit > 0 ? { remaining: Math.max(0, limit - used), resetS } : undefined;
   const requests = left(limits.requestsPerMinute, u.requests, u.minuteResetS);
   const minuteTokens = left(limits.tokensPerMinute, u.minuteTokens, u.minuteResetS);
   const dayTokens = left(limits.tokensPerDay, u.dayTokens, u.dayResetS);
-  return { limits, ...(requests ? { requests } : {}), ...(minuteTokens ? { minuteTokens } : {}), ...(dayTokens ? { dayTokens } : {}) };
+  return {
+    limits,
+    ...(requests ? { requests } : {}),
+    ...(minuteTokens ? { minuteTokens } : {}),
+    ...(dayTokens ? { dayTokens } : {}),
+  };
 }
 
 export class RateLimiter {
@@ -102,7 +120,13 @@ export class RateLimiter {
     assertAmount('a token estimate', estimate);
     if (!anyLimit(limits)) return { ok: true, state: { limits }, release: none, charge: none };
     const id = newId();
-    const op = (l: Limits): LimitOp => ({ kind: 'admit', limits: l, tokens: estimate, leaseId: id, leaseExpiresAt: now + this.leaseMs });
+    const op = (l: Limits): LimitOp => ({
+      kind: 'admit',
+      limits: l,
+      tokens: estimate,
+      leaseId: id,
+      leaseExpiresAt: now + this.leaseMs,
+    });
     let store = this.store;
     let applied = limits;
     let decision;
@@ -111,7 +135,8 @@ export class RateLimiter {
     } catch (err) {
       if (err instanceof CounterBusy) return { ok: false, reason: 'busy', retryAfterS: 1, state: { limits } };
       this.options.onStoreError(err, this.options.failClosed ? 'fail_closed' : 'fallback');
-      if (this.options.failClosed) throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
+      if (this.options.failClosed)
+        throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
       store = this.options.fallback;
       applied = perReplica(limits, this.options.fallbackReplicas);
       decision = await store.update(recordKey(keyId), (stored) => decide(stored, op(applied), now), RECORD_TTL_SECONDS);
@@ -119,7 +144,10 @@ export class RateLimiter {
     const { verdict, usage } = decision;
     const state = stateOf(applied, usage); // the headers tell the limits that decided
     if (!verdict.ok) return { ok: false, reason: verdict.reason, retryAfterS: verdict.retryAfterS, state };
-    const held = { leased: limits.maxInFlight > 0, tokensLimited: limits.tokensPerMinute > 0 || limits.tokensPerDay > 0 };
+    const held = {
+      leased: limits.maxInFlight > 0,
+      tokensLimited: limits.tokensPerMinute > 0 || limits.tokensPerDay > 0,
+    };
     return { ok: true, state, ...this.held(store, keyId, id, held, estimate, verdict) };
   }
 
@@ -133,8 +161,15 @@ export class RateLimiter {
     window: { minute: number; day: number },
   ) {
     const send = (op: Exclude<LimitOp, { kind: 'admit' }>) =>
-      void store.update(recordKey(keyId), (stored) => decide(stored, op, this.clock()), RECORD_TTL_SECONDS).catch((err) => this.options.onStoreError(err, op.kind));
-    const renewal = leased ? setInterval(() => send({ kind: 'renew', leaseId: id, leaseExpiresAt: this.clock() + this.leaseMs }), this.leaseMs / 3) : undefined;
+      void store
+        .update(recordKey(keyId), (stored) => decide(stored, op, this.clock()), RECORD_TTL_SECONDS)
+        .catch((err) => this.options.onStoreError(err, op.kind));
+    const renewal = leased
+      ? setInterval(
+          () => send({ kind: 'renew', leaseId: id, leaseExpiresAt: this.clock() + this.leaseMs }),
+          this.leaseMs / 3,
+        )
+      : undefined;
     renewal?.unref();
     let released = false;
     let charged = estimate;
@@ -163,7 +198,12 @@ export class RateLimiter {
       throw new LimitStoreUnavailable('the rate-limit store is unavailable', { cause: err });
     });
     const u = usageOf(roll(stored ?? emptyRecord(now), now), now);
-    return { keyId, minute: { requests: u.requests, tokens: u.minuteTokens, resetsInSeconds: u.minuteResetS }, day: { tokens: u.dayTokens }, inFlight: u.inFlight };
+    return {
+      keyId,
+      minute: { requests: u.requests, tokens: u.minuteTokens, resetsInSeconds: u.minuteResetS },
+      day: { tokens: u.dayTokens },
+      inFlight: u.inFlight,
+    };
   }
 }
 
@@ -179,5 +219,7 @@ export function rateLimitHeaders(state: LimitState): Record<string, string> {
   add('requests-per-minute', state.limits.requestsPerMinute, 60, state.requests);
   add('tokens-per-minute', state.limits.tokensPerMinute, 60, state.minuteTokens);
   add('tokens-per-day', state.limits.tokensPerDay, 86_400, state.dayTokens);
-  return policies.length ? { 'ratelimit-policy': policies.join(', '), ...(current.length ? { ratelimit: current.join(', ') } : {}) } : {};
+  return policies.length
+    ? { 'ratelimit-policy': policies.join(', '), ...(current.length ? { ratelimit: current.join(', ') } : {}) }
+    : {};
 }

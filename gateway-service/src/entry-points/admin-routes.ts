@@ -31,18 +31,31 @@ export function mountAdminRoutes(routes: Routes, kit: RouteKit): void {
       const status = res.statusCode;
       const ended = status < 300 ? 'ok' : 'failed';
       const result = res.writableFinished ? ended : 'aborted';
-      kit.logger.info({ audit: true, action, keyId: (res.locals['access'] as AccessFields | undefined)?.keyId, ...target, requestId, status, result }, 'audit');
+      kit.logger.info(
+        {
+          audit: true,
+          action,
+          keyId: (res.locals['access'] as AccessFields | undefined)?.keyId,
+          ...target,
+          requestId,
+          status,
+          result,
+        },
+        'audit',
+      );
     });
   };
 
   // ai-core takes the key as ?key= (see its routes): it survives Dapr's path decoding.
-  const context = (method: AiCoreMethod, action: string, payload?: (req: Request) => unknown) => async (req: Request, res: Response) => {
-    const key = parseOr400(contextKeySchema, req.params['key']);
-    audit(res, action, { contextKeyHash: keyHash(key) });
-    const path = `${AI_CORE_ROUTES.context.path}?key=${encodeURIComponent(key)}`;
-    const body = payload?.(req);
-    relayWhole(res, await aiCoreFor(kit, req, res).send(method, path, body), 'problem');
-  };
+  const context =
+    (method: AiCoreMethod, action: string, payload?: (req: Request) => unknown) =>
+    async (req: Request, res: Response) => {
+      const key = parseOr400(contextKeySchema, req.params['key']);
+      audit(res, action, { contextKeyHash: keyHash(key) });
+      const path = `${AI_CORE_ROUTES.context.path}?key=${encodeURIComponent(key)}`;
+      const body = payload?.(req);
+      relayWhole(res, await aiCoreFor(kit, req, res).send(method, path, body), 'problem');
+    };
   routes.add('get', '/v1/context/:key', admin, context('GET', 'context.get'));
   routes.add(
     'put',

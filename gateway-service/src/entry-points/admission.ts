@@ -48,7 +48,9 @@ export function admission(opts: AdmissionOptions): RequestHandler & { readonly i
     res.once('close', () => inFlight--);
     next();
   };
-  return Object.defineProperty(admit, 'inFlight', { get: () => inFlight }) as RequestHandler & { readonly inFlight: number };
+  return Object.defineProperty(admit, 'inFlight', { get: () => inFlight }) as RequestHandler & {
+    readonly inFlight: number;
+  };
 }
 
 /**

@@ -31,12 +31,19 @@ export function authenticate(keys: ApiKeyList, scope: Scope, logger: Logger): Re
     if (!check || !('caller' in check)) {
       // Expired reads like unknown to the caller; the log says which key, so its owner can be told.
       if (check?.refused === 'expired') logger.info({ keyId: check.keyId }, 'expired API key refused');
-      return next(refuse(res, 'unauthorized', presented ? {} : { detail: 'an API key is required (Authorization: Bearer or x-api-key)' }));
+      return next(
+        refuse(
+          res,
+          'unauthorized',
+          presented ? {} : { detail: 'an API key is required (Authorization: Bearer or x-api-key)' },
+        ),
+      );
     }
     const { caller } = check;
     noteAccess(res, { keyId: caller.id });
     res.locals['caller'] = caller;
-    if (!allows(caller.scope, scope)) return next(refuse(res, 'forbidden', { detail: `this API key lacks the "${scope}" scope` }));
+    if (!allows(caller.scope, scope))
+      return next(refuse(res, 'forbidden', { detail: `this API key lacks the "${scope}" scope` }));
     (scope === 'ask' || req.method === 'GET' ? readTenant : writeTenant)(req, res, next);
   };
 }

@@ -17,7 +17,10 @@ import type { RouteKit, Routes } from './route-kit';
 function passedOn(req: Request): Record<string, string> {
   const contextKey = req.header(CONTEXT_KEY_HEADER);
   const cacheControl = req.header('cache-control');
-  return { ...(contextKey ? { [CONTEXT_KEY_HEADER]: contextKey } : {}), ...(cacheControl ? { 'cache-control': cacheControl } : {}) };
+  return {
+    ...(contextKey ? { [CONTEXT_KEY_HEADER]: contextKey } : {}),
+    ...(cacheControl ? { 'cache-control': cacheControl } : {}),
+  };
 }
 
 /** Bad requests are refused before they count against a key's limits. */
@@ -26,11 +29,22 @@ const validate: RequestHandler = (req, res, next) => {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = issue.path.join('.') || null;
-    return void res.status(400).json(openAiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request', param));
+    return void res
+      .status(400)
+      .json(openAiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request', param));
   }
   const headerKey = req.header(CONTEXT_KEY_HEADER);
   if (headerKey !== undefined && !contextKeySchema.safeParse(headerKey).success) {
-    return void res.status(400).json(openAiError(400, `${CONTEXT_KEY_HEADER}: 1–512 characters, without "||"`, 'invalid_request', CONTEXT_KEY_HEADER));
+    return void res
+      .status(400)
+      .json(
+        openAiError(
+          400,
+          `${CONTEXT_KEY_HEADER}: 1–512 characters, without "||"`,
+          'invalid_request',
+          CONTEXT_KEY_HEADER,
+        ),
+      );
   }
   req.body = parsed.data;
   next();
@@ -41,11 +55,21 @@ export function mountChatRoutes(routes: Routes, s: RouteKit): void {
     relayWhole(res, await aiCoreFor(s, req, res, passedOn(req)).send('GET', AI_CORE_ROUTES.models.path), 'openai');
   });
 
-  routes.add('post', '/v1/chat/completions', s.admit, s.auth('ask'), s.perKey, ...s.body, validate, limitRequests(s.limits, estimates.chat), async (req, res) => {
-    const aiCore = aiCoreFor(s, req, res, passedOn(req));
-    const out = await aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body);
-    if (!('stream' in out)) return relayWhole(res, out, 'openai');
-    const assumedInput = chatInputTokens(req.body as ChatRequest) + s.limits.assumedContextTokens;
-    await relayStream(res, out.stream, aiCore.deadline, s.logger, assumedInput);
-  });
+  routes.add(
+    'post',
+    '/v1/chat/completions',
+    s.admit,
+    s.auth('ask'),
+    s.perKey,
+    ...s.body,
+    validate,
+    limitRequests(s.limits, estimates.chat),
+    async (req, res) => {
+      const aiCore = aiCoreFor(s, req, res, passedOn(req));
+      const out = await aiCore.open('POST', AI_CORE_ROUTES.chatCompletions.path, req.body);
+      if (!('stream' in out)) return relayWhole(res, out, 'openai');
+      const assumedInput = chatInputTokens(req.body as ChatRequest) + s.limits.assumedContextTokens;
+      await relayStream(res, out.stream, aiCore.deadline, s.logger, assumedInput);
+    },
+  );
 }

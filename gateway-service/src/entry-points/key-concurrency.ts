@@ -12,7 +12,9 @@ import { refuse } from '../domain/outcomes';
 import type { LimitDeps } from './limits';
 
 /** Mount once per replica (one count per key), after authentication, before the body parser. */
-export function keyConcurrency(deps: Pick<LimitDeps, 'defaults' | 'onDecision'>): RequestHandler & { inFlight(keyId: string): number } {
+export function keyConcurrency(
+  deps: Pick<LimitDeps, 'defaults' | 'onDecision'>,
+): RequestHandler & { inFlight(keyId: string): number } {
   const inFlight = new Map<string, number>();
   const handler: RequestHandler = (_req, res, next) => {
     const caller = res.locals['caller'] as Caller;
@@ -21,7 +23,13 @@ export function keyConcurrency(deps: Pick<LimitDeps, 'defaults' | 'onDecision'>)
     const now = inFlight.get(caller.id) ?? 0;
     if (now >= max) {
       deps.onDecision('refused', 'in_flight');
-      return next(refuse(res, 'rate_limit_exceeded', { detail: `this API key has ${max} requests in flight; retry after 1 s`, retryAfterS: 1, extra: { limit: 'in_flight' } }));
+      return next(
+        refuse(res, 'rate_limit_exceeded', {
+          detail: `this API key has ${max} requests in flight; retry after 1 s`,
+          retryAfterS: 1,
+          extra: { limit: 'in_flight' },
+        }),
+      );
     }
     inFlight.set(caller.id, now + 1);
     // 'close' also fires when the caller goes away mid-body: the slot is never leaked.

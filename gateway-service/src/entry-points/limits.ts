@@ -46,7 +46,11 @@ export function limitRequests<B>(deps: LimitDeps, estimate: (body: B, d: CostSiz
       // OpenAI's code for a caller's own quota (a model provider's throttling is `rate_limited`).
       const { reason, retryAfterS } = admission;
       return next(
-        refuse(res, 'rate_limit_exceeded', { detail: `this API key reached its limit (${reason}); retry after ${retryAfterS} s`, retryAfterS, extra: { limit: reason } }),
+        refuse(res, 'rate_limit_exceeded', {
+          detail: `this API key reached its limit (${reason}); retry after ${retryAfterS} s`,
+          retryAfterS,
+          extra: { limit: reason },
+        }),
       );
     }
     deps.onDecision('admitted');
@@ -83,7 +87,8 @@ export async function viaAiCore<T>(res: Response, call: Promise<T>): Promise<T> 
   try {
     return await call;
   } catch (err) {
-    if ((err as AppError).extra?.['code'] === ('ai_core_unreachable' satisfies OutcomeCode)) res.locals['aiCoreUnreachable'] = true;
+    if ((err as AppError).extra?.['code'] === ('ai_core_unreachable' satisfies OutcomeCode))
+      res.locals['aiCoreUnreachable'] = true;
     throw err;
   }
 }

@@ -10,7 +10,8 @@ import type { Express, NextFunction, Response } from 'express';
 const ROOT = path.join(__dirname, '..', '..', 'playground');
 
 export const PLAYGROUND_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const HEADERS = {
   'content-security-policy': PLAYGROUND_CSP,

@@ -25,7 +25,11 @@ const queryPrompt: RequestHandler = (req, _res, next) => {
 };
 
 /** The sketch route's answer keys, beside ours. */
-const withSketchKeys = (b: AskResponse) => ({ ...b, llama: b.models.llama4?.text ?? '', gpt4: b.models.gpt4?.text ?? '' });
+const withSketchKeys = (b: AskResponse) => ({
+  ...b,
+  llama: b.models.llama4?.text ?? '',
+  gpt4: b.models.gpt4?.text ?? '',
+});
 
 export function mountPublicRoutes(routes: Routes, kit: RouteKit): void {
   mountChatRoutes(routes, kit);
@@ -35,7 +39,11 @@ export function mountPublicRoutes(routes: Routes, kit: RouteKit): void {
     async (req, res) => {
       // The caller's Cache-Control (no-cache: skip the answer cache) is ai-core's to judge.
       const cacheControl = req.header('cache-control');
-      const out = await aiCoreFor(kit, req, res, cacheControl ? { 'cache-control': cacheControl } : {}).send('POST', AI_CORE_ROUTES.process.path, req.body as AskRequest);
+      const out = await aiCoreFor(kit, req, res, cacheControl ? { 'cache-control': cacheControl } : {}).send(
+        'POST',
+        AI_CORE_ROUTES.process.path,
+        req.body as AskRequest,
+      );
       const answered = out.body as AskResponse;
       if (out.status < 300) noteAccess(res, { answeredBy: answered.answeredBy, degraded: answered.degraded });
       relayWhole(res, out, 'problem', map);

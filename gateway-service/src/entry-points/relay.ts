@@ -30,8 +30,10 @@ export function aiCoreFor(link: AiCoreLink, req: Request, res: Response, headers
   const ctx = { ...(requestContext.get() ?? { requestId: '' }), ...(Object.keys(all).length ? { headers: all } : {}) };
   return {
     deadline,
-    send: (method: AiCoreMethod, path: string, body?: unknown) => viaAiCore(res, link.aiCore.send(method, path, body, ctx, deadline)),
-    open: (method: AiCoreMethod, path: string, body?: unknown) => viaAiCore(res, link.aiCore.open(method, path, body, ctx, deadline)),
+    send: (method: AiCoreMethod, path: string, body?: unknown) =>
+      viaAiCore(res, link.aiCore.send(method, path, body, ctx, deadline)),
+    open: (method: AiCoreMethod, path: string, body?: unknown) =>
+      viaAiCore(res, link.aiCore.open(method, path, body, ctx, deadline)),
   };
 }
 
@@ -39,7 +41,12 @@ export function aiCoreFor(link: AiCoreLink, req: Request, res: Response, headers
 export type ErrorShape = 'problem' | 'openai';
 
 /** A whole answer: a success through `map` (the legacy route's extra keys), an error in the route's shape. */
-export function relayWhole<B>(res: Response, out: Forwarded, shape: ErrorShape, map: (body: B) => unknown = (b) => b): void {
+export function relayWhole<B>(
+  res: Response,
+  out: Forwarded,
+  shape: ErrorShape,
+  map: (body: B) => unknown = (b) => b,
+): void {
   for (const [name, field] of Object.entries(ANSWER_HEADERS)) {
     const value = out[field];
     if (value) res.setHeader(name, value);
@@ -48,7 +55,10 @@ export function relayWhole<B>(res: Response, out: Forwarded, shape: ErrorShape, 
   res.status(out.status);
   if (out.status < 400) return void res.json(map(out.body as B));
   const body = out.body as { error?: unknown; detail?: string; code?: string } | undefined;
-  if (shape === 'problem') return void res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...body, requestId: (requestContext.get() ?? { requestId: '' }).requestId }));
+  if (shape === 'problem')
+    return void res
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify({ ...body, requestId: (requestContext.get() ?? { requestId: '' }).requestId }));
   // An OpenAI-shaped error passes as it is; a problem+json (e.g. a route ai-core does not know) still reaches OpenAI clients in their shape.
   if (typeof body?.error === 'object') return void res.json(body);
   res.json(openAiError(out.status, body?.detail ?? 'ai-core refused the request', body?.code ?? 'upstream_error'));
@@ -67,12 +77,21 @@ const DONE = 'data: [DONE]';
  * break off (no [DONE], no error event at its end), the caller gets an error
  * event rather than a stream that merely stops and looks complete.
  */
-export async function relayStream(res: Response, upstream: globalThis.Response, deadline: Deadline, logger: Logger, assumedInput: number): Promise<void> {
+export async function relayStream(
+  res: Response,
+  upstream: globalThis.Response,
+  deadline: Deadline,
+  logger: Logger,
+  assumedInput: number,
+): Promise<void> {
   const answering = upstream.headers.get(ANSWERED_BY_HEADER) ?? '';
   let relayedOutput = 0;
   let soFar: Spend = { [answering]: { input: assumedInput, output: 0 } };
   let final: Spend | undefined;
-  noteSpend(res, () => final ?? { ...soFar, [answering]: { input: soFar[answering]?.input ?? 0, output: relayedOutput } });
+  noteSpend(
+    res,
+    () => final ?? { ...soFar, [answering]: { input: soFar[answering]?.input ?? 0, output: relayedOutput } },
+  );
 
   res.status(upstream.status);
   for (const h of [...STREAM_HEADERS, ...Object.keys(ANSWER_HEADERS)]) {
@@ -123,7 +142,10 @@ export async function relayStream(res: Response, upstream: globalThis.Response, 
 function deltaContent(event: string): string | undefined {
   if (!event.startsWith('data: {')) return undefined;
   try {
-    return (JSON.parse(event.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta?.content ?? undefined;
+    return (
+      (JSON.parse(event.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta
+        ?.content ?? undefined
+    );
   } catch {
     return undefined;
   }

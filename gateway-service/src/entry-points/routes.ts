@@ -61,4 +61,5 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 }
 
 /** Ends the table: every error, the gateway's outcomes (domain/outcomes.ts) among them, as problem+json; in OpenAI's shape on the OpenAI routes. */
-export const renderErrors = (routes: Routes, logger: Logger): void => routes.finish(logger, [[OPENAI_PATHS, openAiErrorHandler(logger)]]);
+export const renderErrors = (routes: Routes, logger: Logger): void =>
+  routes.finish(logger, [[OPENAI_PATHS, openAiErrorHandler(logger)]]);

@@ -23,9 +23,16 @@ export function resolveTenant(access: 'read' | 'write'): RequestHandler {
       return next();
     }
     const parsed = tenantSchema.safeParse(asked);
-    if (!parsed.success) return next(refuse(res, 'invalid_tenant', { detail: `${REQUESTED_TENANT_HEADER}: ${parsed.error.issues[0]!.message}` }));
+    if (!parsed.success)
+      return next(
+        refuse(res, 'invalid_tenant', { detail: `${REQUESTED_TENANT_HEADER}: ${parsed.error.issues[0]!.message}` }),
+      );
     if (!mayUseTenant(caller, parsed.data, access)) {
-      return next(refuse(res, 'tenant_not_granted', { detail: `this API key may not ${access} the context of tenant "${parsed.data}"` }));
+      return next(
+        refuse(res, 'tenant_not_granted', {
+          detail: `this API key may not ${access} the context of tenant "${parsed.data}"`,
+        }),
+      );
     }
     res.locals['tenant'] = parsed.data;
     next();

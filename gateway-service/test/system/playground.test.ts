@@ -4,15 +4,18 @@ import { PLAYGROUND_CSP } from '../../src/entry-points/playground';
 import { idleApp } from '../fakes';
 
 describe('GET /playground', () => {
-  test.each(['all', 'public', 'admin'] as const)('when asked without a key on the %s listener, then the page with its CSP', async (surface) => {
-    const res = await request(idleApp(surface)).get('/playground');
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/html/);
-    expect(res.headers['content-security-policy']).toBe(PLAYGROUND_CSP);
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['cache-control']).toBe('no-cache');
-    expect(res.text).toContain('<script type="module" src="/playground/app.js"></script>');
-  });
+  test.each(['all', 'public', 'admin'] as const)(
+    'when asked without a key on the %s listener, then the page with its CSP',
+    async (surface) => {
+      const res = await request(idleApp(surface)).get('/playground');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['content-security-policy']).toBe(PLAYGROUND_CSP);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['cache-control']).toBe('no-cache');
+      expect(res.text).toContain('<script type="module" src="/playground/app.js"></script>');
+    },
+  );
 
   test('when the page asks for its script and stylesheet, then both, with their types and the same headers', async () => {
     const js = await request(idleApp()).get('/playground/app.js');
@@ -26,13 +29,18 @@ describe('GET /playground', () => {
 
   test('when revalidating with Last-Modified, then 304', async () => {
     const first = await request(idleApp()).get('/playground/app.js');
-    const again = await request(idleApp()).get('/playground/app.js').set('if-modified-since', first.headers['last-modified']!);
+    const again = await request(idleApp())
+      .get('/playground/app.js')
+      .set('if-modified-since', first.headers['last-modified']!);
     expect(again.status).toBe(304);
   });
 
-  test.each(['tsconfig.json', 'api.d.ts', 'index.html', '..%2Fsrc%2Fapp.ts', 'missing.js'])('when asked for %s, then the 404 problem', async (file) => {
-    const res = await request(idleApp()).get(`/playground/${file}`);
-    expect(res.status).toBe(404);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-  });
+  test.each(['tsconfig.json', 'api.d.ts', 'index.html', '..%2Fsrc%2Fapp.ts', 'missing.js'])(
+    'when asked for %s, then the 404 problem',
+    async (file) => {
+      const res = await request(idleApp()).get(`/playground/${file}`);
+      expect(res.status).toBe(404);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    },
+  );
 });

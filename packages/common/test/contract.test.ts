@@ -1,6 +1,14 @@
 /** The contract between gateway and ai-core: what one side writes, the other reads back. */
 import * as contract from '@context-qa/common/contract';
-import { callTableOf, maxModelCalls, readSpendEvent, SPEND_SO_FAR, SPEND_TRAILER, spendEvent, STRATEGIES } from '@context-qa/common/contract';
+import {
+  callTableOf,
+  maxModelCalls,
+  readSpendEvent,
+  SPEND_SO_FAR,
+  SPEND_TRAILER,
+  spendEvent,
+  STRATEGIES,
+} from '@context-qa/common/contract';
 
 describe('the spend report of a stream', () => {
   const spend = { gpt4: { input: 10, output: 3 } };
@@ -21,20 +29,38 @@ describe('the spend report of a stream', () => {
   });
 
   test('when a report is malformed, then it carries no spend (never a credit)', () => {
-    expect(readSpendEvent(`${SPEND_TRAILER}{"gpt4":{"input":-1,"output":0}}`)).toEqual({ spend: undefined, final: true });
+    expect(readSpendEvent(`${SPEND_TRAILER}{"gpt4":{"input":-1,"output":0}}`)).toEqual({
+      spend: undefined,
+      final: true,
+    });
     expect(readSpendEvent(`${SPEND_SO_FAR}not json`)).toEqual({ spend: undefined, final: false });
   });
 });
 
 describe('the call table', () => {
   test("when ai-core lists each strategy's max_calls, then the gateway reads them by name", () => {
-    const data = STRATEGIES.map((s) => ({ id: s, object: 'model', created: 0, owned_by: 'context-qa', max_calls: maxModelCalls(s, 2) }));
+    const data = STRATEGIES.map((s) => ({
+      id: s,
+      object: 'model',
+      created: 0,
+      owned_by: 'context-qa',
+      max_calls: maxModelCalls(s, 2),
+    }));
     const table = callTableOf({ object: 'list', data });
     expect(Object.fromEntries(table!)).toEqual({ both: 2, fastest: 2, primary: 2, sequential: 2, fuse: 3 });
   });
 
   test('when entries are malformed, then they are left out; when the body is no list, then undefined', () => {
-    const table = callTableOf({ data: [{ id: 'a', max_calls: 0 }, { id: 'b', max_calls: 1.5 }, { id: 3, max_calls: 2 }, null, { id: 'ok', max_calls: 2 }, { id: 'none' }] });
+    const table = callTableOf({
+      data: [
+        { id: 'a', max_calls: 0 },
+        { id: 'b', max_calls: 1.5 },
+        { id: 3, max_calls: 2 },
+        null,
+        { id: 'ok', max_calls: 2 },
+        { id: 'none' },
+      ],
+    });
     expect(Object.fromEntries(table!)).toEqual({ ok: 2 });
     expect(callTableOf({ data: 'x' })).toBeUndefined();
     expect(callTableOf(undefined)).toBeUndefined();

@@ -30,27 +30,34 @@ describe('security headers', () => {
     ['an unknown route', 'get', '/nowhere', 404],
     ['a wrong method', 'post', '/ok', 405],
     ['a probe', 'get', '/healthz', 200],
-  ] as const)('when the response is %s, then it carries HSTS, X-Frame-Options DENY, COOP and nosniff', async (_what, method, path, status) => {
-    const res = await request(app)[method](path);
-    expect(res.status).toBe(status);
-    expect(res.headers).toMatchObject({
-      'strict-transport-security': expect.stringMatching(/^max-age=\d{7,}/) as unknown,
-      'x-frame-options': 'DENY',
-      'cross-origin-opener-policy': 'same-origin',
-      'x-content-type-options': 'nosniff',
-    });
-  });
+  ] as const)(
+    'when the response is %s, then it carries HSTS, X-Frame-Options DENY, COOP and nosniff',
+    async (_what, method, path, status) => {
+      const res = await request(app)[method](path);
+      expect(res.status).toBe(status);
+      expect(res.headers).toMatchObject({
+        'strict-transport-security': expect.stringMatching(/^max-age=\d{7,}/) as unknown,
+        'x-frame-options': 'DENY',
+        'cross-origin-opener-policy': 'same-origin',
+        'x-content-type-options': 'nosniff',
+      });
+    },
+  );
 });
 
 describe('readiness', () => {
   test('when ready, then the public /readyz says so and nothing more', async () => {
-    const res = await request(appWith(new Readiness({ sidecar: async () => true, apiKeys: async () => true }))).get('/readyz');
+    const res = await request(appWith(new Readiness({ sidecar: async () => true, apiKeys: async () => true }))).get(
+      '/readyz',
+    );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ready' });
   });
 
   test('when a check fails, then the public /readyz is a 503 problem without the names of the checks', async () => {
-    const res = await request(appWith(new Readiness({ sidecar: async () => false, apiKeys: async () => true }))).get('/readyz');
+    const res = await request(appWith(new Readiness({ sidecar: async () => false, apiKeys: async () => true }))).get(
+      '/readyz',
+    );
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 503, code: 'not_ready', requestId: res.headers['x-request-id'] });
@@ -60,7 +67,12 @@ describe('readiness', () => {
   test('when a check fails, then the metrics port names it', async () => {
     const config = loadConfig(z.object(baseConfig({ port: 0, metricsPort: 0 })), { HOST: '127.0.0.1' });
     const readiness = new Readiness({ sidecar: async () => false, apiKeys: async () => true });
-    const server = await serveApp(appWith(readiness), { config, registry: createMetrics('test').registry, readiness, cleanup: async () => {} });
+    const server = await serveApp(appWith(readiness), {
+      config,
+      registry: createMetrics('test').registry,
+      readiness,
+      cleanup: async () => {},
+    });
     try {
       const res = await fetch(`http://127.0.0.1:${server.metricsPort}/readyz`);
       expect(res.status).toBe(503);

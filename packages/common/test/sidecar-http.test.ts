@@ -36,7 +36,11 @@ describe('sidecarRequest', () => {
         res.end(bytes.subarray(7));
       });
     };
-    const res = await sidecarRequest(`${url}/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"k":"é"}' });
+    const res = await sidecarRequest(`${url}/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"k":"é"}',
+    });
     expect(got).toBe('{"k":"é"}');
     expect(res.status).toBe(201);
     expect(res.header('etag')).toBe('7');
@@ -114,6 +118,8 @@ describe('sidecarRequest', () => {
         s.close(() => resolve(port));
       });
     });
-    expect(await rejection(sidecarRequest(`http://127.0.0.1:${closedPort}/`, { timeoutMs: 2000 }))).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(await rejection(sidecarRequest(`http://127.0.0.1:${closedPort}/`, { timeoutMs: 2000 }))).toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 });

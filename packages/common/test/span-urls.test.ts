@@ -14,7 +14,9 @@ describe('span URLs', () => {
   });
 
   test('when a key, prompt or signature is in the query, then its value is redacted and the rest kept', () => {
-    expect(spanPathAndQuery('/v1.0/invoke/ai-core-service/method/v1/context?key=reports%2Fq3')).toBe('/v1.0/invoke/ai-core-service/method/v1/context?key=REDACTED');
+    expect(spanPathAndQuery('/v1.0/invoke/ai-core-service/method/v1/context?key=reports%2Fq3')).toBe(
+      '/v1.0/invoke/ai-core-service/method/v1/context?key=REDACTED',
+    );
     expect(spanPathAndQuery('/prompt?prompt=secret&strategy=both')).toBe('/prompt?prompt=REDACTED&strategy=both');
   });
 
@@ -22,8 +24,13 @@ describe('span URLs', () => {
     expect(spanUrl('http://127.0.0.1:3500/v1.0/state/context-cache/reports%2Fq3?consistency=strong')).toBe(
       'http://127.0.0.1:3500/v1.0/state/context-cache/{key}?consistency=strong',
     );
-    expect(spanUrlOfRequest({ protocol: 'http:', hostname: '127.0.0.1', port: 3500, path: '/v1.0/state/context-store/handbook' })).toBe(
-      'http://127.0.0.1:3500/v1.0/state/context-store/{key}',
-    );
+    expect(
+      spanUrlOfRequest({
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 3500,
+        path: '/v1.0/state/context-store/handbook',
+      }),
+    ).toBe('http://127.0.0.1:3500/v1.0/state/context-store/{key}');
   });
 });

@@ -10,7 +10,14 @@ describe('spend', () => {
 
   test('when a spend header is malformed or negative, then it is no spend at all (never a credit)', () => {
     expect(parseSpend('{"gpt4":{"input":10,"output":5}}')).toEqual({ gpt4: { input: 10, output: 5 } });
-    for (const bad of ['{"gpt4":{"input":-1,"output":5}}', '{"gpt4":{"input":1e400,"output":5}}', '{"gpt4":{"input":1.5,"output":5}}', 'not json', '[]', undefined]) {
+    for (const bad of [
+      '{"gpt4":{"input":-1,"output":5}}',
+      '{"gpt4":{"input":1e400,"output":5}}',
+      '{"gpt4":{"input":1.5,"output":5}}',
+      'not json',
+      '[]',
+      undefined,
+    ]) {
       expect(parseSpend(bad)).toBeUndefined();
     }
     expect(spendTotal({ gpt4: { input: 10, output: 5 }, llama4: { input: 7, output: 3 } })).toBe(25);

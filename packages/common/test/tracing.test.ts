@@ -17,6 +17,8 @@ describe('tracing configuration', () => {
 
   test('when the endpoint is not a URL, then start-up fails naming the variable', () => {
     expect(() => startTracing('svc', {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
-    expect(() => startTracing('svc', {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => startTracing('svc', {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
   });
 });

@@ -25,7 +25,18 @@ export function redisProcess(port: number, logDir: string): ManagedProcess {
   return new ManagedProcess({
     name: `redis:${port}`,
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    args: [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+    ],
     logFile: path.join(logDir, 'redis.log'),
     ready: () => redisPing(port),
   });
@@ -53,7 +64,16 @@ export function dynaliteProcess(port: number, logDir: string, dataDir?: string):
   return new ManagedProcess({
     name: `dynalite:${port}`,
     command: process.execPath,
-    args: [cli, '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0', ...(dataDir ? ['--path', dataDir] : [])],
+    args: [
+      cli,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--createTableMs',
+      '0',
+      ...(dataDir ? ['--path', dataDir] : []),
+    ],
     logFile: path.join(logDir, 'dynalite.log'),
     ready: () =>
       new Promise((resolve) => {

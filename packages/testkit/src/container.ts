@@ -19,14 +19,21 @@ export const defaultLaunch = (): Launch => (process.env['CONTEXT_QA_LAUNCH'] ===
 /** docker or podman (default); podman reads tools/images/containers.conf (runc, cgroupfs, ulimits these hosts need). */
 export const containerEngine = (): string => process.env['CONTAINER_ENGINE'] ?? 'podman';
 export const engineEnv = (): NodeJS.ProcessEnv =>
-  containerEngine() === 'podman' ? { CONTAINERS_CONF: process.env['CONTAINERS_CONF'] ?? path.join(repoRoot, 'tools', 'images', 'containers.conf') } : {};
+  containerEngine() === 'podman'
+    ? { CONTAINERS_CONF: process.env['CONTAINERS_CONF'] ?? path.join(repoRoot, 'tools', 'images', 'containers.conf') }
+    : {};
 
 /** The image `make images` tags for a service. */
-export const serviceImage = (service: ServiceName): string => `${process.env['CONTEXT_QA_IMAGE_PREFIX'] ?? 'localhost/context-qa'}/${service}:local`;
+export const serviceImage = (service: ServiceName): string =>
+  `${process.env['CONTEXT_QA_IMAGE_PREFIX'] ?? 'localhost/context-qa'}/${service}:local`;
 
 /** Runs the engine's CLI synchronously (inspect, diff, rm, one-shot runs). */
 export function engine(args: string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(containerEngine(), args, { env: { ...process.env, ...engineEnv() }, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(containerEngine(), args, {
+    env: { ...process.env, ...engineEnv() },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -99,7 +106,8 @@ export class ContainerProcess extends ManagedProcess {
 }
 
 /** Removes a container at once (podman would first wait 10 s for SIGTERM). */
-export const removeContainer = (name: string): void => void engine(['rm', '-f', ...(containerEngine() === 'podman' ? ['-t', '0'] : []), name]);
+export const removeContainer = (name: string): void =>
+  void engine(['rm', '-f', ...(containerEngine() === 'podman' ? ['-t', '0'] : []), name]);
 
 let orphansChecked = false;
 /** Removes service containers left by test processes that died without stopping them (once per process). */

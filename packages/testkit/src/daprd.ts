@@ -89,7 +89,8 @@ export async function sidecar(spec: SidecarSpec): Promise<Sidecar> {
     env: spec.env,
     cwd: repoRoot,
     logFile: path.join(spec.logDir, `daprd-${spec.name ?? spec.appId}.log`),
-    ready: () => httpOk(`http://127.0.0.1:${ports.http}/v1.0/healthz/outbound`, token ? { 'dapr-api-token': token } : {}),
+    ready: () =>
+      httpOk(`http://127.0.0.1:${ports.http}/v1.0/healthz/outbound`, token ? { 'dapr-api-token': token } : {}),
   });
 }
 
@@ -102,7 +103,11 @@ export interface DaprConfigurationDoc {
  * Writes dapr/config.yaml with name resolution pointed at `nameResolutionDb`, so
  * each stack's sidecars find each other and no one else's.
  */
-export function renderConfig(dir: string, nameResolutionDb: string, override: (doc: DaprConfigurationDoc) => void = () => {}): string {
+export function renderConfig(
+  dir: string,
+  nameResolutionDb: string,
+  override: (doc: DaprConfigurationDoc) => void = () => {},
+): string {
   mkdirSync(dir, { recursive: true });
   const doc = parse(readFileSync(path.join(repoRoot, 'dapr', 'config.yaml'), 'utf8')) as DaprConfigurationDoc;
   doc.spec.nameResolution.configuration.connectionString = nameResolutionDb;

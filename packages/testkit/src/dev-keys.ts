@@ -18,4 +18,5 @@ export const DEV_KEYS = {
 
 export const DEV_SECRETS_FILE = path.join(repoRoot, 'components', 'dev-secrets.json');
 
-export const devSecrets = (): Record<string, string> => JSON.parse(readFileSync(DEV_SECRETS_FILE, 'utf8')) as Record<string, string>;
+export const devSecrets = (): Record<string, string> =>
+  JSON.parse(readFileSync(DEV_SECRETS_FILE, 'utf8')) as Record<string, string>;

@@ -28,8 +28,15 @@ const schema = z.object({
   REDIS_PORT: env.port(6379),
   DYNALITE_PORT: env.port(4567),
   SIM_PORT: env.port(4010).describe('model simulator (Bedrock + Azure OpenAI)'),
-  DEV_LAUNCHER: z.enum(['harness', 'dapr-cli']).default('harness').describe('who starts sidecars and apps: this script, or `dapr run -f dapr/dapr.yaml`'),
-  TRACING: env.bool(false).describe("also run Jaeger (third_party/jaeger, built on first use) and send the services' and sidecars' traces to it"),
+  DEV_LAUNCHER: z
+    .enum(['harness', 'dapr-cli'])
+    .default('harness')
+    .describe('who starts sidecars and apps: this script, or `dapr run -f dapr/dapr.yaml`'),
+  TRACING: env
+    .bool(false)
+    .describe(
+      "also run Jaeger (third_party/jaeger, built on first use) and send the services' and sidecars' traces to it",
+    ),
   JAEGER_UI_PORT: env.port(16686).describe('Jaeger UI and query API'),
   JAEGER_OTLP_HTTP_PORT: env.port(4318),
   JAEGER_OTLP_GRPC_PORT: env.port(4317),
@@ -74,8 +81,18 @@ async function main(): Promise<void> {
   await stack.start();
   if (cfg.DEV_LAUNCHER === 'dapr-cli') await startWithDaprCli(stack, cfg.GATEWAY_PORT);
   const rows = [
-    ['gateway-service', `http://127.0.0.1:${cfg.GATEWAY_PORT}`, `metrics :${cfg.GATEWAY_METRICS_PORT}`, `sidecar :${cfg.GATEWAY_DAPR_HTTP_PORT}`],
-    ['ai-core-service', `http://127.0.0.1:${cfg.AI_CORE_PORT}`, `metrics :${cfg.AI_CORE_METRICS_PORT}`, `sidecar :${cfg.AI_CORE_DAPR_HTTP_PORT}`],
+    [
+      'gateway-service',
+      `http://127.0.0.1:${cfg.GATEWAY_PORT}`,
+      `metrics :${cfg.GATEWAY_METRICS_PORT}`,
+      `sidecar :${cfg.GATEWAY_DAPR_HTTP_PORT}`,
+    ],
+    [
+      'ai-core-service',
+      `http://127.0.0.1:${cfg.AI_CORE_PORT}`,
+      `metrics :${cfg.AI_CORE_METRICS_PORT}`,
+      `sidecar :${cfg.AI_CORE_DAPR_HTTP_PORT}`,
+    ],
     ...(stack.components === 'local'
       ? [
           ['redis', `127.0.0.1:${stack.redisPort}`],
@@ -83,14 +100,26 @@ async function main(): Promise<void> {
         ]
       : []),
     ['model simulator', stack.simulatorUrl, '(admin API under /admin)'],
-    ...(cfg.TRACING ? [['jaeger', `http://127.0.0.1:${cfg.JAEGER_UI_PORT}`, `OTLP http :${cfg.JAEGER_OTLP_HTTP_PORT} grpc :${cfg.JAEGER_OTLP_GRPC_PORT}`, '(in memory)']] : []),
+    ...(cfg.TRACING
+      ? [
+          [
+            'jaeger',
+            `http://127.0.0.1:${cfg.JAEGER_UI_PORT}`,
+            `OTLP http :${cfg.JAEGER_OTLP_HTTP_PORT} grpc :${cfg.JAEGER_OTLP_GRPC_PORT}`,
+            '(in memory)',
+          ],
+        ]
+      : []),
   ];
   console.log(`context-qa is up (components/${stack.components}); logs in ${stack.logDir}`);
   for (const r of rows) console.log(`  ${r[0]!.padEnd(16)} ${r.slice(1).join('  ')}`);
   console.log(`API keys (local only): ask ${DEV_KEYS.ask}  admin ${DEV_KEYS.admin}`);
   console.log(`Try: curl -s localhost:${cfg.GATEWAY_PORT}/v1/prompt -H 'authorization: Bearer ${DEV_KEYS.ask}' \\
        -H 'content-type: application/json' -d '{"prompt":"What is Dapr?"}'`);
-  if (cfg.TRACING) console.log(`Traces: http://127.0.0.1:${cfg.JAEGER_UI_PORT}/search?service=gateway-service&tags={"context_qa.request_id":"<x-request-id>"}`);
+  if (cfg.TRACING)
+    console.log(
+      `Traces: http://127.0.0.1:${cfg.JAEGER_UI_PORT}/search?service=gateway-service&tags={"context_qa.request_id":"<x-request-id>"}`,
+    );
   console.log(`Playground: http://127.0.0.1:${cfg.GATEWAY_PORT}/playground (paste a key above)`);
   console.log('Ctrl-C stops everything.');
 }
@@ -118,7 +147,12 @@ async function startWithDaprCli(stack: Stack, gatewayPort: number): Promise<void
         name: 'dapr run -f dapr/dapr.yaml',
         command: daprBin('dapr'),
         args: ['run', '-f', path.join(repoRoot, 'dapr', 'dapr.yaml')],
-        env: { ...stack.daprEnv, ...simulatedClouds(stack.simulatorUrl), ...stack.tracingEnv, DAPR_RUNTIME_PATH: repoRoot },
+        env: {
+          ...stack.daprEnv,
+          ...simulatedClouds(stack.simulatorUrl),
+          ...stack.tracingEnv,
+          DAPR_RUNTIME_PATH: repoRoot,
+        },
         cwd: repoRoot,
         group: true,
         logFile: path.join(stack.logDir, 'dapr-run.log'),

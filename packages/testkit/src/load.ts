@@ -27,7 +27,8 @@ export interface LoadOptions {
 
 function assertLoopback(url: string): void {
   const host = new URL(url).hostname;
-  if (!(host === 'localhost' || host.startsWith('127.') || host === '[::1]')) throw new Error(`load targets loopback only, not ${host}`);
+  if (!(host === 'localhost' || host.startsWith('127.') || host === '[::1]'))
+    throw new Error(`load targets loopback only, not ${host}`);
 }
 
 export async function steadyLoad(opts: LoadOptions): Promise<Sample[]> {
@@ -58,7 +59,13 @@ export async function steadyLoad(opts: LoadOptions): Promise<Sample[]> {
             /* not JSON */
           }
           const retryAfter = res.headers.get('retry-after');
-          return { status: res.status, ms: performance.now() - started, at: started - t0, body, ...(retryAfter ? { retryAfter } : {}) };
+          return {
+            status: res.status,
+            ms: performance.now() - started,
+            at: started - t0,
+            body,
+            ...(retryAfter ? { retryAfter } : {}),
+          };
         })
         .catch(() => ({ status: 0, ms: performance.now() - started, at: started - t0 })),
     );
@@ -68,4 +75,5 @@ export async function steadyLoad(opts: LoadOptions): Promise<Sample[]> {
 }
 
 /** Count of samples per status, e.g. {200: 95, 503: 5}. */
-export const byStatus = (samples: Sample[]): Record<number, number> => samples.reduce<Record<number, number>>((acc, s) => ((acc[s.status] = (acc[s.status] ?? 0) + 1), acc), {});
+export const byStatus = (samples: Sample[]): Record<number, number> =>
+  samples.reduce<Record<number, number>>((acc, s) => ((acc[s.status] = (acc[s.status] ?? 0) + 1), acc), {});

@@ -83,7 +83,10 @@ interface WireSpan {
   status?: { code?: number; message?: string };
 }
 interface WireRequest {
-  resource_spans?: { resource?: { attributes?: KeyValue[] }; scope_spans?: { scope?: { name?: string }; spans?: WireSpan[] }[] }[];
+  resource_spans?: {
+    resource?: { attributes?: KeyValue[] };
+    scope_spans?: { scope?: { name?: string }; spans?: WireSpan[] }[];
+  }[];
 }
 
 /** Decodes one export request into flat spans. */
@@ -144,7 +147,8 @@ export class OtlpReceiver {
       this.exports++;
       this.bytes += raw.length;
       try {
-        if (this.keep) this.spans.push(...decodeTraces(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw));
+        if (this.keep)
+          this.spans.push(...decodeTraces(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw));
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       } catch {
         this.failures++;
@@ -166,7 +170,8 @@ export class OtlpReceiver {
   async waitFor(done: (spans: ReceivedSpan[]) => boolean, timeoutMs = 20_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!done(this.spans)) {
-      if (Date.now() > until) throw new Error(`spans did not arrive within ${timeoutMs} ms (${this.spans.length} received)`);
+      if (Date.now() > until)
+        throw new Error(`spans did not arrive within ${timeoutMs} ms (${this.spans.length} received)`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

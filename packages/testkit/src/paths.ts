@@ -17,7 +17,8 @@ export const repoRoot: string = (() => {
 })();
 
 /** Where `third_party/build dapr` puts the binaries: <runtime-path>/.dapr/bin with runtime-path = repo root. */
-export const daprBin = (name: 'daprd' | 'sentry' | 'placement' | 'dapr'): string => path.join(repoRoot, '.dapr', 'bin', name);
+export const daprBin = (name: 'daprd' | 'sentry' | 'placement' | 'dapr'): string =>
+  path.join(repoRoot, '.dapr', 'bin', name);
 
 export const componentsDir = (set: ComponentSet): string => path.join(repoRoot, 'components', set);
 

@@ -22,8 +22,19 @@ export interface PodContract {
   terminationGraceSeconds: number;
 }
 
-type Doc = { kind?: string; metadata?: { name?: string }; data?: Record<string, string>; spec?: { template?: { spec?: PodSpec } } };
-type SecurityContext = { runAsUser?: number; runAsGroup?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+type Doc = {
+  kind?: string;
+  metadata?: { name?: string };
+  data?: Record<string, string>;
+  spec?: { template?: { spec?: PodSpec } };
+};
+type SecurityContext = {
+  runAsUser?: number;
+  runAsGroup?: number;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { drop?: string[] };
+};
 type PodSpec = {
   terminationGracePeriodSeconds?: number;
   securityContext?: SecurityContext;
@@ -58,7 +69,9 @@ export function podContract(service: ServiceName): PodContract {
   const container = pod?.containers.find((c) => c.name === service);
   if (!pod || !container) throw new Error(`pod-contract: no Deployment with container ${service} in k8s/base`);
   const sc = { ...pod.securityContext, ...container.securityContext };
-  const configMaps = (container.envFrom ?? []).map((e) => all.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === e.configMapRef?.name)?.data ?? {});
+  const configMaps = (container.envFrom ?? []).map(
+    (e) => all.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === e.configMapRef?.name)?.data ?? {},
+  );
   const literal = (container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!] as const);
   return {
     env: Object.assign({}, ...configMaps, Object.fromEntries(literal)) as Record<string, string>,

@@ -49,7 +49,13 @@ export async function startSentry(dir: string, logDir: string, namespace = 'defa
   return {
     proc,
     /** What every sidecar needs to join the mesh. */
-    sidecarArgs: ['--enable-mtls', '--sentry-address', `127.0.0.1:${port}`, '--control-plane-trust-domain', TRUST_DOMAIN],
+    sidecarArgs: [
+      '--enable-mtls',
+      '--sentry-address',
+      `127.0.0.1:${port}`,
+      '--control-plane-trust-domain',
+      TRUST_DOMAIN,
+    ],
     sidecarEnv: { DAPR_TRUST_ANCHORS: readFileSync(path.join(creds, 'ca.crt'), 'utf8'), NAMESPACE: namespace },
   };
 }

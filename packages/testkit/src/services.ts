@@ -6,7 +6,16 @@ import path from 'node:path';
 import { repoRoot } from './paths';
 import type { ServiceName } from './pod-contract';
 import type { AppContext, AppSpec } from './stack';
-import { containerArgs, containerEngine, ContainerProcess, containerRun, defaultLaunch, engineEnv, type ContainerRun, type Launch } from './container';
+import {
+  containerArgs,
+  containerEngine,
+  ContainerProcess,
+  containerRun,
+  defaultLaunch,
+  engineEnv,
+  type ContainerRun,
+  type Launch,
+} from './container';
 
 export interface ServicePorts {
   gateway: { app: number; metrics: number; daprHttp: number };
@@ -38,9 +47,15 @@ export interface ServiceOptions {
 }
 
 /** The entry point of a service on the host, and its hooks' variable when a test gives some (see ServiceOptions.testHooks). */
-export function serviceMain(service: ServiceName, hooks?: Record<string, unknown>): { script: string; env: NodeJS.ProcessEnv } {
+export function serviceMain(
+  service: ServiceName,
+  hooks?: Record<string, unknown>,
+): { script: string; env: NodeJS.ProcessEnv } {
   if (!hooks) return { script: path.join(repoRoot, service, 'dist', 'main.js'), env: {} };
-  return { script: path.join(repoRoot, service, 'dist', 'main-with-test-hooks.js'), env: { CONTEXT_QA_TEST_HOOKS: JSON.stringify(hooks) } };
+  return {
+    script: path.join(repoRoot, service, 'dist', 'main-with-test-hooks.js'),
+    env: { CONTEXT_QA_TEST_HOOKS: JSON.stringify(hooks) },
+  };
 }
 
 /** ai-core's model settings pointing at the simulator; the SDKs still sign and authenticate. */
@@ -79,7 +94,12 @@ function serviceApp(
       // Ready, not just alive: a gateway without its key list would answer 503 to a valid key.
       if ((opts.launch ?? defaultLaunch()) === 'host') {
         const main = serviceMain(appId, hooks);
-        return { command: process.execPath, args: [main.script], readyPath: '/readyz', env: { ...serviceEnv, ...main.env } };
+        return {
+          command: process.execPath,
+          args: [main.script],
+          readyPath: '/readyz',
+          env: { ...serviceEnv, ...main.env },
+        };
       }
       if (hooks) throw new Error(`test hooks need ${appId} on the host: its image runs main.js, which has none`);
       const run = containerRun(appId, `${appId}-${appPort}`, opts.container);
@@ -113,6 +133,12 @@ export function serviceApps(opts: ServiceOptions = {}): AppSpec[] {
       opts,
       opts.testHooks?.aiCore,
     ),
-    serviceApp('gateway-service', opts.ports?.gateway, () => ({ ...LOCAL_GATEWAY_ENV, ...opts.gatewayEnv }), opts, opts.testHooks?.gateway),
+    serviceApp(
+      'gateway-service',
+      opts.ports?.gateway,
+      () => ({ ...LOCAL_GATEWAY_ENV, ...opts.gatewayEnv }),
+      opts,
+      opts.testHooks?.gateway,
+    ),
   ];
 }

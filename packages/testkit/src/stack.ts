@@ -6,7 +6,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dynaliteProcess, ensureContextTable, dynamoEndpoint, redisProcess, simulatorProcess } from './backing';
-import { renderConfig, sidecar, sidecarPorts, type DaprConfigurationDoc, type Sidecar, type SidecarPorts } from './daprd';
+import {
+  renderConfig,
+  sidecar,
+  sidecarPorts,
+  type DaprConfigurationDoc,
+  type Sidecar,
+  type SidecarPorts,
+} from './daprd';
 import { componentsDir, repoRoot, type ComponentSet } from './paths';
 import { SimulatorAdmin } from '@context-qa/model-sim';
 import { DEFAULT_TENANT, tenantStoreKey } from '@context-qa/common/contract';
@@ -25,7 +32,13 @@ export interface AppSpec {
   name?: string;
   appPort?: number;
   /** Starts the app; gets the stack so it can read sidecar ports, etc. */
-  start?: (ctx: AppContext) => { command: string; args: string[]; env?: NodeJS.ProcessEnv; readyPath?: string; launch?: (spec: ProcessSpec) => ManagedProcess };
+  start?: (ctx: AppContext) => {
+    command: string;
+    args: string[];
+    env?: NodeJS.ProcessEnv;
+    readyPath?: string;
+    launch?: (spec: ProcessSpec) => ManagedProcess;
+  };
   /** Extra env for the sidecar (e.g. DAPR_API_TOKEN, APP_API_TOKEN). */
   sidecarEnv?: NodeJS.ProcessEnv;
   sidecarArgs?: string[];
@@ -139,7 +152,11 @@ export class Stack {
       const configFile = renderConfig(this.dir, path.join(this.dir, 'name-resolution.db'), (doc) => {
         const t = this.options.tracing;
         // Every request sampled, to Dapr's OTLP/HTTP exporter (it wants host:port, no scheme).
-        if (t) doc.spec['tracing'] = { samplingRate: '1', otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' } };
+        if (t)
+          doc.spec['tracing'] = {
+            samplingRate: '1',
+            otel: { endpointAddress: new URL(t.otlpEndpoint).host, isSecure: false, protocol: 'http' },
+          };
         this.options.config?.(doc);
       });
       const resourcesPaths = [componentsDir(this.components), path.join(repoRoot, 'dapr', 'resources')];
@@ -203,7 +220,13 @@ export class Stack {
     this.appPorts.set(name, appPort);
     if (app.appId === 'gateway-service') gatewayUrls.add(`http://127.0.0.1:${appPort}`);
     if (!app.start) return;
-    const { command, args, env, readyPath = '/healthz', launch = (spec) => new ManagedProcess(spec) } = app.start({ appPort, sidecar: car, stack: this });
+    const {
+      command,
+      args,
+      env,
+      readyPath = '/healthz',
+      launch = (spec) => new ManagedProcess(spec),
+    } = app.start({ appPort, sidecar: car, stack: this });
     await this.add(
       name,
       launch({

@@ -18,7 +18,10 @@ export interface UseStackOptions {
  * beforeAll of the file runs after it started). `options` may be a function, for
  * options that need something started first (a port, a receiver).
  */
-export function useStack(options: StackOptions | (() => StackOptions | Promise<StackOptions>), use: UseStackOptions = {}): Stack {
+export function useStack(
+  options: StackOptions | (() => StackOptions | Promise<StackOptions>),
+  use: UseStackOptions = {},
+): Stack {
   let started: Stack | undefined;
   beforeAll(async () => {
     started = await new Stack(typeof options === 'function' ? await options() : options).start();
@@ -40,7 +43,8 @@ function lateBound(current: () => Stack | undefined): Stack {
   return new Proxy({} as Stack, {
     get(_, prop) {
       const stack = current();
-      if (!stack) throw new Error(`the Stack of useStack() was used before its beforeAll started it (reading ${String(prop)})`);
+      if (!stack)
+        throw new Error(`the Stack of useStack() was used before its beforeAll started it (reading ${String(prop)})`);
       const value: unknown = Reflect.get(stack, prop, stack);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(stack) : value;
     },

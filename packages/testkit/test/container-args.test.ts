@@ -27,7 +27,15 @@ describe.each(['gateway-service', 'ai-core-service'] as const)('the %s Deploymen
 
   test("when turned into run arguments, then they carry the manifest's settings and env, the stack's env winning and its ports only", () => {
     const args = containerArgs(containerRun(service, 'x'), { PORT: '1234', LOG_LEVEL: 'debug' });
-    expect(args).toEqual(expect.arrayContaining(['--network=host', '--user=10001:10001', '--read-only', '--cap-drop=ALL', '--security-opt=no-new-privileges']));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--network=host',
+        '--user=10001:10001',
+        '--read-only',
+        '--cap-drop=ALL',
+        '--security-opt=no-new-privileges',
+      ]),
+    );
     expect(valuesOf(args, '--tmpfs')).toEqual([`/tmp:rw,mode=1777,size=${16 * 1024 * 1024}`]);
     const env = valuesOf(args, '-e');
     expect(env).toEqual(expect.arrayContaining(['SHUTDOWN_DELAY_MS=5000', 'PORT=1234', 'LOG_LEVEL=debug']));

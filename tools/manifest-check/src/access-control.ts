@@ -24,10 +24,18 @@ export function checkAccessControl(docs: Doc[], fail: Fail): void {
       continue;
     }
     const where = `accessControl policy ${CALLER}`;
-    if (policy.defaultAction !== 'deny') fail(d, `${where}: defaultAction must be deny, or it allows more than AI_CORE_ROUTES`);
-    const allowed = new Set((policy.operations ?? []).filter((o) => o.action === 'allow').flatMap((o) => (o.httpVerb ?? ['*']).map((v) => `${v.toUpperCase()} ${o.name ?? ''}`)));
-    for (const op of NEEDED) if (!allowed.has(op)) fail(d, `${where}: does not allow ${op}, which the gateway calls (AI_CORE_ROUTES): denied on EKS`);
+    if (policy.defaultAction !== 'deny')
+      fail(d, `${where}: defaultAction must be deny, or it allows more than AI_CORE_ROUTES`);
+    const allowed = new Set(
+      (policy.operations ?? [])
+        .filter((o) => o.action === 'allow')
+        .flatMap((o) => (o.httpVerb ?? ['*']).map((v) => `${v.toUpperCase()} ${o.name ?? ''}`)),
+    );
+    for (const op of NEEDED)
+      if (!allowed.has(op))
+        fail(d, `${where}: does not allow ${op}, which the gateway calls (AI_CORE_ROUTES): denied on EKS`);
     // Exact names only: Dapr matches operations as path prefixes, so `/v1` would admit every /v1 route.
-    for (const op of allowed) if (!NEEDED.includes(op)) fail(d, `${where}: allows ${op}, which the gateway never calls (AI_CORE_ROUTES)`);
+    for (const op of allowed)
+      if (!NEEDED.includes(op)) fail(d, `${where}: allows ${op}, which the gateway never calls (AI_CORE_ROUTES)`);
   }
 }

@@ -26,7 +26,9 @@ interface Statement {
 
 /** Each `new XxxCommand(` in ai-core's sources that import the Bedrock runtime SDK, with its file. */
 export function bedrockCommands(root: string): { command: string; source: string }[] {
-  const files = readdirSync(path.join(root, SOURCES), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const files = readdirSync(path.join(root, SOURCES), { recursive: true, encoding: 'utf8' }).filter((f) =>
+    f.endsWith('.ts'),
+  );
   return files.flatMap((f) => {
     const source = path.join(SOURCES, f);
     const text = readFileSync(path.join(root, source), 'utf8');
@@ -37,7 +39,8 @@ export function bedrockCommands(root: string): { command: string; source: string
 
 export function checkBedrockIam(root: string): string[] {
   const problems: string[] = [];
-  const statements = (JSON.parse(readFileSync(path.join(root, AI_CORE_POLICY), 'utf8')) as { Statement?: Statement[] }).Statement ?? [];
+  const statements =
+    (JSON.parse(readFileSync(path.join(root, AI_CORE_POLICY), 'utf8')) as { Statement?: Statement[] }).Statement ?? [];
   const bedrock = statements
     .filter((s) => s.Effect === 'Allow')
     .map((s) => [s.Action ?? []].flat())
@@ -47,15 +50,24 @@ export function checkBedrockIam(root: string): string[] {
   for (const { command, source } of bedrockCommands(root)) {
     const action = BEDROCK_ACTIONS[command];
     if (action) needed.set(action, (needed.get(action) ?? new Set()).add(command));
-    else problems.push(`${source}: sends ${command}, whose IAM action manifest-check does not know: add it to BEDROCK_ACTIONS (tools/manifest-check/src/bedrock-iam.ts)`);
+    else
+      problems.push(
+        `${source}: sends ${command}, whose IAM action manifest-check does not know: add it to BEDROCK_ACTIONS (tools/manifest-check/src/bedrock-iam.ts)`,
+      );
   }
-  if (needed.size > 0 && bedrock.length === 0) problems.push(`${AI_CORE_POLICY}: no statement allows Bedrock, which ai-core calls`);
+  if (needed.size > 0 && bedrock.length === 0)
+    problems.push(`${AI_CORE_POLICY}: no statement allows Bedrock, which ai-core calls`);
   // Every Bedrock statement, so each action covers the same models (resources) as the others.
   for (const actions of bedrock) {
     for (const [a, commands] of needed) {
-      if (!actions.includes(a)) problems.push(`${AI_CORE_POLICY}: a Bedrock statement lacks ${a}, which ai-core's ${[...commands].join(' and ')} needs`);
+      if (!actions.includes(a))
+        problems.push(
+          `${AI_CORE_POLICY}: a Bedrock statement lacks ${a}, which ai-core's ${[...commands].join(' and ')} needs`,
+        );
     }
-    for (const a of actions) if (a.startsWith('bedrock:') && !needed.has(a)) problems.push(`${AI_CORE_POLICY}: grants ${a}, which no command ai-core sends needs`);
+    for (const a of actions)
+      if (a.startsWith('bedrock:') && !needed.has(a))
+        problems.push(`${AI_CORE_POLICY}: grants ${a}, which no command ai-core sends needs`);
   }
   return problems;
 }

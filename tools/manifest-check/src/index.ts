@@ -48,7 +48,10 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
     readdirSync(path.join(root, 'components'))
       .map((s) => `components/${s}`)
       .filter((d) => statSync(path.join(root, d)).isDirectory());
-  const localFiles = opts.localFiles ?? ['dapr/config.yaml', ...yamlIn(path.join(root, 'dapr/resources')).map((f) => path.relative(root, f))];
+  const localFiles = opts.localFiles ?? [
+    'dapr/config.yaml',
+    ...yamlIn(path.join(root, 'dapr/resources')).map((f) => path.relative(root, f)),
+  ];
 
   const problems: string[] = [];
   const rendered: Doc[][] = [];
@@ -59,7 +62,9 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
       problems.push(`kustomize build ${o}: ${String((err as { stderr?: string }).stderr ?? err).trim()}`);
     }
   }
-  const componentSets = new Map(setDirs.map((d) => [path.basename(d), yamlIn(path.join(root, d)).flatMap((f) => fileDocs(f, root))]));
+  const componentSets = new Map(
+    setDirs.map((d) => [path.basename(d), yamlIn(path.join(root, d)).flatMap((f) => fileDocs(f, root))]),
+  );
   const local = localFiles.flatMap((f) => fileDocs(path.join(root, f), root));
 
   const dapr = daprValidators(path.join(root, 'k8s/schemas/dapr'));
@@ -77,25 +82,47 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
     gatewayConfig.shape.RATE_LIMIT_STORE,
   ].map((s) => s.parse(undefined));
   const appIds = ['gateway-service', gatewayConfig.shape.AI_CORE_APP_ID.parse(undefined)];
-  const texts = [...new Set(all.map((d) => d.source).filter((s) => !s.startsWith('kustomize')))].map((s) => ({ source: s, text: readFileSync(path.join(root, s), 'utf8') }));
+  const texts = [...new Set(all.map((d) => d.source).filter((s) => !s.startsWith('kustomize')))].map((s) => ({
+    source: s,
+    text: readFileSync(path.join(root, s), 'utf8'),
+  }));
   const deployableSources = new Set(deployable.map((d) => `kustomize build ${d}`));
   const valuesFile = path.join(root, DAPR_HELM_VALUES);
   const daprHelmValues: unknown = existsSync(valuesFile) ? parse(readFileSync(valuesFile, 'utf8')) : undefined;
-  problems.push(...checkRules({ rendered, componentSets, local, usedComponents: [...new Set(usedComponents)], appIds, texts, deployable: deployableSources, daprHelmValues }));
+  problems.push(
+    ...checkRules({
+      rendered,
+      componentSets,
+      local,
+      usedComponents: [...new Set(usedComponents)],
+      appIds,
+      texts,
+      deployable: deployableSources,
+      daprHelmValues,
+    }),
+  );
   problems.push(...checkBedrockIam(root));
   return { checked: all.length, problems, notes: templateNotes(rendered, deployableSources) };
 }
 
 const defaultOverlays = (root: string) => {
   const dir = path.join(root, 'k8s/overlays');
-  const overlays = existsSync(dir) ? readdirSync(dir).filter((o) => existsSync(path.join(dir, o, 'kustomization.yaml'))) : [];
+  const overlays = existsSync(dir)
+    ? readdirSync(dir).filter((o) => existsSync(path.join(dir, o, 'kustomization.yaml')))
+    : [];
   return ['k8s/base', ...overlays.map((o) => `k8s/overlays/${o}`)];
 };
 
 /** Overlays checked as templates: placeholders are expected there, but say how many. */
 function templateNotes(rendered: Doc[][], deployable: Set<string>): string[] {
   return rendered
-    .map((docs) => ({ source: docs[0]?.source ?? '?', count: new Set(docs.flatMap((d) => placeholdersIn(d.obj))).size }))
+    .map((docs) => ({
+      source: docs[0]?.source ?? '?',
+      count: new Set(docs.flatMap((d) => placeholdersIn(d.obj))).size,
+    }))
     .filter(({ source, count }) => count > 0 && !deployable.has(source))
-    .map(({ source, count }) => `${source.replace('kustomize build ', '')}: a template, ${count} placeholders left (DEPLOYABLE=<overlay> fails on any)`);
+    .map(
+      ({ source, count }) =>
+        `${source.replace('kustomize build ', '')}: a template, ${count} placeholders left (DEPLOYABLE=<overlay> fails on any)`,
+    );
 }

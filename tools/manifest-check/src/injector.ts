@@ -19,18 +19,31 @@ const REQUIRED: [string, boolean][] = [
   ['sidecarReadOnlyRootFilesystem', true],
 ];
 /** The chart's own defaults for them (dapr v1.18.3 charts/dapr_sidecar_injector/values.yaml). */
-const CHART_DEFAULTS: Record<string, boolean> = { sidecarDropALLCapabilities: false, sidecarRunAsNonRoot: true, sidecarReadOnlyRootFilesystem: true };
+const CHART_DEFAULTS: Record<string, boolean> = {
+  sidecarDropALLCapabilities: false,
+  sidecarRunAsNonRoot: true,
+  sidecarReadOnlyRootFilesystem: true,
+};
 
 const enforcesRestricted = (docs: Doc[]) =>
   docs.some(
-    (d) => d.obj['kind'] === 'Namespace' && (d.obj['metadata'] as { labels?: Record<string, string> } | undefined)?.labels?.['pod-security.kubernetes.io/enforce'] === 'restricted',
+    (d) =>
+      d.obj['kind'] === 'Namespace' &&
+      (d.obj['metadata'] as { labels?: Record<string, string> } | undefined)?.labels?.[
+        'pod-security.kubernetes.io/enforce'
+      ] === 'restricted',
   );
-const injected = (docs: Doc[]) => docs.some((d) => d.obj['kind'] === 'Deployment' && d.obj['spec']?.template?.metadata?.annotations?.['dapr.io/enabled'] === 'true');
+const injected = (docs: Doc[]) =>
+  docs.some(
+    (d) =>
+      d.obj['kind'] === 'Deployment' && d.obj['spec']?.template?.metadata?.annotations?.['dapr.io/enabled'] === 'true',
+  );
 
 /** `values`: the parsed DAPR_HELM_VALUES, undefined when the file is missing. */
 export function checkInjectorValues(rendered: Doc[][], values: unknown, fail: Fail): void {
   if (!rendered.some((docs) => enforcesRestricted(docs) && injected(docs))) return;
-  const injector = (values as { dapr_sidecar_injector?: Record<string, unknown> } | undefined)?.dapr_sidecar_injector ?? {};
+  const injector =
+    (values as { dapr_sidecar_injector?: Record<string, unknown> } | undefined)?.dapr_sidecar_injector ?? {};
   for (const [key, want] of REQUIRED) {
     const value = injector[key] ?? CHART_DEFAULTS[key];
     if (value !== want) {

@@ -63,7 +63,11 @@ export interface Container {
   readinessProbe?: { httpGet?: { path?: string } };
   livenessProbe?: { httpGet?: { path?: string } };
   resources?: Record<string, Record<string, unknown> | undefined>;
-  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
 }
 
 export interface IngressBackend {
@@ -88,7 +92,8 @@ export function yamlDocs(text: string, source: string): Doc[] {
     .map((obj) => ({ source, obj }));
 }
 
-export const fileDocs = (file: string, root: string): Doc[] => yamlDocs(readFileSync(file, 'utf8'), path.relative(root, file));
+export const fileDocs = (file: string, root: string): Doc[] =>
+  yamlDocs(readFileSync(file, 'utf8'), path.relative(root, file));
 
 /** `kustomize build <dir>` with the binary setup installs (nothing is downloaded here). */
 export function kustomizeDocs(kustomize: string, dir: string, root: string): Doc[] {

@@ -28,7 +28,8 @@ export function prefixOf(cidr: string): { family: 4 | 6; prefix: number } | unde
  * as such); else skip them (a template). */
 export function checkNetworkPolicy(d: Doc, strictCidrs: boolean, fail: Fail): void {
   const spec = d.obj['spec'] ?? {};
-  const blocks = (peers: { ipBlock?: IPBlock }[] | undefined) => (peers ?? []).map((p) => p.ipBlock).filter((b): b is IPBlock => Boolean(b));
+  const blocks = (peers: { ipBlock?: IPBlock }[] | undefined) =>
+    (peers ?? []).map((p) => p.ipBlock).filter((b): b is IPBlock => Boolean(b));
   const parsed = (block: IPBlock) => {
     const p = prefixOf(String(block.cidr));
     if (!p && strictCidrs && placeholdersIn(block.cidr).length === 0) fail(d, `ipBlock ${block.cidr} is not a CIDR`);
@@ -39,7 +40,11 @@ export function checkNetworkPolicy(d: Doc, strictCidrs: boolean, fail: Fail): vo
     if (!rule.from?.length) fail(d, 'an ingress rule without `from` admits every source; name them');
     for (const block of blocks(rule.from)) {
       const p = parsed(block);
-      if (p && p.prefix <= VPC_SIZED[p.family]) fail(d, `ingress from ${block.cidr} is VPC-sized or wider (every pod, with the VPC CNI); use the subnets that need it`);
+      if (p && p.prefix <= VPC_SIZED[p.family])
+        fail(
+          d,
+          `ingress from ${block.cidr} is VPC-sized or wider (every pod, with the VPC CNI); use the subnets that need it`,
+        );
     }
   }
   for (const rule of spec.egress ?? []) {
@@ -48,14 +53,16 @@ export function checkNetworkPolicy(d: Doc, strictCidrs: boolean, fail: Fail): vo
       const p = parsed(block);
       if (!p) continue;
       if (p.prefix === 0) checkInternetEgress(d, rule, block, fail);
-      else if (p.prefix <= VPC_SIZED[p.family]) fail(d, `egress to ${block.cidr} is VPC-sized or wider; use the subnets of the destination`);
+      else if (p.prefix <= VPC_SIZED[p.family])
+        fail(d, `egress to ${block.cidr} is VPC-sized or wider; use the subnets of the destination`);
     }
   }
 }
 
 function checkInternetEgress(d: Doc, rule: NetworkPolicyRule, block: IPBlock, fail: Fail): void {
   const where = `egress to ${block.cidr}`;
-  if (!String(d.obj['metadata']?.annotations?.[INTERNET_EGRESS_REASON] ?? '').trim()) fail(d, `${where} needs annotation ${INTERNET_EGRESS_REASON} saying why`);
+  if (!String(d.obj['metadata']?.annotations?.[INTERNET_EGRESS_REASON] ?? '').trim())
+    fail(d, `${where} needs annotation ${INTERNET_EGRESS_REASON} saying why`);
   if (!rule.ports?.length) fail(d, `${where} must name its ports`);
   const except: string[] = block.except ?? [];
   const missing = prefixOf(String(block.cidr))?.family === 4 ? PRIVATE_RANGES.filter((r) => !except.includes(r)) : [];

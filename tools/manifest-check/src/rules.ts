@@ -77,7 +77,8 @@ export function checkRules(input: RuleInput): string[] {
 
   for (const [set, docs] of input.componentSets) {
     const names = new Set(docs.filter((d) => d.obj['kind'] === 'Component').map((d) => d.obj['metadata']!.name));
-    for (const used of input.usedComponents) if (!names.has(used)) fail(`components/${set}`, `has no component "${used}", which the code uses`);
+    for (const used of input.usedComponents)
+      if (!names.has(used)) fail(`components/${set}`, `has no component "${used}", which the code uses`);
     checkDapr(docs, input.appIds, fail);
   }
 
@@ -100,7 +101,8 @@ function checkNoPlaceholder(d: Doc, fail: Fail): void {
 function checkNamespace(docs: Doc[], fail: Fail): void {
   const ns = docs.find((d) => d.obj['kind'] === 'Namespace')?.obj['metadata']?.name;
   for (const d of docs) {
-    if (d.obj['kind'] !== 'Namespace' && d.obj['metadata']?.namespace !== ns) fail(d, `is in namespace ${d.obj['metadata']?.namespace ?? '(none)'}, not ${ns}`);
+    if (d.obj['kind'] !== 'Namespace' && d.obj['metadata']?.namespace !== ns)
+      fail(d, `is in namespace ${d.obj['metadata']?.namespace ?? '(none)'}, not ${ns}`);
   }
 }
 
@@ -109,23 +111,31 @@ function checkDeployment(d: Doc, configs: Set<string | undefined>, appIds: strin
   const ann = tpl.metadata?.annotations ?? {};
   for (const a of REQUIRED_ANNOTATIONS) if (!ann[a]) fail(d, `missing annotation ${a}`);
   if (ann['dapr.io/enabled'] !== 'true') fail(d, 'dapr.io/enabled must be "true"');
-  if (ann['dapr.io/app-id'] && !appIds.includes(ann['dapr.io/app-id'])) fail(d, `app-id ${ann['dapr.io/app-id']} is not one of ${appIds.join(', ')}`);
-  if (ann['dapr.io/config'] && !configs.has(ann['dapr.io/config'])) fail(d, `dapr.io/config names no Configuration "${ann['dapr.io/config']}"`);
-  if (ann['dapr.io/app-id'] === 'ai-core-service' && !ann['dapr.io/app-token-secret']) fail(d, 'ai-core needs dapr.io/app-token-secret');
+  if (ann['dapr.io/app-id'] && !appIds.includes(ann['dapr.io/app-id']))
+    fail(d, `app-id ${ann['dapr.io/app-id']} is not one of ${appIds.join(', ')}`);
+  if (ann['dapr.io/config'] && !configs.has(ann['dapr.io/config']))
+    fail(d, `dapr.io/config names no Configuration "${ann['dapr.io/config']}"`);
+  if (ann['dapr.io/app-id'] === 'ai-core-service' && !ann['dapr.io/app-token-secret'])
+    fail(d, 'ai-core needs dapr.io/app-token-secret');
   const pod = tpl.spec ?? {};
   if (pod.securityContext?.runAsNonRoot !== true) fail(d, 'pod securityContext.runAsNonRoot must be true');
-  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') fail(d, 'pod seccompProfile must be RuntimeDefault');
-  if (!(pod.topologySpreadConstraints ?? []).some((t) => t.topologyKey === 'topology.kubernetes.io/zone')) fail(d, 'no topology spread across zones');
+  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault')
+    fail(d, 'pod seccompProfile must be RuntimeDefault');
+  if (!(pod.topologySpreadConstraints ?? []).some((t) => t.topologyKey === 'topology.kubernetes.io/zone'))
+    fail(d, 'no topology spread across zones');
   for (const c of pod.containers ?? []) {
     const where = `container ${c.name}`;
     if (c.readinessProbe?.httpGet?.path !== '/readyz') fail(d, `${where}: readinessProbe must GET /readyz`);
     if (c.livenessProbe?.httpGet?.path !== '/healthz') fail(d, `${where}: livenessProbe must GET /healthz`);
-    for (const k of ['requests', 'limits']) for (const r of ['cpu', 'memory']) if (!c.resources?.[k]?.[r]) fail(d, `${where}: no resources.${k}.${r}`);
+    for (const k of ['requests', 'limits'])
+      for (const r of ['cpu', 'memory']) if (!c.resources?.[k]?.[r]) fail(d, `${where}: no resources.${k}.${r}`);
     const sc = c.securityContext ?? {};
     if (sc.readOnlyRootFilesystem !== true) fail(d, `${where}: readOnlyRootFilesystem must be true`);
     if (sc.allowPrivilegeEscalation !== false) fail(d, `${where}: allowPrivilegeEscalation must be false`);
     if (!(sc.capabilities?.drop ?? []).includes('ALL')) fail(d, `${where}: capabilities must drop ALL`);
-    for (const e of c.env ?? []) if (SECRETISH.test(e.name) && e.value !== undefined) fail(d, `${where}: env ${e.name} has a plain value; use secretKeyRef`);
+    for (const e of c.env ?? [])
+      if (SECRETISH.test(e.name) && e.value !== undefined)
+        fail(d, `${where}: env ${e.name} has a plain value; use secretKeyRef`);
   }
 }
 
@@ -134,7 +144,8 @@ function checkDapr(docs: Doc[], appIds: string[], fail: Fail): void {
   for (const d of docs) {
     const { kind } = d.obj;
     if (kind === 'Component' || kind === 'Resiliency') {
-      for (const s of d.obj['scopes'] ?? []) if (!appIds.includes(s)) fail(d, `scope ${s} is not a real app id (${appIds.join(', ')})`);
+      for (const s of d.obj['scopes'] ?? [])
+        if (!appIds.includes(s)) fail(d, `scope ${s} is not a real app id (${appIds.join(', ')})`);
     }
     if (kind === 'Component') {
       for (const m of d.obj['spec']?.metadata ?? []) {

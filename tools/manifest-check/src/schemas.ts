@@ -16,7 +16,10 @@ export function daprValidators(schemaDir: string): Map<string, ValidateFunction>
   for (const file of readdirSync(schemaDir).filter((f) => f.endsWith('.yaml'))) {
     const crd = parse(readFileSync(path.join(schemaDir, file), 'utf8')) as Crd;
     for (const v of crd.spec.versions) {
-      out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(withIntOrString(v.schema.openAPIV3Schema) as SchemaObject));
+      out.set(
+        `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`,
+        ajv.compile(withIntOrString(v.schema.openAPIV3Schema) as SchemaObject),
+      );
     }
   }
   return out;
@@ -44,7 +47,9 @@ type Model = new (o: unknown) => { validate(): void };
 
 /** kubernetes-models is ESM-only (import condition only): load each apiVersion once with import(). */
 export async function kubernetesModels(docs: Doc[]): Promise<Map<string, Record<string, Model>>> {
-  const versions = new Set(docs.map((d) => d.obj['apiVersion']).filter((v): v is string => typeof v === 'string' && !v.startsWith('dapr.io/')));
+  const versions = new Set(
+    docs.map((d) => d.obj['apiVersion']).filter((v): v is string => typeof v === 'string' && !v.startsWith('dapr.io/')),
+  );
   const out = new Map<string, Record<string, Model>>();
   for (const v of versions) {
     try {
@@ -57,7 +62,11 @@ export async function kubernetesModels(docs: Doc[]): Promise<Map<string, Record<
 }
 
 /** Validates one document; returns the problems (empty when valid). */
-export function validateSchema(doc: Doc, dapr: Map<string, ValidateFunction>, k8s: Map<string, Record<string, Model>>): string[] {
+export function validateSchema(
+  doc: Doc,
+  dapr: Map<string, ValidateFunction>,
+  k8s: Map<string, Record<string, Model>>,
+): string[] {
   const { apiVersion, kind } = doc.obj as { apiVersion?: string; kind?: string };
   if (!apiVersion || !kind) return ['no apiVersion/kind'];
   const daprCheck = dapr.get(`${apiVersion}/${kind}`);

@@ -6,7 +6,8 @@
 import { describe, type Container, type Doc } from './load';
 import type { Fail } from './rules';
 
-const secretOf = (c: Container, env: string): string | undefined => c.env?.find((e) => e.name === env)?.valueFrom?.secretKeyRef?.name;
+const secretOf = (c: Container, env: string): string | undefined =>
+  c.env?.find((e) => e.name === env)?.valueFrom?.secretKeyRef?.name;
 
 export function checkDaprTokens(deployments: Doc[], fail: Fail): void {
   const apiTokenOwner = new Map<string, Doc>();
@@ -21,9 +22,16 @@ export function checkDaprTokens(deployments: Doc[], fail: Fail): void {
     for (const c of d.obj['spec']?.template?.spec?.containers ?? []) {
       const apiEnv = secretOf(c, 'DAPR_API_TOKEN');
       const appEnv = secretOf(c, 'APP_API_TOKEN');
-      if (apiToken && apiEnv !== apiToken) fail(d, `container ${c.name}: DAPR_API_TOKEN must come from secret ${apiToken} (its sidecar's), not ${apiEnv ?? 'nowhere'}`);
+      if (apiToken && apiEnv !== apiToken)
+        fail(
+          d,
+          `container ${c.name}: DAPR_API_TOKEN must come from secret ${apiToken} (its sidecar's), not ${apiEnv ?? 'nowhere'}`,
+        );
       if ((appToken || appEnv) && appEnv !== appToken)
-        fail(d, `container ${c.name}: APP_API_TOKEN must come from secret ${appToken ?? '(no app-token-secret)'}, not ${appEnv ?? 'nowhere'}`);
+        fail(
+          d,
+          `container ${c.name}: APP_API_TOKEN must come from secret ${appToken ?? '(no app-token-secret)'}, not ${appEnv ?? 'nowhere'}`,
+        );
     }
   }
   for (const d of deployments) {

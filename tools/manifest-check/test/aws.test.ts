@@ -23,7 +23,8 @@ interface TableDefinition {
 type ConfigMap = Manifest & { data: { BEDROCK_MODEL_ID: string } };
 
 const json = <T>(f: string) => JSON.parse(readFileSync(path.join(repoRoot, 'k8s/aws', f), 'utf8')) as T;
-const yaml = (f: string) => parseAllDocuments(readFileSync(path.join(repoRoot, f), 'utf8')).map((d) => d.toJS() as Manifest);
+const yaml = (f: string) =>
+  parseAllDocuments(readFileSync(path.join(repoRoot, f), 'utf8')).map((d) => d.toJS() as Manifest);
 const metaValue = (component: Manifest, name: string) => component.spec!.metadata!.find((m) => m.name === name)?.value;
 
 describe('AWS documents', () => {
@@ -33,7 +34,13 @@ describe('AWS documents', () => {
 
   test('when the ai-core policy is read, then it allows exactly item reads/writes on the one table and InvokeModel (with its streamed form)', () => {
     const actions = statements.flatMap((s) => s.Action).sort();
-    expect(actions).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions).toEqual([
+      'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
     const resources = statements.flatMap((s) => [s.Resource].flat());
     expect(resources.some((r: string) => r.includes('*'))).toBe(false);
@@ -46,7 +53,9 @@ describe('AWS documents', () => {
     const modelId: string = aiCore.data.BEDROCK_MODEL_ID;
     const bedrock = statements.find((s) => s.Sid === 'Llama4ThroughInferenceProfile')!.Resource as string[];
     expect(bedrock).toContain(`arn:aws:bedrock:us-east-1:ACCOUNT_ID:inference-profile/${modelId}`);
-    expect(bedrock.filter((r) => r.includes(':foundation-model/')).every((r) => r.endsWith(modelId.replace(/^us\./, '')))).toBe(true);
+    expect(
+      bedrock.filter((r) => r.includes(':foundation-model/')).every((r) => r.endsWith(modelId.replace(/^us\./, ''))),
+    ).toBe(true);
   });
 
   test('when the trust policy is read, then only ai-core-service in its namespace may assume the role', () => {

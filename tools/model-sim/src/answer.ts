@@ -28,10 +28,17 @@ const DRAFT = /<(draft-[0-9a-f]+)>([\s\S]*?)<\/\1>/g;
 export function answer(model: string, promptText: string, maxTokens?: number, userText = promptText): Answer {
   const drafts = [...promptText.matchAll(DRAFT)].map((m) => squash(m[2]!));
   // A synthesis quotes every draft it was given, so a test sees that each one reached the model.
-  if (drafts.length > 0) return sized(`[${model}] Synthesis of ${drafts.length} drafts: ${drafts.map((d) => `«${d.slice(0, QUOTE_CHARS)}»`).join(' ')}`, promptText, maxTokens);
+  if (drafts.length > 0)
+    return sized(
+      `[${model}] Synthesis of ${drafts.length} drafts: ${drafts.map((d) => `«${d.slice(0, QUOTE_CHARS)}»`).join(' ')}`,
+      promptText,
+      maxTokens,
+    );
   const context = CONTEXT.exec(promptText)?.[2];
   const question = squash(userText.replace(CONTEXT, ' ')).slice(-QUOTE_CHARS);
-  const grounded = context ? `Based on the context "${squash(context).slice(0, QUOTE_CHARS)}"` : 'No context was provided';
+  const grounded = context
+    ? `Based on the context "${squash(context).slice(0, QUOTE_CHARS)}"`
+    : 'No context was provided';
   return sized(`[${model}] ${grounded}, here is my answer to: ${question}`, promptText, maxTokens);
 }
 

@@ -33,13 +33,16 @@ function frame(headers: Record<string, string>, body: unknown): Uint8Array {
   });
 }
 
-const event = (type: string, body: unknown) => frame({ ':message-type': 'event', ':event-type': type, ':content-type': 'application/json' }, body);
+const event = (type: string, body: unknown) =>
+  frame({ ':message-type': 'event', ':event-type': type, ':content-type': 'application/json' }, body);
 
 /** Stream exceptions use lower-camel member names, e.g. modelStreamErrorException. */
-const streamException = (name: string, message: string) => frame({ ':message-type': 'exception', ':exception-type': name, ':content-type': 'application/json' }, { message });
+const streamException = (name: string, message: string) =>
+  frame({ ':message-type': 'exception', ':exception-type': name, ':content-type': 'application/json' }, { message });
 
 /** "1 validation error detected: Value … at 'field' failed to satisfy constraint: …", as Bedrock words it. */
-const invalid = (field: string, constraint: string) => `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`;
+const invalid = (field: string, constraint: string) =>
+  `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`;
 
 interface ConverseInput {
   text: string;
@@ -51,19 +54,27 @@ interface ConverseInput {
 function parseConverse(body: unknown): ConverseInput | string {
   if (typeof body !== 'object' || body === null) return invalid('messages', 'Member must not be null');
   const b = body as { messages?: unknown; system?: unknown; inferenceConfig?: Record<string, unknown> };
-  if (!Array.isArray(b.messages) || b.messages.length === 0) return invalid('messages', 'Member must not be null or empty');
+  if (!Array.isArray(b.messages) || b.messages.length === 0)
+    return invalid('messages', 'Member must not be null or empty');
   const messages = b.messages as ({ role?: unknown; content?: unknown } | null)[];
   const texts: string[] = [];
   let user = '';
   for (const [i, m] of messages.entries()) {
-    if (m?.role !== 'user' && m?.role !== 'assistant') return invalid(`messages.${i + 1}.member.role`, 'Member must satisfy enum value set: [user, assistant]');
-    if (!Array.isArray(m.content) || m.content.length === 0) return invalid(`messages.${i + 1}.member.content`, 'Member must not be null or empty');
-    const text = (m.content as ({ text?: unknown } | null)[]).map((c) => (typeof c?.text === 'string' ? c.text : '')).join('\n');
+    if (m?.role !== 'user' && m?.role !== 'assistant')
+      return invalid(`messages.${i + 1}.member.role`, 'Member must satisfy enum value set: [user, assistant]');
+    if (!Array.isArray(m.content) || m.content.length === 0)
+      return invalid(`messages.${i + 1}.member.content`, 'Member must not be null or empty');
+    const text = (m.content as ({ text?: unknown } | null)[])
+      .map((c) => (typeof c?.text === 'string' ? c.text : ''))
+      .join('\n');
     texts.push(text);
     if (m.role === 'user') user = text;
   }
-  if (messages[0]!.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
-  const system = Array.isArray(b.system) ? (b.system as ({ text?: string } | null)[]).map((s) => s?.text ?? '').join('\n') : '';
+  if (messages[0]!.role !== 'user')
+    return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+  const system = Array.isArray(b.system)
+    ? (b.system as ({ text?: string } | null)[]).map((s) => s?.text ?? '').join('\n')
+    : '';
   const cfg = b.inferenceConfig ?? {};
   const maxTokens = cfg['maxTokens'];
   if (maxTokens !== undefined && !(typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens >= 1)) {
@@ -76,15 +87,20 @@ function parseConverse(body: unknown): ConverseInput | string {
     }
   }
   const stops = cfg['stopSequences'];
-  if (stops !== undefined && !(Array.isArray(stops) && stops.length <= 2500)) return invalid('inferenceConfig.stopSequences', 'Member must have length less than or equal to 2500');
+  if (stops !== undefined && !(Array.isArray(stops) && stops.length <= 2500))
+    return invalid('inferenceConfig.stopSequences', 'Member must have length less than or equal to 2500');
   return { text: [system, ...texts].join('\n'), user, maxTokens };
 }
 
 function parseInvoke(body: unknown): ConverseInput | string {
   const b = (body ?? {}) as Record<string, unknown>;
-  if (typeof b['prompt'] !== 'string' || b['prompt'] === '') return 'Malformed input request: #: required key [prompt] not found, please reformat your input and try again.';
+  if (typeof b['prompt'] !== 'string' || b['prompt'] === '')
+    return 'Malformed input request: #: required key [prompt] not found, please reformat your input and try again.';
   const maxGenLen = b['max_gen_len'];
-  if (maxGenLen !== undefined && !(typeof maxGenLen === 'number' && Number.isInteger(maxGenLen) && maxGenLen >= 1 && maxGenLen <= 2048)) {
+  if (
+    maxGenLen !== undefined &&
+    !(typeof maxGenLen === 'number' && Number.isInteger(maxGenLen) && maxGenLen >= 1 && maxGenLen <= 2048)
+  ) {
     return 'Malformed input request: #/max_gen_len: must be an integer from 1 to 2048, please reformat your input and try again.';
   }
   for (const k of ['temperature', 'top_p']) {
@@ -96,15 +112,29 @@ function parseInvoke(body: unknown): ConverseInput | string {
   return { text: b['prompt'], user: b['prompt'], maxTokens: maxGenLen };
 }
 
-export async function handleBedrock(deps: { faults: FaultRegistry; counters: Counters }, req: IncomingMessage, res: ServerResponse, rawModelId: string, op: string): Promise<void> {
+export async function handleBedrock(
+  deps: { faults: FaultRegistry; counters: Counters },
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawModelId: string,
+  op: string,
+): Promise<void> {
   const modelId = decodeURIComponent(rawModelId);
   const auth = req.headers['authorization'] ?? '';
   // Signature not verified: the shape proves the SDK signed (SigV4) or used a Bedrock API key.
   if (!/^AWS4-HMAC-SHA256 Credential=\S+/.test(auth) && !/^Bearer \S+/.test(auth)) {
-    return sendBedrockError(res, ERROR_KINDS['access-denied'], 'Missing or malformed Authorization header (expected AWS SigV4).');
+    return sendBedrockError(
+      res,
+      ERROR_KINDS['access-denied'],
+      'Missing or malformed Authorization header (expected AWS SigV4).',
+    );
   }
   if (!KNOWN_MODELS.includes(modelId)) {
-    return sendBedrockError(res, ERROR_KINDS['not-found'], `Could not resolve the foundation model from the provided model identifier: ${modelId}`);
+    return sendBedrockError(
+      res,
+      ERROR_KINDS['not-found'],
+      `Could not resolve the foundation model from the provided model identifier: ${modelId}`,
+    );
   }
   if (PROFILE_ONLY.has(modelId)) {
     return sendBedrockError(
@@ -157,8 +187,12 @@ const invokeBody = (a: A) => ({
 });
 
 async function stream(ctx: CallContext, res: ServerResponse, a: A, converse: boolean, started: number): Promise<void> {
-  res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-content-type': 'application/json' });
-  const nativeChunk = (body: unknown) => event('chunk', { bytes: Buffer.from(JSON.stringify(body)).toString('base64') });
+  res.writeHead(200, {
+    'content-type': 'application/vnd.amazon.eventstream',
+    'x-amzn-bedrock-content-type': 'application/json',
+  });
+  const nativeChunk = (body: unknown) =>
+    event('chunk', { bytes: Buffer.from(JSON.stringify(body)).toString('base64') });
   if (converse) res.write(event('messageStart', { role: 'assistant' }));
   const parts = chunks(a.text);
   const ok = await paced(
@@ -169,7 +203,12 @@ async function stream(ctx: CallContext, res: ServerResponse, a: A, converse: boo
       res.write(
         converse
           ? event('contentBlockDelta', { contentBlockIndex: 0, delta: { text } })
-          : nativeChunk({ generation: text, prompt_token_count: null, generation_token_count: null, stop_reason: null }),
+          : nativeChunk({
+              generation: text,
+              prompt_token_count: null,
+              generation_token_count: null,
+              stop_reason: null,
+            }),
       ),
     () => res.end(streamException('modelStreamErrorException', 'The model stream failed part-way (simulated).')),
   );
@@ -180,7 +219,11 @@ async function stream(ctx: CallContext, res: ServerResponse, a: A, converse: boo
     res.write(event('messageStop', { stopReason }));
     res.end(
       event('metadata', {
-        usage: { inputTokens: a.inputTokens, outputTokens: a.outputTokens, totalTokens: a.inputTokens + a.outputTokens },
+        usage: {
+          inputTokens: a.inputTokens,
+          outputTokens: a.outputTokens,
+          totalTokens: a.inputTokens + a.outputTokens,
+        },
         metrics: { latencyMs: Date.now() - started },
       }),
     );
@@ -191,7 +234,11 @@ async function stream(ctx: CallContext, res: ServerResponse, a: A, converse: boo
         prompt_token_count: a.inputTokens,
         generation_token_count: a.outputTokens,
         stop_reason: a.truncated ? 'length' : 'stop',
-        'amazon-bedrock-invocationMetrics': { inputTokenCount: a.inputTokens, outputTokenCount: a.outputTokens, invocationLatency: Date.now() - started },
+        'amazon-bedrock-invocationMetrics': {
+          inputTokenCount: a.inputTokens,
+          outputTokenCount: a.outputTokens,
+          invocationLatency: Date.now() - started,
+        },
       }),
     );
   }

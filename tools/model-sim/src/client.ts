@@ -19,7 +19,8 @@ export class SimulatorAdmin {
   counters = () => this.call<Record<string, RouteCount>>('GET', '/admin/counters');
   resetCounters = () => this.call<object>('DELETE', '/admin/counters');
   faults = () => this.call<Record<string, Fault>>('GET', '/admin/faults');
-  setFault = (target: string, fault: Fault) => this.call<object>('PUT', `/admin/faults/${encodeURIComponent(target)}`, fault);
+  setFault = (target: string, fault: Fault) =>
+    this.call<object>('PUT', `/admin/faults/${encodeURIComponent(target)}`, fault);
   clearFault = (target: string) => this.call<object>('DELETE', `/admin/faults/${encodeURIComponent(target)}`);
   /** Every target healthy again. */
   heal = () => this.call<object>('DELETE', '/admin/faults');

@@ -27,7 +27,11 @@ export class Counters {
   }
 
   /** Tracks one response from start to close. */
-  track(op: string, target: string, res: { once(e: 'close', f: () => void): unknown; writableFinished: boolean }): void {
+  track(
+    op: string,
+    target: string,
+    res: { once(e: 'close', f: () => void): unknown; writableFinished: boolean },
+  ): void {
     const c = this.entry(op, target);
     c.open++;
     res.once('close', () => {

@@ -36,10 +36,30 @@ export const ERROR_KINDS = {
   },
   'not-found': { status: 404, bedrock: 'ResourceNotFoundException', azure: 'DeploymentNotFound', message: 'Not found' },
   'model-timeout': { status: 408, bedrock: 'ModelTimeoutException', azure: 'Timeout', message: 'Model timed out' },
-  'model-error': { status: 424, bedrock: 'ModelErrorException', azure: 'InternalServerError', message: 'The model failed' },
-  throttling: { status: 429, bedrock: 'ThrottlingException', azure: '429', message: 'Too many requests, please wait before trying again.' },
-  internal: { status: 500, bedrock: 'InternalServerException', azure: 'InternalServerError', message: 'The server had an error processing your request.' },
-  unavailable: { status: 503, bedrock: 'ServiceUnavailableException', azure: 'ServiceUnavailable', message: 'The service is temporarily unavailable.' },
+  'model-error': {
+    status: 424,
+    bedrock: 'ModelErrorException',
+    azure: 'InternalServerError',
+    message: 'The model failed',
+  },
+  throttling: {
+    status: 429,
+    bedrock: 'ThrottlingException',
+    azure: '429',
+    message: 'Too many requests, please wait before trying again.',
+  },
+  internal: {
+    status: 500,
+    bedrock: 'InternalServerException',
+    azure: 'InternalServerError',
+    message: 'The server had an error processing your request.',
+  },
+  unavailable: {
+    status: 503,
+    bedrock: 'ServiceUnavailableException',
+    azure: 'ServiceUnavailable',
+    message: 'The service is temporarily unavailable.',
+  },
 } as const;
 
 export type ErrorKind = keyof typeof ERROR_KINDS;
@@ -54,11 +74,22 @@ export function errorSpec(name: string | undefined): ErrorSpec {
   return byBedrock;
 }
 
-const FAULT_KEYS = new Set(['latencyMs', 'jitterMs', 'failRate', 'error', 'hang', 'chunkDelayMs', 'failAfterChunks', 'midStream', 'onlyIf']);
+const FAULT_KEYS = new Set([
+  'latencyMs',
+  'jitterMs',
+  'failRate',
+  'error',
+  'hang',
+  'chunkDelayMs',
+  'failAfterChunks',
+  'midStream',
+  'onlyIf',
+]);
 
 /** Validates a fault from JSON; throws with the offending field. */
 export function parseFault(input: unknown): Fault {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Error('fault must be a JSON object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new Error('fault must be a JSON object');
   const f = input as Record<string, unknown>;
   for (const k of Object.keys(f)) if (!FAULT_KEYS.has(k)) throw new Error(`unknown fault field "${k}"`);
   for (const k of ['latencyMs', 'jitterMs', 'chunkDelayMs', 'failAfterChunks']) {
@@ -73,7 +104,8 @@ export function parseFault(input: unknown): Fault {
   if (f['midStream'] !== undefined && f['midStream'] !== 'error' && f['midStream'] !== 'drop') {
     throw new Error('midStream must be "error" or "drop"');
   }
-  if (f['onlyIf'] !== undefined && (typeof f['onlyIf'] !== 'string' || f['onlyIf'] === '')) throw new Error('onlyIf must be a non-empty string');
+  if (f['onlyIf'] !== undefined && (typeof f['onlyIf'] !== 'string' || f['onlyIf'] === ''))
+    throw new Error('onlyIf must be a non-empty string');
   if (f['error'] !== undefined) errorSpec(typeof f['error'] === 'string' ? f['error'] : JSON.stringify(f['error']));
   return f;
 }

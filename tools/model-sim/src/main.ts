@@ -7,7 +7,10 @@ import { startSimulator } from './server';
 const schema = z.object({
   SIM_HOST: z.string().default('127.0.0.1').describe('listen address; keep it loopback (the admin API has no auth)'),
   SIM_PORT: env.port(4010).describe('port for both APIs and /admin'),
-  SIM_AZURE_DEPLOYMENTS: z.string().default('gpt-4,gpt-4o').describe('comma-separated Azure deployment names that exist'),
+  SIM_AZURE_DEPLOYMENTS: z
+    .string()
+    .default('gpt-4,gpt-4o')
+    .describe('comma-separated Azure deployment names that exist'),
   SIM_FAULTS: z
     .string()
     .default('{}')

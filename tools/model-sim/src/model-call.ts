@@ -50,7 +50,13 @@ export async function modelCall(
 }
 
 /** Writes stream chunks with the fault's pacing; stops (false) on a mid-stream fault or a gone client. */
-export async function paced(ctx: CallContext, res: ServerResponse, parts: string[], write: (part: string) => void, failMidStream: () => void): Promise<boolean> {
+export async function paced(
+  ctx: CallContext,
+  res: ServerResponse,
+  parts: string[],
+  write: (part: string) => void,
+  failMidStream: () => void,
+): Promise<boolean> {
   const { fault, signal } = ctx;
   for (let i = 0; i < parts.length; i++) {
     if (fault.failAfterChunks !== undefined && i >= fault.failAfterChunks) {

@@ -40,10 +40,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname;
     if (path.startsWith('/admin')) return admin(req, res, path);
-    if (req.method !== 'POST') return sendJson(res, path === '/healthz' ? 200 : 404, path === '/healthz' ? { status: 'ok' } : { message: 'Not Found' });
+    if (req.method !== 'POST')
+      return sendJson(
+        res,
+        path === '/healthz' ? 200 : 404,
+        path === '/healthz' ? { status: 'ok' } : { message: 'Not Found' },
+      );
     let m: RegExpExecArray | null;
     if ((m = BEDROCK_ROUTE.exec(path))) return handleBedrock({ faults, counters }, req, res, m[1]!, m[2]!);
-    if ((m = AZURE_DEPLOYMENT_ROUTE.exec(path))) return handleAzure({ faults, counters, deployments }, req, res, url, m[1]);
+    if ((m = AZURE_DEPLOYMENT_ROUTE.exec(path)))
+      return handleAzure({ faults, counters, deployments }, req, res, url, m[1]);
     if (AZURE_V1_ROUTE.test(path)) return handleAzure({ faults, counters, deployments }, req, res, url, undefined);
     sendJson(res, 404, { message: `no simulated route for POST ${path}` });
   };
@@ -60,7 +66,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         faults.set(decodeURIComponent(target), (await readJson(req)) as Fault);
         return sendJson(res, 200, faults.all());
       }
-      if (target && req.method === 'DELETE') return (faults.clear(decodeURIComponent(target)), sendJson(res, 200, faults.all()));
+      if (target && req.method === 'DELETE')
+        return (faults.clear(decodeURIComponent(target)), sendJson(res, 200, faults.all()));
     } catch (err) {
       return sendJson(res, 400, { message: (err as Error).message });
     }

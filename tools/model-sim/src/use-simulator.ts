@@ -18,7 +18,11 @@ export function useSimulator(use: { afterEach?: 'heal-and-reset'; options?: Simu
   const clouds = {} as { sim: Simulator; admin: SimulatorAdmin };
   beforeAll(async () => {
     // The Bedrock SDK signs every request, also to the simulator: give it credentials and no instance metadata.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'simulated', AWS_SECRET_ACCESS_KEY: 'simulated', AWS_EC2_METADATA_DISABLED: 'true' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'simulated',
+      AWS_SECRET_ACCESS_KEY: 'simulated',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
     clouds.sim = await startSimulator(use.options);
     clouds.admin = new SimulatorAdmin(clouds.sim.url);
   });

@@ -1,5 +1,12 @@
 /** The real openai client (AzureOpenAI and the v1 route) against the simulator. */
-import OpenAI, { APIConnectionError, AzureOpenAI, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  AzureOpenAI,
+  BadRequestError,
+  InternalServerError,
+  NotFoundError,
+  RateLimitError,
+} from 'openai';
 import { useSimulator } from '../src';
 
 const DEPLOYMENT = 'gpt-4';
@@ -20,8 +27,15 @@ describe('Azure OpenAI simulator', () => {
       maxRetries: 0,
       ...(opts.timeout ? { timeout: opts.timeout } : {}),
     });
-  const ask = (client = azure()) => client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, max_tokens: 200 });
-  const askStream = (client = azure()) => client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
+  const ask = (client = azure()) =>
+    client.chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, max_tokens: 200 });
+  const askStream = (client = azure()) =>
+    client.chat.completions.create({
+      model: DEPLOYMENT,
+      messages: MESSAGES,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
 
   test('when a deployment is asked, then the answer names it, quotes the context and reports usage', async () => {
     const out = await ask();
@@ -43,16 +57,24 @@ describe('Azure OpenAI simulator', () => {
     [{ temperature: 2.5 }, "'temperature'"],
     [{ top_p: 1.5 }, "'top_p'"],
     [{ stop: ['a', 'b', 'c', 'd', 'e'] }, "'stop'"],
-  ])('when sampling is %j (outside the Azure OpenAI ranges), then 400 naming the parameter', async (sampling, param) => {
-    const err = await azure()
-      .chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, ...sampling })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).message).toContain(param);
-  });
+  ])(
+    'when sampling is %j (outside the Azure OpenAI ranges), then 400 naming the parameter',
+    async (sampling, param) => {
+      const err = await azure()
+        .chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, ...sampling })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).message).toContain(param);
+    },
+  );
 
   test('when temperature is 2 and top_p 1 (the tops of the ranges), then it answers', async () => {
-    const out = await azure().chat.completions.create({ model: DEPLOYMENT, messages: MESSAGES, temperature: 2, top_p: 1 });
+    const out = await azure().chat.completions.create({
+      model: DEPLOYMENT,
+      messages: MESSAGES,
+      temperature: 2,
+      top_p: 1,
+    });
     expect(out.choices[0]?.finish_reason).toBe('stop');
   });
 
@@ -68,7 +90,10 @@ describe('Azure OpenAI simulator', () => {
     }
     expect(sawFilterChunk).toBe(true);
     expect(text).toBe(plain);
-    expect(usage).toMatchObject<Record<string, unknown>>({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
+    expect(usage).toMatchObject<Record<string, unknown>>({
+      prompt_tokens: expect.any(Number),
+      completion_tokens: expect.any(Number),
+    });
   });
 
   test('when the deployment does not exist, then NotFoundError with code DeploymentNotFound', async () => {
@@ -90,11 +115,14 @@ describe('Azure OpenAI simulator', () => {
   });
 
   test('when no api-key or bearer token is sent, then 401', async () => {
-    const res = await fetch(`${clouds.sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: MESSAGES }),
-    });
+    const res = await fetch(
+      `${clouds.sim.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: MESSAGES }),
+      },
+    );
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: { code: '401' } });
   });
@@ -123,15 +151,18 @@ describe('Azure OpenAI simulator', () => {
     expect(await clouds.admin.requests('chat', DEPLOYMENT)).toBe(1);
   });
 
-  test.each([0, 2])('when the stream fails after %d chunks, then iterating throws instead of returning a short answer', async (n) => {
-    await clouds.admin.setFault(DEPLOYMENT, { failAfterChunks: n });
-    let deltas = 0;
-    const run = async () => {
-      for await (const c of await askStream()) if (c.choices[0]?.delta?.content) deltas++;
-    };
-    await expect(run()).rejects.toThrow(/failed part-way/);
-    expect(deltas).toBe(n);
-  });
+  test.each([0, 2])(
+    'when the stream fails after %d chunks, then iterating throws instead of returning a short answer',
+    async (n) => {
+      await clouds.admin.setFault(DEPLOYMENT, { failAfterChunks: n });
+      let deltas = 0;
+      const run = async () => {
+        for await (const c of await askStream()) if (c.choices[0]?.delta?.content) deltas++;
+      };
+      await expect(run()).rejects.toThrow(/failed part-way/);
+      expect(deltas).toBe(n);
+    },
+  );
 
   test('when the connection drops mid-stream, then iterating throws', async () => {
     await clouds.admin.setFault(DEPLOYMENT, { failAfterChunks: 1, midStream: 'drop', chunkDelayMs: 10 });

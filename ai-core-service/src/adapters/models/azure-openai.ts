@@ -2,7 +2,14 @@
 import { APIConnectionError, APIError, AuthenticationError, AzureOpenAI, RateLimitError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ModelName } from '@context-qa/common/contract';
-import { ModelError, type FinishReason, type ModelErrorKind, type GenerateRequest, type ModelProvider, type Usage } from '../../domain/ports';
+import {
+  ModelError,
+  type FinishReason,
+  type ModelErrorKind,
+  type GenerateRequest,
+  type ModelProvider,
+  type Usage,
+} from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';
 import { GENAI_PROVIDER } from './model-span';
@@ -70,7 +77,12 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
         const out = await withKey((c) => c.chat.completions.create({ ...params(req), stream: false }, { signal }));
         const choice = out.choices[0];
         const usage = out.usage ? usageOf(out.usage) : undefined;
-        return { text: choice?.message.content ?? '', finishReason: finishReason(choice?.finish_reason), model: out.model, ...(usage ? { usage } : {}) };
+        return {
+          text: choice?.message.content ?? '',
+          finishReason: finishReason(choice?.finish_reason),
+          model: out.model,
+          ...(usage ? { usage } : {}),
+        };
       } catch (err) {
         throw toModelError(err, signal);
       }
@@ -79,7 +91,13 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
     stream: (req, signal) =>
       providerStream(
         signal,
-        (s) => withKey((c) => c.chat.completions.create({ ...params(req), stream: true, stream_options: { include_usage: true } }, { signal: s })),
+        (s) =>
+          withKey((c) =>
+            c.chat.completions.create(
+              { ...params(req), stream: true, stream_options: { include_usage: true } },
+              { signal: s },
+            ),
+          ),
         // The SDK throws an `error` event as APIError, a dropped connection as undici's TypeError
         // ("terminated"), and ends quietly when the response closes early or we abort.
         (chunk, state) => {
@@ -96,7 +114,10 @@ export function azureOpenAIModel(opts: AzureOptions): ModelProvider {
 const FINISH_REASONS: Record<string, FinishReason> = { length: 'length', content_filter: 'content_filter' };
 const finishReason = (reason: string | null | undefined): FinishReason => FINISH_REASONS[reason ?? ''] ?? 'stop';
 
-const usageOf = (u: { prompt_tokens: number; completion_tokens: number }): Usage => ({ inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens });
+const usageOf = (u: { prompt_tokens: number; completion_tokens: number }): Usage => ({
+  inputTokens: u.prompt_tokens,
+  outputTokens: u.completion_tokens,
+});
 
 /** Azure OpenAI HTTP statuses with a kind of their own; every other status is an upstream error. */
 const KIND_BY_STATUS: Record<number, ModelErrorKind> = { 400: 'bad_request', 408: 'timeout' };
@@ -105,7 +126,8 @@ function toModelError(err: unknown, signal: AbortSignal, midStream = false): Mod
   return abortedOr(err, signal, () => {
     if (err instanceof RateLimitError) return new ModelError('rate_limited', 'azure openai 429', { cause: err });
     if (err instanceof AuthenticationError) return new ModelError('unauthorized', 'azure openai 401', { cause: err });
-    if (err instanceof APIConnectionError) return new ModelError('upstream_error', `azure openai connection failed: ${err.message}`, { cause: err });
+    if (err instanceof APIConnectionError)
+      return new ModelError('upstream_error', `azure openai connection failed: ${err.message}`, { cause: err });
     if (err instanceof APIError && err.status === undefined) {
       // An `error` event inside the stream: no HTTP status, only Azure's code.
       const kind = err.code === '429' || err.code === 'rate_limit_exceeded' ? 'rate_limited' : 'upstream_error';

@@ -1,8 +1,21 @@
 /** Models on AWS Bedrock (Llama 4 and any other Converse model) through Converse and ConverseStream. */
-import { BedrockRuntimeClient, BedrockRuntimeServiceException, ConverseCommand, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  BedrockRuntimeServiceException,
+  ConverseCommand,
+  ConverseStreamCommand,
+  type Message,
+} from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ModelName } from '@context-qa/common/contract';
-import { ModelError, type FinishReason, type GenerateRequest, type ModelErrorKind, type ModelProvider, type Usage } from '../../domain/ports';
+import {
+  ModelError,
+  type FinishReason,
+  type GenerateRequest,
+  type ModelErrorKind,
+  type ModelProvider,
+  type Usage,
+} from '../../domain/ports';
 import { abortedOr, endedEarly, providerStream } from './errors';
 import { samplingFor } from './sampling';
 import { GENAI_PROVIDER } from './model-span';
@@ -56,7 +69,8 @@ export function bedrockModel(opts: BedrockOptions): ModelProvider {
     stream: (req, signal) =>
       providerStream(
         signal,
-        async (s) => (await client.send(new ConverseStreamCommand(input(req)), { abortSignal: s })).stream ?? noEvents(),
+        async (s) =>
+          (await client.send(new ConverseStreamCommand(input(req)), { abortSignal: s })).stream ?? noEvents(),
         // In-stream exceptions (modelStreamErrorException, throttlingException, …) are thrown by the
         // SDK's iterator as their exception classes; a dropped connection as a plain socket error.
         (ev, state) => {
@@ -99,7 +113,10 @@ function finishReason(reason: string | undefined): FinishReason {
   }
 }
 
-const usageOf = (u: { inputTokens?: number; outputTokens?: number }): Usage => ({ inputTokens: u.inputTokens ?? 0, outputTokens: u.outputTokens ?? 0 });
+const usageOf = (u: { inputTokens?: number; outputTokens?: number }): Usage => ({
+  inputTokens: u.inputTokens ?? 0,
+  outputTokens: u.outputTokens ?? 0,
+});
 
 /** Bedrock exceptions by name (HTTP errors and in-stream exceptions alike) → the domain's failure kinds. */
 const KIND_BY_EXCEPTION: Record<string, ModelErrorKind> = {
@@ -115,7 +132,9 @@ function toModelError(err: unknown, signal: AbortSignal, midStream = false): Mod
   return abortedOr(err, signal, () => {
     if (err instanceof BedrockRuntimeServiceException) {
       const kind = KIND_BY_EXCEPTION[err.name] ?? 'upstream_error';
-      return new ModelError(kind, `bedrock ${err.name} (${err.$metadata?.httpStatusCode ?? 'in stream'})`, { cause: err });
+      return new ModelError(kind, `bedrock ${err.name} (${err.$metadata?.httpStatusCode ?? 'in stream'})`, {
+        cause: err,
+      });
     }
     if (midStream) return endedEarly(signal, err);
     return new ModelError('upstream_error', `bedrock connection failed: ${(err as Error).message}`, { cause: err });

@@ -13,4 +13,5 @@ const rotationMs = (windowMs: number) => Math.floor(windowMs / BREAKER_WINDOW_BU
 export const countedForMs = (windowMs: number): number => (BREAKER_WINDOW_BUCKETS - 1) * rotationMs(windowMs);
 
 /** The shortest window (in whole rotations) that still counts a call of `longestCallMs` when its verdict lands. */
-export const windowFor = (longestCallMs: number): number => BREAKER_WINDOW_BUCKETS * Math.ceil(longestCallMs / (BREAKER_WINDOW_BUCKETS - 1));
+export const windowFor = (longestCallMs: number): number =>
+  BREAKER_WINDOW_BUCKETS * Math.ceil(longestCallMs / (BREAKER_WINDOW_BUCKETS - 1));

@@ -24,7 +24,13 @@ import { inModelSpan, modelEvent } from './model-span';
 import { untilAborted } from './until-aborted';
 import { BREAKER_WINDOW_BUCKETS } from './breaker-window';
 import { notCalled } from '../../domain/spend';
-import { ModelError, type CallBudget, type GenerateRequest, type GenerateResult, type ModelProvider } from '../../domain/ports';
+import {
+  ModelError,
+  type CallBudget,
+  type GenerateRequest,
+  type GenerateResult,
+  type ModelProvider,
+} from '../../domain/ports';
 
 export interface BreakerSettings {
   timeoutMs: number;
@@ -92,24 +98,31 @@ export class GuardedModel {
     private readonly settings: BreakerSettings,
     private readonly observer?: ModelObserver,
   ) {
-    this.breaker = new NeutralBreaker((work: Work, signal: AbortSignal, alive: () => void) => this.attempt(work, signal, alive), {
-      name: provider.name,
-      timeout: false,
-      errorThresholdPercentage: settings.errorThresholdPercentage,
-      resetTimeout: settings.resetTimeoutMs,
-      volumeThreshold: settings.volumeThreshold,
-      rollingCountTimeout: settings.rollingCountTimeoutMs,
-      rollingCountBuckets: BREAKER_WINDOW_BUCKETS, // config.ts checks the window against it
-      errorFilter: isNeutral,
-      // Unused here, and costly: percentiles sort every latency in the window on each failure's stats read.
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
-    });
+    this.breaker = new NeutralBreaker(
+      (work: Work, signal: AbortSignal, alive: () => void) => this.attempt(work, signal, alive),
+      {
+        name: provider.name,
+        timeout: false,
+        errorThresholdPercentage: settings.errorThresholdPercentage,
+        resetTimeout: settings.resetTimeoutMs,
+        volumeThreshold: settings.volumeThreshold,
+        rollingCountTimeout: settings.rollingCountTimeoutMs,
+        rollingCountBuckets: BREAKER_WINDOW_BUCKETS, // config.ts checks the window against it
+        errorFilter: isNeutral,
+        // Unused here, and costly: percentiles sort every latency in the window on each failure's stats read.
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
+      },
+    );
     // Opening and closing happen inside a call (its span gets the event); half-open comes from
     // Opossum's timer, whose span is long over: the next trial's span says it instead.
     const report = (state: BreakerState, traced: boolean) => () => {
       observer?.breaker(provider.name, state);
-      if (traced) modelEvent('context_qa.breaker.state_change', { 'context_qa.model': provider.name, 'context_qa.breaker.state': state });
+      if (traced)
+        modelEvent('context_qa.breaker.state_change', {
+          'context_qa.model': provider.name,
+          'context_qa.breaker.state': state,
+        });
     };
     this.breaker.on('open', report('open', true));
     this.breaker.on('halfOpen', report('half_open', false));
@@ -143,7 +156,8 @@ export class GuardedModel {
     try {
       return await work.run(AbortSignal.any([outer, deadline]), outer, alive);
     } catch (err) {
-      if (deadline.aborted && !outer.aborted) throw new ModelError('timeout', `no answer within ${work.deadlineMs} ms`, { cause: err });
+      if (deadline.aborted && !outer.aborted)
+        throw new ModelError('timeout', `no answer within ${work.deadlineMs} ms`, { cause: err });
       throw err;
     }
   }
@@ -151,7 +165,11 @@ export class GuardedModel {
   /** One answer, within MODEL_TIMEOUT_MS. Never throws: every failure becomes an outcome with a stable code. */
   run(req: GenerateRequest, budget: CallBudget, opts: CallOptions = {}): Promise<ModelOutcome> {
     // Raced against its signal: a provider that ignores it must not hold the call (or a half-open trial) forever.
-    const work = { req, run: (signal: AbortSignal) => untilAborted(this.provider.generate(req, signal), signal), deadlineMs: this.settings.timeoutMs };
+    const work = {
+      req,
+      run: (signal: AbortSignal) => untilAborted(this.provider.generate(req, signal), signal),
+      deadlineMs: this.settings.timeoutMs,
+    };
     return this.guard(work, this.settings.timeoutMs, budget, opts);
   }
 
@@ -164,7 +182,11 @@ export class GuardedModel {
    * caller's leaving stops the stream at once, and a stream we cut counts as
    * the success it was.
    */
-  runStream(req: GenerateRequest, budget: CallBudget, opts: CallOptions & { idleMs: number; maxMs?: number; onDelta: (text: string) => void }): Promise<ModelOutcome> {
+  runStream(
+    req: GenerateRequest,
+    budget: CallBudget,
+    opts: CallOptions & { idleMs: number; maxMs?: number; onDelta: (text: string) => void },
+  ): Promise<ModelOutcome> {
     const stop = new AbortController(); // stopped by us after the first token
     let text: string | undefined; // undefined until the first token
     let cut: ModelErrorCode | undefined;
@@ -194,7 +216,12 @@ export class GuardedModel {
           if (!stop.signal.aborted) opts.onDelta(delta);
         };
         try {
-          return await collectStream((s) => this.provider.stream(req, s), AbortSignal.any([signal, stop.signal]), opts.idleMs, onDelta);
+          return await collectStream(
+            (s) => this.provider.stream(req, s),
+            AbortSignal.any([signal, stop.signal]),
+            opts.idleMs,
+            onDelta,
+          );
         } catch (err) {
           // Cut by us after its first token: proven alive (a model's own failure or deadline still counts).
           if (text === undefined || !(stop.signal.aborted || caller.aborted)) throw err;
@@ -248,7 +275,12 @@ export class GuardedModel {
     return inModelSpan(this.provider, work.req, (record) => this.fireTraced(work, signal, trial, record));
   }
 
-  private async fireTraced(work: Work, signal: AbortSignal, isTrial: boolean, record: (o: ModelOutcome, r?: GenerateResult) => void): Promise<ModelOutcome> {
+  private async fireTraced(
+    work: Work,
+    signal: AbortSignal,
+    isTrial: boolean,
+    record: (o: ModelOutcome, r?: GenerateResult) => void,
+  ): Promise<ModelOutcome> {
     const started = performance.now();
     // The window bucket this call's fire is counted in (buckets rotate while it runs).
     const bucket = this.breaker.status.window[0];

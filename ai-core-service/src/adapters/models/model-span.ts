@@ -14,8 +14,13 @@ const tracer = trace.getTracer('context-qa.ai-core');
 const OPERATION = 'chat';
 
 /** gen_ai.provider.name of each provider kind: the adapters name themselves with it, and a span finds the ranges their sampling was put into. */
-export const GENAI_PROVIDER = { bedrock: 'aws.bedrock', 'azure-openai': 'azure.ai.openai' } as const satisfies Record<ProviderKind, string>;
-const KIND_OF = new Map<string, ProviderKind>(Object.entries(GENAI_PROVIDER).map(([kind, name]) => [name, kind as ProviderKind]));
+export const GENAI_PROVIDER = { bedrock: 'aws.bedrock', 'azure-openai': 'azure.ai.openai' } as const satisfies Record<
+  ProviderKind,
+  string
+>;
+const KIND_OF = new Map<string, ProviderKind>(
+  Object.entries(GENAI_PROVIDER).map(([kind, name]) => [name, kind as ProviderKind]),
+);
 
 /** Codes that are our own decision or a cancellation, not a failure of the model. */
 const NOT_AN_ERROR = new Set<ModelErrorCode>(['cancelled', 'not_needed']);
@@ -27,13 +32,17 @@ export function inModelSpan(
   call: (record: (outcome: ModelOutcome, result?: GenerateResult) => void) => Promise<ModelOutcome>,
 ): Promise<ModelOutcome> {
   const model = provider.telemetry?.model ?? provider.name;
-  return tracer.startActiveSpan(`${OPERATION} ${model}`, { kind: SpanKind.CLIENT, attributes: requestAttributes(provider, req) }, async (span) => {
-    try {
-      return await call((outcome, result) => record(span, model, outcome, result));
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(
+    `${OPERATION} ${model}`,
+    { kind: SpanKind.CLIENT, attributes: requestAttributes(provider, req) },
+    async (span) => {
+      try {
+        return await call((outcome, result) => record(span, model, outcome, result));
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 /** The span's request attributes: the sampling parameters as sent, i.e. put into the provider's ranges (Bedrock's temperature ≤ 1). */

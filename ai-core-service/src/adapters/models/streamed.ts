@@ -30,7 +30,13 @@ export async function collectStream(
       const next = await untilAborted(events.next(), stopped);
       if (next.done) break;
       const event = next.value;
-      if (event.type === 'end') return { text, finishReason: event.finishReason, ...(event.usage ? { usage: event.usage } : {}), ...(event.model ? { model: event.model } : {}) };
+      if (event.type === 'end')
+        return {
+          text,
+          finishReason: event.finishReason,
+          ...(event.usage ? { usage: event.usage } : {}),
+          ...(event.model ? { model: event.model } : {}),
+        };
       arm();
       text += event.text;
       if (!idle.signal.aborted && !signal.aborted) onDelta(event.text); // nothing more once stopped

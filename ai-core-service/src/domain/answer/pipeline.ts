@@ -11,7 +11,16 @@ import { isFailure, noAnswer, UnsupportedRouting } from '../outcomes';
 import type { CallBudget, GenerateRequest, Models } from '../ports';
 import type { Route } from '../routing';
 import { STRATEGY_RUNNERS, STREAM_STRATEGIES, type Runner } from '../strategies';
-import { answerKey, generateRequest, isCachedAnswer, type Answer, type AnswerOptions, type AnswerSink, type CachedAnswer, type Question } from './question';
+import {
+  answerKey,
+  generateRequest,
+  isCachedAnswer,
+  type Answer,
+  type AnswerOptions,
+  type AnswerSink,
+  type CachedAnswer,
+  type Question,
+} from './question';
 
 export interface AnswerDeps {
   context: ContextDeps;
@@ -46,15 +55,22 @@ export class AnswerPipeline implements Answering {
     const generate = generateRequest(q, context.text, this.deps.contextBudgetChars, this.deps.defaultMaxTokens);
     const answers = this.deps.answers;
     // Without the context (its store failed) the key would be wrong: never read or write then. Streams never use the cache.
-    const cacheKey = answers?.enabled && !opts.bypass && !opts.sink && !context.degraded ? answerKey(answers, opts.tenant, q, context.text, generate) : undefined;
-    const { cache, hit } = answers ? await answers.consult(cacheKey, budget.signal, isCachedAnswer) : { cache: 'bypass' as AnswerCacheStatus };
+    const cacheKey =
+      answers?.enabled && !opts.bypass && !opts.sink && !context.degraded
+        ? answerKey(answers, opts.tenant, q, context.text, generate)
+        : undefined;
+    const { cache, hit } = answers
+      ? await answers.consult(cacheKey, budget.signal, isCachedAnswer)
+      : { cache: 'bypass' as AnswerCacheStatus };
     const source = { source: context.source, key };
     if (hit) {
       const { answeredBy, outcome, models, fusion } = hit; // only what an answer holds, whatever else the entry carries
       return { answeredBy, outcome, models, ...(fusion ? { fusion } : {}), degraded: false, cache, context: source };
     }
 
-    const { failed, ...answer } = opts.sink ? await this.stream(route, generate, budget, opts.sink) : await this.whole(q, generate, context.text, budget);
+    const { failed, ...answer } = opts.sink
+      ? await this.stream(route, generate, budget, opts.sink)
+      : await this.whole(q, generate, context.text, budget);
     const degraded = context.degraded || failed;
     // Degraded answers are never cached: the next caller should get the models' full effort. (A stream has no cacheKey.)
     if (answers && cacheKey !== undefined && !degraded) void answers.save(cacheKey, answer);
@@ -62,16 +78,28 @@ export class AnswerPipeline implements Answering {
   }
 
   /** Whole: the route's strategy, fuse's synthesis when asked, then the first model in the route's order that answered. */
-  private async whole(q: Question, generate: GenerateRequest, context: string | undefined, budget: CallBudget): Promise<Picked> {
+  private async whole(
+    q: Question,
+    generate: GenerateRequest,
+    context: string | undefined,
+    budget: CallBudget,
+  ): Promise<Picked> {
     const { route } = q;
-    const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, o) => this.deps.models.run(m, generate, budget, o));
+    const models = await STRATEGY_RUNNERS[route.strategy](route.order, (m, o) =>
+      this.deps.models.run(m, generate, budget, o),
+    );
     const fused =
       route.strategy === 'fuse'
-        ? await fuseDrafts(models, { question: q.question, context, maxTokens: generate.maxTokens }, budget, { ...this.deps, preference: route.order })
+        ? await fuseDrafts(models, { question: q.question, context, maxTokens: generate.maxTokens }, budget, {
+            ...this.deps,
+            preference: route.order,
+          })
         : undefined;
     const answeredBy = fused?.answeredBy ?? route.order.find((m) => models[m]?.status === 'ok');
     if (!answeredBy) throw noAnswer(budget, models);
-    const outcome: ModelOutcome = fused ? { ...(fused.fusion.synthesis ?? models[answeredBy]!), status: 'ok', text: fused.answer } : models[answeredBy]!;
+    const outcome: ModelOutcome = fused
+      ? { ...(fused.fusion.synthesis ?? models[answeredBy]!), status: 'ok', text: fused.answer }
+      : models[answeredBy]!;
     const failed = Object.values(models).some(isFailure) || fused?.degraded === true;
     return { answeredBy, outcome, models, ...(fused ? { fusion: fused.fusion } : {}), failed };
   }

@@ -3,7 +3,14 @@
  * route (the entry points translate their wire formats to and from these),
  * and the model request and answer-cache key built from a question.
  */
-import type { AnswerCacheStatus, ContextSource, FusionReport, ModelName, ModelOutcome, Tenant } from '@context-qa/common/contract';
+import type {
+  AnswerCacheStatus,
+  ContextSource,
+  FusionReport,
+  ModelName,
+  ModelOutcome,
+  Tenant,
+} from '@context-qa/common/contract';
 import { inputFingerprint, type AnswerCache } from '../answer-cache';
 import type { GenerateRequest } from '../ports';
 import { buildPrompt } from '../prompt';
@@ -61,11 +68,18 @@ export interface Answer {
 }
 
 /** The model request: our prompt around the context, the application's instructions after ours, its history and sampling. */
-export function generateRequest(q: Question, context: string | undefined, budgetChars: number, defaultMaxTokens: number): GenerateRequest {
+export function generateRequest(
+  q: Question,
+  context: string | undefined,
+  budgetChars: number,
+  defaultMaxTokens: number,
+): GenerateRequest {
   const prompt = buildPrompt(q.question, context, budgetChars);
   return {
     // The application's own instructions follow ours; they cannot lift the data boundary.
-    system: q.instructions.length ? `${prompt.system}\n\nInstructions from the application:\n${q.instructions.join('\n')}` : prompt.system,
+    system: q.instructions.length
+      ? `${prompt.system}\n\nInstructions from the application:\n${q.instructions.join('\n')}`
+      : prompt.system,
     ...(q.history.length ? { history: [...q.history] } : {}),
     user: prompt.user,
     maxTokens: q.maxTokens ?? defaultMaxTokens,
@@ -76,7 +90,13 @@ export function generateRequest(q: Question, context: string | undefined, budget
 }
 
 /** The answer cache's key: everything that changes the answer (the context's content included), per tenant and route. */
-export function answerKey(cache: AnswerCache, tenant: Tenant, q: Question, context: string | undefined, generate: GenerateRequest): string {
+export function answerKey(
+  cache: AnswerCache,
+  tenant: Tenant,
+  q: Question,
+  context: string | undefined,
+  generate: GenerateRequest,
+): string {
   return cache.keyFor(tenant, {
     route: q.via,
     models: q.route.order,
@@ -92,4 +112,6 @@ export function answerKey(cache: AnswerCache, tenant: Tenant, q: Question, conte
 /** What a cached answer holds: the answer without the request's own context source and cache status. */
 export type CachedAnswer = Pick<Answer, 'answeredBy' | 'outcome' | 'models' | 'fusion'>;
 export const isCachedAnswer = (v: unknown): v is CachedAnswer =>
-  typeof (v as CachedAnswer | null)?.answeredBy === 'string' && (v as CachedAnswer).outcome?.status === 'ok' && typeof (v as CachedAnswer).models === 'object';
+  typeof (v as CachedAnswer | null)?.answeredBy === 'string' &&
+  (v as CachedAnswer).outcome?.status === 'ok' &&
+  typeof (v as CachedAnswer).models === 'object';

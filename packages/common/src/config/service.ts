@@ -12,15 +12,37 @@ export function baseConfig(ports: { port: number; metricsPort: number }) {
     PORT: env.port(ports.port).describe('API port'),
     METRICS_PORT: env.port(ports.metricsPort).describe('Prometheus /metrics port; never exposed by the ingress'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
-    REQUEST_TIMEOUT_MS: env.ms(30_000).describe("the most one request may take, end to end; a caller's smaller remaining budget (x-request-timeout-ms) wins"),
-    SHUTDOWN_GRACE_MS: env.ms(30_000).describe('how long in-flight requests may finish at shutdown; at least REQUEST_TIMEOUT_MS'),
+    SHUTDOWN_DELAY_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
+    REQUEST_TIMEOUT_MS: env
+      .ms(30_000)
+      .describe(
+        "the most one request may take, end to end; a caller's smaller remaining budget (x-request-timeout-ms) wins",
+      ),
+    SHUTDOWN_GRACE_MS: env
+      .ms(30_000)
+      .describe('how long in-flight requests may finish at shutdown; at least REQUEST_TIMEOUT_MS'),
     SERVER_HEADERS_TIMEOUT_MS: env.ms(10_000).describe('a client must send its request headers within this'),
-    SERVER_BODY_TIMEOUT_MS: env.ms(15_000).describe('a client must send its whole request (headers and body) within this'),
-    SERVER_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1024).describe('open connections beyond this are refused'),
+    SERVER_BODY_TIMEOUT_MS: env
+      .ms(15_000)
+      .describe('a client must send its whole request (headers and body) within this'),
+    SERVER_MAX_CONNECTIONS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1024)
+      .describe('open connections beyond this are refused'),
     DAPR_HOST: z.string().default('127.0.0.1').describe('own sidecar host'),
     DAPR_HTTP_PORT: env.port(3500).describe("own sidecar's HTTP API port"),
-    DAPR_API_TOKEN: z.string().min(1).optional().describe('token our sidecar requires (dapr-api-token), when it has one'),
+    DAPR_API_TOKEN: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('token our sidecar requires (dapr-api-token), when it has one'),
   };
 }
 
@@ -42,7 +64,10 @@ export function baseConfigIssues(c: BaseConfig): Issue[] {
     });
   }
   if (c.SERVER_HEADERS_TIMEOUT_MS > c.SERVER_BODY_TIMEOUT_MS) {
-    issues.push({ path: ['SERVER_HEADERS_TIMEOUT_MS'], message: `must not exceed SERVER_BODY_TIMEOUT_MS (${c.SERVER_BODY_TIMEOUT_MS} ms)` });
+    issues.push({
+      path: ['SERVER_HEADERS_TIMEOUT_MS'],
+      message: `must not exceed SERVER_BODY_TIMEOUT_MS (${c.SERVER_BODY_TIMEOUT_MS} ms)`,
+    });
   }
   return issues;
 }

@@ -17,7 +17,8 @@ export const SPEND_TRAILER = ': spend ';
 export const SPEND_SO_FAR = ': spend-so-far ';
 
 /** A spend report as the SSE event ai-core writes: `final`, the trailer (everything spent); else the spend so far. */
-export const spendEvent = (spend: Spend, final: boolean): string => `${final ? SPEND_TRAILER : SPEND_SO_FAR}${JSON.stringify(spend)}\n\n`;
+export const spendEvent = (spend: Spend, final: boolean): string =>
+  `${final ? SPEND_TRAILER : SPEND_SO_FAR}${JSON.stringify(spend)}\n\n`;
 
 /**
  * A stream event (without its blank line) that is a spend report, as the gateway reads it:
@@ -43,7 +44,8 @@ export function parseSpend(text: string | undefined): Spend | undefined {
   }
 }
 
-export const spendTotal = (spend: Spend): number => Object.values(spend).reduce((sum, s) => sum + s.input + s.output, 0);
+export const spendTotal = (spend: Spend): number =>
+  Object.values(spend).reduce((sum, s) => sum + s.input + s.output, 0);
 
 /**
  * Tokens a text may take before a tokenizer has seen it: ~4 characters a token

@@ -32,6 +32,9 @@ export interface CallTableEntry {
 export function callTableOf(body: unknown): Map<string, number> | undefined {
   const data = (body as { data?: { id?: unknown; max_calls?: unknown }[] } | undefined)?.data;
   if (!Array.isArray(data)) return undefined;
-  const valid = data.filter((m): m is CallTableEntry => typeof m?.id === 'string' && Number.isSafeInteger(m.max_calls) && Number(m.max_calls) >= 1);
+  const valid = data.filter(
+    (m): m is CallTableEntry =>
+      typeof m?.id === 'string' && Number.isSafeInteger(m.max_calls) && Number(m.max_calls) >= 1,
+  );
   return new Map(valid.map((m) => [m.id, m.max_calls]));
 }

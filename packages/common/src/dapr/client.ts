@@ -11,7 +11,8 @@ export interface SidecarConfig {
 export const sidecarUrl = (c: SidecarConfig): string => `http://${c.DAPR_HOST}:${c.DAPR_HTTP_PORT}`;
 
 /** Headers every call to our own sidecar carries (its API token when it has one). */
-export const sidecarHeaders = (c: SidecarConfig): Record<string, string> => (c.DAPR_API_TOKEN ? { 'dapr-api-token': c.DAPR_API_TOKEN } : {});
+export const sidecarHeaders = (c: SidecarConfig): Record<string, string> =>
+  c.DAPR_API_TOKEN ? { 'dapr-api-token': c.DAPR_API_TOKEN } : {};
 
 /**
  * The SDK client over HTTP. Its first call waits (up to ~60 s) for the sidecar,

@@ -10,7 +10,10 @@ import { withTimeout } from '../deadline';
 export function daprSecret(client: DaprClient, storeName: string, timeoutMs: number) {
   return async (name: string): Promise<string | undefined> => {
     try {
-      const bag = (await withTimeout(client.secret.get(storeName, name), timeoutMs, `secret ${name}`)) as Record<string, string>;
+      const bag = (await withTimeout(client.secret.get(storeName, name), timeoutMs, `secret ${name}`)) as Record<
+        string,
+        string
+      >;
       return bag?.[name];
     } catch (err) {
       if (isSecretNotFound(err)) return undefined;
@@ -29,7 +32,10 @@ export function isSecretNotFound(err: unknown): boolean {
   const outer = parseJson((err as Error | undefined)?.message);
   const body = parseJson(outer?.['error_msg']);
   if (body?.['errorCode'] !== 'ERR_SECRET_GET') return false;
-  const reason = (typeof body['message'] === 'string' ? body['message'] : '').replace(/^.*? from secret store \S+: /, '');
+  const reason = (typeof body['message'] === 'string' ? body['message'] : '').replace(
+    /^.*? from secret store \S+: /,
+    '',
+  );
   return /\bnot found\b|ResourceNotFound/i.test(reason);
 }
 

@@ -43,7 +43,8 @@ export function sidecarRequest(url: string, opts: SidecarRequest = {}): Promise<
     const req = http.request(url, {
       agent,
       method: opts.method ?? 'GET',
-      headers: body === undefined ? opts.headers : { ...opts.headers, 'content-length': String(Buffer.byteLength(body)) },
+      headers:
+        body === undefined ? opts.headers : { ...opts.headers, 'content-length': String(Buffer.byteLength(body)) },
     });
     let timer: NodeJS.Timeout | undefined;
     let timedOut: SidecarTimeout | undefined;
@@ -57,7 +58,11 @@ export function sidecarRequest(url: string, opts: SidecarRequest = {}): Promise<
       done();
       reject(timedOut ?? (opts.signal?.aborted ? abortError(opts.signal) : err));
     };
-    if (opts.timeoutMs !== undefined) timer = setTimeout(() => req.destroy((timedOut = new SidecarTimeout(`no answer within ${opts.timeoutMs} ms`))), opts.timeoutMs);
+    if (opts.timeoutMs !== undefined)
+      timer = setTimeout(
+        () => req.destroy((timedOut = new SidecarTimeout(`no answer within ${opts.timeoutMs} ms`))),
+        opts.timeoutMs,
+      );
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', fail);
     req.on('response', (res) => {
@@ -77,4 +82,5 @@ export function sidecarRequest(url: string, opts: SidecarRequest = {}): Promise<
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
-const abortError = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason }));
+const abortError = (signal: AbortSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason });

@@ -21,12 +21,23 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
   const at = (key: string) => `${base}/${encodeURIComponent(key)}`;
 
   /** Bounded by the store's own timeout and, on the request path, by the request (`outer`). */
-  async function send(op: string, url: string, init: SidecarRequest = {}, outer?: AbortSignal): Promise<SidecarResponse> {
+  async function send(
+    op: string,
+    url: string,
+    init: SidecarRequest = {},
+    outer?: AbortSignal,
+  ): Promise<SidecarResponse> {
     try {
-      return await sidecarRequest(url, { ...init, headers: { ...sidecarHeaders(sidecar), ...init.headers }, signal: outer, timeoutMs });
+      return await sidecarRequest(url, {
+        ...init,
+        headers: { ...sidecarHeaders(sidecar), ...init.headers },
+        signal: outer,
+        timeoutMs,
+      });
     } catch (err) {
       if (outer?.aborted) throw new Error(`${storeName} ${op}: stopped, the request ended`, { cause: err });
-      if (err instanceof SidecarTimeout) throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
+      if (err instanceof SidecarTimeout)
+        throw new DeadlineExceeded(`${storeName} ${op} took longer than ${timeoutMs} ms`, { cause: err });
       throw new Error(`${storeName} ${op}: sidecar unreachable`, { cause: err });
     }
   }
@@ -45,7 +56,11 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
       if (raw === '') return undefined;
       const etag = res.header('etag');
       const expiry = Date.parse(res.header('metadata.ttlexpiretime') ?? '');
-      return { value: parseValue(storeName, raw), ...(etag ? { etag } : {}), ...(Number.isFinite(expiry) ? { expiresAt: expiry } : {}) };
+      return {
+        value: parseValue(storeName, raw),
+        ...(etag ? { etag } : {}),
+        ...(Number.isFinite(expiry) ? { expiresAt: expiry } : {}),
+      };
     },
     /**
      * true: written; false: the etag (or create-only) condition failed, a conflict.
@@ -57,7 +72,11 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
      * must know marks its values (the gateway's limit records carry their write ids).
      * A timeout is no conflict: the write may still land, and reading now would not say.
      */
-    async save(key: string, value: unknown, opts: { ttlSeconds?: number | undefined; etag?: string | undefined; firstWrite?: boolean }): Promise<boolean> {
+    async save(
+      key: string,
+      value: unknown,
+      opts: { ttlSeconds?: number | undefined; etag?: string | undefined; firstWrite?: boolean },
+    ): Promise<boolean> {
       const item = {
         key,
         value,
@@ -66,13 +85,18 @@ export function stateApi(sidecar: SidecarConfig, storeName: string, timeoutMs: n
         ...(opts.ttlSeconds ? { metadata: { ttlInSeconds: String(opts.ttlSeconds) } } : {}),
       };
       try {
-        const res = await send('save', base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
+        const res = await send('save', base, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify([item]),
+        });
         if (res.status === 204 || res.status === 200) return true;
         if (res.status === 409) return false;
         throw failure('save', key, res);
       } catch (err) {
         const createOnly = opts.firstWrite && !opts.etag;
-        if (createOnly && !(err instanceof DeadlineExceeded) && (await api.get(key).catch(() => undefined))) return false;
+        if (createOnly && !(err instanceof DeadlineExceeded) && (await api.get(key).catch(() => undefined)))
+          return false;
         throw err;
       }
     },

@@ -31,7 +31,8 @@ export function noteAccess(res: Response, fields: AccessFields): void {
   res.locals['access'] = { ...(res.locals['access'] as AccessFields | undefined), ...fields };
   const span = requestContext.get()?.span;
   if (!span) return;
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) span.setAttribute(SPAN_ATTRIBUTES[k as keyof AccessFields], v as string | boolean);
+  for (const [k, v] of Object.entries(fields))
+    if (v !== undefined) span.setAttribute(SPAN_ATTRIBUTES[k as keyof AccessFields], v as string | boolean);
 }
 
 /**

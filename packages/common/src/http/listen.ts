@@ -20,8 +20,16 @@ export interface ServerLimits {
 }
 
 /** Listens on host:port (0 picks a free port) and resolves with the bound port. */
-export async function listen(handler: http.RequestListener, port: number, host: string, limits?: ServerLimits): Promise<RunningServer> {
-  const server = http.createServer(limits ? { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs } : {}, handler);
+export async function listen(
+  handler: http.RequestListener,
+  port: number,
+  host: string,
+  limits?: ServerLimits,
+): Promise<RunningServer> {
+  const server = http.createServer(
+    limits ? { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs } : {},
+    handler,
+  );
   if (limits) server.maxConnections = limits.maxConnections;
   // Behind a sidecar/ALB with keep-alive: outlive their idle timeouts.
   server.keepAliveTimeout = 65_000;
@@ -54,7 +62,12 @@ export type InternalRoute = () => Promise<{ status: number; body: unknown }>;
  * Serves GET /metrics on its own port, which the public ingress never exposes,
  * and the `internal` routes (e.g. readiness with its checks: too detailed for the public port).
  */
-export function serveMetrics(registry: Registry, port: number, host: string, internal: Record<string, InternalRoute> = {}): Promise<RunningServer> {
+export function serveMetrics(
+  registry: Registry,
+  port: number,
+  host: string,
+  internal: Record<string, InternalRoute> = {},
+): Promise<RunningServer> {
   return listen(
     (req, res) => {
       const route = Object.hasOwn(internal, req.url ?? '') ? internal[req.url!] : undefined;

@@ -18,7 +18,10 @@ export function openAiErrorHandler(logger: Logger): ErrorRequestHandler {
     if (appErr.status >= 500) logger.error({ err, route: req.path }, 'request failed');
     const allow = appErr.extra['allow'];
     if (Array.isArray(allow)) res.setHeader('allow', allow.join(', '));
-    const code = typeof appErr.extra['code'] === 'string' ? appErr.extra['code'] : appErr.title.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    const code =
+      typeof appErr.extra['code'] === 'string'
+        ? appErr.extra['code']
+        : appErr.title.toLowerCase().replace(/[^a-z0-9]+/g, '_');
     res.status(appErr.status).json(openAiError(appErr.status, appErr.detail ?? appErr.title, code));
   };
 }

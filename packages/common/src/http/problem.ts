@@ -65,6 +65,11 @@ export function problemFrom(err: AppError, requestId?: string): Problem {
 }
 
 /** An AppError with the standard title for `status`; `cause` is logged, never sent. */
-export function httpError(status: number, detail?: string, extra?: Record<string, unknown>, options?: { cause?: unknown }): AppError {
+export function httpError(
+  status: number,
+  detail?: string,
+  extra?: Record<string, unknown>,
+  options?: { cause?: unknown },
+): AppError {
   return new AppError(status, TITLES[status] ?? 'Error', detail, extra, options);
 }

@@ -32,12 +32,18 @@ export async function readinessDetail(readiness: Readiness) {
  * The public port says ready or not only: which dependency is down (sidecar, key
  * list) is for operators, on the metrics port (readinessDetail).
  */
-export function addHealthRoutes(routes: { add(method: 'get', path: string, ...h: RequestHandler[]): void }, readiness: Readiness): void {
+export function addHealthRoutes(
+  routes: { add(method: 'get', path: string, ...h: RequestHandler[]): void },
+  readiness: Readiness,
+): void {
   routes.add('get', '/healthz', (_req, res) => void res.json({ status: 'ok' }));
   routes.add('get', '/readyz', async (_req, res) => {
     if ((await readiness.status()).ready) return void res.json({ status: 'ready' });
     // Written here, not thrown: the problem handler logs every 5xx at error, and a draining pod is no error.
-    const problem = problemFrom(httpError(503, 'not ready to take traffic', { code: 'not_ready' }), res.getHeader(REQUEST_ID_HEADER) as string | undefined);
+    const problem = problemFrom(
+      httpError(503, 'not ready to take traffic', { code: 'not_ready' }),
+      res.getHeader(REQUEST_ID_HEADER) as string | undefined,
+    );
     res.status(503).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   });
 }

@@ -66,6 +66,7 @@ export function toAppError(err: unknown): AppError {
   const type = (err as { type?: string } | null)?.type;
   if (type === 'entity.parse.failed') return httpError(400, 'request body is not valid JSON');
   if (type === 'entity.too.large') return httpError(413, 'request body is too large');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return httpError(415, 'unsupported body encoding');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return httpError(415, 'unsupported body encoding');
   return new AppError(500, 'Internal Server Error', 'unexpected error', {}, { cause: err });
 }

@@ -28,7 +28,9 @@ export async function serveApp(
   };
   const api: RunningServer = await listen(app, config.PORT, config.HOST, limits);
   const extra = opts.extra ? await listen(opts.extra.app, opts.extra.port, config.HOST, limits) : undefined;
-  const metrics = await serveMetrics(opts.registry, config.METRICS_PORT, config.HOST, { '/readyz': () => readinessDetail(opts.readiness) });
+  const metrics = await serveMetrics(opts.registry, config.METRICS_PORT, config.HOST, {
+    '/readyz': () => readinessDetail(opts.readiness),
+  });
   return {
     port: api.port,
     metricsPort: metrics.port,

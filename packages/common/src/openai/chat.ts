@@ -19,7 +19,12 @@ const chatMessage = z.discriminatedUnion(
   [
     z.strictObject({ role: z.enum(['system', 'developer']), content, name }),
     z.strictObject({ role: z.literal('user'), content, name }),
-    z.strictObject({ role: z.literal('assistant'), content: content.nullable().optional(), name, refusal: z.string().nullable().optional() }),
+    z.strictObject({
+      role: z.literal('assistant'),
+      content: content.nullable().optional(),
+      name,
+      refusal: z.string().nullable().optional(),
+    }),
   ],
   { error: 'role must be system, developer, user or assistant (tool and function messages are not supported)' },
 );
@@ -86,9 +91,12 @@ export const chatRequestSchema = z
   })
   .superRefine((r, ctx) => {
     const last = r.messages.at(-1);
-    if (last?.role !== 'user') ctx.addIssue({ code: 'custom', path: ['messages'], message: 'the last message must be from the user' });
-    if (last?.role === 'user' && !textOf(last.content).trim()) ctx.addIssue({ code: 'custom', path: ['messages'], message: 'the last user message is empty' });
-    if (r.stream_options && !r.stream) ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'only allowed when stream is true' });
+    if (last?.role !== 'user')
+      ctx.addIssue({ code: 'custom', path: ['messages'], message: 'the last message must be from the user' });
+    if (last?.role === 'user' && !textOf(last.content).trim())
+      ctx.addIssue({ code: 'custom', path: ['messages'], message: 'the last user message is empty' });
+    if (r.stream_options && !r.stream)
+      ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'only allowed when stream is true' });
     if (r.max_tokens != null && r.max_completion_tokens != null && r.max_tokens !== r.max_completion_tokens) {
       ctx.addIssue({ code: 'custom', path: ['max_tokens'], message: 'max_tokens and max_completion_tokens disagree' });
     }
@@ -97,7 +105,8 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 export type ChatMessage = ChatRequest['messages'][number];
 
 /** The text of a message's content (parts joined). */
-export const textOf = (c: ChatMessage['content']): string => (typeof c === 'string' ? c : (c ?? []).map((p) => p.text).join(''));
+export const textOf = (c: ChatMessage['content']): string =>
+  typeof c === 'string' ? c : (c ?? []).map((p) => p.text).join('');
 
 /** OpenAI's error body: what its SDKs turn into BadRequestError, AuthenticationError, NotFoundError… */
 export type OpenAiError = z.infer<typeof openAiErrorSchema>;
@@ -113,8 +122,15 @@ const TYPES: Record<number, string> = {
   429: 'rate_limit_error',
 };
 
-export function openAiError(status: number, message: string, code: string | null, param: string | null = null): OpenAiError {
-  return { error: { message, type: TYPES[status] ?? (status === 503 ? 'service_unavailable' : 'server_error'), param, code } };
+export function openAiError(
+  status: number,
+  message: string,
+  code: string | null,
+  param: string | null = null,
+): OpenAiError {
+  return {
+    error: { message, type: TYPES[status] ?? (status === 503 ? 'service_unavailable' : 'server_error'), param, code },
+  };
 }
 
 // The wire types are inferred from their zod schemas (responses.ts), from which the OpenAPI document is generated.

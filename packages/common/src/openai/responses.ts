@@ -8,12 +8,24 @@ import { z } from 'zod';
 const tokens = z.number().int().min(0);
 
 export const openAiErrorSchema = z
-  .object({ error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }) })
-  .meta({ id: 'OpenAiError', description: "OpenAI's error body: what its SDKs turn into BadRequestError, AuthenticationError, RateLimitError…" });
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  })
+  .meta({
+    id: 'OpenAiError',
+    description: "OpenAI's error body: what its SDKs turn into BadRequestError, AuthenticationError, RateLimitError…",
+  });
 
 const finishReason = z.enum(['stop', 'length', 'content_filter']);
 
-export const usageWireSchema = z.object({ prompt_tokens: tokens, completion_tokens: tokens, total_tokens: tokens }).meta({ id: 'CompletionUsage' });
+export const usageWireSchema = z
+  .object({ prompt_tokens: tokens, completion_tokens: tokens, total_tokens: tokens })
+  .meta({ id: 'CompletionUsage' });
 
 export const chatCompletionSchema = z
   .object({
@@ -55,7 +67,9 @@ export const chatCompletionChunkSchema = z
   .meta({ id: 'ChatCompletionChunk' });
 
 /** One `data:` event of a stream: a chunk, or an error that ends it (never followed by [DONE]). */
-export const chatStreamEventSchema = z.union([chatCompletionChunkSchema, openAiErrorSchema]).meta({ id: 'ChatStreamEvent' });
+export const chatStreamEventSchema = z
+  .union([chatCompletionChunkSchema, openAiErrorSchema])
+  .meta({ id: 'ChatStreamEvent' });
 
 export const modelListSchema = z
   .object({
@@ -66,8 +80,18 @@ export const modelListSchema = z
         object: z.literal('model'),
         created: z.number().int(),
         owned_by: z.string(),
-        max_calls: z.number().int().min(1).optional().describe('Extension: the most model calls one request to this model or alias can make (what its token reservation covers).'),
+        max_calls: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            'Extension: the most model calls one request to this model or alias can make (what its token reservation covers).',
+          ),
       }),
     ),
   })
-  .meta({ id: 'ModelList', description: 'The configured models, then the routing aliases (auto, primary, fastest, both, sequential, fuse).' });
+  .meta({
+    id: 'ModelList',
+    description: 'The configured models, then the routing aliases (auto, primary, fastest, both, sequential, fuse).',
+  });

@@ -6,12 +6,29 @@
 import { OpenApiGeneratorV31, type OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { contextKeySchema, contextPutSchema } from '../contract';
-import { API_KEY_SECURITY, AUTH_ERRORS, baseRegistry, errorResponses, json, problem, requestIdHeader, response, tenantHeader, UPSTREAM_ERRORS } from './public';
+import {
+  API_KEY_SECURITY,
+  AUTH_ERRORS,
+  baseRegistry,
+  errorResponses,
+  json,
+  problem,
+  requestIdHeader,
+  response,
+  tenantHeader,
+  UPSTREAM_ERRORS,
+} from './public';
 
-const cacheSync = z.enum(['refreshed', 'invalidated', 'failed']).describe("What became of the Redis copy (failed: it expires on its own; the store's text stands).");
+const cacheSync = z
+  .enum(['refreshed', 'invalidated', 'failed'])
+  .describe("What became of the Redis copy (failed: it expires on its own; the store's text stands).");
 const contextDocument = z.object({ key: z.string(), text: z.string() }).meta({ id: 'ContextDocument' });
-const contextWritten = z.object({ key: z.string(), stored: z.literal(true), cache: cacheSync }).meta({ id: 'ContextWritten' });
-const contextDeleted = z.object({ key: z.string(), deleted: z.literal(true), cache: cacheSync }).meta({ id: 'ContextDeleted' });
+const contextWritten = z
+  .object({ key: z.string(), stored: z.literal(true), cache: cacheSync })
+  .meta({ id: 'ContextWritten' });
+const contextDeleted = z
+  .object({ key: z.string(), deleted: z.literal(true), cache: cacheSync })
+  .meta({ id: 'ContextDeleted' });
 const count = z.number().int().min(0);
 const keyUsage = z
   .object({
@@ -20,7 +37,11 @@ const keyUsage = z
     day: z.object({ tokens: count }),
     inFlight: count,
   })
-  .meta({ id: 'KeyUsage', description: "A key's use of its limits: this UTC minute's requests and tokens, today's tokens, requests in flight." });
+  .meta({
+    id: 'KeyUsage',
+    description:
+      "A key's use of its limits: this UTC minute's requests and tokens, today's tokens, requests in flight.",
+  });
 
 const ERRORS = {
   400: '`bad_request`: a bad key, or bad fields (`errors`)',
@@ -54,7 +75,11 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'putContext',
     tags,
     summary: 'Store context: DynamoDB first, then the Redis copy is refreshed',
-    request: { params: keyParam, headers: z.object({ ...requestIdHeader, ...tenantHeader }), body: { required: true, content: json(contextPutSchema) } },
+    request: {
+      params: keyParam,
+      headers: z.object({ ...requestIdHeader, ...tenantHeader }),
+      body: { required: true, content: json(contextPutSchema) },
+    },
     responses: { 200: response('Stored', json(contextWritten)), ...errorResponses(problem, ERRORS) },
   });
   registry.registerPath({
@@ -72,7 +97,10 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'getKeyUsage',
     tags: ['limits'],
     summary: "A key's use of its rate limits and token budgets",
-    request: { params: z.object({ keyId: z.string().min(1).max(128).describe("The key's `id` (never the key itself).") }), headers: z.object(requestIdHeader) },
+    request: {
+      params: z.object({ keyId: z.string().min(1).max(128).describe("The key's `id` (never the key itself).") }),
+      headers: z.object(requestIdHeader),
+    },
     responses: {
       200: response('The usage', json(keyUsage)),
       ...errorResponses(problem, {
@@ -94,7 +122,8 @@ export function adminOpenApiDocument() {
     info: {
       title: 'context-qa gateway: admin routes',
       version: '1.0.0',
-      description: 'Internal: served on ADMIN_PORT when set. Errors are `application/problem+json` with a stable `code`.',
+      description:
+        'Internal: served on ADMIN_PORT when set. Errors are `application/problem+json` with a stable `code`.',
     },
     security: API_KEY_SECURITY,
   });

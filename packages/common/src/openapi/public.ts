@@ -4,7 +4,12 @@
  * openai.ts, responses.ts). `make openapi` writes it to docs/openapi.json;
  * the gateway serves it at GET /openapi.json.
  */
-import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import {
+  OpenAPIRegistry,
+  OpenApiGeneratorV31,
+  type ResponseConfig,
+  type RouteConfig,
+} from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import {
   ANSWER_CACHE_HEADER,
@@ -21,7 +26,13 @@ import {
   tenantSchema,
 } from '../contract';
 import { PROBLEM_CONTENT_TYPE } from '../http/problem';
-import { chatCompletionSchema, chatRequestSchema, chatStreamEventSchema, modelListSchema, openAiErrorSchema } from '../openai';
+import {
+  chatCompletionSchema,
+  chatRequestSchema,
+  chatStreamEventSchema,
+  modelListSchema,
+  openAiErrorSchema,
+} from '../openai';
 
 type Headers = NonNullable<ResponseConfig['headers']>;
 type Content = NonNullable<ResponseConfig['content']>;
@@ -48,9 +59,23 @@ export const problem: Content = { [PROBLEM_CONTENT_TYPE]: { schema: problemSchem
 const openAiError: Content = { 'application/json': { schema: openAiErrorSchema } };
 
 /** The errors every authenticated route can answer, by status: the `code`s and headers of each. */
-export function errorResponses(body: Content, codes: Record<number, string>, extraHeaders: Record<number, Headers> = {}): Record<number, ResponseConfig> {
-  const headers: Record<number, Headers> = { 401: header.unauthorized, 429: { ...header.retryAfterAlways, ...header.rateLimit }, 503: header.retryAfter, ...extraHeaders };
-  return Object.fromEntries(Object.entries(codes).map(([status, description]) => [status, response(description, body, headers[Number(status)])]));
+export function errorResponses(
+  body: Content,
+  codes: Record<number, string>,
+  extraHeaders: Record<number, Headers> = {},
+): Record<number, ResponseConfig> {
+  const headers: Record<number, Headers> = {
+    401: header.unauthorized,
+    429: { ...header.retryAfterAlways, ...header.rateLimit },
+    503: header.retryAfter,
+    ...extraHeaders,
+  };
+  return Object.fromEntries(
+    Object.entries(codes).map(([status, description]) => [
+      status,
+      response(description, body, headers[Number(status)]),
+    ]),
+  );
 }
 
 export const AUTH_ERRORS = {
@@ -90,7 +115,9 @@ export const requestIdHeader = {
 };
 /** README "Tenants": read a granted tenant's context (admin with allTenants: manage any tenant's). */
 export const tenantHeader = {
-  [REQUESTED_TENANT_HEADER]: tenantSchema.optional().describe("Another tenant whose context to use, if the key is granted it; default: the key's own tenant."),
+  [REQUESTED_TENANT_HEADER]: tenantSchema
+    .optional()
+    .describe("Another tenant whose context to use, if the key is granted it; default: the key's own tenant."),
 };
 const requestHeaders = {
   ...requestIdHeader,
@@ -100,18 +127,34 @@ const requestHeaders = {
 
 const headerComponents: Record<string, { description: string; required?: boolean; schema: Record<string, unknown> }> = {
   RequestId: {
-    description: "The request id (the caller's x-request-id when sane, else a new UUID); also `requestId` in bodies and every log line.",
+    description:
+      "The request id (the caller's x-request-id when sane, else a new UUID); also `requestId` in bodies and every log line.",
     required: true,
     schema: { type: 'string' },
   },
-  RetryAfter: { description: 'Seconds to wait before retrying, when waiting helps.', schema: { type: 'integer', minimum: 0 } },
-  RetryAfterAlways: { description: 'Seconds to wait before retrying.', required: true, schema: { type: 'integer', minimum: 0 } },
+  RetryAfter: {
+    description: 'Seconds to wait before retrying, when waiting helps.',
+    schema: { type: 'integer', minimum: 0 },
+  },
+  RetryAfterAlways: {
+    description: 'Seconds to wait before retrying.',
+    required: true,
+    schema: { type: 'integer', minimum: 0 },
+  },
   RateLimitPolicy: {
-    description: 'The limits in force for a limited key (IETF httpapi draft), e.g. `"requests-per-minute";q=60;w=60, "tokens-per-day";q=100000;w=86400`.',
+    description:
+      'The limits in force for a limited key (IETF httpapi draft), e.g. `"requests-per-minute";q=60;w=60, "tokens-per-day";q=100000;w=86400`.',
     schema: { type: 'string' },
   },
-  RateLimit: { description: 'What is left of each limit: `"requests-per-minute";r=59;t=42, …` (`r` remaining, `t` seconds to reset).', schema: { type: 'string' } },
-  AnswerCache: { description: 'What the answer cache did.', schema: { type: 'string', enum: ['hit', 'miss', 'bypass'] } },
+  RateLimit: {
+    description:
+      'What is left of each limit: `"requests-per-minute";r=59;t=42, …` (`r` remaining, `t` seconds to reset).',
+    schema: { type: 'string' },
+  },
+  AnswerCache: {
+    description: 'What the answer cache did.',
+    schema: { type: 'string', enum: ['hit', 'miss', 'bypass'] },
+  },
   AnsweredBy: { description: 'The model that answered.', schema: { type: 'string' } },
   WwwAuthenticate: { description: '`Bearer`', schema: { type: 'string' } },
 };
@@ -119,8 +162,17 @@ const headerComponents: Record<string, { description: string; required?: boolean
 /** A registry with the security schemes and response headers both documents use. */
 export function baseRegistry(): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer <key>`.' });
-  registry.registerComponent('securitySchemes', 'apiKey', { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same API key in `x-api-key`.' });
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer <key>`.',
+  });
+  registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-api-key',
+    description: 'The same API key in `x-api-key`.',
+  });
   for (const [name, h] of Object.entries(headerComponents)) registry.registerComponent('headers', name, h);
   return registry;
 }
@@ -133,7 +185,8 @@ const askRequest = askRequestSchema.meta({ id: 'AskRequest' });
 const chatRequest = chatRequestSchema.meta({ id: 'ChatRequest' });
 
 const open: Pick<RouteConfig, 'security'> = { security: [] };
-const ok = (description: string, schema: z.ZodType) => response(description, json(schema), { ...header.cache, ...header.rateLimit });
+const ok = (description: string, schema: z.ZodType) =>
+  response(description, json(schema), { ...header.cache, ...header.rateLimit });
 
 /** The public routes (registered per call: openApiDocument() stays pure). */
 function publicRegistry(): OpenAPIRegistry {
@@ -145,7 +198,10 @@ function publicRegistry(): OpenAPIRegistry {
     tags: ['answers'],
     summary: 'Answer a prompt from the context and the configured models (scope `ask`)',
     request: { headers: z.object(requestHeaders), body: { required: true, content: json(askRequest) } },
-    responses: { 200: ok("The answer, with each model's outcome", askResponseSchema), ...errorResponses(problem, PROMPT_ERRORS) },
+    responses: {
+      200: ok("The answer, with each model's outcome", askResponseSchema),
+      ...errorResponses(problem, PROMPT_ERRORS),
+    },
   });
 
   registry.registerPath({
@@ -153,13 +209,17 @@ function publicRegistry(): OpenAPIRegistry {
     path: '/prompt',
     operationId: 'askLegacy',
     tags: ['answers'],
-    summary: "The original sketch's route: like /v1/prompt, the prompt also as `?prompt=`, the answer also with `llama` and `gpt4`",
+    summary:
+      "The original sketch's route: like /v1/prompt, the prompt also as `?prompt=`, the answer also with `llama` and `gpt4`",
     request: {
       query: z.object({ prompt: z.string().optional().describe('The prompt, when there is no body.') }),
       headers: z.object(requestHeaders),
       body: { required: false, content: json(askRequest) },
     },
-    responses: { 200: ok('The answer, with `llama` and `gpt4`', legacyAskResponseSchema), ...errorResponses(problem, PROMPT_ERRORS) },
+    responses: {
+      200: ok('The answer, with `llama` and `gpt4`', legacyAskResponseSchema),
+      ...errorResponses(problem, PROMPT_ERRORS),
+    },
   });
 
   registry.registerPath({
@@ -169,7 +229,15 @@ function publicRegistry(): OpenAPIRegistry {
     tags: ['openai'],
     summary: "OpenAI Chat Completions (scope `ask`); errors in OpenAI's shape",
     request: {
-      headers: z.object({ ...requestHeaders, [CONTEXT_KEY_HEADER]: z.string().min(1).max(512).optional().describe('Where the context comes from (or `context_key`).') }),
+      headers: z.object({
+        ...requestHeaders,
+        [CONTEXT_KEY_HEADER]: z
+          .string()
+          .min(1)
+          .max(512)
+          .optional()
+          .describe('Where the context comes from (or `context_key`).'),
+      }),
       body: { required: true, content: json(chatRequest) },
     },
     responses: {
@@ -177,7 +245,10 @@ function publicRegistry(): OpenAPIRegistry {
         'The completion; with `stream: true` Server-Sent Events: `data: <ChatStreamEvent>` each, then `data: [DONE]` (an error event instead ends a stream that broke off)',
         {
           'application/json': { schema: chatCompletionSchema },
-          'text/event-stream': { schema: { type: 'string' }, 'x-sse-data-schema': ref('schemas', 'ChatStreamEvent') } as Content[string],
+          'text/event-stream': {
+            schema: { type: 'string' },
+            'x-sse-data-schema': ref('schemas', 'ChatStreamEvent'),
+          } as Content[string],
         },
         { ...header.cache, ...header.answeredBy, ...header.rateLimit },
       ),
@@ -212,7 +283,10 @@ function publicRegistry(): OpenAPIRegistry {
     ...open,
     responses: {
       200: response('Ready', json(readinessSchema)),
-      503: response('Not ready, or draining at shutdown (`code` not_ready; which check failed is on the internal metrics port)', problem),
+      503: response(
+        'Not ready, or draining at shutdown (`code` not_ready; which check failed is on the internal metrics port)',
+        problem,
+      ),
     },
   });
   registry.registerPath({
@@ -233,7 +307,8 @@ function withNullInEnums<T>(node: T): T {
   if (Array.isArray(node)) node.forEach(withNullInEnums);
   else if (node && typeof node === 'object') {
     const s = node as { type?: unknown; enum?: unknown[] };
-    if (Array.isArray(s.type) && s.type.includes('null') && Array.isArray(s.enum) && !s.enum.includes(null)) s.enum.push(null);
+    if (Array.isArray(s.type) && s.type.includes('null') && Array.isArray(s.enum) && !s.enum.includes(null))
+      s.enum.push(null);
     Object.values(node).forEach(withNullInEnums);
   }
   return node;

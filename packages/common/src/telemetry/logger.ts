@@ -23,7 +23,15 @@ export const requestContext = {
 };
 
 /** Secrets and user text never reach the logs at any level. */
-const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["dapr-api-token"]', 'req.headers["api-key"]', '*.apiKey', '*.prompt', '*.text'];
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["dapr-api-token"]',
+  'req.headers["api-key"]',
+  '*.apiKey',
+  '*.prompt',
+  '*.text',
+];
 
 export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream): Logger {
   return pino(

@@ -9,12 +9,23 @@
 const KEY_SEGMENTS = [/(\/v1\.0\/state\/[^/?#]+\/)[^/?#]+/, /(\/v1\/context\/)[^/?#]+/];
 
 /** Query parameters holding user text (the sketch route's prompt), a context key, or a credential. */
-export const REDACTED_QUERY = ['prompt', 'key', 'sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
+export const REDACTED_QUERY = [
+  'prompt',
+  'key',
+  'sig',
+  'Signature',
+  'AWSAccessKeyId',
+  'X-Goog-Signature',
+  'X-Amz-Signature',
+  'X-Amz-Credential',
+  'X-Amz-Security-Token',
+];
 
 const REDACTED = 'REDACTED';
 
 /** A URL path (no query) with each key segment replaced by `{key}`. */
-export const spanPath = (path: string): string => KEY_SEGMENTS.reduce((p, segment) => p.replace(segment, '$1{key}'), path);
+export const spanPath = (path: string): string =>
+  KEY_SEGMENTS.reduce((p, segment) => p.replace(segment, '$1{key}'), path);
 
 /** A path with its query (`/a/b?x=1`), key segments and redacted parameters replaced. */
 export function spanPathAndQuery(pathAndQuery: string): string {

@@ -17,7 +17,9 @@ export const tracingConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .url({ protocol: /^https?$/ })
     .optional()
-    .describe('OTLP collector base URL (http://host:4318; :4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); tracing is off unless this (or the traces endpoint) is set'),
+    .describe(
+      'OTLP collector base URL (http://host:4318; :4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); tracing is off unless this (or the traces endpoint) is set',
+    ),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -29,7 +31,8 @@ export const tracingConfigSchema = z.object({
 export type TracingConfig = z.infer<typeof tracingConfigSchema>;
 
 export const tracingEnabled = (c: TracingConfig): boolean =>
-  !c.OTEL_SDK_DISABLED && (c.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined);
+  !c.OTEL_SDK_DISABLED &&
+  (c.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined);
 
 /** Probes and scrapes would flood the traces and say nothing about answers. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -54,15 +57,22 @@ export interface Tracing {
  * Starts the SDK when configured. Everything else (sampler, protocol, batch
  * delay, resource attributes) follows the SDK's own OTEL_* variables.
  */
-export function startTracing(service: string, opts: TracingOptions = {}, environment: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+export function startTracing(
+  service: string,
+  opts: TracingOptions = {},
+  environment: NodeJS.ProcessEnv = process.env,
+): Tracing | undefined {
   const config = loadConfig(tracingConfigSchema, environment);
   if (!tracingEnabled(config)) return undefined;
   // Loaded only when on: the SDK and its exporters are heavy to require.
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-  const { ExpressInstrumentation, ExpressLayerType } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-  const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+  const { HttpInstrumentation } =
+    require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { ExpressInstrumentation, ExpressLayerType } =
+    require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+  const { UndiciInstrumentation } =
+    require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
   const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const sdk = new NodeSDK({
@@ -86,7 +96,11 @@ export function startTracing(service: string, opts: TracingOptions = {}, environ
         startSpanHook: (req) => {
           const safe = spanPathAndQuery(req.path);
           const at = safe.indexOf('?');
-          return { 'url.full': spanUrl(req.origin + req.path), 'url.path': at === -1 ? safe : safe.slice(0, at), 'url.query': at === -1 ? '' : safe.slice(at) };
+          return {
+            'url.full': spanUrl(req.origin + req.path),
+            'url.path': at === -1 ? safe : safe.slice(0, at),
+            'url.query': at === -1 ? '' : safe.slice(at),
+          };
         },
       }),
     ],
@@ -96,12 +110,19 @@ export function startTracing(service: string, opts: TracingOptions = {}, environ
   });
   sdk.start();
   // Spans that cannot be flushed in time (collector gone or slow) are lost; that is no failed shutdown.
-  return { shutdown: () => Promise.race([sdk.shutdown().catch(() => undefined), new Promise<void>((r) => setTimeout(r, FLUSH_MS).unref())]) };
+  return {
+    shutdown: () =>
+      Promise.race([sdk.shutdown().catch(() => undefined), new Promise<void>((r) => setTimeout(r, FLUSH_MS).unref())]),
+  };
 }
 
 /** Passes our context on to the calls we make, and takes none from callers. */
 function injectOnly(inner: TextMapPropagator): TextMapPropagator {
-  return { inject: (ctx, carrier, setter) => inner.inject(ctx, carrier, setter), extract: (ctx) => ctx, fields: () => inner.fields() };
+  return {
+    inject: (ctx, carrier, setter) => inner.inject(ctx, carrier, setter),
+    extract: (ctx) => ctx,
+    fields: () => inner.fields(),
+  };
 }
 
 /**

@@ -13,7 +13,9 @@ test('when a caller aborts a request mid-body, then dynalite keeps serving (as D
     // Headers promise 100 bytes; the caller goes away after 10 (daprd cancelling a read does this).
     await new Promise<void>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => {
-        s.write('POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{"Table');
+        s.write(
+          'POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{"Table',
+        );
         setImmediate(() => (s.destroy(), resolve()));
       });
     });

@@ -66,7 +66,8 @@ describe('the Dapr runtime built from source, with real Redis and dynalite', () 
 
   test('when state is saved in context-store, then dynalite holds the item until deleted', async () => {
     const ddb = dynamoClient(stack.dynamoPort);
-    const item = async () => (await ddb.send(new GetItemCommand({ TableName: CONTEXT_TABLE, Key: { key: { S: 'smoke:dynamo' } } }))).Item;
+    const item = async () =>
+      (await ddb.send(new GetItemCommand({ TableName: CONTEXT_TABLE, Key: { key: { S: 'smoke:dynamo' } } }))).Item;
     try {
       await dapr.state.save('context-store', [{ key: 'smoke:dynamo', value: { text: 'from dynamo' } }]);
       expect(await dapr.state.get('context-store', 'smoke:dynamo')).toEqual({ text: 'from dynamo' });

@@ -27,30 +27,63 @@ describe('manifest-check', () => {
       (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'containerPort: 8080', 'containerPort: "eighty"'),
       /Deployment\/gateway-service.*schema/,
     ],
-    ['a Dapr schema violation', (r: string) => replaceIn(r, 'k8s/base/dapr/resiliency.yaml', 'maxRetries: 2', 'maxRetries: [2]'), /Resiliency\/context-qa.*schema/],
+    [
+      'a Dapr schema violation',
+      (r: string) => replaceIn(r, 'k8s/base/dapr/resiliency.yaml', 'maxRetries: 2', 'maxRetries: [2]'),
+      /Resiliency\/context-qa.*schema/,
+    ],
     [
       'a writable root filesystem',
-      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'),
+      (r: string) =>
+        replaceIn(r, 'k8s/base/gateway.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'),
       /readOnlyRootFilesystem must be true/,
     ],
-    ['a missing Dapr annotation', (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /^\s+dapr\.io\/app-token-secret: .*\n/m, ''), /ai-core needs dapr.io\/app-token-secret/],
-    ['a missing probe', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'path: /readyz', 'path: /'), /readinessProbe must GET \/readyz/],
+    [
+      'a missing Dapr annotation',
+      (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /^\s+dapr\.io\/app-token-secret: .*\n/m, ''),
+      /ai-core needs dapr.io\/app-token-secret/,
+    ],
+    [
+      'a missing probe',
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'path: /readyz', 'path: /'),
+      /readinessProbe must GET \/readyz/,
+    ],
     [
       'a plaintext password',
-      (r: string) => replaceIn(r, 'components/eks/context-cache.yaml', /secretKeyRef:\n\s+name: context-qa-redis\n\s+key: password/, 'value: hunter2'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'components/eks/context-cache.yaml',
+          /secretKeyRef:\n\s+name: context-qa-redis\n\s+key: password/,
+          'value: hunter2',
+        ),
       /redisPassword has a plain value/,
     ],
-    ['a component missing from one set', (r: string) => rmSync(path.join(r, 'components/memory/context-store.yaml')), /components\/memory: has no component "context-store"/],
-    ['a scope with a wrong app id', (r: string) => replaceIn(r, 'components/local/context-cache.yaml', '  - ai-core-service', '  - ai-core'), /scope ai-core is not a real app id/],
+    [
+      'a component missing from one set',
+      (r: string) => rmSync(path.join(r, 'components/memory/context-store.yaml')),
+      /components\/memory: has no component "context-store"/,
+    ],
+    [
+      'a scope with a wrong app id',
+      (r: string) => replaceIn(r, 'components/local/context-cache.yaml', '  - ai-core-service', '  - ai-core'),
+      /scope ai-core is not a real app id/,
+    ],
     [
       'an access-control policy for a wrong app id',
       (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', 'appId: gateway-service', 'appId: gateway'),
       /policy for unknown app id gateway/,
     ],
-    ['a leaked AWS key', (r: string) => replaceIn(r, 'components/local/context-store.yaml', 'value: us-east-1', 'value: AKIAABCDEFGHIJKLMNOP'), /contains an AWS access key id/],
+    [
+      'a leaked AWS key',
+      (r: string) =>
+        replaceIn(r, 'components/local/context-store.yaml', 'value: us-east-1', 'value: AKIAABCDEFGHIJKLMNOP'),
+      /contains an AWS access key id/,
+    ],
     [
       'an access-control policy without a route the gateway calls',
-      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', /^\s+- name: \/v1\/chat\/completions\n.*\n.*\n/m, ''),
+      (r: string) =>
+        replaceIn(r, 'k8s/base/dapr/configuration.yaml', /^\s+- name: \/v1\/chat\/completions\n.*\n.*\n/m, ''),
       /policy gateway-service: does not allow POST \/v1\/chat\/completions, which the gateway calls/,
     ],
     [
@@ -60,7 +93,13 @@ describe('manifest-check', () => {
     ],
     [
       'an access-control policy with a route that is not in the contract',
-      (r: string) => replaceIn(r, 'k8s/base/dapr/configuration.yaml', /^(\s+)- name: \/v1\/models\n/m, '$1- name: /v1/usage\n$1  httpVerb: ["GET"]\n$1  action: allow\n$&'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'k8s/base/dapr/configuration.yaml',
+          /^(\s+)- name: \/v1\/models\n/m,
+          '$1- name: /v1/usage\n$1  httpVerb: ["GET"]\n$1  action: allow\n$&',
+        ),
       /policy gateway-service: allows GET \/v1\/usage, which the gateway never calls/,
     ],
     [
@@ -75,12 +114,24 @@ describe('manifest-check', () => {
     ],
     [
       'an IAM policy with a Bedrock action no command needs',
-      (r: string) => replaceIn(r, 'k8s/aws/ai-core-policy.json', '"bedrock:InvokeModel",', '"bedrock:InvokeModel", "bedrock:ListFoundationModels",'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'k8s/aws/ai-core-policy.json',
+          '"bedrock:InvokeModel",',
+          '"bedrock:InvokeModel", "bedrock:ListFoundationModels",',
+        ),
       /grants bedrock:ListFoundationModels, which no command ai-core sends needs/,
     ],
     [
       'a Bedrock command whose IAM action the check does not know',
-      (r: string) => replaceIn(r, 'ai-core-service/src/adapters/models/bedrock.ts', 'new ConverseCommand(', 'new ApplyGuardrailCommand('),
+      (r: string) =>
+        replaceIn(
+          r,
+          'ai-core-service/src/adapters/models/bedrock.ts',
+          'new ConverseCommand(',
+          'new ApplyGuardrailCommand(',
+        ),
       /bedrock.ts: sends ApplyGuardrailCommand, whose IAM action manifest-check does not know/,
     ],
   ])('when a manifest has %s, then the check fails and says why', (_what, edit, message) => {
@@ -93,11 +144,14 @@ describe('manifest-check', () => {
 describe('Dockerfiles', () => {
   const hadolint = path.join(repoRoot, '.tools/hadolint/bin/hadolint');
 
-  test.each(['gateway-service', 'ai-core-service'])('when %s/Dockerfile is linted offline (hadolint), then it is clean', (service) => {
-    const r = spawnSync(hadolint, [path.join(repoRoot, service, 'Dockerfile')], { encoding: 'utf8' });
-    expect(`${r.stdout}${r.stderr}`).toBe('');
-    expect(r.status).toBe(0);
-  });
+  test.each(['gateway-service', 'ai-core-service'])(
+    'when %s/Dockerfile is linted offline (hadolint), then it is clean',
+    (service) => {
+      const r = spawnSync(hadolint, [path.join(repoRoot, service, 'Dockerfile')], { encoding: 'utf8' });
+      expect(`${r.stdout}${r.stderr}`).toBe('');
+      expect(r.status).toBe(0);
+    },
+  );
 
   test('when a Dockerfile breaks a rule, then hadolint reports it', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dockerfile-'));
@@ -108,12 +162,15 @@ describe('Dockerfiles', () => {
     expect(r.status).not.toBe(0);
   });
 
-  test.each(['gateway-service', 'ai-core-service'])('when %s/Dockerfile is read, then it is multi-stage, Node 24, non-root and ships no dev dependencies', (service) => {
-    const text = readFileSync(path.join(repoRoot, service, 'Dockerfile'), 'utf8');
-    expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
-    expect(text).toMatch(/node:24|nodejs24/);
-    expect(text).toMatch(/:nonroot/);
-    expect(text).toMatch(/--omit=dev/);
-    expect(text).not.toMatch(/^(ENV|ARG) .*(KEY|TOKEN|SECRET|PASSWORD)/im);
-  });
+  test.each(['gateway-service', 'ai-core-service'])(
+    'when %s/Dockerfile is read, then it is multi-stage, Node 24, non-root and ships no dev dependencies',
+    (service) => {
+      const text = readFileSync(path.join(repoRoot, service, 'Dockerfile'), 'utf8');
+      expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+      expect(text).toMatch(/node:24|nodejs24/);
+      expect(text).toMatch(/:nonroot/);
+      expect(text).toMatch(/--omit=dev/);
+      expect(text).not.toMatch(/^(ENV|ARG) .*(KEY|TOKEN|SECRET|PASSWORD)/im);
+    },
+  );
 });

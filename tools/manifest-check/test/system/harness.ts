@@ -9,7 +9,10 @@ const checker = path.join(repoRoot, 'tools/manifest-check/dist/main.js');
 const kustomize = path.join(repoRoot, '.tools/bin/kustomize');
 
 export function check(root: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [checker, root, ...args], { encoding: 'utf8', env: { ...process.env, KUSTOMIZE: kustomize } });
+  const r = spawnSync(process.execPath, [checker, root, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, KUSTOMIZE: kustomize },
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -14,7 +14,9 @@ describe('Dapr sidecar injector values', () => {
 
   test('when the values keep the chart default for dropping capabilities, then the check fails and says which value', () => {
     const { code, out } = broken((r) => replaceIn(r, VALUES, /^\s*sidecarDropALLCapabilities: true\n/m, ''));
-    expect(out).toMatch(/k8s\/dapr\/helm-values\.yaml: dapr_sidecar_injector\.sidecarDropALLCapabilities is false \(the chart default\): Pod Security "restricted" rejects/);
+    expect(out).toMatch(
+      /k8s\/dapr\/helm-values\.yaml: dapr_sidecar_injector\.sidecarDropALLCapabilities is false \(the chart default\): Pod Security "restricted" rejects/,
+    );
     expect(code).toBe(1);
   });
 
@@ -26,7 +28,12 @@ describe('Dapr sidecar injector values', () => {
 
   test('when the values turn off a read-only root filesystem for daprd, then the check fails', () => {
     const { code, out } = broken((r) =>
-      replaceIn(r, VALUES, /^(\s*)sidecarDropALLCapabilities: true$/m, '$1sidecarDropALLCapabilities: true\n$1sidecarReadOnlyRootFilesystem: false'),
+      replaceIn(
+        r,
+        VALUES,
+        /^(\s*)sidecarDropALLCapabilities: true$/m,
+        '$1sidecarDropALLCapabilities: true\n$1sidecarReadOnlyRootFilesystem: false',
+      ),
     );
     expect(out).toMatch(/dapr_sidecar_injector\.sidecarReadOnlyRootFilesystem is false: /);
     expect(out).not.toMatch(/sidecarDropALLCapabilities is/);
@@ -36,7 +43,12 @@ describe('Dapr sidecar injector values', () => {
   test('when the namespace does not enforce restricted, then the chart defaults are no problem', () => {
     const { out } = broken((r) => {
       rmSync(path.join(r, VALUES));
-      replaceIn(r, 'k8s/base/namespace.yaml', 'pod-security.kubernetes.io/enforce: restricted', 'pod-security.kubernetes.io/enforce: baseline');
+      replaceIn(
+        r,
+        'k8s/base/namespace.yaml',
+        'pod-security.kubernetes.io/enforce: restricted',
+        'pod-security.kubernetes.io/enforce: baseline',
+      );
     });
     expect(out).not.toMatch(/sidecarDropALLCapabilities/);
   });

@@ -34,7 +34,10 @@ const DEPLOYABLE = OVERLAYS.map((o) => `--deployable=${o}`);
 function fillPlaceholders(root: string): void {
   for (const dir of OVERLAYS.map((o) => path.join(root, o))) {
     for (const file of readdirSync(dir).map((f) => path.join(dir, f))) {
-      const text = Object.entries(FILLED).reduce((t, [placeholder, value]) => t.replace(new RegExp(`\\b${placeholder}\\b`, 'g'), value), readFileSync(file, 'utf8'));
+      const text = Object.entries(FILLED).reduce(
+        (t, [placeholder, value]) => t.replace(new RegExp(`\\b${placeholder}\\b`, 'g'), value),
+        readFileSync(file, 'utf8'),
+      );
       writeFileSync(file, text);
     }
   }
@@ -43,7 +46,8 @@ function fillPlaceholders(root: string): void {
 describe('EKS posture', () => {
   const { broken, copyWith, cleanup } = scratchCopies();
   afterAll(cleanup);
-  const brokenAndFilled = (edit: (root: string) => void) => broken((r) => (fillPlaceholders(r), edit(r)), ...DEPLOYABLE);
+  const brokenAndFilled = (edit: (root: string) => void) =>
+    broken((r) => (fillPlaceholders(r), edit(r)), ...DEPLOYABLE);
 
   describe('placeholders', () => {
     test('when the committed overlays are checked as templates, then their placeholders are allowed and counted', () => {
@@ -55,7 +59,14 @@ describe('EKS posture', () => {
 
     test('when the committed overlay is checked as deployable, then each placeholder is a problem', () => {
       const { code, out } = check(repoRoot, '--deployable=k8s/overlays/eks');
-      for (const p of ['ACCOUNT_ID', 'CERTIFICATE_ID', 'YOUR-RESOURCE', 'ELASTICACHE_PRIMARY_ENDPOINT', 'ALB_SUBNET_CIDR_A', 'KUBE_API_SERVICE_IP']) {
+      for (const p of [
+        'ACCOUNT_ID',
+        'CERTIFICATE_ID',
+        'YOUR-RESOURCE',
+        'ELASTICACHE_PRIMARY_ENDPOINT',
+        'ALB_SUBNET_CIDR_A',
+        'KUBE_API_SERVICE_IP',
+      ]) {
         expect(out).toMatch(new RegExp(`\\(kustomize build k8s/overlays/eks\\): placeholder .*\\b${p}\\b`));
       }
       expect(code).toBe(1);
@@ -76,15 +87,24 @@ describe('EKS posture', () => {
 
     test('when one placeholder is left, then the deployable check names exactly that one', () => {
       const { code, out } = brokenAndFilled((r) =>
-        replaceIn(r, 'k8s/overlays/eks/kustomization.yaml', 'https://contoso-gpt.openai.azure.com', 'https://YOUR-RESOURCE.openai.azure.com'),
+        replaceIn(
+          r,
+          'k8s/overlays/eks/kustomization.yaml',
+          'https://contoso-gpt.openai.azure.com',
+          'https://YOUR-RESOURCE.openai.azure.com',
+        ),
       );
-      expect(out).toMatch(/ConfigMap\/ai-core-config \(kustomize build k8s\/overlays\/eks\): placeholder YOUR-RESOURCE not replaced/);
+      expect(out).toMatch(
+        /ConfigMap\/ai-core-config \(kustomize build k8s\/overlays\/eks\): placeholder YOUR-RESOURCE not replaced/,
+      );
       expect(out.match(/not replaced/g)).toHaveLength(2); // once per overlay that renders it
       expect(code).toBe(1);
     });
 
     test('when a filled-in CIDR is mistyped, then the deployable check says it is not a CIDR', () => {
-      const { code, out } = brokenAndFilled((r) => replaceIn(r, 'k8s/overlays/eks/networkpolicies.yaml', '10.0.48.0/24', '10.0.48/24'));
+      const { code, out } = brokenAndFilled((r) =>
+        replaceIn(r, 'k8s/overlays/eks/networkpolicies.yaml', '10.0.48.0/24', '10.0.48/24'),
+      );
       expect(out).toMatch(/NetworkPolicy\/ai-core-aws-egress.*ipBlock 10\.0\.48\/24 is not a CIDR/);
       expect(code).toBe(1);
     });
@@ -97,10 +117,15 @@ describe('EKS posture', () => {
       (r: string) => replaceIn(r, policies, 'ALB_SUBNET_CIDR_A', '10.0.0.0/16'),
       /NetworkPolicy\/gateway-from-alb.*ingress from 10\.0\.0\.0\/16 is VPC-sized or wider/,
     ],
-    ['ingress from anywhere', (r: string) => replaceIn(r, policies, 'ALB_SUBNET_CIDR_A', '0.0.0.0/0'), /ingress from 0\.0\.0\.0\/0 is VPC-sized or wider/],
+    [
+      'ingress from anywhere',
+      (r: string) => replaceIn(r, policies, 'ALB_SUBNET_CIDR_A', '0.0.0.0/0'),
+      /ingress from 0\.0\.0\.0\/0 is VPC-sized or wider/,
+    ],
     [
       'an ingress rule without `from`',
-      (r: string) => replaceIn(r, policies, /- from:\n(\s+- ipBlock:\n\s+cidr: ALB_SUBNET_CIDR_.\n)+\s+ports:/, '- ports:'),
+      (r: string) =>
+        replaceIn(r, policies, /- from:\n(\s+- ipBlock:\n\s+cidr: ALB_SUBNET_CIDR_.\n)+\s+ports:/, '- ports:'),
       /gateway-from-alb.*ingress rule without `from` admits every source/,
     ],
     [
@@ -110,12 +135,24 @@ describe('EKS posture', () => {
     ],
     [
       'HTTPS egress to any address',
-      (r: string) => replaceIn(r, 'k8s/base/networkpolicies.yaml', /( {2}egress:\n)(?![\s\S]* {2}egress:\n)/, '$1    - ports:\n        - port: 443\n'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'k8s/base/networkpolicies.yaml',
+          /( {2}egress:\n)(?![\s\S]* {2}egress:\n)/,
+          '$1    - ports:\n        - port: 443\n',
+        ),
       /NetworkPolicy\/ai-core-service.*egress rule without `to` reaches every address/,
     ],
     [
       'internet egress without a reason',
-      (r: string) => replaceIn(r, policies, / {2}annotations:\n {4}context-qa\/internet-egress-reason: [^\n]*\n[^\n]*\n[^\n]*\n/, ''),
+      (r: string) =>
+        replaceIn(
+          r,
+          policies,
+          / {2}annotations:\n {4}context-qa\/internet-egress-reason: [^\n]*\n[^\n]*\n[^\n]*\n/,
+          '',
+        ),
       /ai-core-azure-openai-egress.*needs annotation context-qa\/internet-egress-reason/,
     ],
     [
@@ -135,7 +172,13 @@ describe('EKS posture', () => {
     ],
     [
       "an app reading the other sidecar's token",
-      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /(DAPR_API_TOKEN\n\s+valueFrom:\n\s+secretKeyRef:\n\s+name: )gateway-dapr-api-token/, '$1ai-core-dapr-api-token'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'k8s/base/gateway.yaml',
+          /(DAPR_API_TOKEN\n\s+valueFrom:\n\s+secretKeyRef:\n\s+name: )gateway-dapr-api-token/,
+          '$1ai-core-dapr-api-token',
+        ),
       /gateway-service.*DAPR_API_TOKEN must come from secret gateway-dapr-api-token \(its sidecar's\), not ai-core-dapr-api-token/,
     ],
     [
@@ -143,7 +186,11 @@ describe('EKS posture', () => {
       (r: string) => replaceIn(r, 'k8s/base/ai-core.yaml', /ai-core-dapr-app-token/g, 'gateway-dapr-api-token'),
       /app token secret gateway-dapr-api-token is also the API token of Deployment\/gateway-service/,
     ],
-    ['a gateway without ADMIN_PORT', (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /\s+- name: ADMIN_PORT\n\s+value: "8082"/, ''), /gateway must set ADMIN_PORT/],
+    [
+      'a gateway without ADMIN_PORT',
+      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /\s+- name: ADMIN_PORT\n\s+value: "8082"/, ''),
+      /gateway must set ADMIN_PORT/,
+    ],
     [
       'ADMIN_PORT apart from the admin containerPort',
       (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'value: "8082"', 'value: "8083"'),
@@ -151,17 +198,30 @@ describe('EKS posture', () => {
     ],
     [
       'the public Ingress routing to the admin Service',
-      (r: string) => replaceIn(r, 'k8s/overlays/eks/ingress.yaml', /name: gateway-service\n(\s+)port:\n\s+name: http/, 'name: gateway-admin\n$1port:\n$1  name: admin'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'k8s/overlays/eks/ingress.yaml',
+          /name: gateway-service\n(\s+)port:\n\s+name: http/,
+          'name: gateway-admin\n$1port:\n$1  name: admin',
+        ),
       /Ingress\/gateway-service.*routes to gateway-admin; only gateway-service may be public/,
     ],
     [
       'the admin port on the public Service',
-      (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', /( {6}targetPort: http\n)/, '$1    - name: admin\n      port: 8082\n      targetPort: admin\n'),
+      (r: string) =>
+        replaceIn(
+          r,
+          'k8s/base/gateway.yaml',
+          /( {6}targetPort: http\n)/,
+          '$1    - name: admin\n      port: 8082\n      targetPort: admin\n',
+        ),
       /Ingress\/gateway-service.*is public but Service\/gateway-service exposes the gateway's admin port/,
     ],
     [
       'the admin Ingress made internet-facing',
-      (r: string) => replaceIn(r, 'k8s/overlays/eks-admin-alb/admin-ingress.yaml', 'scheme: internal', 'scheme: internet-facing'),
+      (r: string) =>
+        replaceIn(r, 'k8s/overlays/eks-admin-alb/admin-ingress.yaml', 'scheme: internal', 'scheme: internet-facing'),
       /Ingress\/gateway-admin.*routes to gateway-admin; only gateway-service may be public/,
     ],
     [
