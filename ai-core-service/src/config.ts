@@ -55,7 +55,7 @@ export const configSchema = withChecks(
     MODELS: modelsSchema
       .optional()
       .describe(
-        'JSON array of the models served (see README); unset: llama4 on Bedrock and gpt4 on Azure from the variables below',
+        'JSON array of the models served (see docs/configuration.md); unset: llama4 on Bedrock and gpt4 on Azure from the variables below',
       ),
     MODEL_PREFERENCE: z
       .string()

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEV_KEYS, gatewayReplica, type Stack } from '@context-qa/testkit';
-import { markdownTable } from './markdown';
+import { LOAD_HEAD, loadCells, markdownTable } from './markdown';
 import type { RunRow, ScenarioResult } from './run';
 
 export const LIMITED = 'gateway-limited';
@@ -162,25 +162,10 @@ export function costTable(rows: ScenarioResult[], short: (p: string) => string):
     'redis',
     'load generator',
   ].filter((p) => rows.some((x) => x.processes[p]));
-  const head = [
-    'variant',
-    'req/s',
-    'p50 ms',
-    'p90 ms',
-    'p99 ms',
-    'max ms',
-    'errors',
-    'answers (cache)',
-    ...procs.map((p) => `${short(p)} CPU%`),
-  ];
+  const head = ['variant', ...LOAD_HEAD, 'answers (cache)', ...procs.map((p) => `${short(p)} CPU%`)];
   const body = rows.map((x) => [
     x.variant,
-    x.rps,
-    x.p50,
-    x.p90,
-    x.p99,
-    x.max,
-    x.errors + x.non2xx,
+    ...loadCells(x),
     Object.entries(x.cache ?? {})
       .map(([k, n]) => `${k} ${n}`)
       .join(', '),

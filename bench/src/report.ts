@@ -4,7 +4,7 @@
  */
 import { costTable } from './cost';
 import { efficiencyTable } from './efficiency-report';
-import { markdownTable } from './markdown';
+import { LOAD_HEAD, loadCells, markdownTable } from './markdown';
 import type { ScenarioResult } from './run';
 
 export interface Report {
@@ -39,26 +39,11 @@ export function markdown(r: Report): string {
     (x) => x.scenario !== 'ttft' && x.scenario !== 'cost' && x.scenario !== 'efficiency',
   );
   const procs = PROCS.filter((p) => loadRows.some((x) => x.processes[p]));
-  const head = [
-    'scenario',
-    'variant',
-    'req/s',
-    'p50 ms',
-    'p90 ms',
-    'p99 ms',
-    'max ms',
-    'errors',
-    ...procs.map((p) => `${short(p)} CPU%`),
-  ];
+  const head = ['scenario', 'variant', ...LOAD_HEAD, ...procs.map((p) => `${short(p)} CPU%`)];
   const rows = loadRows.map((x) => [
     x.scenario,
     x.variant,
-    x.rps,
-    x.p50,
-    x.p90,
-    x.p99,
-    x.max,
-    x.errors + x.non2xx,
+    ...loadCells(x),
     ...procs.map((p) => x.processes[p]?.cpuPercent ?? ''),
   ]);
   const soak = r.results.find((x) => x.scenario === 'soak');

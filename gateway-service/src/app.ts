@@ -10,7 +10,7 @@ import { mountRoutes, type RouteDeps } from './entry-points/routes';
 /** The pure app factory: everything it touches comes in through `deps`. */
 export function createApp(deps: RouteDeps & { httpMiddleware?: RequestHandler }): Express {
   const app = baseApp(deps.logger, deps.httpMiddleware);
-  mountPlayground(app); // a static page, no key; on every listener (see README "Playground")
+  mountPlayground(app); // a static page, no key; on every listener (see docs/api.md "Playground")
   mountRoutes(app, deps);
   return app;
 }

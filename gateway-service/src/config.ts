@@ -38,7 +38,9 @@ export const configSchema = withChecks(
     API_KEYS_SECRET: z
       .string()
       .default('gateway-api-keys')
-      .describe('secret whose value is the JSON list of key entries {id, scope, sha256, …} (README "Tenants")'),
+      .describe(
+        'secret whose value is the JSON list of key entries {id, scope, sha256, …} (docs/tenants-and-limits.md "Tenants")',
+      ),
     LOCAL_DEV: env
       .bool(false)
       .describe(

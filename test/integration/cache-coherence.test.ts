@@ -66,7 +66,7 @@ describe('cache coherence with a delayed write-back (components/local)', () => {
     }
     throw new Error(`gave up waiting for ${what}`);
   }
-  /** Where the dev keys' tenant's context key lives in Redis and DynamoDB (README "Tenants"). */
+  /** Where the dev keys' tenant's context key lives in Redis and DynamoDB (docs/tenants-and-limits.md "Tenants"). */
   const stored = (key: string) => tenantStoreKey(DEFAULT_TENANT, key);
   /** The text Redis holds for the key (undefined: nothing, or a tombstone). */
   const redisText = async (key: string): Promise<string | undefined> => {

@@ -161,7 +161,7 @@ describe('mTLS and access control with real sentry and sidecars', () => {
   const invoke = (from: string, method: string, path: string, body?: unknown, token: string | null = DAPR_API_TOKEN) =>
     fetch(`${stack.sidecar(from).httpUrl}/v1.0/invoke/ai-core-service/method${path}`, {
       method,
-      // The tenant header, as the gateway sets it (README "Tenants"): ai-core refuses /process without one.
+      // The tenant header, as the gateway sets it (docs/tenants-and-limits.md "Tenants"): ai-core refuses /process without one.
       headers: {
         ...(token ? { 'dapr-api-token': token } : {}),
         [TENANT_HEADER]: DEFAULT_TENANT,

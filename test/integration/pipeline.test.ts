@@ -207,7 +207,7 @@ describe.each<ComponentSet>(['local', 'memory'])('the pipeline on components/%s'
   if (components === 'local') {
     test('when context is written back, then Redis and dynalite hold it, checked with their own clients', async () => {
       await seedStore('faq:sla', 'Uptime is 99.9 percent.');
-      const stored = tenantStoreKey(DEFAULT_TENANT, 'faq:sla'); // the dev keys' tenant (README "Tenants")
+      const stored = tenantStoreKey(DEFAULT_TENANT, 'faq:sla'); // the dev keys' tenant (docs/tenants-and-limits.md "Tenants")
       await ask({ prompt: 'What is the SLA?', contextKey: 'faq:sla' });
       const redis = createClient({ url: `redis://127.0.0.1:${stack.redisPort}` });
       await redis.connect();

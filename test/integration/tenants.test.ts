@@ -1,5 +1,5 @@
 /**
- * Tenants end to end (README "Tenants"), on both component sets: two tenants'
+ * Tenants end to end (docs/tenants-and-limits.md "Tenants"), on both component sets: two tenants'
  * keys, every route that reads context (/v1/prompt, /prompt, chat with
  * context_key and x-context-key, the admin routes, the question's own
  * sha256: key, the answer cache, usage) keep each tenant's context to its

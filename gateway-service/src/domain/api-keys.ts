@@ -20,7 +20,7 @@ export const keyLimitsSchema = z.strictObject({
 export type KeyLimits = z.infer<typeof keyLimitsSchema>;
 
 /**
- * What a presented key must look like (README "Tenants": `cqa_` and 48 hex digits
+ * What a presented key must look like (docs/tenants-and-limits.md "Tenants": `cqa_` and 48 hex digits
  * from `openssl rand -hex 24`; the dev and test keys fit too). Anything else is
  * refused before it is hashed: no work, and no huge header, for garbage.
  */

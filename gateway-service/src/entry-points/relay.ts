@@ -19,7 +19,7 @@ import { tenantHeaders } from './tenancy';
 
 export interface AiCoreLink {
   aiCore: AiCore;
-  /** One budget per request, passed on to ai-core (see README "Deadlines"). */
+  /** One budget per request, passed on to ai-core (see docs/deadlines-and-errors.md). */
   requestTimeoutMs: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Which tenant's context a request uses, decided here from the authenticated
- * key (README "Tenants") and sent to ai-core in TENANT_HEADER, which ai-core
+ * key (docs/tenants-and-limits.md "Tenants") and sent to ai-core in TENANT_HEADER, which ai-core
  * takes from no one else. A caller names another tenant only with
  * REQUESTED_TENANT_HEADER, and only one its key is granted.
  */

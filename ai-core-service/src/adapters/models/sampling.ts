@@ -1,7 +1,7 @@
 /**
  * Sampling parameters per provider: each API's documented range, and how a
  * value from our API (OpenAI's ranges, checked by chatRequestSchema) is put
- * into it. The README's "Sampling parameters per provider" table says the same.
+ * into it. The "Sampling parameters per provider" table of docs/deadlines-and-errors.md says the same.
  *
  * Temperature is clamped, not scaled: it is the same softmax divisor in both
  * APIs, so every value Bedrock can take keeps its exact meaning (0.7 stays

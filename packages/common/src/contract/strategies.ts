@@ -6,7 +6,7 @@
 
 /** both: in parallel; fastest: first success wins; primary: the other only on failure;
  * sequential: one after the other, always both (the original sketch; a baseline);
- * fuse: both, then one final answer from the two drafts (README "Fusion"). */
+ * fuse: both, then one final answer from the two drafts (docs/answers.md "Fusion"). */
 export const STRATEGIES = ['both', 'fastest', 'primary', 'sequential', 'fuse'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 

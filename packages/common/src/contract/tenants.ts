@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 /**
- * Tenants (README "Tenants"). Every context key, stored document and cached answer belongs to one;
+ * Tenants (docs/tenants-and-limits.md "Tenants"). Every context key, stored document and cached answer belongs to one;
  * the pattern has no ':', so the store key `<tenant>::<key>` cannot be forged by any context key.
  * The gateway decides it and sends it to ai-core in TENANT_HEADER (headers.ts).
  */

@@ -113,7 +113,7 @@ export const requestIdHeader = {
     .optional()
     .describe('Your id for this request (echoed, and in logs); another value is replaced by a new UUID.'),
 };
-/** README "Tenants": read a granted tenant's context (admin with allTenants: manage any tenant's). */
+/** docs/tenants-and-limits.md "Tenants": read a granted tenant's context (admin with allTenants: manage any tenant's). */
 export const tenantHeader = {
   [REQUESTED_TENANT_HEADER]: tenantSchema
     .optional()

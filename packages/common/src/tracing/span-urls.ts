@@ -2,7 +2,7 @@
  * What the URLs in our spans may show: route patterns, never a context key.
  * Keys may be normalised prompts or question hashes (`sha256:…`), and keys
  * appear in logs only hashed; spans keep the same promise. The sidecars' own
- * spans of the same calls are Dapr's (see README "Traces").
+ * spans of the same calls are Dapr's (see docs/observability.md "Traces").
  */
 
 /** Path segments that are a key: the state key at our sidecar, the gateway's context route. */
