@@ -2,7 +2,7 @@
  * Every ai-core route the gateway calls through Dapr service invocation, with its verbs.
  * One list: the gateway's call sites take their paths from it, and the EKS access-control
  * policy (k8s/base/dapr/configuration.yaml) must allow exactly these, no more
- * (`make check-manifests`; packages/common/test/access-control.test.ts;
+ * (`make check-manifests`, tools/manifest-check;
  * test/integration/mtls.test.ts calls each under that policy).
  * A route missing there is denied on EKS only: 403 at ai-core's sidecar, 502 to the caller.
  */
