@@ -96,13 +96,16 @@ describe('per-key limits', () => {
   test('when many requests race for a token budget, then their estimates are reserved and only what fits is admitted', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let admitted = 0;
+    let refused = 0;
     const s = setup(
       { tokensPerMinute: 200 },
-      { reply: async () => (await held, { status: 200, body: answer(), spend: SPEND }) },
+      { reply: async () => (admitted++, await held, { status: 200, body: answer(), spend: SPEND }) },
     );
     // Each costs (1 prompt token + 10 output) × 2 models = 22 by its estimate: 9 fit in 200.
-    const racing = Array.from({ length: 20 }, () => s.ask().then((r) => r));
-    await new Promise((r) => setTimeout(r, 100));
+    const racing = Array.from({ length: 20 }, () => s.ask().then((r) => (r.status !== 200 && refused++, r)));
+    // Every request decided (held at ai-core, or refused) before any answer settles and frees budget.
+    await until(async () => admitted + refused === 20);
     release();
     const statuses = (await Promise.all(racing)).map((r) => r.status);
     expect(statuses.filter((x) => x === 200)).toHaveLength(9);
