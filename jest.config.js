@@ -11,8 +11,10 @@
  * - browser: test/browser (a Stack and Chromium).
  * - cluster: test/cluster (`make check-cluster`).
  * - containers: test/containers (`make check-images`).
+ * - node: test/node (`make check-node`): a real single-node Kubernetes (kubelet, containerd).
  *
- * `make test` runs unit, system and browser; cluster and containers are their own steps.
+ * `make test` runs unit, system and browser; cluster and containers are their own steps;
+ * node is opt-in (not in .ci/run yet).
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] };
 const ignore = ['/node_modules/', '/dist/', '/.tools/', '/.dapr/'];
@@ -61,6 +63,7 @@ module.exports = {
     tier('browser', ['<rootDir>/test/browser/**/*.test.ts'], { setupFilesAfterEnv: gatewayResponses }),
     tier('cluster', ['<rootDir>/test/cluster/**/*.test.ts']),
     tier('containers', ['<rootDir>/test/containers/**/*.test.ts'], { setupFilesAfterEnv: gatewayResponses }),
+    tier('node', ['<rootDir>/test/node/**/*.test.ts']),
   ],
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/scripts/jest-summary.js'],

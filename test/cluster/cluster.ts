@@ -69,7 +69,7 @@ export async function startCluster(): Promise<Cluster> {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const kube = await startKube(dir, path.join(dir, 'egress.sock'));
+    const kube = await startKube(dir, { egressUds: path.join(dir, 'egress.sock') });
     const dapr = await startDapr(kube, proxy);
     await waitForInjection(kube, dapr.injector);
     const applied = await applyEksOverlay(kube);

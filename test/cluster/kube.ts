@@ -17,7 +17,13 @@ export const KUBE_BIN = process.env['KUBE_BIN_DIR'] ?? path.join(__dirname, '../
 
 export interface Kube {
   dir: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** The CA that signed the apiserver's serving certificate. */
+  caFile: string;
   kubeconfig: string;
+  /** A kubeconfig for each of `KubeOptions.users`, by user name. */
+  userKubeconfigs: Record<string, string>;
   /** `kubectl args...` as cluster admin; rejects with kubectl's stderr on a non-zero exit. */
   kubectl(args: string[], stdin?: string): Promise<string>;
   /** Like kubectl, but resolves with the exit code and both outputs. */
@@ -91,41 +97,64 @@ function get(url: string, ca: string, token: string): Promise<{ status: number; 
   });
 }
 
-/**
- * `egressUds`: the apiserver's "cluster" egress (webhook calls) goes through an
- * HTTP CONNECT proxy on this Unix socket (see webhook-proxy.ts).
- */
-export async function startKube(dir: string, egressUds: string): Promise<Kube> {
+export interface KubeOptions {
+  /**
+   * The apiserver's "cluster" egress (webhook calls) goes through an HTTP CONNECT proxy
+   * on this Unix socket (see webhook-proxy.ts); unset: it connects directly.
+   */
+  egressUds?: string;
+  /** More users of the static token file (user → groups), e.g. a kubelet's `system:node:<name>`. */
+  users?: Record<string, string[]>;
+  /** Authorize kubelets with the Node authorizer before RBAC, as EKS does (`Node,RBAC`). */
+  nodeAuthorizer?: boolean;
+}
+
+function writeKubeconfig(file: string, server: string, caFile: string, user: string, token: string): void {
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server, 'certificate-authority': caFile } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user } }],
+      'current-context': 'test',
+    }),
+    { mode: 0o600 },
+  );
+}
+
+export async function startKube(dir: string, options: KubeOptions = {}): Promise<Kube> {
+  const { egressUds, users = {}, nodeAuthorizer = false } = options;
   const bin = (n: string) => path.join(KUBE_BIN, n);
   const f = (n: string) => path.join(dir, n);
   const [etcdClient, etcdPeer, apiPort, kcmPort] = await freePorts(4);
   await makeCerts(dir);
   const token = randomBytes(24).toString('hex');
-  writeFileSync(f('tokens.csv'), `${token},cluster-admin,cluster-admin,"system:masters"\n`, { mode: 0o600 });
   const server = `https://127.0.0.1:${apiPort}`;
+  const caFile = f('ca.crt');
   const kubeconfig = f('admin.kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: { server, 'certificate-authority': f('ca.crt') } }],
-      users: [{ name: 'admin', user: { token } }],
-      contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin' } }],
-      'current-context': 'test',
-    }),
-    { mode: 0o600 },
-  );
-  writeFileSync(
-    f('egress.yaml'),
-    JSON.stringify({
-      apiVersion: 'apiserver.k8s.io/v1beta1',
-      kind: 'EgressSelectorConfiguration',
-      egressSelections: [
-        { name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: egressUds } } } },
-      ],
-    }),
-  );
+  writeKubeconfig(kubeconfig, server, caFile, 'admin', token);
+  const tokens = [`${token},cluster-admin,cluster-admin,"system:masters"`];
+  const userKubeconfigs: Record<string, string> = {};
+  for (const [user, groups] of Object.entries(users)) {
+    const t = randomBytes(24).toString('hex');
+    tokens.push(groups.length ? `${t},${user},${user},"${groups.join(',')}"` : `${t},${user},${user}`);
+    userKubeconfigs[user] = f(`${user.replace(/[^a-z0-9-]/gi, '_')}.kubeconfig`);
+    writeKubeconfig(userKubeconfigs[user], server, caFile, user, t);
+  }
+  writeFileSync(f('tokens.csv'), `${tokens.join('\n')}\n`, { mode: 0o600 });
+  if (egressUds)
+    writeFileSync(
+      f('egress.yaml'),
+      JSON.stringify({
+        apiVersion: 'apiserver.k8s.io/v1beta1',
+        kind: 'EgressSelectorConfiguration',
+        egressSelections: [
+          { name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: egressUds } } } },
+        ],
+      }),
+    );
 
   const etcd = start(dir, 'etcd', bin('etcd'), [
     `--data-dir=${f('etcd-data')}`,
@@ -154,15 +183,15 @@ export async function startKube(dir: string, egressUds: string): Promise<Kube> {
     `--service-account-signing-key-file=${f('sa.key')}`,
     '--service-account-issuer=https://kubernetes.default.svc',
     `--token-auth-file=${f('tokens.csv')}`,
-    '--authorization-mode=RBAC',
+    `--authorization-mode=${nodeAuthorizer ? 'Node,RBAC' : 'RBAC'}`,
     // EKS turns these on too; PodSecurity, the webhooks and ServiceAccount are on by default.
     '--enable-admission-plugins=NodeRestriction',
     '--allow-privileged=true',
     '--service-cluster-ip-range=10.96.0.0/12',
-    `--egress-selector-config-file=${f('egress.yaml')}`,
+    ...(egressUds ? [`--egress-selector-config-file=${f('egress.yaml')}`] : []),
     '--profiling=false',
   ]);
-  const ca = readFileSync(f('ca.crt'), 'utf8');
+  const ca = readFileSync(caFile, 'utf8');
   await waitFor(
     'kube-apiserver /readyz',
     async () => ((await get(`${server}/readyz`, ca, token)).status === 200 ? true : undefined),
@@ -208,5 +237,5 @@ export async function startKube(dir: string, egressUds: string): Promise<Kube> {
     90_000,
     kcm,
   );
-  return { dir, kubeconfig, kubectl, kubectlResult, json };
+  return { dir, server, caFile, kubeconfig, userKubeconfigs, kubectl, kubectlResult, json };
 }

@@ -19,13 +19,16 @@ const running = new Set<Started>();
 
 /**
  * A shell that outlives this process: once it is gone, SIGKILLs every process group
- * listed in <dir>/pgids and removes <dir> (unless `keep`). Returns a stop function.
+ * listed in <dir>/pgids, runs the `cleanup` script if given (what process groups cannot
+ * undo: containers, mounts, network devices, firewall rules), and removes <dir> (unless
+ * `keep`). Returns a stop function.
  */
-export function startWatchdog(dir: string, keep: boolean): () => void {
+export function startWatchdog(dir: string, keep: boolean, cleanup?: string): () => void {
   const script = `
     while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
     [ -f pgids ] && while read -r g; do kill -KILL -- "-$g" 2>/dev/null; done < pgids
-    ${keep ? '' : `cd / && rm -rf '${dir}'`}`;
+    ${cleanup ? `bash '${cleanup}' >>'${dir}/cleanup.log' 2>&1` : ''}
+    ${keep ? '' : `cd / && rm -rf --one-file-system '${dir}'`}`;
   const dog = spawn('bash', ['-c', script], { cwd: dir, detached: true, stdio: 'ignore' });
   dog.unref();
   return () => {

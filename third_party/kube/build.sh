@@ -5,8 +5,18 @@
 # operator from third_party/kube/dapr (at third_party/dapr/runtime's pin; sentry comes
 # from `third_party/build dapr`), and helm (renders the Dapr chart) from third_party/kube/helm. A binary is
 # rebuilt only when its module's pins or Go files change (cold: docs/kubernetes.md "make check-cluster").
+# `--node` builds what `make check-node` runs instead: the same control plane plus
+# kube-scheduler, kubelet, kube-proxy and the Pod sandbox's pause (all Kubernetes binaries in
+# one go build), without the Dapr binaries and helm.
 # KUBE_BIN_DIR overrides the output directory.
 set -euo pipefail
+node=false
+for arg in "$@"; do
+  case $arg in
+    --node) node=true ;;
+    *) echo "kube: unknown option $arg (known: --node)" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${KUBE_BIN_DIR:-$root/.tools/kube/bin}
 here=$root/third_party/kube
@@ -47,11 +57,31 @@ if [ "$(pin "$here/dapr/go.mod")" != "$(pin "$root/third_party/dapr/runtime/go.m
   exit 1
 fi
 
-# kube-apiserver first: by far the longest build (5 to 14 minutes on 2 busy cores).
-provide kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "Kubernetes $K8S_VERSION" "$k8s_ldflags" --version
-provide kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "Kubernetes $K8S_VERSION" "$k8s_ldflags" --version
-provide kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "Client Version: $K8S_VERSION" "$k8s_ldflags" version --client
+# The Kubernetes binaries: whichever are not current, in one go build (kube-apiserver is by far
+# the longest: 5 to 14 minutes on 2 busy cores).
+k8s=(
+  kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
+  kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
+  kubectl=k8s.io/kubernetes/cmd/kubectl
+)
+if $node; then
+  k8s+=(
+    kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+    kubelet=k8s.io/kubernetes/cmd/kubelet
+    kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
+    pause=./pause
+  )
+fi
+k8s_reports() { # name
+  case $1 in
+    kubectl) reports kubectl "Client Version: $K8S_VERSION" version --client ;;
+    pause) reports pause "context-qa pause" -v ;;
+    *) reports "$1" "Kubernetes $K8S_VERSION" --version ;;
+  esac
+}
+go_provide_set kube "$out" "$here/kubernetes" "$k8s_ldflags" k8s_reports "${k8s[@]}"
 provide etcd etcd . "etcd Version: $ETCD_VERSION" "" --version
+$node && exit 0
 provide injector dapr github.com/dapr/dapr/cmd/injector "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x
 provide operator dapr github.com/dapr/dapr/cmd/operator "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x
 # Renders the Dapr chart the docs install, as Helm would.
