@@ -81,6 +81,15 @@ export async function stopAll(procs: Started[] = [...running].reverse(), graceMs
   clearTimeout(timer);
 }
 
+/**
+ * One at a time, the last started first, each given `graceMs` after SIGTERM: a component
+ * stops while what it talks to still answers (kube-apiserver before etcd), so none waits out
+ * its grace period on a dead peer.
+ */
+export async function stopEach(graceMs = 5000): Promise<void> {
+  for (const p of [...running].reverse()) await stopAll([p], graceMs);
+}
+
 /** The last lines of a component's log, for a failure message. */
 export function tail(p: Started, lines = 30): string {
   return readFileSync(p.log, 'utf8').split('\n').slice(-lines).join('\n');

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { KUBE_BIN, startKube, type Kube } from '../cluster/kube';
-import { freePorts, start, startWatchdog, stopAll, waitFor, type Started } from '../cluster/processes';
+import { freePorts, start, startWatchdog, stopAll, stopEach, waitFor, type Started } from '../cluster/processes';
 import { cniConfig, hostNetwork, leftovers, setUpNetwork, writeCleanupScript, type HostNetwork } from './host';
 
 const sh = promisify(execFile);
@@ -145,8 +145,8 @@ export async function startNode(): Promise<TestNode> {
       await ctr(['tasks', 'delete', '--force', task]).catch(() => undefined);
     }
     for (const c of await ids('containers')) await ctr(['containers', 'delete', c]).catch(() => undefined);
-    // The control plane and containerd, the last started first.
-    await stopAll(undefined, 10_000);
+    // The control plane and containerd, one at a time, the last started first.
+    await stopEach(10_000);
     await sh('bash', [cleanup]).catch(() => undefined);
   };
   let stopped: Promise<string[]> | undefined;
