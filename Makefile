@@ -52,7 +52,7 @@ check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 
 	@npx jest --ci --selectProjects cluster
 
 .PHONY: check-node
-check-node: base-images ## opt-in, not in .ci/run yet (root): a real single-node Kubernetes 1.34 (kubelet, kube-proxy, containerd) runs a Pod of an image built here and serves it through a Service
+check-node: images ## opt-in, not in .ci/run yet (root): a real single-node Kubernetes 1.34 (kubelet, kube-proxy, containerd) runs Pods of images built here and serves one through a Service
 	@scripts/node-prereqs.sh
 	@third_party/build kube --node
 	@npx jest --ci --selectProjects node

@@ -1,15 +1,21 @@
 /**
  * A real node (`make check-node`, the jest project `node`): a Deployment of an image built
  * here runs on kubelet + containerd, passes its readiness probe, and answers from the host
- * through its Service (ClusterIP and NodePort, both by kube-proxy); then the teardown
- * leaves nothing behind. Binaries from `third_party/build kube --node`; host packages from
+ * through its Service (ClusterIP and NodePort, both by kube-proxy); the gateway image runs
+ * under the EKS overlay's Deployment (without its sidecar: alive, not Ready); then the
+ * teardown leaves nothing behind. Binaries from `third_party/build kube --node`; host packages from
  * scripts/node-prereqs.sh.
  */
-import { logTail, RUNTIME_IMAGE, startNode, type TestNode } from './node';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { GATEWAY_IMAGE, logTail, RUNTIME_IMAGE, startNode, type TestNode } from './node';
 
 jest.setTimeout(180_000);
 
 const NS = 'node-smoke';
+const ARTIFACTS = path.join(__dirname, '../../test-artifacts/node');
 // Stands in for an app: answers / with its Pod name, and /healthz once it has listened; as
 // PID 1 it must end on SIGTERM itself (the kernel ignores signals PID 1 has no handler for).
 const SERVER = `const server = require('node:http').createServer((req, res) => {
@@ -142,6 +148,113 @@ test('a Deployment of an image built here becomes Ready and answers through its 
   }
   n.timings['service answered'] = Date.now() - t0;
 });
+
+interface Obj {
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+interface PodStatus {
+  metadata: { name: string };
+  status: {
+    podIP?: string;
+    phase: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; started?: boolean; restartCount: number; ready: boolean }[];
+  };
+}
+
+test('the gateway image runs under its EKS Deployment: non-root, read-only, alive by its liveness route, not Ready without its sidecar', async () => {
+  const n = node!;
+  const t0 = Date.now();
+  await n.importImage(GATEWAY_IMAGE);
+  n.timings['gateway image imported'] = Date.now() - t0;
+  const rendered = parseAllDocuments(
+    await n.kube.kubectl(['kustomize', path.join(__dirname, '../../k8s/overlays/eks')]),
+  ).map((d) => d.toJS() as Obj);
+  const pick = (kind: string, name: string) => {
+    const o = rendered.find((x) => x.kind === kind && x.metadata.name === name);
+    if (!o) throw new Error(`the EKS overlay renders no ${kind} ${name}`);
+    return o;
+  };
+  const namespace = pick('Namespace', 'context-qa');
+  const ns = namespace.metadata.name;
+  const deployment = pick('Deployment', 'gateway-service') as Obj & {
+    spec: {
+      replicas: number;
+      template: {
+        metadata: { annotations?: Record<string, string> };
+        spec: { containers: { name: string; image: string; imagePullPolicy?: string }[] };
+      };
+    };
+  };
+  // What this node cannot have yet: the sidecar injector (no dapr.io annotations) and the
+  // ECR image (ours, imported). Everything else is the production Pod spec.
+  const template = deployment.spec.template;
+  template.metadata.annotations = Object.fromEntries(
+    Object.entries(template.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('dapr.io/')),
+  );
+  deployment.spec.replicas = 1;
+  for (const c of template.spec.containers) {
+    c.image = GATEWAY_IMAGE;
+    c.imagePullPolicy = 'Never';
+  }
+  const objects = [namespace, pick('ServiceAccount', 'gateway-service'), deployment];
+  await n.kube.kubectl(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  await n.kube.kubectl([
+    '-n',
+    ns,
+    'create',
+    'secret',
+    'generic',
+    'gateway-dapr-api-token',
+    `--from-literal=token=${randomBytes(16).toString('hex')}`,
+  ]);
+
+  const started = async () => {
+    const pods = await n.kube.json<{ items: PodStatus[] }>([
+      '-n',
+      ns,
+      'get',
+      'pods',
+      '-l',
+      'app.kubernetes.io/name=gateway-service',
+    ]);
+    const p = pods.items[0];
+    return p?.status.containerStatuses?.[0]?.started && p.status.podIP ? p : undefined;
+  };
+  let pod: PodStatus | undefined;
+  const deadline = Date.now() + 90_000;
+  while (!(pod = await started())) {
+    if (Date.now() > deadline) {
+      const d = await n.kube.kubectlResult(['-n', ns, 'describe', 'pods']);
+      throw new Error(
+        `the gateway container never started:\n${d.stdout}\n--- kubelet ---\n${logTail(n.dir, 'kubelet')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const base = `http://${pod.status.podIP}:8080`;
+  let health: { status: number; body: string } | undefined;
+  for (let i = 0; i < 60 && health?.status !== 200; i++) {
+    health = await text(`${base}/healthz`).catch(() => undefined);
+    if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
+  }
+  expect(health?.status).toBe(200);
+  n.timings['gateway alive'] = Date.now() - t0;
+  expect((await text(`${base}/readyz`)).status).toBe(503);
+  // Past two readiness periods (5 s): the kubelet agrees, and the container has not restarted.
+  await new Promise((r) => setTimeout(r, 11_000));
+  const after = await started();
+  // Its log (the kubelet removes it with the Pod) for a post-mortem: test-artifacts/node/.
+  const logs = path.join(n.dir, 'pod-logs');
+  const podLog = readdirSync(logs).find((d) => d.startsWith(`${ns}_${pod.metadata.name}_`));
+  if (podLog) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    copyFileSync(path.join(logs, podLog, 'gateway-service', '0.log'), path.join(ARTIFACTS, 'gateway-service.log'));
+  }
+  expect(after?.status.containerStatuses?.[0]).toMatchObject({ ready: false, restartCount: 0 });
+}, 150_000);
 
 test('teardown stops every process and leaves no mount, bridge, iptables chain or cgroup behind', async () => {
   const left = await node!.stop();
