@@ -16,7 +16,7 @@ export const APP_NS = 'context-qa';
 export const OVERLAY = 'k8s/overlays/eks';
 
 /** Test values for the docs' placeholders (each subnet a /24 of one made-up VPC). */
-const TEST_VALUES: Record<string, string> = {
+export const TEST_VALUES: Record<string, string> = {
   ACCOUNT_ID: '123456789012',
   CERTIFICATE_ID: '0b6f1c2e-3d4a-4b5c-9d8e-7f6a5b4c3d2e',
   'YOUR-RESOURCE': 'context-qa-test',

@@ -2,7 +2,8 @@
  * A Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC, Pod Security
  * admission on by default, service-account token signing) and kube-controller-manager
  * (Deployments → ReplicaSets → Pods, created with the controllers' own service accounts,
- * as on EKS). No kubelet: Pods are admitted and stored, then stay Pending.
+ * as on EKS). No kubelet: Pods are admitted and stored, then stay Pending (test/node adds
+ * a node, with the Node authorizer and token users for its components: KubeOptions).
  * Binaries: `third_party/build kube` (.tools/kube/bin).
  */
 import { execFile, spawn } from 'node:child_process';

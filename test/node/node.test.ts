@@ -1,16 +1,17 @@
 /**
  * A real node (`make check-node`, the jest project `node`): a Deployment of an image built
  * here runs on kubelet + containerd, passes its readiness probe, and answers from the host
- * through its Service (ClusterIP and NodePort, both by kube-proxy); the gateway image runs
+ * through its Service (ClusterIP and NodePort, both by kube-proxy); each app image runs
  * under the EKS overlay's Deployment (without its sidecar: alive, not Ready); then the
  * teardown leaves nothing behind. Binaries from `third_party/build kube --node`; host packages from
  * scripts/node-prereqs.sh.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { GATEWAY_IMAGE, logTail, RUNTIME_IMAGE, startNode, type TestNode } from './node';
+import { TEST_VALUES } from '../cluster/eks-overlay';
+import { AI_CORE_IMAGE, GATEWAY_IMAGE, logTail, RUNTIME_IMAGE, startNode, type TestNode } from './node';
 
 jest.setTimeout(180_000);
 
@@ -149,112 +150,157 @@ test('a Deployment of an image built here becomes Ready and answers through its 
   n.timings['service answered'] = Date.now() - t0;
 });
 
+interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  ports?: { name?: string; containerPort: number }[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+}
 interface Obj {
+  apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
-  spec?: Record<string, unknown>;
+  metadata: { name: string; namespace?: string };
+  spec: {
+    replicas: number;
+    template: { metadata: { annotations?: Record<string, string> }; spec: { containers: Container[] } };
+  };
 }
 interface PodStatus {
   metadata: { name: string };
   status: {
     podIP?: string;
-    phase: string;
-    conditions?: { type: string; status: string }[];
     containerStatuses?: { name: string; started?: boolean; restartCount: number; ready: boolean }[];
   };
 }
 
-test('the gateway image runs under its EKS Deployment: non-root, read-only, alive by its liveness route, not Ready without its sidecar', async () => {
-  const n = node!;
-  const t0 = Date.now();
-  await n.importImage(GATEWAY_IMAGE);
-  n.timings['gateway image imported'] = Date.now() - t0;
-  const rendered = parseAllDocuments(
-    await n.kube.kubectl(['kustomize', path.join(__dirname, '../../k8s/overlays/eks')]),
-  ).map((d) => d.toJS() as Obj);
-  const pick = (kind: string, name: string) => {
-    const o = rendered.find((x) => x.kind === kind && x.metadata.name === name);
-    if (!o) throw new Error(`the EKS overlay renders no ${kind} ${name}`);
-    return o;
+let overlay: Obj[] | undefined;
+/** The EKS overlay as `kubectl apply -k` sends it, with the docs' placeholders replaced by test/cluster's test values. */
+async function eksOverlay(n: TestNode): Promise<Obj[]> {
+  if (overlay) return overlay;
+  let text = await n.kube.kubectl(['kustomize', path.join(__dirname, '../../k8s/overlays/eks')]);
+  const values: Record<string, string> = {
+    ...TEST_VALUES,
+    KUBE_API_SERVICE_IP: (
+      await n.kube.kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim(),
   };
-  const namespace = pick('Namespace', 'context-qa');
-  const ns = namespace.metadata.name;
-  const deployment = pick('Deployment', 'gateway-service') as Obj & {
-    spec: {
-      replicas: number;
-      template: {
-        metadata: { annotations?: Record<string, string> };
-        spec: { containers: { name: string; image: string; imagePullPolicy?: string }[] };
-      };
-    };
-  };
-  // What this node cannot have yet: the sidecar injector (no dapr.io annotations) and the
-  // ECR image (ours, imported). Everything else is the production Pod spec.
-  const template = deployment.spec.template;
-  template.metadata.annotations = Object.fromEntries(
-    Object.entries(template.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('dapr.io/')),
-  );
-  deployment.spec.replicas = 1;
-  for (const c of template.spec.containers) {
-    c.image = GATEWAY_IMAGE;
-    c.imagePullPolicy = 'Never';
-  }
-  const objects = [namespace, pick('ServiceAccount', 'gateway-service'), deployment];
-  await n.kube.kubectl(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
-  await n.kube.kubectl([
-    '-n',
-    ns,
-    'create',
-    'secret',
-    'generic',
-    'gateway-dapr-api-token',
-    `--from-literal=token=${randomBytes(16).toString('hex')}`,
-  ]);
+  // Longest first: ALB_SUBNET_CIDR_A must not be cut by a shorter name.
+  for (const name of Object.keys(values).sort((a, b) => b.length - a.length))
+    text = text.replaceAll(name, values[name]!);
+  overlay = parseAllDocuments(text).map((d) => d.toJS() as Obj);
+  return overlay;
+}
 
-  const started = async () => {
-    const pods = await n.kube.json<{ items: PodStatus[] }>([
-      '-n',
-      ns,
-      'get',
-      'pods',
-      '-l',
-      'app.kubernetes.io/name=gateway-service',
-    ]);
-    const p = pods.items[0];
-    return p?.status.containerStatuses?.[0]?.started && p.status.podIP ? p : undefined;
-  };
-  let pod: PodStatus | undefined;
-  const deadline = Date.now() + 90_000;
-  while (!(pod = await started())) {
-    if (Date.now() > deadline) {
-      const d = await n.kube.kubectlResult(['-n', ns, 'describe', 'pods']);
-      throw new Error(
-        `the gateway container never started:\n${d.stdout}\n--- kubelet ---\n${logTail(n.dir, 'kubelet')}`,
-      );
+test.each([
+  ['gateway-service', GATEWAY_IMAGE],
+  ['ai-core-service', AI_CORE_IMAGE],
+])(
+  'the %s image runs under its EKS Deployment: non-root, read-only, alive by its liveness route, not Ready without its sidecar',
+  async (app, image) => {
+    const n = node!;
+    const t0 = Date.now();
+    await n.importImage(image);
+    n.timings[`${app} image imported`] = Date.now() - t0;
+    const rendered = await eksOverlay(n);
+    const pick = (kind: string, name: string) => {
+      const o = rendered.find((x) => x.kind === kind && x.metadata.name === name);
+      if (!o) throw new Error(`the EKS overlay renders no ${kind} ${name}`);
+      return structuredClone(o);
+    };
+    const namespace = pick('Namespace', 'context-qa');
+    const ns = namespace.metadata.name;
+    const deployment = pick('Deployment', app);
+    // What this node cannot have yet: the sidecar injector (so no dapr.io/ annotations) and
+    // the ECR image (ours, imported). Everything else is the production Pod spec.
+    const template = deployment.spec.template;
+    template.metadata.annotations = Object.fromEntries(
+      Object.entries(template.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('dapr.io/')),
+    );
+    deployment.spec.replicas = 1;
+    const [container] = template.spec.containers;
+    if (!container) throw new Error(`Deployment ${app} has no container`);
+    container.image = image;
+    container.imagePullPolicy = 'Never';
+    // What the Pod refers to: its ServiceAccount, ConfigMaps, and secrets (step 5 of the docs: test values).
+    const configMaps = (container.envFrom ?? []).flatMap((e) =>
+      e.configMapRef ? [pick('ConfigMap', e.configMapRef.name)] : [],
+    );
+    const secrets = (container.env ?? []).flatMap((e) => {
+      const ref = e.valueFrom?.secretKeyRef;
+      return ref
+        ? [
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: ref.name, namespace: ns },
+              stringData: { [ref.key]: randomBytes(16).toString('hex') },
+            },
+          ]
+        : [];
+    });
+    const objects = [namespace, pick('ServiceAccount', app), ...configMaps, ...secrets, deployment];
+    await n.kube.kubectl(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+
+    const started = async () => {
+      const pods = await n.kube.json<{ items: PodStatus[] }>([
+        '-n',
+        ns,
+        'get',
+        'pods',
+        '-l',
+        `app.kubernetes.io/name=${app}`,
+      ]);
+      const p = pods.items[0];
+      return p?.status.containerStatuses?.[0]?.started && p.status.podIP ? p : undefined;
+    };
+    let pod: PodStatus | undefined;
+    const deadline = Date.now() + 90_000;
+    while (!(pod = await started())) {
+      if (Date.now() > deadline) {
+        const d = await n.kube.kubectlResult(['-n', ns, 'describe', 'pods', '-l', `app.kubernetes.io/name=${app}`]);
+        throw new Error(
+          `the ${app} container never started:\n${d.stdout}\n--- kubelet ---\n${logTail(n.dir, 'kubelet')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 500));
     }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const base = `http://${pod.status.podIP}:8080`;
-  let health: { status: number; body: string } | undefined;
-  for (let i = 0; i < 60 && health?.status !== 200; i++) {
-    health = await text(`${base}/healthz`).catch(() => undefined);
-    if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
-  }
-  expect(health?.status).toBe(200);
-  n.timings['gateway alive'] = Date.now() - t0;
-  expect((await text(`${base}/readyz`)).status).toBe(503);
-  // Past two readiness periods (5 s): the kubelet agrees, and the container has not restarted.
-  await new Promise((r) => setTimeout(r, 11_000));
-  const after = await started();
-  // Its log (the kubelet removes it with the Pod) for a post-mortem: test-artifacts/node/.
-  const logs = path.join(n.dir, 'pod-logs');
-  const podLog = readdirSync(logs).find((d) => d.startsWith(`${ns}_${pod.metadata.name}_`));
-  if (podLog) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    copyFileSync(path.join(logs, podLog, 'gateway-service', '0.log'), path.join(ARTIFACTS, 'gateway-service.log'));
-  }
-  expect(after?.status.containerStatuses?.[0]).toMatchObject({ ready: false, restartCount: 0 });
-}, 150_000);
+    const port = container.ports?.find((p) => p.name === 'http')?.containerPort;
+    const base = `http://${pod.status.podIP}:${port}`;
+    let health: { status: number; body: string } | undefined;
+    for (let i = 0; i < 60 && health?.status !== 200; i++) {
+      health = await text(`${base}/healthz`).catch(() => undefined);
+      if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    // Its log (the kubelet removes it with the Pod) for a post-mortem: test-artifacts/node/.
+    const podName = pod.metadata.name;
+    const saveLog = () => {
+      const logs = path.join(n.dir, 'pod-logs');
+      const podLog = readdirSync(logs).find((d) => d.startsWith(`${ns}_${podName}_`));
+      if (!podLog) return '';
+      // <restart count>.log, one per run of the container.
+      const dir = path.join(logs, podLog, app);
+      const text = readdirSync(dir)
+        .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+        .map((f) => `--- ${f}\n${readFileSync(path.join(dir, f), 'utf8')}`)
+        .join('');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      writeFileSync(path.join(ARTIFACTS, `${app}.log`), text);
+      return text;
+    };
+    if (health?.status !== 200)
+      throw new Error(`${app}: GET ${base}/healthz never answered 200. Its log:\n${saveLog()}`);
+    n.timings[`${app} alive`] = Date.now() - t0;
+    expect((await text(`${base}/readyz`)).status).toBe(503);
+    // Past two readiness periods (5 s): the kubelet agrees, and the container has not restarted.
+    await new Promise((r) => setTimeout(r, 11_000));
+    const after = await started();
+    saveLog();
+    expect(after?.status.containerStatuses?.[0]).toMatchObject({ ready: false, restartCount: 0 });
+  },
+  150_000,
+);
 
 test('teardown stops every process and leaves no mount, bridge, iptables chain or cgroup behind', async () => {
   const left = await node!.stop();

@@ -24,8 +24,9 @@ export const NODE_NAME = 'cqa-node';
 export const PAUSE_IMAGE = 'localhost/context-qa/pause:3.10';
 /** The runtime stand-in base of tools/images (`make base-images`): Node 24, non-root, no shell. */
 export const RUNTIME_IMAGE = 'localhost/context-qa/nodejs-runtime:24-debian12-nonroot';
-/** `make images`' gateway image. */
+/** `make images`' app images. */
 export const GATEWAY_IMAGE = 'localhost/context-qa/gateway-service:local';
+export const AI_CORE_IMAGE = 'localhost/context-qa/ai-core-service:local';
 
 export interface TestNode {
   dir: string;
