@@ -57,6 +57,8 @@ const { 413: _413, 415: _415, ...READ_ERRORS } = ERRORS;
 
 const keyParam = z.object({ key: contextKeySchema.describe('The context key, URL-encoded (`handbook%2Fintro`).') });
 const tags = ['context'];
+/** Every context route takes the request id and, for another tenant's context, the tenant. */
+const contextHeaders = z.object({ ...requestIdHeader, ...tenantHeader });
 /** The admin routes (registered per call: adminOpenApiDocument() stays pure). */
 function adminRegistry(): OpenAPIRegistry {
   const registry = baseRegistry();
@@ -66,7 +68,7 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'getContext',
     tags,
     summary: 'The stored context (DynamoDB)',
-    request: { params: keyParam, headers: z.object({ ...requestIdHeader, ...tenantHeader }) },
+    request: { params: keyParam, headers: contextHeaders },
     responses: { 200: response('The context', json(contextDocument)), ...errorResponses(problem, READ_ERRORS) },
   });
   registry.registerPath({
@@ -77,7 +79,7 @@ function adminRegistry(): OpenAPIRegistry {
     summary: 'Store context: DynamoDB first, then the Redis copy is refreshed',
     request: {
       params: keyParam,
-      headers: z.object({ ...requestIdHeader, ...tenantHeader }),
+      headers: contextHeaders,
       body: { required: true, content: json(contextPutSchema) },
     },
     responses: { 200: response('Stored', json(contextWritten)), ...errorResponses(problem, ERRORS) },
@@ -88,7 +90,7 @@ function adminRegistry(): OpenAPIRegistry {
     operationId: 'deleteContext',
     tags,
     summary: 'Delete context from DynamoDB and invalidate the Redis copy',
-    request: { params: keyParam, headers: z.object({ ...requestIdHeader, ...tenantHeader }) },
+    request: { params: keyParam, headers: contextHeaders },
     responses: { 200: response('Deleted', json(contextDeleted)), ...errorResponses(problem, READ_ERRORS) },
   });
   registry.registerPath({
