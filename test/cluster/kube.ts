@@ -34,10 +34,16 @@ export interface Kube {
 
 const sh = promisify(execFile);
 
-/** A CA, a serving certificate for 127.0.0.1 signed by it, and the service-account signing key. */
-async function makeCerts(dir: string): Promise<void> {
+/** The `kubernetes` Service's ClusterIP: the first address of --service-cluster-ip-range (10.96.0.0/12). */
+const KUBERNETES_SERVICE_IP = '10.96.0.1';
+
+/** A CA, a serving certificate for `address` (and the names Pods use) signed by it, and the service-account signing key. */
+async function makeCerts(dir: string, address: string): Promise<void> {
   const f = (n: string) => path.join(dir, n);
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n');
+  const names = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
+  const ips = [...new Set(['127.0.0.1', address, KUBERNETES_SERVICE_IP])];
+  const san = [...ips.map((ip) => `IP:${ip}`), 'DNS:localhost', ...names.map((n) => `DNS:${n}`)];
+  writeFileSync(f('san.ext'), `subjectAltName=${san.join(',')}\n`);
   await sh('openssl', [
     'req',
     '-x509',
@@ -108,6 +114,11 @@ export interface KubeOptions {
   users?: Record<string, string[]>;
   /** Authorize kubelets with the Node authorizer before RBAC, as EKS does (`Node,RBAC`). */
   nodeAuthorizer?: boolean;
+  /**
+   * The address the apiserver listens on and advertises (the `kubernetes` Service's endpoint):
+   * a node's address, so that Pods reach it. Default 127.0.0.1 (nothing but the host can).
+   */
+  address?: string;
 }
 
 function writeKubeconfig(file: string, server: string, caFile: string, user: string, token: string): void {
@@ -126,13 +137,13 @@ function writeKubeconfig(file: string, server: string, caFile: string, user: str
 }
 
 export async function startKube(dir: string, options: KubeOptions = {}): Promise<Kube> {
-  const { egressUds, users = {}, nodeAuthorizer = false } = options;
+  const { egressUds, users = {}, nodeAuthorizer = false, address = '127.0.0.1' } = options;
   const bin = (n: string) => path.join(KUBE_BIN, n);
   const f = (n: string) => path.join(dir, n);
   const [etcdClient, etcdPeer, apiPort, kcmPort] = await freePorts(4);
-  await makeCerts(dir);
+  await makeCerts(dir, address);
   const token = randomBytes(24).toString('hex');
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${address}:${apiPort}`;
   const caFile = f('ca.crt');
   const kubeconfig = f('admin.kubeconfig');
   writeKubeconfig(kubeconfig, server, caFile, 'admin', token);
@@ -175,7 +186,9 @@ export async function startKube(dir: string, options: KubeOptions = {}): Promise
 
   const apiserver = start(dir, 'kube-apiserver', bin('kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${address}`,
+    // An Endpoint may not be a loopback address: on loopback the apiserver picks the host's.
+    ...(address === '127.0.0.1' ? [] : [`--advertise-address=${address}`]),
     `--secure-port=${apiPort}`,
     `--cert-dir=${f('apiserver-certs')}`,
     `--tls-cert-file=${f('apiserver.crt')}`,

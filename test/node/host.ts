@@ -1,7 +1,8 @@
 /**
  * What the test node changes on this host outside its own processes, and the one script
- * that undoes it: a Linux bridge (the Pods' network and the node's address), a route that
- * keeps Service addresses on that bridge, the CNI config, containerd's containers (their
+ * that undoes it: a Linux bridge (the Pods' network and gateway, and the node's address), a
+ * route that keeps Service addresses on that bridge, a FORWARD rule that keeps Pod traffic on
+ * this machine, the CNI config, containerd's containers (their
  * processes, shims, cgroups and mounts), kube-proxy's and kubelet's iptables chains, the
  * kernel settings kubelet sets, and the files kubelet and CNI write outside the run dir.
  * The script is written before anything starts, and both the teardown and the watchdog
@@ -13,6 +14,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const sh = promisify(execFile);
+
+/** Pods may be forwarded only onto their own bridge: nothing a Pod sends leaves this machine. */
+const forwardGuard = (bridge: string) => ['-i', bridge, '!', '-o', bridge, '-j', 'REJECT'];
 
 export interface HostNetwork {
   /** The bridge the Pods attach to; it also holds the node's address. */
@@ -38,11 +42,13 @@ export function hostNetwork(id: string): HostNetwork {
 
 /**
  * The kernel settings the node may change: the kubelet's when `protectKernelDefaults` is off
- * (pkg/kubelet/cm/container_manager_linux.go), and IP forwarding (CNI's bridge turns it on for
- * a gateway bridge; ours is not one, and the host never forwards for the Pods in this milestone).
+ * (pkg/kubelet/cm/container_manager_linux.go), IP forwarding (CNI's bridge turns it on for a
+ * gateway bridge: Pods reach Services and the apiserver through the host), and br_netfilter's
+ * switch that sends bridged Pod-to-Pod traffic through kube-proxy's rules.
  */
 const NODE_SYSCTLS = [
   'net/ipv4/ip_forward',
+  'net/bridge/bridge-nf-call-iptables',
   'vm/overcommit_memory',
   'vm/panic_on_oom',
   'kernel/panic',
@@ -66,6 +72,7 @@ export async function writeCleanupScript(c: CleanupInputs): Promise<{ file: stri
     .map((l) => l.trim())
     .filter(Boolean);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const guard = forwardGuard(c.net.bridge).map(q).join(' ');
   const script = `#!/usr/bin/env bash
 # Undoes what the test node did to this host (test/node/host.ts). Idempotent.
 dir=${q(c.dir)}
@@ -108,6 +115,7 @@ for c in /sys/fs/cgroup/*/kubepods; do [ -d "$c" ] && find "$c" -depth -type d -
 #    tables that did not exist before the run (iptables-nft makes its tables on first use).
 for v in $(ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do ip link del "$v" 2>/dev/null; done
 ip route del "$service_cidr" dev "$bridge" 2>/dev/null
+while iptables -D FORWARD ${guard} 2>/dev/null; do :; done
 ip link del "$bridge" 2>/dev/null
 [ -x ${q(c.kubeProxy)} ] && ${q(c.kubeProxy)} --cleanup >/dev/null 2>&1
 for ipt in iptables ip6tables; do
@@ -139,13 +147,17 @@ exit 0
   return { file, nftTables: tables };
 }
 
-/** The bridge with the node's address, and Service addresses routed onto it (never to the default route). */
+/**
+ * The bridge with the node's address (the Pods' gateway), Service addresses routed onto it
+ * (never to the default route), and the guard that forwards nothing from it elsewhere.
+ */
 export async function setUpNetwork(net: HostNetwork): Promise<void> {
   const prefix = net.podCidr.split('/')[1] ?? '24';
   await sh('ip', ['link', 'add', 'name', net.bridge, 'type', 'bridge']);
   await sh('ip', ['addr', 'add', `${net.nodeIp}/${prefix}`, 'dev', net.bridge]);
   await sh('ip', ['link', 'set', net.bridge, 'up']);
   await sh('ip', ['route', 'add', net.serviceCidr, 'dev', net.bridge]);
+  await sh('iptables', ['-I', 'FORWARD', ...forwardGuard(net.bridge)]);
 }
 
 /** The CNI config containerd reads: our bridge with host-local addresses (kept in the run dir), no masquerade. */
@@ -158,9 +170,9 @@ export function cniConfig(net: HostNetwork, ipamDir: string): string {
         {
           type: 'bridge',
           bridge: net.bridge,
-          // No gateway: Pods get no default route and the host forwards nothing for them
-          // (CNI would turn on ip_forward); the host reaches them on the bridge's subnet.
-          isGateway: false,
+          // The bridge's address is the Pods' default route: Service and apiserver traffic goes
+          // through the host's kube-proxy rules (setUpNetwork's guard keeps it on this machine).
+          isDefaultGateway: true,
           ipMasq: false,
           hairpinMode: true,
           ipam: {
@@ -201,7 +213,7 @@ export async function leftovers(
       found.push(
         ...rules.stdout
           .split('\n')
-          .filter((l) => l.includes('KUBE-'))
+          .filter((l) => l.includes('KUBE-') || l.includes(` ${net.bridge} `))
           .map((l) => `${ipt} -t ${t}: ${l}`),
       );
     }

@@ -7,11 +7,12 @@
  * scripts/node-prereqs.sh.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { TEST_VALUES } from '../cluster/eks-overlay';
-import { AI_CORE_IMAGE, GATEWAY_IMAGE, logTail, RUNTIME_IMAGE, startNode, type TestNode } from './node';
+import { installDapr } from './dapr';
+import { AI_CORE_IMAGE, GATEWAY_IMAGE, logTail, podLog, RUNTIME_IMAGE, startNode, type TestNode } from './node';
 
 jest.setTimeout(180_000);
 
@@ -150,6 +151,159 @@ test('a Deployment of an image built here becomes Ready and answers through its 
   n.timings['service answered'] = Date.now() - t0;
 });
 
+// Run in a Pod: `hello` by its short name through CoreDNS and kube-proxy, then the apiserver
+// through the `kubernetes` Service with the Pod's own token, verified against the cluster CA.
+const IN_CLUSTER = `const fs = require('node:fs');
+const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
+(async () => {
+  const { address } = await require('node:dns/promises').lookup('hello');
+  const hello = await (await fetch('http://hello/')).text();
+  const api = await new Promise((resolve, reject) => require('node:https').get('https://kubernetes.default.svc/api', {
+    ca: fs.readFileSync(sa + 'ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(sa + 'token', 'utf8') },
+  }, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve(res.statusCode + ' ' + b)); }).on('error', reject));
+  console.log(JSON.stringify({ address, hello, api: api.slice(0, 3) }));
+})().catch((e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });`;
+
+test('a Pod finds a Service by name through CoreDNS and reaches the API server through the kubernetes Service', async () => {
+  const n = node!;
+  const job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'in-cluster', namespace: NS },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'probe',
+              image: RUNTIME_IMAGE,
+              imagePullPolicy: 'Never',
+              args: ['-e', IN_CLUSTER],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+  await n.kube.kubectl(['apply', '-f', '-'], JSON.stringify(job));
+  const status = () =>
+    n.kube.json<{ status: { succeeded?: number; failed?: number } }>(['-n', NS, 'get', 'job/in-cluster']);
+  const deadline = Date.now() + 90_000;
+  let s = (await status()).status;
+  while (!s.succeeded && !s.failed && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    s = (await status()).status;
+  }
+  const output = podLog(n.dir, NS, 'in-cluster-', 'probe');
+  if (!s.succeeded)
+    throw new Error(`the Job did not succeed (${JSON.stringify(s)}):\n${output}\n${logTail(n.dir, 'kubelet')}`);
+  const hello = await n.kube.kubectl(['-n', NS, 'get', 'service', 'hello', '-o', 'jsonpath={.spec.clusterIP}']);
+  const seen = JSON.parse(output.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+  // The answering Pod's name ends in generated suffixes: compare up to them.
+  expect({ ...seen, hello: seen['hello']?.replace(/^(hello from hello)-.*$/, '$1') }).toEqual({
+    address: hello.trim(),
+    hello: 'hello from hello',
+    api: '200',
+  });
+});
+
+// An app for the Dapr test: /hello answers with its Pod's name; /call/<app id> calls that app's
+// /hello through its own sidecar (Dapr service invocation: name resolution, mTLS, sentry identities).
+const DAPR_APP = `const server = require('node:http').createServer(async (req, res) => {
+  if (req.url === '/healthz') return res.end('ok');
+  if (req.url === '/hello') return res.end('hello from ' + process.env.POD_NAME);
+  if (!req.url.startsWith('/call/')) return res.writeHead(404).end();
+  try {
+    const r = await fetch('http://127.0.0.1:3500/v1.0/invoke/' + req.url.slice(6) + '/method/hello');
+    res.writeHead(r.status).end(await r.text());
+  } catch (e) {
+    res.writeHead(599).end(String(e));
+  }
+}).listen(8080);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
+
+test('the Dapr control plane runs from its chart as Pods; injected sidecars get identities from sentry and invoke each other by app id', async () => {
+  const n = node!;
+  let t = Date.now();
+  await installDapr(n);
+  n.timings['dapr control plane ready'] = Date.now() - t;
+  t = Date.now();
+  const ns = 'dapr-smoke';
+  const app = (name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: {
+          labels: { app: name },
+          annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': name, 'dapr.io/app-port': '8080' },
+        },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'app',
+              image: RUNTIME_IMAGE,
+              imagePullPolicy: 'Never',
+              args: ['-e', DAPR_APP],
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+        },
+      },
+    },
+  });
+  const namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+  };
+  await n.kube.kubectl(
+    ['apply', '-f', '-'],
+    [namespace, app('caller'), app('callee')].map((o) => JSON.stringify(o)).join('\n'),
+  );
+  for (const name of ['caller', 'callee']) {
+    const r = await n.kube.kubectlResult(['-n', ns, 'rollout', 'status', `deployment/${name}`, '--timeout=180s']);
+    if (r.code !== 0) {
+      const d = await n.kube.kubectlResult(['-n', ns, 'describe', 'pods', '-l', `app=${name}`]);
+      throw new Error(`${name}: ${r.stderr}\n${d.stdout}\n${podLog(n.dir, ns, `${name}-`, 'daprd')}`);
+    }
+  }
+  n.timings['dapr apps ready'] = Date.now() - t;
+  const pods = await n.kube.json<{ items: PodStatus[] }>(['-n', ns, 'get', 'pods', '-l', 'app in (caller,callee)']);
+  const byApp = (name: string) => pods.items.find((p) => p.metadata.name.startsWith(`${name}-`));
+  // The injector added daprd, and it is Ready: it holds a certificate from sentry.
+  expect(
+    byApp('caller')
+      ?.status.containerStatuses?.map((c) => [c.name, c.ready])
+      .sort(),
+  ).toEqual([
+    ['app', true],
+    ['daprd', true],
+  ]);
+  const res = await text(`http://${byApp('caller')?.status.podIP}:8080/call/callee.${ns}`);
+  expect(res).toEqual({ status: 200, body: `hello from ${byApp('callee')?.metadata.name}` });
+}, 600_000);
+
 interface Container {
   name: string;
   image: string;
@@ -276,15 +430,7 @@ test.each([
     // Its log (the kubelet removes it with the Pod) for a post-mortem: test-artifacts/node/.
     const podName = pod.metadata.name;
     const saveLog = () => {
-      const logs = path.join(n.dir, 'pod-logs');
-      const podLog = readdirSync(logs).find((d) => d.startsWith(`${ns}_${podName}_`));
-      if (!podLog) return '';
-      // <restart count>.log, one per run of the container.
-      const dir = path.join(logs, podLog, app);
-      const text = readdirSync(dir)
-        .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
-        .map((f) => `--- ${f}\n${readFileSync(path.join(dir, f), 'utf8')}`)
-        .join('');
+      const text = podLog(n.dir, ns, `${podName}_`, app);
       mkdirSync(ARTIFACTS, { recursive: true });
       writeFileSync(path.join(ARTIFACTS, `${app}.log`), text);
       return text;

@@ -1,20 +1,31 @@
 /**
  * A real single-node Kubernetes 1.34 on this machine (`make check-node`): containerd 1.6
  * (apt) with its CRI plugin and Debian's CNI plugins, the control plane of test/cluster
- * (etcd, kube-apiserver with the Node authorizer, kube-controller-manager), kube-scheduler,
- * kubelet and kube-proxy (iptables mode), all from `third_party/build kube --node`.
+ * (etcd, kube-apiserver with the Node authorizer, on the node's address so Pods reach it,
+ * kube-controller-manager), kube-scheduler, kubelet, kube-proxy (iptables mode) and CoreDNS
+ * as a Pod, all from `third_party/build kube --node`.
  * Images are not pulled: they are saved from podman and imported into containerd's `k8s.io`
  * namespace, as `kind load` does. Everything lives in one temp dir; `stop()` ends every
  * process and runs host.ts's cleanup script, which the watchdog also runs when jest dies.
  * KEEP_NODE_DIR=1 keeps the dir (logs) for a post-mortem.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { KUBE_BIN, startKube, type Kube } from '../cluster/kube';
 import { freePorts, start, startWatchdog, stopAll, stopEach, waitFor, type Started } from '../cluster/processes';
+import { CLUSTER_DNS_IP, COREDNS_IMAGE, coreDnsManifests } from './coredns';
 import { cniConfig, hostNetwork, leftovers, setUpNetwork, writeCleanupScript, type HostNetwork } from './host';
 
 const sh = promisify(execFile);
@@ -34,6 +45,8 @@ export interface TestNode {
   net: HostNetwork;
   /** podman image → containerd's k8s.io namespace. */
   importImage(image: string): Promise<void>;
+  /** An image of one static binary of ours (nothing can be pulled), as `/<its name>` on `base`, imported. */
+  binaryImage(image: string, file: string, user: number, base?: string): Promise<void>;
   /** Stops everything and undoes every host change; resolves with what was left (empty when nothing). */
   stop(): Promise<string[]>;
   timings: Record<string, number>;
@@ -92,7 +105,7 @@ export async function startNode(): Promise<TestNode> {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const mark = (what: string, since: number) => (timings[what] = Date.now() - since);
-  for (const b of ['kubelet', 'kube-proxy', 'kube-scheduler', 'pause', 'kube-apiserver', 'etcd'])
+  for (const b of ['kubelet', 'kube-proxy', 'kube-scheduler', 'pause', 'coredns', 'kube-apiserver', 'etcd'])
     if (!existsSync(bin(b))) throw new Error(`${bin(b)} is missing: run \`third_party/build kube --node\``);
   for (const c of ['containerd', 'ctr', 'runc', 'conntrack', 'nft', 'iptables'])
     await sh('bash', ['-c', `PATH='${SYSTEM_PATH}' command -v ${c}`]).catch(() => {
@@ -184,22 +197,29 @@ export async function startNode(): Promise<TestNode> {
       await ctr(['images', 'import', tar]);
       rmSync(tar, { force: true });
     };
+    const binaryImage = async (image: string, file: string, user: number, base = 'scratch') => {
+      const name = path.basename(file);
+      const ctx = mkdtempSync(f(`${name}-image-`));
+      copyFileSync(file, path.join(ctx, name));
+      writeFileSync(
+        path.join(ctx, 'Containerfile'),
+        `FROM ${base}\nCOPY ${name} /${name}\nUSER ${user}:${user}\nENTRYPOINT ["/${name}"]\n`,
+      );
+      await sh('podman', ['build', '--quiet', '-t', image, ctx], { env: podmanEnv });
+      await importImage(image);
+      rmSync(ctx, { recursive: true, force: true });
+    };
     t = Date.now();
-    // The Pod sandbox image: upstream's pause cannot be pulled, so ours (third_party/kube/kubernetes/pause).
-    const pauseCtx = f('pause-image');
-    mkdirSync(pauseCtx);
-    copyFileSync(bin('pause'), path.join(pauseCtx, 'pause'));
-    writeFileSync(
-      path.join(pauseCtx, 'Containerfile'),
-      'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
-    );
-    await sh('podman', ['build', '--quiet', '-t', PAUSE_IMAGE, pauseCtx], { env: podmanEnv });
-    await importImage(PAUSE_IMAGE);
+    // The Pod sandbox image (third_party/kube/kubernetes/pause) and the cluster DNS (third_party/kube/coredns).
+    await binaryImage(PAUSE_IMAGE, bin('pause'), 65535);
+    await binaryImage(COREDNS_IMAGE, bin('coredns'), 65532);
     await importImage(RUNTIME_IMAGE);
     mark('images', t);
 
     t = Date.now();
     kube = await startKube(dir, {
+      // On the bridge: Pods reach it through the `kubernetes` Service.
+      address: net.nodeIp,
       nodeAuthorizer: true,
       users: {
         [`system:node:${NODE_NAME}`]: ['system:nodes'],
@@ -243,8 +263,8 @@ export async function startNode(): Promise<TestNode> {
         authorization: { mode: 'AlwaysAllow' },
         podLogsDir: f('pod-logs'),
         volumePluginDir: f('kubelet', 'volume-plugins'),
-        // No cluster DNS yet (CoreDNS is a later milestone): Pods get the host's resolv.conf.
         clusterDomain: 'cluster.local',
+        clusterDNS: [CLUSTER_DNS_IP],
         // The run dir is on the root disk: evict only when it is nearly full, not at the 10-15 % defaults.
         evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '2%', 'imagefs.available': '2%' },
         imageGCHighThresholdPercent: 100,
@@ -292,8 +312,23 @@ export async function startNode(): Promise<TestNode> {
       kubelet,
     );
     mark('node ready', t);
+    t = Date.now();
+    await k.kubectl(['apply', '-f', '-'], coreDnsManifests());
+    const dns = await k.kubectlResult([
+      '-n',
+      'kube-system',
+      'rollout',
+      'status',
+      'deployment/coredns',
+      '--timeout=120s',
+    ]);
+    if (dns.code !== 0)
+      throw new Error(
+        `CoreDNS never became Ready: ${dns.stderr}\n${podLog(dir, 'kube-system', 'coredns-', 'coredns')}`,
+      );
+    mark('cluster DNS', t);
     timings['bring-up'] = Date.now() - t0;
-    return { dir, kube: k, net, importImage, stop, timings };
+    return { dir, kube: k, net, importImage, binaryImage, stop, timings };
   } catch (err) {
     const left = await stop();
     const extra = left.length ? `\nleft behind: ${left.join('; ')}` : '';
@@ -306,4 +341,21 @@ export async function startNode(): Promise<TestNode> {
 export function logTail(dir: string, name: string, lines = 40): string {
   const file = path.join(dir, `${name}.log`);
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '';
+}
+
+/**
+ * What a container printed, from the kubelet's log files (the node's kubelet API is closed, so
+ * no `kubectl logs`): every run of it, oldest first, without the CRI prefix. `podPrefix` is the
+ * start of the Pod's name; '' when there is no such Pod.
+ */
+export function podLog(dir: string, namespace: string, podPrefix: string, container: string): string {
+  const logs = path.join(dir, 'pod-logs');
+  const pod = existsSync(logs) ? readdirSync(logs).find((d) => d.startsWith(`${namespace}_${podPrefix}`)) : undefined;
+  const runs = pod ? path.join(logs, pod, container) : '';
+  if (!runs || !existsSync(runs)) return '';
+  // <restart count>.log, one per run; each line is "<time> <stream> <P|F> <text>".
+  return readdirSync(runs)
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+    .map((f) => `--- ${f}\n${readFileSync(path.join(runs, f), 'utf8').replace(/^\S+ \S+ [PF] /gm, '')}`)
+    .join('');
 }
