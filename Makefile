@@ -52,9 +52,9 @@ check-cluster: ## apply the EKS overlay to a real Kubernetes 1.34 + Dapr 1.18.3 
 	@npx jest --ci --selectProjects cluster
 
 .PHONY: check-node
-check-node: images ## opt-in, not in .ci/run yet (root): a real single-node Kubernetes 1.34 (kubelet, kube-proxy, containerd) runs Pods of images built here and serves one through a Service
+check-node: images ## opt-in, not in .ci/run yet (root): a real single-node Kubernetes 1.34 (kubelet, kube-proxy, containerd, CoreDNS) runs Pods of images built here and the Dapr control plane from its chart
 	@scripts/node-prereqs.sh
-	@third_party/build kube --node
+	@third_party/build dapr kube --node
 	@npx jest --ci --selectProjects node
 
 openapi: build ## regenerate docs/openapi.json (public API) and docs/openapi-admin.json from the zod schemas

@@ -43,7 +43,9 @@ export interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string };
   spec?: {
-    template?: { spec: { serviceAccountName: string; containers: { args?: string[]; env?: EnvVar[] }[] } };
+    template?: {
+      spec: { serviceAccountName: string; containers: { image?: string; args?: string[]; env?: EnvVar[] }[] };
+    };
     selector?: { matchLabels: Record<string, string> };
   };
 }
@@ -93,24 +95,8 @@ function fromDeployment(
   return { args: [...args].map(([k, v]) => (v === '' ? k : `${k}=${v}`)), env, serviceAccount: pod.serviceAccountName };
 }
 
-export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> {
-  const { dir } = kube;
-  const kubectl = (args: string[], stdin?: string) => kube.kubectl(args, stdin);
-  const f = (n: string) => path.join(dir, n);
-  const [
-    sentryPort,
-    sentryHealthz,
-    sentryMetrics,
-    opPort,
-    opHealthz,
-    opWebhook,
-    opMetrics,
-    injPort,
-    injHealthz,
-    injMetrics,
-  ] = await freePorts(10);
-  const sentryAddress = `127.0.0.1:${sentryPort}`;
-
+/** The chart of the pinned dapr module, as docs/deploy-eks.md step 1's flags (and `sets`) render it. */
+export async function renderDaprChart(kube: Kube, sets: string[] = []): Promise<Manifest[]> {
   const { stdout: daprDir } = await sh('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/dapr/dapr'], {
     cwd: path.join(REPO, 'third_party/kube/dapr'),
   });
@@ -125,14 +111,18 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
       ...docsHelmFlags(),
       // What the release pipeline stamps into the published chart (the source says "edge").
       `--set=global.tag=${DAPR_VERSION}`,
-      // The chart's value for exactly this: sentry is not behind its Service here.
-      `--set=global.mtls.sentryAddress=${sentryAddress}`,
+      ...sets,
     ],
-    { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env['PATH'], HOME: dir } },
+    { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env['PATH'], HOME: kube.dir } },
   );
-  const rendered = parseAllDocuments(manifests)
+  return parseAllDocuments(manifests)
     .map((d) => d.toJS() as Manifest | null)
     .filter((m): m is Manifest => m !== null);
+}
+
+/** What the chart rendered, applied as `helm upgrade --install --create-namespace` would: CRDs first, then the rest. */
+export async function applyDaprChart(kube: Kube, rendered: Manifest[]): Promise<void> {
+  const kubectl = (args: string[], stdin?: string) => kube.kubectl(args, stdin);
   const crds = rendered.filter((m) => m.kind === 'CustomResourceDefinition');
   // Helm puts namespaced objects without a namespace into the release's.
   const clusterScoped = [
@@ -155,6 +145,28 @@ export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> 
   await kubectl(['apply', '--server-side', '-f', '-'], list(crds));
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   await kubectl(['apply', '--server-side', '-f', '-'], list(rest));
+}
+
+export async function startDapr(kube: Kube, proxy: WebhookProxy): Promise<Dapr> {
+  const { dir } = kube;
+  const kubectl = (args: string[], stdin?: string) => kube.kubectl(args, stdin);
+  const f = (n: string) => path.join(dir, n);
+  const [
+    sentryPort,
+    sentryHealthz,
+    sentryMetrics,
+    opPort,
+    opHealthz,
+    opWebhook,
+    opMetrics,
+    injPort,
+    injHealthz,
+    injMetrics,
+  ] = await freePorts(10);
+  const sentryAddress = `127.0.0.1:${sentryPort}`;
+  // The chart's value for exactly this: sentry is not behind its Service here.
+  const rendered = await renderDaprChart(kube, [`--set=global.mtls.sentryAddress=${sentryAddress}`]);
+  await applyDaprChart(kube, rendered);
 
   const clusterIP = async (name: string) =>
     (await kubectl(['-n', NS, 'get', 'service', name, '-o', 'jsonpath={.spec.clusterIP}'])).trim();

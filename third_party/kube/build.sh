@@ -5,9 +5,9 @@
 # operator from third_party/kube/dapr (at third_party/dapr/runtime's pin; sentry comes
 # from `third_party/build dapr`), and helm (renders the Dapr chart) from third_party/kube/helm. A binary is
 # rebuilt only when its module's pins or Go files change (cold: docs/kubernetes.md "make check-cluster").
-# `--node` builds what `make check-node` runs instead: the same control plane plus
-# kube-scheduler, kubelet, kube-proxy and the Pod sandbox's pause (all Kubernetes binaries in
-# one go build), without the Dapr binaries and helm.
+# `--node` also builds what `make check-node` adds: kube-scheduler, kubelet, kube-proxy and the
+# Pod sandbox's pause (all Kubernetes binaries in one go build), CoreDNS (third_party/kube/coredns)
+# and the Dapr scheduler (the node runs the chart's whole control plane).
 # KUBE_BIN_DIR overrides the output directory.
 set -euo pipefail
 node=false
@@ -27,6 +27,7 @@ K8S_VERSION=v1.34.4
 ETCD_VERSION=3.6.16
 DAPR_VERSION=1.18.3
 HELM_VERSION=3.19.4
+COREDNS_VERSION=1.14.7
 # What upstream's release build stamps (hack/lib/version.sh); unstamped binaries say v0.0.0-master.
 k8s_ldflags=""
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -81,9 +82,12 @@ k8s_reports() { # name
 }
 go_provide_set kube "$out" "$here/kubernetes" "$k8s_ldflags" k8s_reports "${k8s[@]}"
 provide etcd etcd . "etcd Version: $ETCD_VERSION" "" --version
-$node && exit 0
+# The node's cluster DNS (its own module: CoreDNS pins a newer client-go than Kubernetes 1.34).
+if $node; then provide coredns coredns . "CoreDNS-$COREDNS_VERSION" "" -version; fi
 provide injector dapr github.com/dapr/dapr/cmd/injector "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x
 provide operator dapr github.com/dapr/dapr/cmd/operator "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x
+# The node runs the chart's whole control plane as Pods: the scheduler too (daprd's health needs it).
+if $node; then provide scheduler dapr github.com/dapr/dapr/cmd/scheduler "version $DAPR_VERSION" "$dapr_ldflags" --healthz-port -1 --metrics-port x; fi
 # Renders the Dapr chart the docs install, as Helm would.
 provide helm helm helm.sh/helm/v3/cmd/helm "v$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" version --short
 # A client that gets an app's identity from sentry and lists what the operator serves it.

@@ -1,0 +1,91 @@
+/**
+ * The Dapr control plane on the test node, installed as docs/deploy-eks.md step 1 installs it:
+ * the chart of the pinned dapr module with its values, every component as Pods. Nothing can be
+ * pulled, so each image the chart names (the sidecar's too) is built here from the project's
+ * own Dapr build of that component and imported under the chart's name, as `kind load` does.
+ * The scheduler's volume claims bind to PersistentVolumes in the run dir (no provisioner here).
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { applyDaprChart, NS, renderDaprChart, type Manifest } from '../cluster/dapr';
+import { KUBE_BIN } from '../cluster/kube';
+import { logTail, RUNTIME_IMAGE, type TestNode } from './node';
+
+const REPO = path.join(__dirname, '../..');
+/** Each component's binary: `third_party/build dapr` (daprd, sentry, placement) and `kube --node`. */
+const BINARIES: Record<string, string> = {
+  daprd: path.join(REPO, '.dapr/bin/daprd'),
+  sentry: path.join(REPO, '.dapr/bin/sentry'),
+  placement: path.join(REPO, '.dapr/bin/placement'),
+  operator: path.join(KUBE_BIN, 'operator'),
+  injector: path.join(KUBE_BIN, 'injector'),
+  scheduler: path.join(KUBE_BIN, 'scheduler'),
+};
+/** The user upstream's distroless images run as. */
+const NONROOT = 65532;
+
+type Workload = Manifest & {
+  spec: {
+    replicas?: number;
+    template: { spec: { containers: { image?: string; env?: { name: string; value?: string }[] }[] } };
+  };
+};
+
+/** The images the rendered chart runs: its workloads' and the one the injector adds to app Pods. */
+function chartImages(rendered: Manifest[]): string[] {
+  const workloads = rendered.filter((m): m is Workload => ['Deployment', 'StatefulSet'].includes(m.kind));
+  const images = workloads.flatMap((w) => w.spec.template.spec.containers.map((c) => c.image ?? ''));
+  const sidecar = workloads
+    .flatMap((w) => w.spec.template.spec.containers.flatMap((c) => c.env ?? []))
+    .find((e) => e.name === 'SIDECAR_IMAGE')?.value;
+  if (!sidecar) throw new Error('the chart sets no SIDECAR_IMAGE on the injector');
+  return [...new Set([...images, sidecar])].filter(Boolean);
+}
+
+export async function installDapr(node: TestNode): Promise<Manifest[]> {
+  const { kube } = node;
+  const rendered = await renderDaprChart(kube);
+  for (const image of chartImages(rendered)) {
+    const component = /\/([a-z]+):[^/]+$/.exec(image)?.[1] ?? '';
+    const binary = BINARIES[component];
+    if (!binary) throw new Error(`no Dapr build for the chart's image ${image}`);
+    await node.binaryImage(image, binary, NONROOT, RUNTIME_IMAGE);
+  }
+
+  // One volume per scheduler replica, for its claim (no storage class: the chart's default).
+  const scheduler = rendered.find(
+    (m): m is Workload => m.kind === 'StatefulSet' && m.metadata.name === 'dapr-scheduler-server',
+  );
+  const volumes = Array.from({ length: scheduler?.spec.replicas ?? 0 }, (_, i) => {
+    const hostPath = path.join(node.dir, 'volumes', `scheduler-${i}`);
+    mkdirSync(hostPath, { recursive: true });
+    // The scheduler runs as a non-root user; the host dir is the volume.
+    chmodSync(hostPath, 0o777);
+    return {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `dapr-scheduler-${i}` },
+      spec: {
+        capacity: { storage: '16Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: '',
+        hostPath: { path: hostPath, type: 'Directory' },
+      },
+    };
+  });
+  if (volumes.length) await kube.kubectl(['apply', '-f', '-'], volumes.map((v) => JSON.stringify(v)).join('\n'));
+
+  await applyDaprChart(kube, rendered);
+  for (const w of rendered.filter((m) => ['Deployment', 'StatefulSet'].includes(m.kind))) {
+    const ref = `${w.kind.toLowerCase()}/${w.metadata.name}`;
+    const r = await kube.kubectlResult(['-n', NS, 'rollout', 'status', ref, '--timeout=240s']);
+    if (r.code !== 0) {
+      const pods = await kube.kubectlResult(['-n', NS, 'describe', 'pods']);
+      throw new Error(
+        `${ref} never became Ready: ${r.stderr}\n${pods.stdout}\n--- kubelet ---\n${logTail(node.dir, 'kubelet')}`,
+      );
+    }
+  }
+  return rendered;
+}
