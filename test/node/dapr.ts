@@ -3,7 +3,7 @@
  * the chart of the pinned dapr module with its values, every component as Pods. Nothing can be
  * pulled, so each image the chart names (the sidecar's too) is built here from the project's
  * own Dapr build of that component and imported under the chart's name, as `kind load` does.
- * The scheduler's volume claims bind to PersistentVolumes in the run dir (no provisioner here).
+ * The StatefulSets' volume claims (scheduler, placement) bind to volumes in the run dir (no provisioner here).
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +28,10 @@ type Workload = Manifest & {
   spec: {
     replicas?: number;
     template: { spec: { containers: { image?: string; env?: { name: string; value?: string }[] }[] } };
+    volumeClaimTemplates?: {
+      metadata: { name: string };
+      spec: { accessModes: string[]; storageClassName?: string; resources: { requests: { storage: string } } };
+    }[];
   };
 };
 
@@ -52,28 +56,32 @@ export async function installDapr(node: TestNode): Promise<Manifest[]> {
     await node.binaryImage(image, binary, NONROOT, RUNTIME_IMAGE);
   }
 
-  // One volume per scheduler replica, for its claim (no storage class: the chart's default).
-  const scheduler = rendered.find(
-    (m): m is Workload => m.kind === 'StatefulSet' && m.metadata.name === 'dapr-scheduler-server',
-  );
-  const volumes = Array.from({ length: scheduler?.spec.replicas ?? 0 }, (_, i) => {
-    const hostPath = path.join(node.dir, 'volumes', `scheduler-${i}`);
-    mkdirSync(hostPath, { recursive: true });
-    // The scheduler runs as a non-root user; the host dir is the volume.
-    chmodSync(hostPath, 0o777);
-    return {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: `dapr-scheduler-${i}` },
-      spec: {
-        capacity: { storage: '16Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Delete',
-        storageClassName: '',
-        hostPath: { path: hostPath, type: 'Directory' },
-      },
-    };
-  });
+  // A volume for each claim of each StatefulSet replica (no provisioner here), bound to its claim by name.
+  const volumes = rendered
+    .filter((m): m is Workload => m.kind === 'StatefulSet')
+    .flatMap((sts) =>
+      (sts.spec.volumeClaimTemplates ?? []).flatMap((claim) =>
+        Array.from({ length: sts.spec.replicas ?? 1 }, (_, i) => {
+          const name = `${claim.metadata.name}-${sts.metadata.name}-${i}`;
+          const hostPath = path.join(node.dir, 'volumes', name);
+          mkdirSync(hostPath, { recursive: true });
+          // The components run as a non-root user; the host dir is the volume.
+          chmodSync(hostPath, 0o777);
+          return {
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name },
+            spec: {
+              capacity: { storage: claim.spec.resources.requests.storage },
+              accessModes: claim.spec.accessModes,
+              storageClassName: claim.spec.storageClassName ?? '',
+              claimRef: { namespace: NS, name },
+              hostPath: { path: hostPath, type: 'Directory' },
+            },
+          };
+        }),
+      ),
+    );
   if (volumes.length) await kube.kubectl(['apply', '-f', '-'], volumes.map((v) => JSON.stringify(v)).join('\n'));
 
   await applyDaprChart(kube, rendered);
