@@ -46,14 +46,16 @@ function chartImages(rendered: Manifest[]): string[] {
   return [...new Set([...images, sidecar])].filter(Boolean);
 }
 
-export async function installDapr(node: TestNode): Promise<Manifest[]> {
+/** `trustBundle`: a CA bundle for the images' system trust store (the sidecars' TLS clients, e.g. to Redis). */
+export async function installDapr(node: TestNode, trustBundle?: string): Promise<Manifest[]> {
   const { kube } = node;
   const rendered = await renderDaprChart(kube);
   for (const image of chartImages(rendered)) {
     const component = /\/([a-z]+):[^/]+$/.exec(image)?.[1] ?? '';
     const binary = BINARIES[component];
     if (!binary) throw new Error(`no Dapr build for the chart's image ${image}`);
-    await node.binaryImage(image, binary, NONROOT, RUNTIME_IMAGE);
+    const files: Record<string, string> = trustBundle ? { '/etc/ssl/certs/ca-certificates.crt': trustBundle } : {};
+    await node.binaryImage(image, binary, NONROOT, RUNTIME_IMAGE, files);
   }
 
   // A volume for each claim of each StatefulSet replica (no provisioner here), bound to its claim by name.

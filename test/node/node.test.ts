@@ -1,23 +1,20 @@
 /**
  * A real node (`make check-node`, the jest project `node`): a Deployment of an image built
  * here runs on kubelet + containerd, passes its readiness probe, and answers from the host
- * through its Service (ClusterIP and NodePort, both by kube-proxy); each app image runs
- * under the EKS overlay's Deployment (without its sidecar: alive, not Ready); then the
- * teardown leaves nothing behind. Binaries from `third_party/build kube --node`; host packages from
+ * through its Service (ClusterIP and NodePort, both by kube-proxy); Pods find Services through
+ * CoreDNS; the Dapr control plane runs from its chart and injected sidecars call each other;
+ * context-qa runs under k8s/overlays/node (the EKS overlay) and answers every public route
+ * through the production access policy; then the teardown leaves nothing behind. Binaries from `third_party/build kube --node`; host packages from
  * scripts/node-prereqs.sh.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { TEST_VALUES } from '../cluster/eks-overlay';
+import OpenAI from 'openai';
+import { deployApp, startBacking, type Backing } from './app';
 import { installDapr } from './dapr';
-import { AI_CORE_IMAGE, GATEWAY_IMAGE, logTail, podLog, RUNTIME_IMAGE, startNode, type TestNode } from './node';
+import { logTail, podLog, RUNTIME_IMAGE, startNode, type TestNode } from './node';
 
 jest.setTimeout(180_000);
 
 const NS = 'node-smoke';
-const ARTIFACTS = path.join(__dirname, '../../test-artifacts/node');
 // Stands in for an app: answers / with its Pod name, and /healthz once it has listened; as
 // PID 1 it must end on SIGTERM itself (the kernel ignores signals PID 1 has no handler for).
 const SERVER = `const server = require('node:http').createServer((req, res) => {
@@ -27,6 +24,8 @@ const SERVER = `const server = require('node:http').createServer((req, res) => {
 process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
 
 let node: TestNode | undefined;
+/** AWS and Azure's stand-ins: started by the Dapr test (its images trust their CA), used by the app's. */
+let backing: Backing | undefined;
 
 beforeAll(async () => {
   node = await startNode();
@@ -34,6 +33,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  await backing?.stop();
   const left = await node?.stop();
   if (node) console.log(`check-node timings (ms): ${JSON.stringify(node.timings)}`);
   if (left?.length) throw new Error(`teardown left: ${left.join('; ')}`);
@@ -233,7 +233,8 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
 test('the Dapr control plane runs from its chart as Pods; injected sidecars get identities from sentry and invoke each other by app id', async () => {
   const n = node!;
   let t = Date.now();
-  await installDapr(n);
+  backing = await startBacking(n);
+  await installDapr(n, backing.trustBundle);
   n.timings['dapr control plane ready'] = Date.now() - t;
   t = Date.now();
   const ns = 'dapr-smoke';
@@ -304,23 +305,6 @@ test('the Dapr control plane runs from its chart as Pods; injected sidecars get 
   expect(res).toEqual({ status: 200, body: `hello from ${byApp('callee')?.metadata.name}` });
 }, 600_000);
 
-interface Container {
-  name: string;
-  image: string;
-  imagePullPolicy?: string;
-  ports?: { name?: string; containerPort: number }[];
-  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
-  envFrom?: { configMapRef?: { name: string } }[];
-}
-interface Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  spec: {
-    replicas: number;
-    template: { metadata: { annotations?: Record<string, string> }; spec: { containers: Container[] } };
-  };
-}
 interface PodStatus {
   metadata: { name: string };
   status: {
@@ -329,124 +313,52 @@ interface PodStatus {
   };
 }
 
-let overlay: Obj[] | undefined;
-/** The EKS overlay as `kubectl apply -k` sends it, with the docs' placeholders replaced by test/cluster's test values. */
-async function eksOverlay(n: TestNode): Promise<Obj[]> {
-  if (overlay) return overlay;
-  let text = await n.kube.kubectl(['kustomize', path.join(__dirname, '../../k8s/overlays/eks')]);
-  const values: Record<string, string> = {
-    ...TEST_VALUES,
-    KUBE_API_SERVICE_IP: (
-      await n.kube.kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}'])
-    ).trim(),
+test('context-qa under the EKS overlay (k8s/overlays/node): both Deployments Ready with their sidecars; every public route the gateway forwards crosses the production access policy', async () => {
+  const n = node!;
+  const t = Date.now();
+  const app = await deployApp(n, backing!);
+  n.timings['app ready'] = Date.now() - t;
+  const auth = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+  const post = async (url: string, key: string, body: unknown) => {
+    const res = await fetch(url, { method: 'POST', headers: auth(key), body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  // Longest first: ALB_SUBNET_CIDR_A must not be cut by a shorter name.
-  for (const name of Object.keys(values).sort((a, b) => b.length - a.length))
-    text = text.replaceAll(name, values[name]!);
-  overlay = parseAllDocuments(text).map((d) => d.toJS() as Obj);
-  return overlay;
-}
-
-test.each([
-  ['gateway-service', GATEWAY_IMAGE],
-  ['ai-core-service', AI_CORE_IMAGE],
-])(
-  'the %s image runs under its EKS Deployment: non-root, read-only, alive by its liveness route, not Ready without its sidecar',
-  async (app, image) => {
-    const n = node!;
-    const t0 = Date.now();
-    await n.importImage(image);
-    n.timings[`${app} image imported`] = Date.now() - t0;
-    const rendered = await eksOverlay(n);
-    const pick = (kind: string, name: string) => {
-      const o = rendered.find((x) => x.kind === kind && x.metadata.name === name);
-      if (!o) throw new Error(`the EKS overlay renders no ${kind} ${name}`);
-      return structuredClone(o);
-    };
-    const namespace = pick('Namespace', 'context-qa');
-    const ns = namespace.metadata.name;
-    const deployment = pick('Deployment', app);
-    // What this node cannot have yet: the sidecar injector (so no dapr.io/ annotations) and
-    // the ECR image (ours, imported). Everything else is the production Pod spec.
-    const template = deployment.spec.template;
-    template.metadata.annotations = Object.fromEntries(
-      Object.entries(template.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('dapr.io/')),
-    );
-    deployment.spec.replicas = 1;
-    const [container] = template.spec.containers;
-    if (!container) throw new Error(`Deployment ${app} has no container`);
-    container.image = image;
-    container.imagePullPolicy = 'Never';
-    // What the Pod refers to: its ServiceAccount, ConfigMaps, and secrets (step 5 of the docs: test values).
-    const configMaps = (container.envFrom ?? []).flatMap((e) =>
-      e.configMapRef ? [pick('ConfigMap', e.configMapRef.name)] : [],
-    );
-    const secrets = (container.env ?? []).flatMap((e) => {
-      const ref = e.valueFrom?.secretKeyRef;
-      return ref
-        ? [
-            {
-              apiVersion: 'v1',
-              kind: 'Secret',
-              metadata: { name: ref.name, namespace: ns },
-              stringData: { [ref.key]: randomBytes(16).toString('hex') },
-            },
-          ]
-        : [];
-    });
-    const objects = [namespace, pick('ServiceAccount', app), ...configMaps, ...secrets, deployment];
-    await n.kube.kubectl(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
-
-    const started = async () => {
-      const pods = await n.kube.json<{ items: PodStatus[] }>([
-        '-n',
-        ns,
-        'get',
-        'pods',
-        '-l',
-        `app.kubernetes.io/name=${app}`,
-      ]);
-      const p = pods.items[0];
-      return p?.status.containerStatuses?.[0]?.started && p.status.podIP ? p : undefined;
-    };
-    let pod: PodStatus | undefined;
-    const deadline = Date.now() + 90_000;
-    while (!(pod = await started())) {
-      if (Date.now() > deadline) {
-        const d = await n.kube.kubectlResult(['-n', ns, 'describe', 'pods', '-l', `app.kubernetes.io/name=${app}`]);
-        throw new Error(
-          `the ${app} container never started:\n${d.stdout}\n--- kubelet ---\n${logTail(n.dir, 'kubelet')}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const port = container.ports?.find((p) => p.name === 'http')?.containerPort;
-    const base = `http://${pod.status.podIP}:${port}`;
-    let health: { status: number; body: string } | undefined;
-    for (let i = 0; i < 60 && health?.status !== 200; i++) {
-      health = await text(`${base}/healthz`).catch(() => undefined);
-      if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
-    }
-    // Its log (the kubelet removes it with the Pod) for a post-mortem: test-artifacts/node/.
-    const podName = pod.metadata.name;
-    const saveLog = () => {
-      const text = podLog(n.dir, ns, `${podName}_`, app);
-      mkdirSync(ARTIFACTS, { recursive: true });
-      writeFileSync(path.join(ARTIFACTS, `${app}.log`), text);
-      return text;
-    };
-    if (health?.status !== 200)
-      throw new Error(`${app}: GET ${base}/healthz never answered 200. Its log:\n${saveLog()}`);
-    n.timings[`${app} alive`] = Date.now() - t0;
-    expect((await text(`${base}/readyz`)).status).toBe(503);
-    // Past two readiness periods (5 s): the kubelet agrees, and the container has not restarted.
-    await new Promise((r) => setTimeout(r, 11_000));
-    const after = await started();
-    saveLog();
-    expect(after?.status.containerStatuses?.[0]).toMatchObject({ ready: false, restartCount: 0 });
-  },
-  150_000,
-);
+  // Admin: context into the store (DynamoDB) and the cache (Redis over TLS) through ai-core's sidecar.
+  const put = await fetch(`${app.admin}/v1/context/handbook%2Fnode`, {
+    method: 'PUT',
+    headers: auth(app.keys.admin),
+    body: JSON.stringify({ text: 'The node runs the EKS overlay.' }),
+  });
+  expect(put.status).toBe(200);
+  const prompt = await post(`${app.gateway}/v1/prompt`, app.keys.ask, {
+    prompt: 'What runs?',
+    contextKey: 'handbook/node',
+  });
+  expect(prompt).toMatchObject({ status: 200, body: { degraded: false, context: { key: 'handbook/node' } } });
+  expect(String(prompt.body['answer'])).toContain('The node runs the EKS overlay.');
+  const legacy = await post(`${app.gateway}/prompt`, app.keys.ask, {
+    prompt: 'What runs?',
+    contextKey: 'handbook/node',
+  });
+  expect(legacy.status).toBe(200);
+  // The route the production policy once denied (403 at the sidecar, 502 to the caller).
+  const client = new OpenAI({ baseURL: `${app.gateway}/v1`, apiKey: app.keys.ask, maxRetries: 0 });
+  const chat = await client.chat.completions.create({
+    model: 'auto',
+    messages: [{ role: 'user', content: 'Hello?' }],
+  });
+  expect(chat.choices[0]?.message.content).toEqual(expect.any(String));
+  const stream = await client.chat.completions.create({
+    model: 'llama4',
+    messages: [{ role: 'user', content: 'Hello?' }],
+    stream: true,
+  });
+  let streamed = '';
+  for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+  expect(streamed.length).toBeGreaterThan(0);
+  const models = await client.models.list();
+  expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['auto', 'gpt4', 'llama4']));
+}, 600_000);
 
 test('teardown stops every process and leaves no mount, bridge, iptables chain or cgroup behind', async () => {
   const left = await node!.stop();

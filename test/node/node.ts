@@ -45,8 +45,11 @@ export interface TestNode {
   net: HostNetwork;
   /** podman image → containerd's k8s.io namespace. */
   importImage(image: string): Promise<void>;
-  /** An image of one static binary of ours (nothing can be pulled), as `/<its name>` on `base`, imported. */
-  binaryImage(image: string, file: string, user: number, base?: string): Promise<void>;
+  /**
+   * An image of one static binary of ours (nothing can be pulled), as `/<its name>` on `base`,
+   * with `files` (image path → host file) added, imported.
+   */
+  binaryImage(image: string, file: string, user: number, base?: string, files?: Record<string, string>): Promise<void>;
   /** Stops everything and undoes every host change; resolves with what was left (empty when nothing). */
   stop(): Promise<string[]>;
   timings: Record<string, number>;
@@ -197,13 +200,17 @@ export async function startNode(): Promise<TestNode> {
       await ctr(['images', 'import', tar]);
       rmSync(tar, { force: true });
     };
-    const binaryImage = async (image: string, file: string, user: number, base = 'scratch') => {
+    const binaryImage = async (image: string, file: string, user: number, base = 'scratch', files = {}) => {
       const name = path.basename(file);
       const ctx = mkdtempSync(f(`${name}-image-`));
       copyFileSync(file, path.join(ctx, name));
+      const extra = Object.entries(files as Record<string, string>).map(([to, from], i) => {
+        copyFileSync(from, path.join(ctx, `extra-${i}`));
+        return `COPY extra-${i} ${to}\n`;
+      });
       writeFileSync(
         path.join(ctx, 'Containerfile'),
-        `FROM ${base}\nCOPY ${name} /${name}\nUSER ${user}:${user}\nENTRYPOINT ["/${name}"]\n`,
+        `FROM ${base}\nCOPY ${name} /${name}\n${extra.join('')}USER ${user}:${user}\nENTRYPOINT ["/${name}"]\n`,
       );
       await sh('podman', ['build', '--quiet', '-t', image, ctx], { env: podmanEnv });
       await importImage(image);
