@@ -194,7 +194,7 @@ export async function deployApp(node: TestNode, backing: Backing): Promise<Deplo
     await node.importImage(ecr);
   }
 
-  // Step 5: the namespace, the secrets, and (node only) the test CA ai-core trusts.
+  // Step 5: the namespace, the secrets, and (node only) the test CA ai-core trusts and its AWS credentials.
   await kube.kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NS } }),
@@ -204,6 +204,8 @@ export async function deployApp(node: TestNode, backing: Backing): Promise<Deplo
     await kube.kubectl(['-n', APP_NS, 'create', 'secret', 'generic', name, `--from-literal=${key}=${value}`]);
   }
   await kube.kubectl(['-n', APP_NS, 'create', 'configmap', 'node-test-ca', `--from-file=ca.crt=${backing.ca}`]);
+  const aws = ['access-key-id', 'secret-access-key'].map((k) => `--from-literal=${k}=${randomBytes(16).toString('hex')}`);
+  await kube.kubectl(['-n', APP_NS, 'create', 'secret', 'generic', 'node-test-aws', ...aws]);
 
   const root = overlayCopy(dir, values);
   await kube.kubectl(['apply', '-k', path.join(root, 'k8s/overlays/node')]);

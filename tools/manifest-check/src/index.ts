@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { checkBedrockIam } from './bedrock-iam';
 import { DAPR_HELM_VALUES } from './injector';
 import { fileDocs, kustomizeDocs, describe, type Doc } from './load';
+import { checkNodeOverlay } from './node-overlay';
 import { placeholdersIn } from './placeholders';
 import { checkRules } from './rules';
 import { daprValidators, kubernetesModels, validateSchema } from './schemas';
@@ -102,6 +103,7 @@ export async function checkRepository(opts: CheckOptions): Promise<CheckResult> 
     }),
   );
   problems.push(...checkBedrockIam(root));
+  problems.push(...checkNodeOverlay(rendered));
   return { checked: all.length, problems, notes: templateNotes(rendered, deployableSources) };
 }
 

@@ -44,6 +44,12 @@ describe('manifest-check', () => {
       /ai-core needs dapr.io\/app-token-secret/,
     ],
     [
+      'a node overlay change outside its allow-list',
+      (r: string) =>
+        replaceIn(r, 'k8s/overlays/node/kustomization.yaml', '/data/AZURE_OPENAI_ENDPOINT', '/data/MODEL_TIMEOUT_MS'),
+      /k8s\/overlays\/node differs from k8s\/overlays\/eks at ConfigMap\/ai-core-config \/data\/MODEL_TIMEOUT_MS/,
+    ],
+    [
       'a missing probe',
       (r: string) => replaceIn(r, 'k8s/base/gateway.yaml', 'path: /readyz', 'path: /'),
       /readinessProbe must GET \/readyz/,
