@@ -204,7 +204,9 @@ export async function deployApp(node: TestNode, backing: Backing): Promise<Deplo
     await kube.kubectl(['-n', APP_NS, 'create', 'secret', 'generic', name, `--from-literal=${key}=${value}`]);
   }
   await kube.kubectl(['-n', APP_NS, 'create', 'configmap', 'node-test-ca', `--from-file=ca.crt=${backing.ca}`]);
-  const aws = ['access-key-id', 'secret-access-key'].map((k) => `--from-literal=${k}=${randomBytes(16).toString('hex')}`);
+  const aws = ['access-key-id', 'secret-access-key'].map(
+    (k) => `--from-literal=${k}=${randomBytes(16).toString('hex')}`,
+  );
   await kube.kubectl(['-n', APP_NS, 'create', 'secret', 'generic', 'node-test-aws', ...aws]);
 
   const root = overlayCopy(dir, values);

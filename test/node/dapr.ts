@@ -55,7 +55,7 @@ export async function installDapr(node: TestNode, trustBundle?: string): Promise
     const binary = BINARIES[component];
     if (!binary) throw new Error(`no Dapr build for the chart's image ${image}`);
     const files: Record<string, string> = trustBundle ? { '/etc/ssl/certs/ca-certificates.crt': trustBundle } : {};
-    await node.binaryImage(image, binary, NONROOT, RUNTIME_IMAGE, files);
+    await node.binaryImage(image, binary, { user: NONROOT, base: RUNTIME_IMAGE, files });
   }
 
   // A volume for each claim of each StatefulSet replica (no provisioner here), bound to its claim by name.

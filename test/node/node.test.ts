@@ -164,15 +164,25 @@ const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
   console.log(JSON.stringify({ address, hello, api: api.slice(0, 3) }));
 })().catch((e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });`;
 
-test('a Pod finds a Service by name through CoreDNS and reaches the API server through the kubernetes Service', async () => {
-  const n = node!;
+/**
+ * Runs `script` with node in a one-off Pod (a Job) in `namespace` with `labels`, as a restricted
+ * Pod would; resolves with the JSON it printed last. The Pod's log is read from the kubelet's files.
+ */
+async function runScript(
+  n: TestNode,
+  namespace: string,
+  name: string,
+  script: string,
+  labels: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: 'in-cluster', namespace: NS },
+    metadata: { name, namespace },
     spec: {
       backoffLimit: 0,
       template: {
+        metadata: { labels },
         spec: {
           restartPolicy: 'Never',
           securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
@@ -181,7 +191,7 @@ test('a Pod finds a Service by name through CoreDNS and reaches the API server t
               name: 'probe',
               image: RUNTIME_IMAGE,
               imagePullPolicy: 'Never',
-              args: ['-e', IN_CLUSTER],
+              args: ['-e', script],
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
@@ -195,18 +205,23 @@ test('a Pod finds a Service by name through CoreDNS and reaches the API server t
   };
   await n.kube.kubectl(['apply', '-f', '-'], JSON.stringify(job));
   const status = () =>
-    n.kube.json<{ status: { succeeded?: number; failed?: number } }>(['-n', NS, 'get', 'job/in-cluster']);
+    n.kube.json<{ status: { succeeded?: number; failed?: number } }>(['-n', namespace, 'get', `job/${name}`]);
   const deadline = Date.now() + 90_000;
   let s = (await status()).status;
   while (!s.succeeded && !s.failed && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     s = (await status()).status;
   }
-  const output = podLog(n.dir, NS, 'in-cluster-', 'probe');
+  const output = podLog(n.dir, namespace, `${name}-`, 'probe');
   if (!s.succeeded)
-    throw new Error(`the Job did not succeed (${JSON.stringify(s)}):\n${output}\n${logTail(n.dir, 'kubelet')}`);
+    throw new Error(`Job ${name} did not succeed (${JSON.stringify(s)}):\n${output}\n${logTail(n.dir, 'kubelet')}`);
+  return JSON.parse(output.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+}
+
+test('a Pod finds a Service by name through CoreDNS and reaches the API server through the kubernetes Service', async () => {
+  const n = node!;
+  const seen = await runScript(n, NS, 'in-cluster', IN_CLUSTER);
   const hello = await n.kube.kubectl(['-n', NS, 'get', 'service', 'hello', '-o', 'jsonpath={.spec.clusterIP}']);
-  const seen = JSON.parse(output.trim().split('\n').pop() ?? '{}') as Record<string, string>;
   // The answering Pod's name ends in generated suffixes: compare up to them.
   expect({ ...seen, hello: seen['hello']?.replace(/^(hello from hello)-.*$/, '$1') }).toEqual({
     address: hello.trim(),

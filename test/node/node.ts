@@ -39,17 +39,22 @@ export const RUNTIME_IMAGE = 'localhost/context-qa/nodejs-runtime:24-debian12-no
 export const GATEWAY_IMAGE = 'localhost/context-qa/gateway-service:local';
 export const AI_CORE_IMAGE = 'localhost/context-qa/ai-core-service:local';
 
+export interface BinaryImageOptions {
+  user: number;
+  /** Default scratch. */
+  base?: string;
+  /** More files: image path → host file. */
+  files?: Record<string, string>;
+}
+
 export interface TestNode {
   dir: string;
   kube: Kube;
   net: HostNetwork;
   /** podman image → containerd's k8s.io namespace. */
   importImage(image: string): Promise<void>;
-  /**
-   * An image of one static binary of ours (nothing can be pulled), as `/<its name>` on `base`,
-   * with `files` (image path → host file) added, imported.
-   */
-  binaryImage(image: string, file: string, user: number, base?: string, files?: Record<string, string>): Promise<void>;
+  /** An image of one static binary of ours (nothing can be pulled), imported. */
+  binaryImage(image: string, file: string, options: BinaryImageOptions): Promise<void>;
   /** Stops everything and undoes every host change; resolves with what was left (empty when nothing). */
   stop(): Promise<string[]>;
   timings: Record<string, number>;
@@ -108,7 +113,16 @@ export async function startNode(): Promise<TestNode> {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const mark = (what: string, since: number) => (timings[what] = Date.now() - since);
-  for (const b of ['kubelet', 'kube-proxy', 'kube-scheduler', 'pause', 'coredns', 'kube-apiserver', 'etcd'])
+  for (const b of [
+    'kubelet',
+    'kube-proxy',
+    'kube-scheduler',
+    'pause',
+    'coredns',
+    'kube-network-policies',
+    'kube-apiserver',
+    'etcd',
+  ])
     if (!existsSync(bin(b))) throw new Error(`${bin(b)} is missing: run \`third_party/build kube --node\``);
   for (const c of ['containerd', 'ctr', 'runc', 'conntrack', 'nft', 'iptables'])
     await sh('bash', ['-c', `PATH='${SYSTEM_PATH}' command -v ${c}`]).catch(() => {
@@ -200,17 +214,17 @@ export async function startNode(): Promise<TestNode> {
       await ctr(['images', 'import', tar]);
       rmSync(tar, { force: true });
     };
-    const binaryImage = async (image: string, file: string, user: number, base = 'scratch', files = {}) => {
+    const binaryImage = async (image: string, file: string, o: BinaryImageOptions) => {
       const name = path.basename(file);
       const ctx = mkdtempSync(f(`${name}-image-`));
       copyFileSync(file, path.join(ctx, name));
-      const extra = Object.entries(files as Record<string, string>).map(([to, from], i) => {
+      const extra = Object.entries(o.files ?? {}).map(([to, from], i) => {
         copyFileSync(from, path.join(ctx, `extra-${i}`));
         return `COPY extra-${i} ${to}\n`;
       });
       writeFileSync(
         path.join(ctx, 'Containerfile'),
-        `FROM ${base}\nCOPY ${name} /${name}\n${extra.join('')}USER ${user}:${user}\nENTRYPOINT ["/${name}"]\n`,
+        `FROM ${o.base ?? 'scratch'}\nCOPY ${name} /${name}\n${extra.join('')}USER ${o.user}:${o.user}\nENTRYPOINT ["/${name}"]\n`,
       );
       await sh('podman', ['build', '--quiet', '-t', image, ctx], { env: podmanEnv });
       await importImage(image);
@@ -218,8 +232,8 @@ export async function startNode(): Promise<TestNode> {
     };
     t = Date.now();
     // The Pod sandbox image (third_party/kube/kubernetes/pause) and the cluster DNS (third_party/kube/coredns).
-    await binaryImage(PAUSE_IMAGE, bin('pause'), 65535);
-    await binaryImage(COREDNS_IMAGE, bin('coredns'), 65532);
+    await binaryImage(PAUSE_IMAGE, bin('pause'), { user: 65535 });
+    await binaryImage(COREDNS_IMAGE, bin('coredns'), { user: 65532 });
     await importImage(RUNTIME_IMAGE);
     mark('images', t);
 
