@@ -36,7 +36,7 @@ export interface Backing {
 export interface DeployedApp {
   gateway: string;
   admin: string;
-  keys: { ask: string; admin: string };
+  keys: { ask: string; admin: string; load: string };
 }
 
 /** A CA and a serving certificate for `ip`, both in `dir`; returns the CA's path. */
@@ -171,13 +171,22 @@ export async function deployApp(node: TestNode, backing: Backing): Promise<Deplo
   const { kube, dir } = node;
   const ip = node.net.nodeIp;
   // Step 5's secrets, with values this test knows (Redis AUTH, API keys) or random ones.
-  const keys = { ask: `cqa_${randomBytes(24).toString('hex')}`, admin: `cqa_${randomBytes(24).toString('hex')}` };
+  const key = () => `cqa_${randomBytes(24).toString('hex')}`;
+  const keys = { ask: key(), admin: key(), load: key() };
+  // The drills' key: limits far above what a bounded load sends (the shipped defaults would refuse it).
+  const unlimited = {
+    requestsPerMinute: 100_000,
+    tokensPerMinute: 100_000_000,
+    tokensPerDay: 1_000_000_000,
+    maxInFlight: 256,
+  };
   const sha = (k: string) => createHash('sha256').update(k).digest('hex');
   const secretValues: Record<string, string> = {
     'context-qa-redis': backing.redisPassword,
     'gateway-api-keys': JSON.stringify([
       { id: 'team-a', scope: 'ask', sha256: sha(keys.ask) },
       { id: 'ops', scope: 'admin', sha256: sha(keys.admin) },
+      { id: 'drills', scope: 'ask', sha256: sha(keys.load), limits: unlimited },
     ]),
   };
 

@@ -7,8 +7,11 @@
  * through the production access policy; then the teardown leaves nothing behind. Binaries from `third_party/build kube --node`; host packages from
  * scripts/node-prereqs.sh.
  */
+import net from 'node:net';
 import OpenAI from 'openai';
-import { deployApp, startBacking, type Backing } from './app';
+import { byStatus, steadyLoad } from '@context-qa/testkit';
+import { restrictedNamespace, scriptDeployment, scriptPod } from './stand-ins';
+import { deployApp, startBacking, type Backing, type DeployedApp } from './app';
 import { installDapr } from './dapr';
 import { logTail, podLog, RUNTIME_IMAGE, startNode, type TestNode } from './node';
 
@@ -26,6 +29,8 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
 let node: TestNode | undefined;
 /** AWS and Azure's stand-ins: started by the Dapr test (its images trust their CA), used by the app's. */
 let backing: Backing | undefined;
+/** context-qa as the app test deployed it; the drills reuse it. */
+let app: DeployedApp | undefined;
 
 beforeAll(async () => {
   node = await startNode();
@@ -41,49 +46,8 @@ afterAll(async () => {
 
 const manifests = () =>
   [
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: NS,
-        // As the app's namespace in k8s/base: Pods must pass the restricted profile.
-        labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
-      },
-    },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'hello', namespace: NS },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'hello' } },
-        template: {
-          metadata: { labels: { app: 'hello' } },
-          spec: {
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: 5,
-            securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'hello',
-                image: RUNTIME_IMAGE,
-                imagePullPolicy: 'Never',
-                args: ['-e', SERVER],
-                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-                ports: [{ name: 'http', containerPort: 8080 }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
-                resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
-              },
-            ],
-          },
-        },
-      },
-    },
+    restrictedNamespace(NS),
+    scriptDeployment(NS, 'hello', SERVER),
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -183,23 +147,7 @@ async function runScript(
       backoffLimit: 0,
       template: {
         metadata: { labels },
-        spec: {
-          restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'probe',
-              image: RUNTIME_IMAGE,
-              imagePullPolicy: 'Never',
-              args: ['-e', script],
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
-        },
+        spec: { restartPolicy: 'Never', ...scriptPod('probe', script, false) },
       },
     },
   };
@@ -253,46 +201,13 @@ test('the Dapr control plane runs from its chart as Pods; injected sidecars get 
   n.timings['dapr control plane ready'] = Date.now() - t;
   t = Date.now();
   const ns = 'dapr-smoke';
-  const app = (name: string) => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: {
-          labels: { app: name },
-          annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': name, 'dapr.io/app-port': '8080' },
-        },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'app',
-              image: RUNTIME_IMAGE,
-              imagePullPolicy: 'Never',
-              args: ['-e', DAPR_APP],
-              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
-        },
-      },
-    },
-  });
-  const namespace = {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-  };
+  const app = (name: string) =>
+    scriptDeployment(ns, name, DAPR_APP, {
+      'dapr.io/enabled': 'true',
+      'dapr.io/app-id': name,
+      'dapr.io/app-port': '8080',
+    });
+  const namespace = restrictedNamespace(ns);
   await n.kube.kubectl(
     ['apply', '-f', '-'],
     [namespace, app('caller'), app('callee')].map((o) => JSON.stringify(o)).join('\n'),
@@ -331,7 +246,7 @@ interface PodStatus {
 test('context-qa under the EKS overlay (k8s/overlays/node): both Deployments Ready with their sidecars; every public route the gateway forwards crosses the production access policy', async () => {
   const n = node!;
   const t = Date.now();
-  const app = await deployApp(n, backing!);
+  app = await deployApp(n, backing!);
   n.timings['app ready'] = Date.now() - t;
   const auth = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
   const post = async (url: string, key: string, body: unknown) => {
@@ -374,6 +289,73 @@ test('context-qa under the EKS overlay (k8s/overlays/node): both Deployments Rea
   const models = await client.models.list();
   expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['auto', 'gpt4', 'llama4']));
 }, 600_000);
+
+/** A loopback port that forwards to `target` (host:port): load and fault tests target loopback only. */
+async function loopbackTo(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const [host, port] = target.split(':');
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port ?? 80), host);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port: local } = server.address() as net.AddressInfo;
+  return { url: `http://127.0.0.1:${local}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+// KNOWN DEFECT, found by this node (issue #24): 36 to 52 of 750 requests answer 503
+// ai_core_unavailable, in two ~10 s windows that start ~5 s after each old ai-core Pod gets
+// SIGTERM. ai-core closes its listener after SHUTDOWN_DELAY_MS (5 s) while its sidecar, held up
+// by dapr.io/block-shutdown-duration, still takes invocations on the gRPC connections the
+// gateways' sidecars pooled to it. `test.failing` passes while the defect is there and fails
+// once it is fixed: then make this a plain `test`.
+test.failing(
+  'a rollout restart of both Deployments under steady load loses no request (readiness, preStop, drain, PDB)',
+  async () => {
+    const n = node!;
+    const gateway = await loopbackTo(new URL(app!.gateway).host);
+    let restarted = 0;
+    const restart = async () => {
+      await n.kube.kubectl([
+        '-n',
+        'context-qa',
+        'rollout',
+        'restart',
+        'deployment/ai-core-service',
+        'deployment/gateway-service',
+      ]);
+      for (const d of ['ai-core-service', 'gateway-service'])
+        await n.kube.kubectl(['-n', 'context-qa', 'rollout', 'status', `deployment/${d}`, '--timeout=150s']);
+      restarted = Date.now();
+    };
+    const t0 = Date.now();
+    const samples = await steadyLoad({
+      rps: 5,
+      durationMs: 150_000,
+      timeoutMs: 20_000,
+      request: (i, signal) =>
+        fetch(`${gateway.url}/v1/prompt`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${app!.keys.load}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: `Question ${i}: what runs?`, contextKey: 'handbook/node' }),
+          signal,
+        }),
+      events: [{ atMs: 2000, run: restart }],
+    });
+    await gateway.close();
+    const failed = samples.filter((s) => s.status !== 200);
+    const report = { sent: samples.length, answered: samples.length - failed.length, failed: failed.length };
+    n.timings['rollout restart'] = restarted - t0;
+    const codes = failed.map(
+      (f) => `${f.status} ${(f.body as { code?: string } | undefined)?.code ?? ''} @${Math.round(f.at / 1000)}s`,
+    );
+    console.log(`rollout restart under load: ${JSON.stringify({ ...report, byStatus: byStatus(samples), codes })}`);
+    expect(restarted).toBeGreaterThan(0);
+    expect(report).toEqual({ sent: 750, answered: 750, failed: 0 });
+  },
+  300_000,
+);
 
 test('teardown stops every process and leaves no mount, bridge, iptables chain or cgroup behind', async () => {
   const left = await node!.stop();
