@@ -19,9 +19,10 @@ describe.each(['gateway-service', 'ai-core-service'] as const)('the %s Deploymen
       noNewPrivileges: true,
       dropCapabilities: ['ALL'],
       emptyDirs: [{ mountPath: '/tmp', sizeBytes: 16 * 1024 * 1024 }],
-      terminationGraceSeconds: 45,
+      // ai-core serves until its sidecar has let go (k8s/base/ai-core.yaml), then drains.
+      terminationGraceSeconds: service === 'ai-core-service' ? 75 : 45,
     });
-    expect(contract.env['SHUTDOWN_DELAY_MS']).toBe('5000');
+    expect(contract.env['SHUTDOWN_DELAY_MS']).toBe(service === 'ai-core-service' ? '42000' : '5000');
     expect(contract.env).not.toHaveProperty('DAPR_API_TOKEN'); // a secretKeyRef: no local source
   });
 
@@ -38,7 +39,8 @@ describe.each(['gateway-service', 'ai-core-service'] as const)('the %s Deploymen
     );
     expect(valuesOf(args, '--tmpfs')).toEqual([`/tmp:rw,mode=1777,size=${16 * 1024 * 1024}`]);
     const env = valuesOf(args, '-e');
-    expect(env).toEqual(expect.arrayContaining(['SHUTDOWN_DELAY_MS=5000', 'PORT=1234', 'LOG_LEVEL=debug']));
+    const delay = contract.env['SHUTDOWN_DELAY_MS'];
+    expect(env).toEqual(expect.arrayContaining([`SHUTDOWN_DELAY_MS=${delay}`, 'PORT=1234', 'LOG_LEVEL=debug']));
     expect(env).not.toContain('LOG_LEVEL=info');
     expect(env.filter((e) => /^[A-Z_]+_PORT=/.test(e))).toEqual([]); // ADMIN_PORT=8082 would collide on the host network
     expect(args.at(-1)).toBe(`localhost/context-qa/${service}:local`);
