@@ -166,7 +166,8 @@ describe('service containers as the manifests run them', () => {
         await proc.start();
       }
     },
-    60_000,
+    // ai-core serves SHUTDOWN_DELAY_MS (42 s) after SIGTERM before it drains.
+    120_000,
   );
 });
 

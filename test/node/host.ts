@@ -66,6 +66,10 @@ export interface CleanupInputs {
 
 /** Writes <dir>/cleanup.sh, capturing what to restore (kernel settings, nftables tables, host dirs) as it is now. */
 export async function writeCleanupScript(c: CleanupInputs): Promise<{ file: string; nftTables: string[] }> {
+  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables'))
+    throw new Error(
+      'br_netfilter is not loaded (no /proc/sys/net/bridge): Pods could not reach Services on their own bridge',
+    );
   const sysctls = NODE_SYSCTLS.map((k) => `${k}=${readFileSync(`/proc/sys/${k}`, 'utf8').trim()}`);
   const tables = (await sh('nft', ['list', 'tables'])).stdout
     .split('\n')
@@ -158,6 +162,9 @@ export async function setUpNetwork(net: HostNetwork): Promise<void> {
   await sh('ip', ['link', 'set', net.bridge, 'up']);
   await sh('ip', ['route', 'add', net.serviceCidr, 'dev', net.bridge]);
   await sh('iptables', ['-I', 'FORWARD', ...forwardGuard(net.bridge)]);
+  // Bridged Pod-to-Pod traffic (a Pod → a Service → a Pod on the same bridge, e.g. DNS) must pass
+  // kube-proxy's rules, or replies skip the un-DNAT (the cleanup script restores the old value).
+  writeFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', '1');
 }
 
 /** The CNI config containerd reads: our bridge with host-local addresses (kept in the run dir), no masquerade. */

@@ -113,16 +113,7 @@ export async function startNode(): Promise<TestNode> {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const mark = (what: string, since: number) => (timings[what] = Date.now() - since);
-  for (const b of [
-    'kubelet',
-    'kube-proxy',
-    'kube-scheduler',
-    'pause',
-    'coredns',
-    'kube-network-policies',
-    'kube-apiserver',
-    'etcd',
-  ])
+  for (const b of ['kubelet', 'kube-proxy', 'kube-scheduler', 'pause', 'coredns', 'kube-apiserver', 'etcd'])
     if (!existsSync(bin(b))) throw new Error(`${bin(b)} is missing: run \`third_party/build kube --node\``);
   for (const c of ['containerd', 'ctr', 'runc', 'conntrack', 'nft', 'iptables'])
     await sh('bash', ['-c', `PATH='${SYSTEM_PATH}' command -v ${c}`]).catch(() => {

@@ -17,7 +17,9 @@ export function baseConfig(ports: { port: number; metricsPort: number }) {
       .int()
       .min(0)
       .default(0)
-      .describe('wait after readiness turns false before closing the listener (set ~5000 on Kubernetes)'),
+      .describe(
+        'wait after readiness turns false before closing the listener (on Kubernetes ~5000, or longer for an app its sidecar forwards to: k8s/base/ai-core.yaml)',
+      ),
     REQUEST_TIMEOUT_MS: env
       .ms(30_000)
       .describe(
