@@ -321,13 +321,14 @@ test("a rollout restart of both Deployments under steady load loses no request (
         'get',
         'pods',
         '-l',
-        'app.kubernetes.io/part-of=context-qa',
+        'app.kubernetes.io/name in (ai-core-service,gateway-service)',
         '-o',
         'name',
       ])
     )
       .split('\n')
       .filter(Boolean);
+    if (old.length === 0) throw new Error('no Pods of either Deployment to restart');
     await n.kube.kubectl([
       '-n',
       'context-qa',
