@@ -56,19 +56,11 @@ export interface Applied {
   applyOutput: string;
 }
 
-export async function applyEksOverlay(kube: Kube): Promise<Applied> {
-  const root = path.join(kube.dir, 'repo');
+/** A copy of k8s/ and components/ in `dir`/repo with the EKS overlay's placeholders replaced by `values`; returns the copy's root. */
+export function overlayCopy(dir: string, values: Record<string, string>): string {
+  const root = path.join(dir, 'repo');
   for (const d of ['k8s', 'components']) cpSync(path.join(REPO, d), path.join(root, d), { recursive: true });
-  const values: Record<string, string> = {
-    ...TEST_VALUES,
-    KUBE_API_SERVICE_IP: (
-      await kube.kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}'])
-    ).trim(),
-  };
   const overlay = path.join(root, OVERLAY);
-  const missing = documentedPlaceholders().filter((p) => !(p in values));
-  if (missing.length)
-    throw new Error(`docs/deploy-eks.md lists placeholders this test has no value for: ${missing.join(', ')}`);
   for (const file of readdirSync(overlay)) {
     const p = path.join(overlay, file);
     let text = readFileSync(p, 'utf8');
@@ -77,6 +69,20 @@ export async function applyEksOverlay(kube: Kube): Promise<Applied> {
       text = text.replaceAll(name, values[name]!);
     writeFileSync(p, text);
   }
+  return root;
+}
+
+export async function applyEksOverlay(kube: Kube): Promise<Applied> {
+  const values: Record<string, string> = {
+    ...TEST_VALUES,
+    KUBE_API_SERVICE_IP: (
+      await kube.kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim(),
+  };
+  const missing = documentedPlaceholders().filter((p) => !(p in values));
+  if (missing.length)
+    throw new Error(`docs/deploy-eks.md lists placeholders this test has no value for: ${missing.join(', ')}`);
+  const overlay = path.join(overlayCopy(kube.dir, values), OVERLAY);
 
   // Step 5: the namespace first, then the secrets (random values; never printed).
   await kube.kubectl(

@@ -6,7 +6,7 @@
  * CA goes into the Dapr images' trust store (installDapr) and ai-core's NODE_EXTRA_CA_CERTS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -14,9 +14,9 @@ import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startSimulator, type Simulator } from '@context-qa/model-sim';
-import { APP_NS, SECRETS, TEST_VALUES } from '../cluster/eks-overlay';
+import { APP_NS, overlayCopy, SECRETS, TEST_VALUES } from '../cluster/eks-overlay';
 import { start, waitFor } from '../cluster/processes';
-import { AI_CORE_IMAGE, GATEWAY_IMAGE, podLog, type TestNode } from './node';
+import { AI_CORE_IMAGE, GATEWAY_IMAGE, podLog, rolledOut, type TestNode } from './node';
 
 const sh = promisify(execFile);
 const REPO = path.join(__dirname, '../..');
@@ -83,21 +83,6 @@ function nodeValues(nodeIp: string): Record<string, string> {
     KUBE_API_SERVICE_IP: '10.96.0.1',
     ...Object.fromEntries(cidrs.map((k) => [k, `${nodeIp}/32`])),
   };
-}
-
-/** A copy of k8s/ and components/ with the EKS overlay's placeholders filled; returns the copy's root. */
-export function overlayCopy(dir: string, values: Record<string, string>): string {
-  const root = path.join(dir, 'repo');
-  for (const d of ['k8s', 'components']) cpSync(path.join(REPO, d), path.join(root, d), { recursive: true });
-  const eks = path.join(root, 'k8s/overlays/eks');
-  for (const file of readdirSync(eks)) {
-    let text = readFileSync(path.join(eks, file), 'utf8');
-    // Longest first: ALB_SUBNET_CIDR_A must not be cut by a shorter name.
-    for (const name of Object.keys(values).sort((a, b) => b.length - a.length))
-      text = text.replaceAll(name, values[name]!);
-    writeFileSync(path.join(eks, file), text);
-  }
-  return root;
 }
 
 export async function startBacking(node: TestNode): Promise<Backing> {
@@ -221,12 +206,11 @@ export async function deployApp(node: TestNode, backing: Backing): Promise<Deplo
   const root = overlayCopy(dir, values);
   await kube.kubectl(['apply', '-k', path.join(root, 'k8s/overlays/node')]);
   for (const app of ['ai-core-service', 'gateway-service']) {
-    const r = await kube.kubectlResult(['-n', APP_NS, 'rollout', 'status', `deployment/${app}`, '--timeout=240s']);
-    if (r.code !== 0) {
+    await rolledOut(kube, APP_NS, `deployment/${app}`, '240s', async () => {
       const d = await kube.kubectlResult(['-n', APP_NS, 'describe', 'pods', '-l', `app.kubernetes.io/name=${app}`]);
       const logs = [app, 'daprd'].map((c) => `--- ${c} ---\n${podLog(dir, APP_NS, `${app}-`, c)}`).join('\n');
-      throw new Error(`${app} never became Ready: ${r.stderr}\n${d.stdout}\n${logs}`);
-    }
+      return `${d.stdout}\n${logs}`;
+    });
   }
   const clusterIP = async (svc: string) =>
     (await kube.kubectl(['-n', APP_NS, 'get', 'service', svc, '-o', 'jsonpath={.spec.clusterIP}'])).trim();

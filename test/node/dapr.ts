@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { applyDaprChart, NS, renderDaprChart, type Manifest } from '../cluster/dapr';
 import { KUBE_BIN } from '../cluster/kube';
-import { logTail, RUNTIME_IMAGE, type TestNode } from './node';
+import { logTail, rolledOut, RUNTIME_IMAGE, type TestNode } from './node';
 
 const REPO = path.join(__dirname, '../..');
 /** Each component's binary: `third_party/build dapr` (daprd, sentry, placement) and `kube --node`. */
@@ -89,13 +89,10 @@ export async function installDapr(node: TestNode, trustBundle?: string): Promise
   await applyDaprChart(kube, rendered);
   for (const w of rendered.filter((m) => ['Deployment', 'StatefulSet'].includes(m.kind))) {
     const ref = `${w.kind.toLowerCase()}/${w.metadata.name}`;
-    const r = await kube.kubectlResult(['-n', NS, 'rollout', 'status', ref, '--timeout=240s']);
-    if (r.code !== 0) {
+    await rolledOut(kube, NS, ref, '240s', async () => {
       const pods = await kube.kubectlResult(['-n', NS, 'describe', 'pods']);
-      throw new Error(
-        `${ref} never became Ready: ${r.stderr}\n${pods.stdout}\n--- kubelet ---\n${logTail(node.dir, 'kubelet')}`,
-      );
-    }
+      return `${pods.stdout}\n--- kubelet ---\n${logTail(node.dir, 'kubelet')}`;
+    });
   }
   return rendered;
 }

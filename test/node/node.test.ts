@@ -13,7 +13,7 @@ import { byStatus, steadyLoad, type Sample } from '@context-qa/testkit';
 import { restrictedNamespace, scriptDeployment, scriptPod } from './stand-ins';
 import { deployApp, startBacking, type Backing, type DeployedApp } from './app';
 import { installDapr } from './dapr';
-import { logTail, podLog, RUNTIME_IMAGE, startNode, type TestNode } from './node';
+import { logTail, podLog, rolledOut, RUNTIME_IMAGE, startNode, type TestNode } from './node';
 
 jest.setTimeout(180_000);
 
@@ -67,13 +67,10 @@ test('a Deployment of an image built here becomes Ready and answers through its 
   const n = node!;
   const t0 = Date.now();
   await n.kube.kubectl(['apply', '-f', '-'], manifests());
-  const rollout = await n.kube.kubectlResult(['-n', NS, 'rollout', 'status', 'deployment/hello', '--timeout=120s']);
-  if (rollout.code !== 0) {
+  await rolledOut(n.kube, NS, 'deployment/hello', '120s', async () => {
     const pods = await n.kube.kubectlResult(['-n', NS, 'describe', 'pods']);
-    throw new Error(
-      `rollout: ${rollout.stderr}\n${pods.stdout}\n--- kubelet ---\n${logTail(n.dir, 'kubelet')}\n--- containerd ---\n${logTail(n.dir, 'containerd')}`,
-    );
-  }
+    return `${pods.stdout}\n--- kubelet ---\n${logTail(n.dir, 'kubelet')}\n--- containerd ---\n${logTail(n.dir, 'containerd')}`;
+  });
   n.timings['pod ready'] = Date.now() - t0;
 
   const pod = await n.kube.json<{ items: { metadata: { name: string }; status: { podIP: string } }[] }>([
@@ -213,11 +210,10 @@ test('the Dapr control plane runs from its chart as Pods; injected sidecars get 
     [namespace, app('caller'), app('callee')].map((o) => JSON.stringify(o)).join('\n'),
   );
   for (const name of ['caller', 'callee']) {
-    const r = await n.kube.kubectlResult(['-n', ns, 'rollout', 'status', `deployment/${name}`, '--timeout=180s']);
-    if (r.code !== 0) {
+    await rolledOut(n.kube, ns, `deployment/${name}`, '180s', async () => {
       const d = await n.kube.kubectlResult(['-n', ns, 'describe', 'pods', '-l', `app=${name}`]);
-      throw new Error(`${name}: ${r.stderr}\n${d.stdout}\n${podLog(n.dir, ns, `${name}-`, 'daprd')}`);
-    }
+      return `${d.stdout}\n${podLog(n.dir, ns, `${name}-`, 'daprd')}`;
+    });
   }
   n.timings['dapr apps ready'] = Date.now() - t;
   const pods = await n.kube.json<{ items: PodStatus[] }>(['-n', ns, 'get', 'pods', '-l', 'app in (caller,callee)']);

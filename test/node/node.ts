@@ -326,18 +326,9 @@ export async function startNode(): Promise<TestNode> {
     mark('node ready', t);
     t = Date.now();
     await k.kubectl(['apply', '-f', '-'], coreDnsManifests());
-    const dns = await k.kubectlResult([
-      '-n',
-      'kube-system',
-      'rollout',
-      'status',
-      'deployment/coredns',
-      '--timeout=120s',
-    ]);
-    if (dns.code !== 0)
-      throw new Error(
-        `CoreDNS never became Ready: ${dns.stderr}\n${podLog(dir, 'kube-system', 'coredns-', 'coredns')}`,
-      );
+    await rolledOut(k, 'kube-system', 'deployment/coredns', '120s', () =>
+      podLog(dir, 'kube-system', 'coredns-', 'coredns'),
+    );
     mark('cluster DNS', t);
     timings['bring-up'] = Date.now() - t0;
     return { dir, kube: k, net, importImage, binaryImage, stop, timings };
@@ -370,4 +361,16 @@ export function podLog(dir: string, namespace: string, podPrefix: string, contai
     .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
     .map((f) => `--- ${f}\n${readFileSync(path.join(runs, f), 'utf8').replace(/^\S+ \S+ [PF] /gm, '')}`)
     .join('');
+}
+
+/** `kubectl rollout status` of `ref`; when it does not finish in `timeout`, fails with what `diagnose` gathers. */
+export async function rolledOut(
+  kube: Kube,
+  namespace: string,
+  ref: string,
+  timeout: string,
+  diagnose: () => string | Promise<string>,
+): Promise<void> {
+  const r = await kube.kubectlResult(['-n', namespace, 'rollout', 'status', ref, `--timeout=${timeout}`]);
+  if (r.code !== 0) throw new Error(`${ref} never became Ready: ${r.stderr}\n${await diagnose()}`);
 }
